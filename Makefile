@@ -1,0 +1,59 @@
+# Vendorwatch: `make run` serves the app with demo data; `make test` runs every test.
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+
+# A Python >= 3.12: $(PYTHON) if given, else the first suitable one on PATH (pyenv's
+# 3.13 included). uv never downloads an interpreter.
+PYTHON ?= $(shell for c in python3.13 python3.12 /root/.pyenv/versions/3.13.0/bin/python3 python3 python; do \
+	command -v $$c >/dev/null 2>&1 && $$c -c 'import sys; sys.exit(sys.version_info < (3, 12))' 2>/dev/null && { command -v $$c; break; }; done)
+export UV_PYTHON_DOWNLOADS := never
+export UV_PROJECT_ENVIRONMENT := .venv
+UV_VERSION := 0.13.8
+UV := var/uv/bin/uv
+VENV := .venv
+PY := $(VENV)/bin/python
+
+.PHONY: help install run test lint format check web worker clean
+
+help:
+	@echo "make run    - install, migrate, load demo data, serve on http://127.0.0.1:8000 with a worker and beat"
+	@echo "make test   - lint, migration and compose checks, then the whole test suite"
+	@echo "make format - ruff format + fix"
+
+$(UV):
+	@test -n "$(PYTHON)" || { echo "Vendorwatch needs Python >= 3.12 (set PYTHON=/path/to/python3.12+)"; exit 1; }
+	$(PYTHON) -m venv var/uv
+	var/uv/bin/pip install --quiet --disable-pip-version-check uv==$(UV_VERSION)
+
+$(VENV)/.synced: pyproject.toml uv.lock | $(UV)
+	$(UV) sync --locked --python $(PYTHON) --quiet
+	@touch $@
+
+install: $(VENV)/.synced
+
+run: install
+	$(PY) manage.py migrate --noinput
+	$(PY) manage.py seed_demo
+	@echo "Starting web on http://127.0.0.1:8000 with a Celery worker and beat (Ctrl-C stops all)."
+	@trap 'kill 0' INT TERM EXIT; \
+	$(VENV)/bin/celery -A outsourcing worker --beat --loglevel=INFO --concurrency=2 --schedule=var/celerybeat-schedule & \
+	$(PY) manage.py runserver 127.0.0.1:8000 & \
+	wait
+
+lint: install
+	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/ruff check .
+
+format: install
+	$(VENV)/bin/ruff format .
+	$(VENV)/bin/ruff check --fix .
+
+check: lint
+	$(PY) manage.py makemigrations --check --dry-run
+	SECRET_KEY=compose-config-check $(VENV)/bin/docker-compose -f docker-compose.yml config --quiet
+
+test: check
+	$(VENV)/bin/pytest
+
+clean:
+	rm -rf $(VENV) var

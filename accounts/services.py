@@ -1,0 +1,146 @@
+"""Writes to organizations and memberships."""
+
+import logging
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.core.mail import send_mail
+from django.db import IntegrityError, transaction
+from django.urls import reverse
+from django.utils import timezone
+
+from outsourcing.queue import enqueue_on_commit
+
+from .models import Invitation, Membership, Organization, Role, User, hash_token
+
+log = logging.getLogger(__name__)
+
+
+@transaction.atomic
+def create_organization(
+    *, name: str, slug: str, owner: User, time_zone: str = "UTC", currency: str = "EUR"
+) -> Organization:
+    """Create an organization with ``owner`` as its first owner."""
+    org = Organization.objects.create(name=name, slug=slug, time_zone=time_zone, currency=currency)
+    Membership.objects.create(user=owner, org=org, role=Role.OWNER)
+    return org
+
+
+@transaction.atomic
+def invite_member(*, org: Organization, email: str, role: str, by: User) -> tuple[Invitation, str]:
+    """Invite ``email`` to ``org``; replaces an open invitation; e-mails the link after commit.
+
+    Returns the invitation and the raw token (shown nowhere else; only its hash is stored).
+    """
+    email = email.strip().lower()
+    if Membership.objects.filter(org=org, user__email__iexact=email).exists():
+        raise ValidationError({"email": f"{email} is already a member of {org.name}."})
+    now = timezone.now()
+    Invitation.objects.pending(now).filter(org=org, email=email).update(revoked_at=now)
+    token = Invitation.new_token()
+    invitation = Invitation.objects.create(
+        org=org, email=email, role=role, token_hash=hash_token(token), invited_by=by
+    )
+    from . import tasks  # tasks import services: keep the import local
+
+    enqueue_on_commit(tasks.send_invitation, invitation_id=invitation.pk, token=token)
+    return invitation, token
+
+
+def send_invitation(*, invitation: Invitation, token: str) -> None:
+    """E-mail the invitation link (idempotent enough: a second e-mail carries the same link)."""
+    link = settings.SITE_URL + reverse("accounts:invitation_accept", args=[token])
+    inviter = invitation.invited_by.display_name if invitation.invited_by else "A colleague"
+    send_mail(
+        subject=f"You are invited to {invitation.org.name} on Vendorwatch",
+        message=(
+            f"{inviter} invited you to join {invitation.org.name} on Vendorwatch as "
+            f"{invitation.get_role_display().lower()}.\n\nAccept the invitation: {link}\n\n"
+            f"The link expires on {invitation.expires_at:%Y-%m-%d}."
+        ),
+        from_email=None,
+        recipient_list=[invitation.email],
+    )
+
+
+def find_invitation(token: str) -> Invitation | None:
+    """The usable invitation behind a link, or None (wrong, expired, used or revoked alike)."""
+    invitation = (
+        Invitation.objects.select_related("org").filter(token_hash=hash_token(token)).first()
+    )
+    if invitation is None or not invitation.is_usable():
+        return None
+    return invitation
+
+
+@transaction.atomic
+def accept_invitation(*, invitation: Invitation, user: User) -> Membership:
+    """Make ``user`` a member; the invitation can be used once (compare-and-set on accepted_at)."""
+    now = timezone.now()
+    claimed = (
+        Invitation.objects.pending(now)
+        .filter(pk=invitation.pk)
+        .update(accepted_at=now, accepted_by=user)
+    )
+    if claimed != 1:
+        raise ValidationError("This invitation has already been used or has expired.")
+    membership, _created = Membership.objects.get_or_create(
+        user=user, org=invitation.org, defaults={"role": invitation.role}
+    )
+    return membership
+
+
+@transaction.atomic
+def register_and_accept(
+    *, invitation: Invitation, first_name: str, last_name: str, password: str
+) -> User:
+    """Create the invited person's account and make them a member."""
+    try:
+        with transaction.atomic():
+            user = User.objects.create_user(
+                email=invitation.email,
+                password=password,
+                first_name=first_name,
+                last_name=last_name,
+            )
+    except IntegrityError:
+        raise ValidationError(
+            "An account with this e-mail already exists: log in to accept."
+        ) from None
+    accept_invitation(invitation=invitation, user=user)
+    return user
+
+
+@transaction.atomic
+def revoke_invitation(*, invitation: Invitation) -> None:
+    """Revoke an open invitation; its link stops working."""
+    Invitation.objects.filter(pk=invitation.pk, accepted_at__isnull=True).update(
+        revoked_at=timezone.now()
+    )
+
+
+def _ensure_an_owner_remains(org: Organization, leaving: Membership) -> None:
+    others = (
+        Membership.objects.select_for_update()
+        .filter(org=org, role=Role.OWNER)
+        .exclude(pk=leaving.pk)
+    )
+    if leaving.role == Role.OWNER and not others.exists():
+        raise ValidationError("An organization needs at least one owner.")
+
+
+@transaction.atomic
+def change_role(*, membership: Membership, role: str) -> Membership:
+    """Change a member's role, keeping at least one owner."""
+    if role != Role.OWNER:
+        _ensure_an_owner_remains(membership.org, membership)
+    membership.role = role
+    membership.save(update_fields=["role"])
+    return membership
+
+
+@transaction.atomic
+def remove_member(*, membership: Membership) -> None:
+    """Remove a member, keeping at least one owner."""
+    _ensure_an_owner_remains(membership.org, membership)
+    membership.delete()

@@ -1,0 +1,178 @@
+from django.contrib import messages
+from django.contrib.auth import login
+from django.contrib.auth.decorators import login_not_required
+from django.core.exceptions import ValidationError
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect
+from django.template.response import TemplateResponse
+from django.urls import reverse
+from django.views.decorators.http import require_http_methods, require_POST, require_safe
+
+from . import services
+from .decorators import allow_viewer, member_required, owner_required
+from .forms import InviteForm, OrganizationForm, RegisterForm, RoleForm
+from .middleware import SESSION_KEY
+from .models import Invitation, Membership
+
+
+def _member_page(
+    request: HttpRequest, invite_form: InviteForm | None = None, status: int = 200
+) -> TemplateResponse:
+    members = (
+        Membership.objects.filter(org=request.org).select_related("user").order_by("user__email")
+    )
+    invitations = Invitation.objects.pending().filter(org=request.org).select_related("invited_by")
+    return TemplateResponse(
+        request,
+        "accounts/member_list.html",
+        {
+            "members": members,
+            "invitations": invitations,
+            "invite_form": invite_form or InviteForm(),
+            "role_form": RoleForm(),
+        },
+        status=status,
+    )
+
+
+@require_safe
+@member_required
+def member_list(request: HttpRequest) -> HttpResponse:
+    return _member_page(request)
+
+
+@require_POST
+@owner_required
+def member_invite(request: HttpRequest) -> HttpResponse:
+    form = InviteForm(request.POST)
+    if form.is_valid():
+        try:
+            services.invite_member(org=request.org, by=request.user, **form.cleaned_data)
+        except ValidationError as exc:
+            form.add_error(None, exc)
+    if not form.is_valid():
+        return _member_page(request, invite_form=form, status=422 if not request.htmx else 200)
+    messages.success(request, f"Invitation sent to {form.cleaned_data['email']}.")
+    return redirect("accounts:member_list")
+
+
+@require_POST
+@owner_required
+def member_update(request: HttpRequest, pk: int) -> HttpResponse:
+    membership = get_object_or_404(Membership, org=request.org, pk=pk)
+    form = RoleForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, "Choose owner, manager or viewer.")
+        return redirect("accounts:member_list")
+    try:
+        services.change_role(membership=membership, role=form.cleaned_data["role"])
+    except ValidationError as exc:
+        messages.error(request, " ".join(exc.messages))
+    else:
+        messages.success(
+            request, f"{membership.user} is now {membership.get_role_display().lower()}."
+        )
+    return redirect("accounts:member_list")
+
+
+@require_POST
+@owner_required
+def member_remove(request: HttpRequest, pk: int) -> HttpResponse:
+    membership = get_object_or_404(Membership, org=request.org, pk=pk)
+    try:
+        services.remove_member(membership=membership)
+    except ValidationError as exc:
+        messages.error(request, " ".join(exc.messages))
+    else:
+        messages.success(request, f"{membership.user} was removed from {request.org}.")
+    return redirect("accounts:member_list")
+
+
+@require_POST
+@owner_required
+def invitation_revoke(request: HttpRequest, pk: int) -> HttpResponse:
+    invitation = get_object_or_404(Invitation, org=request.org, pk=pk)
+    services.revoke_invitation(invitation=invitation)
+    messages.success(request, f"The invitation of {invitation.email} was revoked.")
+    return redirect("accounts:member_list")
+
+
+@login_not_required
+@require_http_methods(["GET", "POST"])
+def invitation_accept(request: HttpRequest, token: str) -> HttpResponse:
+    invitation = services.find_invitation(token)
+    if invitation is None:
+        # Wrong, expired, used or revoked: the same answer, no hint which.
+        raise Http404("This invitation link is not valid.")
+    user = request.user
+    form = None
+    if user.is_authenticated:
+        if user.email.lower() != invitation.email:
+            messages.error(
+                request,
+                f"This invitation is for {invitation.email}. Log out and open the link again.",
+            )
+        elif request.method == "POST":
+            services.accept_invitation(invitation=invitation, user=user)
+            return _joined(request, invitation)
+    elif request.method == "POST":
+        form = RegisterForm(request.POST, email=invitation.email)
+        if form.is_valid():
+            try:
+                user = services.register_and_accept(invitation=invitation, **form.cleaned_data)
+            except ValidationError as exc:
+                form.add_error(None, exc)
+            else:
+                login(request, user, backend="django.contrib.auth.backends.ModelBackend")
+                return _joined(request, invitation)
+    else:
+        form = RegisterForm(email=invitation.email)
+    from .models import User
+
+    has_account = (
+        not user.is_authenticated and User.objects.filter(email__iexact=invitation.email).exists()
+    )
+    login_url = reverse("accounts:login") + "?next=" + request.path
+    return TemplateResponse(
+        request,
+        "accounts/invitation_accept.html",
+        {
+            "invitation": invitation,
+            "form": form,
+            "has_account": has_account,
+            "login_url": login_url,
+        },
+        status=422 if form is not None and form.is_bound else 200,
+    )
+
+
+def _joined(request: HttpRequest, invitation: Invitation) -> HttpResponse:
+    request.session[SESSION_KEY] = invitation.org_id
+    messages.success(request, f"Welcome to {invitation.org.name}.")
+    return redirect("engagements:dashboard")
+
+
+@require_POST
+@allow_viewer
+def organization_switch(request: HttpRequest) -> HttpResponse:
+    org_id = request.POST.get("org", "")
+    membership = next((m for m in request.memberships if str(m.org_id) == org_id), None)
+    if membership is None:
+        raise Http404("Not a member of that organization.")
+    request.session[SESSION_KEY] = membership.org_id
+    messages.info(request, f"Switched to {membership.org.name}.")
+    return redirect("engagements:dashboard")
+
+
+@require_http_methods(["GET", "POST"])
+@owner_required
+def organization_settings(request: HttpRequest) -> HttpResponse:
+    form = OrganizationForm(request.POST or None, instance=request.org)
+    if request.method == "POST" and form.is_valid():
+        form.save()
+        messages.success(request, "Organization settings saved.")
+        return redirect("accounts:organization_settings")
+    status = 422 if form.is_bound and not form.is_valid() else 200
+    return TemplateResponse(
+        request, "accounts/organization_settings.html", {"form": form}, status=status
+    )

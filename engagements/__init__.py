@@ -1,0 +1,1 @@
+"""Engagements: goals, milestones, deliverables, spend, interactions, health, alerts, post-mortems."""

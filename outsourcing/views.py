@@ -1,0 +1,71 @@
+"""Process-level endpoints (liveness, readiness) and error pages."""
+
+import logging
+import sys
+
+from django import db
+from django.contrib.auth.decorators import login_not_required
+from django.db import connection
+from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.shortcuts import render
+from django.views.decorators.cache import never_cache
+from django.views.decorators.http import require_safe
+
+log = logging.getLogger(__name__)
+
+
+@login_not_required
+@never_cache
+@require_safe
+def healthz(request: HttpRequest) -> HttpResponse:
+    """The process is alive and answering (no dependency is checked)."""
+    return JsonResponse({"status": "ok"})
+
+
+def database_ok() -> bool:
+    try:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT 1")
+        return True
+    except Exception as exc:  # any failure means "not ready"; the reason goes to the log
+        log.warning("readyz: database unreachable: %s", exc)
+        return False
+
+
+def broker_ok() -> bool:
+    from outsourcing.celery import app
+
+    try:
+        with app.connection_for_write() as conn:
+            conn.ensure_connection(max_retries=1, timeout=2)
+        return True
+    except Exception as exc:
+        log.warning("readyz: broker unreachable: %s", exc)
+        return False
+
+
+@login_not_required
+@never_cache
+@require_safe
+def readyz(request: HttpRequest) -> HttpResponse:
+    """Ready to serve: the database and the Celery broker both answer."""
+    checks = {"database": database_ok(), "broker": broker_ok()}
+    ready = all(checks.values())
+    return JsonResponse(
+        {
+            "status": "ok" if ready else "unavailable",
+            "checks": {k: "ok" if v else "down" for k, v in checks.items()},
+        },
+        status=200 if ready else 503,
+    )
+
+
+@login_not_required
+def server_error(request: HttpRequest) -> HttpResponse:
+    """500, except when the database is unreachable: that is a clean, retryable 503."""
+    exc = sys.exc_info()[1]
+    if isinstance(exc, (db.OperationalError, db.InterfaceError)):
+        response = render(request, "503.html", status=503)
+        response["Retry-After"] = "5"
+        return response
+    return render(request, "500.html", status=500)

@@ -1,0 +1,18 @@
+// Small behaviours that need script. Kept out of the HTML: the CSP forbids inline script.
+document.addEventListener("htmx:responseError", (event) => {
+  // htmx 2 does not swap error bodies; tell the user instead of failing silently.
+  const status = event.detail.xhr.status;
+  const text = status === 403 ? "Your role does not allow this." : status === 404 ? "That no longer exists." : "Something went wrong; please try again.";
+  let box = document.getElementById("messages");
+  if (!box) {
+    box = document.createElement("div");
+    box.id = "messages";
+    box.className = "messages";
+    box.setAttribute("role", "status");
+    document.getElementById("main").prepend(box);
+  }
+  const p = document.createElement("p");
+  p.className = "message message-error";
+  p.textContent = text;
+  box.append(p);
+});

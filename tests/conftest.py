@@ -1,0 +1,176 @@
+"""Shared fixtures: an organization with an owner, a manager and a viewer, an outsider from
+another organization, and the real services (PostgreSQL, Redis, Chromium).
+
+Tests that need a service skip with a one-line reason when it is missing, unless
+REQUIRE_SERVICES=1 (as in CI), where a missing service fails the test instead.
+"""
+
+import os
+import shutil
+from dataclasses import dataclass
+
+import pytest
+from django.conf import settings
+from django.db import connection
+from django.test import Client
+
+from accounts.models import Organization, Role, User
+from tests.factories import MembershipFactory, OrganizationFactory, UserFactory
+
+# Playwright's sync API runs an event loop in the test thread; Django must allow the
+# (synchronous) ORM calls the tests make beside it.
+os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+
+REQUIRE_SERVICES = os.environ.get("REQUIRE_SERVICES", "").lower() in {"1", "true", "yes"}
+CHROMIUM = os.environ.get("CHROMIUM_PATH") or shutil.which("chromium") or "/usr/bin/chromium"
+
+
+def pytest_report_header(config) -> list[str]:
+    db = settings.DATABASES["default"]
+    return [
+        f"database: {db['ENGINE'].rsplit('.', 1)[-1]} {db.get('HOST') or db['NAME']}",
+        f"broker: {settings.CELERY_BROKER_URL.split('://')[0]}; chromium: {CHROMIUM if os.path.exists(CHROMIUM) else 'missing'}",
+        f"REQUIRE_SERVICES={'1' if REQUIRE_SERVICES else '0'}",
+    ]
+
+
+def need(available: bool, reason: str) -> None:
+    """Skip (laptop) or fail (CI, REQUIRE_SERVICES=1) when a real service is missing."""
+    if available:
+        return
+    if REQUIRE_SERVICES:
+        pytest.fail(f"REQUIRE_SERVICES=1 but {reason}", pytrace=False)
+    pytest.skip(reason)
+
+
+@pytest.fixture
+def postgres(db) -> None:
+    """The test runs on PostgreSQL (DATABASE_URL=postgres://...)."""
+    need(
+        connection.vendor == "postgresql",
+        "PostgreSQL is not configured (set DATABASE_URL=postgres://...)",
+    )
+
+
+def redis_available() -> bool:
+    if not settings.CELERY_BROKER_URL.startswith("redis"):
+        return False
+    import redis
+
+    try:
+        return bool(
+            redis.Redis.from_url(settings.CELERY_BROKER_URL, socket_connect_timeout=1).ping()
+        )
+    except redis.RedisError:
+        return False
+
+
+@pytest.fixture
+def redis_broker() -> str:
+    """Celery's broker is a reachable Redis (REDIS_URL=redis://...)."""
+    need(redis_available(), "Redis is not configured or not reachable (set REDIS_URL=redis://...)")
+    return settings.CELERY_BROKER_URL
+
+
+@dataclass
+class Member:
+    user: User
+    org: Organization
+    role: str
+
+    def client(self) -> Client:
+        client = Client()
+        client.force_login(self.user)
+        return client
+
+
+@pytest.fixture
+def org(db) -> Organization:
+    return OrganizationFactory(name="Acme Buyers", slug="acme")
+
+
+@pytest.fixture
+def other_org(db) -> Organization:
+    return OrganizationFactory(name="Rival Buyers", slug="rival")
+
+
+def _member(org: Organization, role: str, email: str) -> Member:
+    membership = MembershipFactory(org=org, role=role, user=UserFactory(email=email))
+    return Member(membership.user, org, role)
+
+
+@pytest.fixture
+def owner(org) -> Member:
+    return _member(org, Role.OWNER, "owner@acme.test")
+
+
+@pytest.fixture
+def manager(org) -> Member:
+    return _member(org, Role.MANAGER, "manager@acme.test")
+
+
+@pytest.fixture
+def viewer(org) -> Member:
+    return _member(org, Role.VIEWER, "viewer@acme.test")
+
+
+@pytest.fixture
+def outsider(other_org) -> Member:
+    """An owner of another organization: must never see or change anything of ``org``."""
+    return _member(other_org, Role.OWNER, "owner@rival.test")
+
+
+@pytest.fixture(scope="session")
+def browser_type_launch_args(browser_type_launch_args):
+    need(os.path.exists(CHROMIUM), f"Chromium is not installed at {CHROMIUM}")
+    return {
+        **browser_type_launch_args,
+        "executable_path": CHROMIUM,
+        "args": [
+            "--no-sandbox",
+            "--headless",
+            "--disable-gpu",
+            "--disable-background-networking",
+            "--disable-component-update",
+            "--disable-sync",
+            "--no-first-run",
+            "--disable-quic",
+        ],
+    }
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _private_broker():
+    """Without Redis, tests use an in-memory broker, never the dev server's queue folder."""
+    from outsourcing.celery import app
+
+    if not app.conf.broker_url.startswith("redis"):
+        app.conf.broker_url = "memory://"
+        app.conf.broker_transport_options = {}
+    yield
+
+
+@pytest.fixture
+def celery_worker(transactional_db):
+    """A real Celery worker consuming from the configured broker in a thread of this process."""
+    from celery.contrib.testing.worker import start_worker
+
+    from outsourcing.celery import app
+
+    with start_worker(
+        app, pool="solo", concurrency=1, perform_ping_check=False, shutdown_timeout=10
+    ) as worker:
+        yield worker
+
+
+def wait_for(predicate, timeout: float = 10.0, interval: float = 0.05):
+    """Poll until ``predicate()`` is truthy (work done by a worker thread or a browser)."""
+    import time
+
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        result = predicate()
+        if result:
+            return result
+        time.sleep(interval)
+    raise AssertionError(f"condition not met within {timeout}s")

@@ -1,0 +1,81 @@
+"""Liveness and readiness endpoints, settings from the environment, the error pages."""
+
+import subprocess
+import sys
+
+import pytest
+from django.urls import reverse
+
+pytestmark = pytest.mark.django_db
+
+
+def test_healthz_answers_without_log_in(client):
+    response = client.get("/healthz")
+    assert response.status_code == 200
+    assert response.json() == {"status": "ok"}
+
+
+def test_readyz_reports_database_and_broker(client):
+    response = client.get("/readyz")
+    assert response.status_code == 200, response.content
+    assert response.json()["checks"] == {"database": "ok", "broker": "ok"}
+
+
+def test_readyz_reports_the_broker_down(client, settings, monkeypatch):
+    from outsourcing.celery import app
+
+    monkeypatch.setattr(app.conf, "broker_url", "redis://127.0.0.1:1/0")
+    response = client.get("/readyz")
+    assert response.status_code == 503
+    assert response.json()["checks"]["broker"] == "down"
+
+
+def test_every_page_sends_a_strict_content_security_policy(manager):
+    response = manager.client().get(reverse("engagements:dashboard"))
+    policy = response["Content-Security-Policy"]
+    assert "script-src 'self'" in policy
+    assert "unsafe-inline" not in policy
+
+
+def _settings_import(env: dict[str, str]) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [sys.executable, "-c", "import django; from django.conf import settings; settings.DEBUG"],
+        env={"PATH": "/usr/bin:/bin", "DJANGO_SETTINGS_MODULE": "outsourcing.settings", **env},
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+
+
+@pytest.mark.parametrize(
+    ("env", "named"),
+    [
+        ({"DEBUG": "maybe"}, "DEBUG"),
+        ({"EMAIL_BACKEND": "smtp", "EMAIL_PORT": "twenty-five"}, "EMAIL_PORT"),
+        ({"DJANGO_ENV": "production", "ALLOWED_HOSTS": "x.example"}, "SECRET_KEY"),
+        ({"DJANGO_ENV": "staging"}, "DJANGO_ENV"),
+    ],
+)
+def test_malformed_environment_refuses_to_start_naming_the_variable(env, named, tmp_path):
+    result = _settings_import({"VAR_DIR": str(tmp_path), **env})
+    assert result.returncode != 0
+    assert "ImproperlyConfigured" in result.stderr
+    assert named in result.stderr.splitlines()[-1]
+
+
+def test_production_settings_pass_check_deploy(tmp_path):
+    result = subprocess.run(
+        [sys.executable, "manage.py", "check", "--deploy", "--fail-level", "WARNING"],
+        env={
+            "PATH": "/usr/bin:/bin",
+            "DJANGO_ENV": "production",
+            "SECRET_KEY": "x" * 64 + "-a-long-random-secret-key-for-the-check",
+            "ALLOWED_HOSTS": "vendorwatch.example.com",
+            "VAR_DIR": str(tmp_path),
+        },
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "no issues" in result.stdout

@@ -1,0 +1,1 @@
+"""Vendors, their contacts, vetting evidence, scorecards and contracts."""
