@@ -1,0 +1,4 @@
+"""Engagement data. ``delivery``: what we asked for, what came back, what it cost, how it felt.
+``health`` (health-watcher issue): signals, health, alerts and the notification outbox."""
+
+from .delivery import *  # noqa: F403
