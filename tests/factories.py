@@ -62,3 +62,99 @@ class VendorFactory(factory.django.DjangoModelFactory):
     name = factory.Sequence(lambda n: f"Vendor {n} Ltd")
     website = "https://vendor.example.com"
     status = VendorStatus.PROSPECT
+
+
+# --- engagements ---------------------------------------------------------------------------
+import datetime as _dt  # noqa: E402
+from decimal import Decimal  # noqa: E402
+
+from engagements.models import (  # noqa: E402
+    Channel,
+    Deliverable,
+    Direction,
+    Engagement,
+    EngagementStatus,
+    Interaction,
+    Milestone,
+    OpenQuestion,
+    Outcome,
+    Side,
+    SpendEntry,
+)
+
+
+class EngagementFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Engagement
+
+    org = factory.SubFactory(OrganizationFactory)
+    vendor = factory.SubFactory(
+        VendorFactory, org=factory.SelfAttribute("..org"), status=VendorStatus.ACTIVE
+    )
+    owner = factory.LazyAttribute(lambda e: MembershipFactory(org=e.org, role=Role.MANAGER).user)
+    title = factory.Sequence(lambda n: f"Engagement {n}")
+    goal = "Launch the self-service onboarding so sales stops doing it by hand."
+    definition_of_done = "New customers onboard without a call; 90% finish in one session."
+    budget = Decimal("50000.00")
+    currency = "EUR"
+    start_date = factory.LazyFunction(lambda: _dt.date.today() - _dt.timedelta(days=30))
+    target_end_date = factory.LazyAttribute(lambda e: e.start_date + _dt.timedelta(days=120))
+    status = EngagementStatus.ACTIVE
+
+
+class MilestoneFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Milestone
+
+    engagement = factory.SubFactory(EngagementFactory)
+    org = factory.SelfAttribute("engagement.org")
+    title = factory.Sequence(lambda n: f"Milestone {n}")
+    due_date = factory.LazyAttribute(lambda m: m.engagement.start_date + _dt.timedelta(days=30))
+    position = factory.Sequence(lambda n: n)
+
+
+class DeliverableFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Deliverable
+
+    milestone = factory.SubFactory(MilestoneFactory)
+    engagement = factory.SelfAttribute("milestone.engagement")
+    org = factory.SelfAttribute("milestone.org")
+    title = factory.Sequence(lambda n: f"Deliverable {n}")
+    acceptance_criteria = "Works on the staging site; reviewed by product."
+    due_date = factory.SelfAttribute("milestone.due_date")
+    value = Decimal("10000.00")
+
+
+class InteractionFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Interaction
+
+    engagement = factory.SubFactory(EngagementFactory)
+    org = factory.SelfAttribute("engagement.org")
+    channel = Channel.CALL
+    direction = Direction.WE_TO_VENDOR
+    outcome = Outcome.HELD
+    comfort = 4
+
+
+class SpendEntryFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = SpendEntry
+
+    engagement = factory.SubFactory(EngagementFactory)
+    org = factory.SelfAttribute("engagement.org")
+    date = factory.LazyFunction(_dt.date.today)
+    amount = Decimal("1000.00")
+    currency = factory.SelfAttribute("engagement.currency")
+    description = "Invoice"
+
+
+class OpenQuestionFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = OpenQuestion
+
+    engagement = factory.SubFactory(EngagementFactory)
+    org = factory.SelfAttribute("engagement.org")
+    question = "Which payment provider should the checkout use?"
+    owed_by = Side.US

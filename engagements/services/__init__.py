@@ -1,0 +1,1 @@
+"""Writes to engagement data: one module per subject (delivery, health, post-mortems)."""
