@@ -1,0 +1,18 @@
+"""The seam between data entry and the health watcher.
+
+Every service that changes what the warning-sign rules read (interactions, deliverable
+transitions, spend, scope changes, status changes, questions) calls
+``engagement_changed(engagement)`` inside its transaction. The health watcher re-evaluates
+that one engagement after the transaction commits.
+"""
+
+from django.db import transaction
+
+
+def engagement_changed(engagement) -> None:
+    """Re-evaluate ``engagement``'s health right after the current transaction commits."""
+    from engagements.services import health  # the health watcher's module
+
+    transaction.on_commit(
+        lambda: health.engagement_changed_after_commit(engagement_id=engagement.pk)
+    )
