@@ -4,7 +4,7 @@ from django import forms
 from django.contrib.auth import password_validation
 from django.contrib.auth.forms import AuthenticationForm
 
-from .models import Organization, Role
+from .models import Organization, Role, TokenScope
 
 
 class EmailAuthenticationForm(AuthenticationForm):
@@ -55,3 +55,8 @@ class OrganizationForm(forms.ModelForm):
     class Meta:
         model = Organization
         fields = ["name", "time_zone", "currency"]
+
+
+class ApiTokenForm(forms.Form):
+    name = forms.CharField(max_length=100, help_text="What it is for, e.g. “CRM sync”.")
+    scope = forms.ChoiceField(choices=TokenScope.choices, initial=TokenScope.READ)

@@ -9,6 +9,8 @@ from django.core.exceptions import ValidationError
 from django.db import models
 from django.utils import timezone
 
+from .tenancy import TenantModel
+
 CURRENCIES = [
     ("EUR", "EUR — euro"),
     ("USD", "USD — US dollar"),
@@ -194,3 +196,47 @@ class Invitation(models.Model):
     def is_usable(self, at=None) -> bool:
         at = at or timezone.now()
         return self.accepted_at is None and self.revoked_at is None and self.expires_at > at
+
+
+class TokenScope(models.TextChoices):
+    READ = "read", "Read"
+    WRITE = "write", "Read and write"
+
+
+class ApiToken(TenantModel):
+    """A bearer token for the JSON API, for one user in one organization; stored hashed."""
+
+    PREFIX = "vw_"
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="api_tokens"
+    )
+    name = models.CharField(max_length=100, help_text="What the token is for, e.g. 'CRM sync'.")
+    scope = models.CharField(max_length=5, choices=TokenScope.choices, default=TokenScope.READ)
+    token_hash = models.CharField(max_length=64, unique=True)
+    hint = models.CharField(
+        max_length=12, help_text="The first characters, to recognise the token."
+    )
+    created_at = models.DateTimeField(default=timezone.now)
+    last_used_at = models.DateTimeField(null=True, blank=True)
+    revoked_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(scope__in=TokenScope.values), name="apitoken_scope_valid"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        # Used by the API's rate limiter as the identity of the caller.
+        return f"api-token:{self.pk}"
+
+    @classmethod
+    def new_secret(cls) -> str:
+        return cls.PREFIX + secrets.token_urlsafe(32)
+
+    @property
+    def can_write(self) -> bool:
+        return self.scope == TokenScope.WRITE

@@ -11,7 +11,16 @@ from django.utils import timezone
 
 from outsourcing.queue import enqueue_on_commit
 
-from .models import Invitation, Membership, Organization, Role, User, hash_token
+from .models import (
+    ApiToken,
+    Invitation,
+    Membership,
+    Organization,
+    Role,
+    TokenScope,
+    User,
+    hash_token,
+)
 
 log = logging.getLogger(__name__)
 
@@ -144,3 +153,30 @@ def remove_member(*, membership: Membership) -> None:
     """Remove a member, keeping at least one owner."""
     _ensure_an_owner_remains(membership.org, membership)
     membership.delete()
+
+
+@transaction.atomic
+def create_api_token(
+    *, org: Organization, user: User, name: str, scope: str
+) -> tuple[ApiToken, str]:
+    """Create a token; returns it with the secret, which is shown once and stored only hashed."""
+    membership = Membership.objects.filter(org=org, user=user).first()
+    if membership is None:
+        raise ValidationError(f"{user} is not a member of {org.name}.")
+    if scope == TokenScope.WRITE and not membership.can_write:
+        raise ValidationError({"scope": "Viewers can only have read tokens."})
+    secret = ApiToken.new_secret()
+    token = ApiToken.objects.create(
+        org=org,
+        user=user,
+        name=name.strip() or "API token",
+        scope=scope,
+        token_hash=hash_token(secret),
+        hint=secret[:10],
+    )
+    return token, secret
+
+
+def revoke_api_token(*, token: ApiToken) -> None:
+    """Revoke a token: it stops working at once."""
+    ApiToken.objects.filter(pk=token.pk, revoked_at__isnull=True).update(revoked_at=timezone.now())

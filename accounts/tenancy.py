@@ -81,3 +81,13 @@ class TenantModel(models.Model):
     class Meta:
         abstract = True
         base_manager_name = "unscoped"
+
+
+def activate_tenant(org: "Organization") -> None:
+    """Switch the current scope to ``org`` for the rest of the enclosing ``tenant_scope``.
+
+    For authentication layers that find the organization after the middleware ran (API
+    tokens, vendor-portal links): the middleware's ``tenant_scope`` restores the previous
+    scope when the request ends.
+    """
+    _current.set(org)

@@ -24,6 +24,9 @@ urlpatterns = [
     path("members/<int:pk>/remove/", views.member_remove, name="member_remove"),
     path("invitations/<int:pk>/revoke/", views.invitation_revoke, name="invitation_revoke"),
     path("invitations/<str:token>/", views.invitation_accept, name="invitation_accept"),
+    path("tokens/", views.apitoken_list, name="apitoken_list"),
+    path("tokens/create/", views.apitoken_create, name="apitoken_create"),
+    path("tokens/<int:pk>/revoke/", views.apitoken_revoke, name="apitoken_revoke"),
     path("organization/switch/", views.organization_switch, name="organization_switch"),
     path("organization/settings/", views.organization_settings, name="organization_settings"),
 ]

@@ -10,9 +10,9 @@ from django.views.decorators.http import require_http_methods, require_POST, req
 
 from . import services
 from .decorators import allow_viewer, member_required, owner_required
-from .forms import InviteForm, OrganizationForm, RegisterForm, RoleForm
+from .forms import ApiTokenForm, InviteForm, OrganizationForm, RegisterForm, RoleForm
 from .middleware import SESSION_KEY
-from .models import Invitation, Membership
+from .models import ApiToken, Invitation, Membership
 
 
 def _member_page(
@@ -176,3 +176,60 @@ def organization_settings(request: HttpRequest) -> HttpResponse:
     return TemplateResponse(
         request, "accounts/organization_settings.html", {"form": form}, status=status
     )
+
+
+def _token_page(
+    request: HttpRequest, form: ApiTokenForm, secret: str | None = None, status: int = 200
+) -> TemplateResponse:
+    tokens = ApiToken.objects.filter(revoked_at__isnull=True).select_related("user")
+    if (
+        not request.membership.is_owner
+    ):  # owners see (and may revoke) every token of the organization
+        tokens = tokens.filter(user=request.user)
+    return TemplateResponse(
+        request,
+        "accounts/apitoken_list.html",
+        {"tokens": tokens, "form": form, "secret": secret},
+        status=status,
+    )
+
+
+@require_safe
+@member_required
+def apitoken_list(request: HttpRequest) -> HttpResponse:
+    return _token_page(request, ApiTokenForm())
+
+
+@require_POST
+@allow_viewer  # a viewer may create a read-only token for themselves; the service refuses write scope
+@member_required
+def apitoken_create(request: HttpRequest) -> HttpResponse:
+    form = ApiTokenForm(request.POST)
+    if form.is_valid():
+        try:
+            token, secret = services.create_api_token(
+                org=request.org, user=request.user, **form.cleaned_data
+            )
+        except ValidationError as exc:
+            form.add_error(None, exc)
+        else:
+            messages.success(
+                request, f"Token “{token.name}” created. Copy it now: it is shown only once."
+            )
+            return _token_page(request, ApiTokenForm(), secret=secret)
+    return _token_page(request, form, status=422)
+
+
+@require_POST
+@allow_viewer
+@member_required
+def apitoken_revoke(request: HttpRequest, pk: int) -> HttpResponse:
+    tokens = (
+        ApiToken.objects.all()
+        if request.membership.is_owner
+        else ApiToken.objects.filter(user=request.user)
+    )
+    token = get_object_or_404(tokens, pk=pk)
+    services.revoke_api_token(token=token)
+    messages.success(request, f"Token “{token.name}” revoked.")
+    return redirect("accounts:apitoken_list")

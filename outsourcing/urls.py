@@ -1,12 +1,23 @@
 from django.contrib import admin
 from django.urls import include, path
 
+from accounts.api import router as accounts_api
+from vendors.api import router as vendors_api
+
 from . import views
+from .api import api, login_not_required_urls
+
+api.add_router("", accounts_api)
+api.add_router("/vendors", vendors_api)
 
 urlpatterns = [
     path("", include("engagements.urls")),
     path("", include("accounts.urls")),
     path("vendors/", include("vendors.urls")),
+    path(
+        "api/v1/",
+        include((login_not_required_urls(api.urls[0]), api.urls[1]), namespace=api.urls[2]),
+    ),
     path("healthz", views.healthz, name="healthz"),
     path("readyz", views.readyz, name="readyz"),
     path("admin/", admin.site.urls),
