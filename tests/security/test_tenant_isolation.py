@@ -1,0 +1,185 @@
+"""Tenant isolation crawler: every route that takes an id, asked by another organization.
+
+The victim organization gets one row of every tenant model, each carrying a marker text.
+An owner of another (empty) organization then requests every URL pattern of the URL conf
+that takes an integer, with every id the victim's rows have, with every method, through
+the session (HTML) and a write-scope token (API). Each answer must be 404 (403/405 where a
+method or role is refused first), never contain the marker, and the victim's data must be
+unchanged afterwards. The URL conf is enumerated here, so a new route cannot escape.
+"""
+
+import itertools
+import re
+
+import pytest
+from django.apps import apps
+from django.core import serializers
+from django.urls import URLPattern, URLResolver, get_resolver
+
+from accounts.models import Role, TokenScope
+from accounts.services import create_api_token
+from accounts.tenancy import TenantModel
+from tests import factories as f
+
+MARKER = "VICTIM-SECRET-7f3a"
+ALLOWED = {403, 404, 405}
+METHODS = ["get", "post", "put", "patch", "delete"]
+
+
+def victim_world(org, user) -> dict[type, list]:
+    """One row of every tenant model in ``org``, text fields carrying MARKER."""
+    vendor = f.VendorFactory(org=org, name=f"{MARKER} vendor", description=MARKER)
+    engagement = f.EngagementFactory(
+        org=org, vendor=vendor, owner=user, title=f"{MARKER} engagement", goal=MARKER
+    )
+    milestone = f.MilestoneFactory(engagement=engagement, title=f"{MARKER} milestone")
+    deliverable = f.DeliverableFactory(milestone=milestone, title=f"{MARKER} deliverable")
+    interaction = f.InteractionFactory(engagement=engagement, notes=MARKER)
+    rows = [vendor, engagement, milestone, deliverable, interaction]
+    rows.append(f.SpendEntryFactory(engagement=engagement, description=MARKER))
+    rows.append(f.OpenQuestionFactory(engagement=engagement, question=MARKER))
+    rows += victim_extras(
+        org=org,
+        user=user,
+        engagement=engagement,
+        vendor=vendor,
+        deliverable=deliverable,
+        milestone=milestone,
+    )
+    create_api_token(org=org, user=user, name=MARKER, scope=TokenScope.WRITE)
+    world: dict[type, list] = {}
+    for row in rows:
+        world.setdefault(type(row), []).append(row)
+    return world
+
+
+def victim_extras(*, org, user, engagement, vendor, deliverable, milestone) -> list:
+    """Rows of the remaining tenant models (kept in one place as models are added)."""
+    from engagements.models import (
+        DeliverableTransition,
+        EngagementDefaults,
+        EngagementStatusChange,
+        ExitCriterion,
+        ReadinessCheck,
+        Risk,
+        ScopeChange,
+    )
+
+    common = {"org": org}
+    return [
+        EngagementDefaults.objects.create(**common),
+        EngagementStatusChange.objects.create(
+            **common, engagement=engagement, to_status="active", by=user, reason=MARKER
+        ),
+        ReadinessCheck.objects.create(
+            **common,
+            engagement=engagement,
+            has_concrete_target=True,
+            need_is_specific=True,
+            money_alternative=MARKER,
+            internal_owner=MARKER,
+            owner_hours_per_week=4,
+            verdict="ready",
+        ),
+        ExitCriterion.objects.create(**common, engagement=engagement, label=MARKER, conditions=[]),
+        DeliverableTransition.objects.create(
+            **common,
+            deliverable=deliverable,
+            from_status="planned",
+            to_status="in_progress",
+            note=MARKER,
+        ),
+        ScopeChange.objects.create(
+            **common, engagement=engagement, what_changed=MARKER, why=MARKER, by=user
+        ),
+        Risk.objects.create(**common, engagement=engagement, description=MARKER, mitigation=MARKER),
+    ]
+
+
+def routes_with_ids() -> list[tuple[str, list[str]]]:
+    """(regex of the full path, names of its int parameters) for every pattern that takes one."""
+    found = []
+
+    def walk(patterns, prefix: str) -> None:
+        for p in patterns:
+            regex = prefix + p.pattern.regex.pattern.lstrip("^").rstrip("$").replace("\\Z", "")
+            if isinstance(p, URLResolver):
+                walk(p.url_patterns, regex)
+            elif isinstance(p, URLPattern):
+                converters = {**getattr(p.pattern, "converters", {})}
+                names = [n for n, c in converters.items() if type(c).__name__ == "IntConverter"]
+                if names:
+                    found.append((regex, names))
+
+    walk(get_resolver().url_patterns, "")
+    # Resolvers above an included conf may carry their own converters (none here yet).
+    return found
+
+
+def fill(regex: str, values: dict[str, int]) -> str:
+    def sub(match: re.Match) -> str:
+        return str(values[match.group(1)])
+
+    path = re.sub(r"\(\?P<(\w+)>[^)]*\)", sub, regex)
+    return "/" + path.replace("\\", "")
+
+
+def snapshot(org) -> str:
+    from accounts.models import Invitation, Membership
+
+    rows = [*Membership.objects.filter(org=org).order_by("pk"), *Invitation.objects.filter(org=org).order_by("pk")]
+    for model in apps.get_models():
+        if issubclass(model, TenantModel):
+            rows += list(model.unscoped.filter(org=org).order_by("pk"))
+    return serializers.serialize("json", rows)
+
+
+@pytest.mark.django_db
+def test_another_organization_gets_404_for_every_route_that_takes_an_id(
+    client, org, owner, other_org
+):
+    attacker = f.MembershipFactory(
+        pk=999_999, org=other_org, role=Role.OWNER, user=f.UserFactory(email="attacker@rival.test")
+    )
+    world = victim_world(org, owner.user)
+
+    tenant_models = {m for m in apps.get_models() if issubclass(m, TenantModel)}
+    covered = set(world) | {apps.get_model("accounts", "ApiToken")}
+    assert tenant_models <= covered, (
+        f"add rows of {sorted(m.__name__ for m in tenant_models - covered)} to victim_world"
+    )
+
+    ids = sorted({row.pk for rows in world.values() for row in rows})
+    before = snapshot(org)
+    client.force_login(attacker.user)
+    _, secret = create_api_token(
+        org=other_org, user=attacker.user, name="attacker", scope=TokenScope.WRITE
+    )
+    routes = routes_with_ids()
+    assert len(routes) >= 3, routes
+
+    failures = []
+    for regex, names in routes:
+        combos = (
+            itertools.product(ids, repeat=len(names))
+            if len(names) <= 2
+            else [(i,) * len(names) for i in ids]
+        )
+        for combo in combos:
+            path = fill(regex, dict(zip(names, combo, strict=True)))
+            api = path.startswith("/api/")
+            for method in METHODS:
+                kwargs = {"headers": {"Authorization": f"Bearer {secret}"}} if api else {}
+                if method != "get":
+                    kwargs["content_type"] = (
+                        "application/json" if api else "application/x-www-form-urlencoded"
+                    )
+                    kwargs["data"] = "{}" if api else ""
+                response = getattr(client, method)(path, **kwargs)
+                body = response.content.decode(errors="replace")
+                if response.status_code not in ALLOWED or MARKER in body:
+                    failures.append(
+                        f"{method.upper()} {path} -> {response.status_code}{' with victim data' if MARKER in body else ''}"
+                    )
+    assert not failures, "\n".join(failures[:40])
+    assert snapshot(org) == before, "the victim's data changed"
