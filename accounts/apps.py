@@ -4,3 +4,8 @@ from django.apps import AppConfig
 class AccountsConfig(AppConfig):
     name = "accounts"
     verbose_name = "Organizations and members"
+
+    def ready(self) -> None:
+        from .audit import register_tenant_models
+
+        register_tenant_models()

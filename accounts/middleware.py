@@ -6,6 +6,7 @@ from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponse
 from django.utils import timezone
 
+from .audit import audit_channel
 from .models import Membership
 from .tenancy import NOBODY, tenant_scope
 
@@ -34,7 +35,10 @@ class OrganizationMiddleware:
         if request.org is not None:
             timezone.activate(request.org.tzinfo)
         try:
-            with tenant_scope(request.org if request.org is not None else NOBODY):
+            with (
+                tenant_scope(request.org if request.org is not None else NOBODY),
+                audit_channel("ui" if request.org is not None else "", ""),
+            ):
                 return self.get_response(request)
         finally:
             timezone.deactivate()

@@ -3,6 +3,7 @@ import secrets
 import zoneinfo
 from datetime import timedelta
 
+from auditlog.models import AbstractLogEntry, LogEntryManager
 from django.conf import settings
 from django.contrib.auth.models import AbstractUser, BaseUserManager
 from django.core.exceptions import ValidationError
@@ -240,3 +241,45 @@ class ApiToken(TenantModel):
     @property
     def can_write(self) -> bool:
         return self.scope == TokenScope.WRITE
+
+
+class AuditEntryManager(LogEntryManager):
+    def log_create(self, instance, force_log: bool = False, **kwargs):
+        """Stamp each entry with the row's organization and the channel of the change."""
+        from .audit import current_channel
+
+        channel = current_channel()
+        kwargs.setdefault("org_id", getattr(instance, "org_id", None))
+        kwargs.setdefault("via", channel.via if channel else "")
+        kwargs.setdefault("actor_label", channel.label if channel else "")
+        return super().log_create(instance, force_log=force_log, **kwargs)
+
+
+class AuditEntry(AbstractLogEntry):
+    """One audited change of a tenant row (django-auditlog's log entry, with the organization)."""
+
+    org = models.ForeignKey(Organization, on_delete=models.CASCADE, null=True, related_name="+")
+    via = models.CharField(
+        max_length=8, blank=True, help_text="ui, api, portal, or empty for system jobs."
+    )
+    actor_label = models.CharField(max_length=200, blank=True)
+
+    objects = AuditEntryManager()
+
+    class Meta(AbstractLogEntry.Meta):
+        verbose_name_plural = "audit entries"
+        indexes = [
+            # The organization's trail, newest first (audit pages).
+            models.Index(fields=["org", "-timestamp"], name="audit_org_time_idx"),
+        ]
+
+    @property
+    def who(self) -> str:
+        if self.via == "portal":
+            return self.actor_label
+        name = (
+            self.actor.display_name
+            if self.actor_id and self.actor
+            else (self.actor_email or "system")
+        )
+        return f"{name} via {self.actor_label}" if self.via == "api" and self.actor_label else name

@@ -27,6 +27,7 @@ urlpatterns = [
     path("tokens/", views.apitoken_list, name="apitoken_list"),
     path("tokens/create/", views.apitoken_create, name="apitoken_create"),
     path("tokens/<int:pk>/revoke/", views.apitoken_revoke, name="apitoken_revoke"),
+    path("audit/", views.audit_list, name="audit_list"),
     path("organization/switch/", views.organization_switch, name="organization_switch"),
     path("organization/settings/", views.organization_settings, name="organization_settings"),
 ]

@@ -1,7 +1,9 @@
 from django.contrib import messages
 from django.contrib.auth import login
 from django.contrib.auth.decorators import login_not_required
+from django.contrib.contenttypes.models import ContentType
 from django.core.exceptions import ValidationError
+from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect
 from django.template.response import TemplateResponse
@@ -12,7 +14,7 @@ from . import services
 from .decorators import allow_viewer, member_required, owner_required
 from .forms import ApiTokenForm, InviteForm, OrganizationForm, RegisterForm, RoleForm
 from .middleware import SESSION_KEY
-from .models import ApiToken, Invitation, Membership
+from .models import ApiToken, AuditEntry, Invitation, Membership
 
 
 def _member_page(
@@ -233,3 +235,32 @@ def apitoken_revoke(request: HttpRequest, pk: int) -> HttpResponse:
     services.revoke_api_token(token=token)
     messages.success(request, f"Token “{token.name}” revoked.")
     return redirect("accounts:apitoken_list")
+
+
+AUDIT_PAGE_SIZE = 50
+
+
+@require_safe
+@owner_required
+def audit_list(request: HttpRequest) -> HttpResponse:
+    """The organization's audit trail, newest first; filter by kind of object or one object."""
+    entries = (
+        AuditEntry.objects.filter(org=request.org)
+        .select_related("actor", "content_type")
+        .order_by("-timestamp", "-pk")
+    )
+    content_type = request.GET.get("type", "")
+    object_id = request.GET.get("object", "")
+    if content_type.isdigit():
+        entries = entries.filter(content_type_id=int(content_type))
+        if object_id.isdigit():
+            entries = entries.filter(object_id=int(object_id))
+    page = Paginator(entries, AUDIT_PAGE_SIZE).get_page(request.GET.get("page"))
+    types = ContentType.objects.filter(
+        pk__in=AuditEntry.objects.filter(org=request.org).values("content_type_id").distinct()
+    )
+    return TemplateResponse(
+        request,
+        "accounts/audit_list.html",
+        {"page": page, "types": types, "type": content_type, "object": object_id},
+    )

@@ -26,6 +26,7 @@ from ninja.errors import ValidationError as NinjaValidationError
 from ninja.security import HttpBearer
 from ninja.throttling import AuthRateThrottle
 
+from accounts.audit import audit_as
 from accounts.middleware import SAFE_METHODS
 from accounts.models import ApiToken, Membership, hash_token
 from accounts.tenancy import activate_tenant
@@ -66,6 +67,7 @@ class TokenAuth(HttpBearer):
         request.org = api_token.org
         request.membership = membership
         activate_tenant(api_token.org)
+        audit_as(via="api", label=f"token “{api_token.name}”", user=api_token.user)
         if request.method not in SAFE_METHODS and not (
             api_token.can_write and membership.can_write
         ):
@@ -140,8 +142,7 @@ def _validation_error(request: HttpRequest, exc: NinjaValidationError) -> HttpRe
 def _domain_validation_error(request: HttpRequest, exc: DjangoValidationError) -> HttpResponse:
     if hasattr(exc, "error_dict"):
         fields = {
-            ("request" if k == "__all__" else k): list(v)
-            for k, v in exc.message_dict.items()
+            ("request" if k == "__all__" else k): list(v) for k, v in exc.message_dict.items()
         }
         return error_response(
             request, 422, "validation_error", "Some fields are not valid.", fields

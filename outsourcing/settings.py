@@ -42,6 +42,7 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "django_htmx",
     "ninja",  # serves the API docs' assets from static/, no CDN
+    "auditlog",
     "accounts",
     "vendors",
     "engagements",
@@ -59,6 +60,7 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
+    "auditlog.middleware.AuditlogMiddleware",
     "accounts.middleware.OrganizationMiddleware",
 ]
 
@@ -156,6 +158,8 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
+AUDITLOG_LOGENTRY_MODEL = "accounts.AuditEntry"
+AUDITLOG_STORE_JSON_CHANGES = True
 API_RATE_LIMIT = env_str("API_RATE_LIMIT", "600/min")
 INVITATION_TTL_DAYS = env_int("INVITATION_TTL_DAYS", 14, minimum=1)
 

@@ -127,7 +127,10 @@ def fill(regex: str, values: dict[str, int]) -> str:
 def snapshot(org) -> str:
     from accounts.models import Invitation, Membership
 
-    rows = [*Membership.objects.filter(org=org).order_by("pk"), *Invitation.objects.filter(org=org).order_by("pk")]
+    rows = [
+        *Membership.objects.filter(org=org).order_by("pk"),
+        *Invitation.objects.filter(org=org).order_by("pk"),
+    ]
     for model in apps.get_models():
         if issubclass(model, TenantModel):
             rows += list(model.unscoped.filter(org=org).order_by("pk"))
