@@ -10,7 +10,7 @@ from tests.factories import VendorFactory
 pytestmark = pytest.mark.django_db
 
 
-def test_a_change_made_in_the_browser_is_recorded_with_who_and_old_and_new(manager, org):
+def test_a_members_change_is_recorded_with_who_and_old_and_new(manager, org):
     vendor = VendorFactory(org=org, name="Old name")
     client = manager.client()
     # Any request through the middleware sets the actor; change the vendor inside one.

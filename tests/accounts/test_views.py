@@ -208,3 +208,16 @@ def test_owner_sets_time_zone_and_currency_and_bad_zone_is_refused(owner):
 @pytest.mark.parametrize("url_name", ["accounts:member_invite", "accounts:organization_switch"])
 def test_write_views_refuse_get(manager, url_name):
     assert manager.client().get(reverse(url_name)).status_code == 405
+
+
+def test_repeated_wrong_passwords_lock_the_log_in_for_a_while(client, manager, settings):
+    for _ in range(settings.AXES_FAILURE_LIMIT):
+        client.post(
+            reverse("accounts:login"), {"username": manager.user.email, "password": "guess"}
+        )
+    locked = client.post(
+        reverse("accounts:login"), {"username": manager.user.email, "password": PASSWORD}
+    )
+    assert locked.status_code == 429
+    assert "Too many failed log-ins" in locked.text
+    assert "_auth_user_id" not in client.session
