@@ -208,6 +208,7 @@ class ApiToken(TenantModel):
     """A bearer token for the JSON API, for one user in one organization; stored hashed."""
 
     PREFIX = "vw_"
+    exportable = False  # a credential of this installation, never part of an organization export
 
     user = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="api_tokens"

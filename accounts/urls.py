@@ -29,5 +29,6 @@ urlpatterns = [
     path("tokens/<int:pk>/revoke/", views.apitoken_revoke, name="apitoken_revoke"),
     path("audit/", views.audit_list, name="audit_list"),
     path("organization/switch/", views.organization_switch, name="organization_switch"),
+    path("organization/export/", views.organization_export, name="organization_export"),
     path("organization/settings/", views.organization_settings, name="organization_settings"),
 ]

@@ -8,6 +8,7 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect
 from django.template.response import TemplateResponse
 from django.urls import reverse
+from django.utils import timezone
 from django.views.decorators.http import require_http_methods, require_POST, require_safe
 
 from . import services
@@ -15,6 +16,7 @@ from .decorators import allow_viewer, member_required, owner_required
 from .forms import ApiTokenForm, InviteForm, OrganizationForm, RegisterForm, RoleForm
 from .middleware import SESSION_KEY
 from .models import ApiToken, AuditEntry, Invitation, Membership
+from .portability import export_organization
 
 
 def _member_page(
@@ -264,3 +266,16 @@ def audit_list(request: HttpRequest) -> HttpResponse:
         "accounts/audit_list.html",
         {"page": page, "types": types, "type": content_type, "object": object_id},
     )
+
+
+@require_POST
+@owner_required
+def organization_export(request: HttpRequest) -> HttpResponse:
+    """Download everything of the organization as a zip (POST: it is a deliberate act)."""
+    data = export_organization(request.org)
+    response = HttpResponse(data, content_type="application/zip")
+    stamp = timezone.now().strftime("%Y%m%d-%H%M")
+    response["Content-Disposition"] = (
+        f'attachment; filename="vendorwatch-{request.org.slug}-{stamp}.zip"'
+    )
+    return response

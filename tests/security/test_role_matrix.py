@@ -64,6 +64,7 @@ OWNER_ONLY = {
     "accounts:invitation_revoke",
     "accounts:organization_settings",
     "accounts:audit_list",
+    "accounts:organization_export",
 }
 VIEWERS_MAY_POST = {  # they change only the viewer's own session or tokens
     "accounts:organization_switch",
