@@ -141,11 +141,14 @@ class ConditionState:
         if self.current is None or self.threshold == 0:
             return 0.0
         if self.op in (">", ">="):
-            return max(0.0, min(1.0, self.current / self.threshold))
-        # "below": 5 is as far as a comfort can be; other metrics count down from twice the line.
-        ceiling = 5.0 if self.metric.unit == "of 5" else self.threshold * 2
-        span = ceiling - self.threshold
-        return 0.0 if span <= 0 else max(0.0, min(1.0, (ceiling - self.current) / span))
+            travelled = self.current / self.threshold
+        else:
+            # "below": 5 is as far as a comfort can be; other metrics count down from twice the line.
+            ceiling = 5.0 if self.metric.unit == "of 5" else self.threshold * 2
+            span = ceiling - self.threshold
+            travelled = 0.0 if span <= 0 else (ceiling - self.current) / span
+        # Standing exactly on a strict line is close, not tripped: only a met condition is 1.
+        return max(0.0, min(0.99, travelled))
 
 
 @dataclass(frozen=True)

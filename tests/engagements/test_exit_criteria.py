@@ -80,3 +80,11 @@ def test_malformed_criteria_are_refused_naming_the_field(bad, field):
     with pytest.raises(ValidationError) as info:
         validate(bad)
     assert field in info.value.message_dict
+
+
+def test_standing_exactly_on_a_strict_line_is_close_but_not_tripped():
+    evaluation = evaluate(
+        validate(PRESETS["late_and_burnt"]), {"max_milestone_days_late": 14, "budget_spent_pct": 50}
+    )
+    assert not evaluation.tripped
+    assert 0.9 < evaluation.closeness < 1
