@@ -25,6 +25,7 @@ http_url = URLValidator(
 
 class HttpURLField(forms.URLField):
     default_validators = [http_url]
+    default_error_messages = {"invalid": http_url.message}
 
     def __init__(self, **kwargs) -> None:
         kwargs.setdefault("assume_scheme", "https")

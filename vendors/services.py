@@ -285,6 +285,8 @@ def update_evidence(
             "Someone else changed this entry while you were editing. Your changes were not "
             "saved; here is the current version."
         )
+    if fields.get("recorded_at") is None:
+        fields.pop("recorded_at", None)  # an emptied "recorded at" keeps the original moment
     values = {**fields, **{score_field(Criterion(c)): s for c, s in scores.items()}}
     # Compare-and-set on the version: on databases without SELECT ... FOR UPDATE (SQLite
     # serialises writers anyway) the filter is what makes the later save lose.

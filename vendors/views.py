@@ -149,6 +149,7 @@ def _evidence_form(evidence: Evidence, data=None) -> EvidenceForm:
 def evidence_update(request: HttpRequest, pk: int) -> HttpResponse:
     evidence = get_object_or_404(Evidence.objects.live().select_related("vendor"), pk=pk)
     form = _evidence_form(evidence, request.POST or None)
+    conflict = ""
     if request.method == "POST" and form.is_valid():
         data = form.service_kwargs()
         data.pop("attachment", None)
@@ -162,13 +163,13 @@ def evidence_update(request: HttpRequest, pk: int) -> HttpResponse:
         except services.Conflict as exc:
             evidence.refresh_from_db()
             form = _evidence_form(evidence)  # show what is there now, with the message
-            form.add_error(None, str(exc))
+            conflict = str(exc)
         else:
             messages.success(request, "Evidence updated; the previous version is kept.")
             return redirect(
                 reverse("vendors:vendor_detail", args=[evidence.vendor_id]) + "#vetting"
             )
-    ctx = {"form": form, "evidence": evidence, "vendor": evidence.vendor}
+    ctx = {"form": form, "evidence": evidence, "vendor": evidence.vendor, "conflict": conflict}
     status = 200 if request.method == "GET" else _invalid(request)
     return render(request, "vendors/evidence_form.html", ctx, status=status)
 
