@@ -115,9 +115,7 @@ class EvidenceForm(forms.Form):
     )
     link = HttpURLField(required=False, max_length=500)
     verified = forms.BooleanField(
-        required=False,
-        label="Verified (hard evidence we saw ourselves)",
-        help_text="Leave unticked for the vendor's own claim.",
+        required=False, label="Verified: hard evidence we saw ourselves (untick for a claim)"
     )
     recorded_at = forms.DateTimeField(
         label="Recorded at",
