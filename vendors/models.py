@@ -100,21 +100,25 @@ def attachment_path(instance: "Attachment", filename: str) -> str:
     return f"org-{instance.org_id}/vendors/{uuid.uuid4().hex}{suffix}"
 
 
+WEIGHT = [MaxValueValidator(10)]  # 0 leaves a criterion out of the score and the flags
+
+
 class VendorSettings(TenantModel):
     """How one organization weighs the scorecard and how often it re-vets vendors."""
 
     review_interval_months = models.PositiveSmallIntegerField(
+        "review interval (months)",
         default=12,
         validators=[MinValueValidator(1), MaxValueValidator(120)],
         help_text="Default months between reviews of an approved vendor.",
     )
-    weight_expertise = models.PositiveSmallIntegerField(default=3)
-    weight_previous_work = models.PositiveSmallIntegerField(default=3)
-    weight_business = models.PositiveSmallIntegerField(default=2)
-    weight_fit = models.PositiveSmallIntegerField(default=1)
-    weight_communication = models.PositiveSmallIntegerField(default=2)
-    weight_value = models.PositiveSmallIntegerField(default=1)
-    weight_gut = models.PositiveSmallIntegerField(default=1)
+    weight_expertise = models.PositiveSmallIntegerField(default=3, validators=WEIGHT)
+    weight_previous_work = models.PositiveSmallIntegerField(default=3, validators=WEIGHT)
+    weight_business = models.PositiveSmallIntegerField(default=2, validators=WEIGHT)
+    weight_fit = models.PositiveSmallIntegerField(default=1, validators=WEIGHT)
+    weight_communication = models.PositiveSmallIntegerField(default=2, validators=WEIGHT)
+    weight_value = models.PositiveSmallIntegerField(default=1, validators=WEIGHT)
+    weight_gut = models.PositiveSmallIntegerField(default=1, validators=WEIGHT)
 
     class Meta:
         verbose_name_plural = "vendor settings"
@@ -122,6 +126,12 @@ class VendorSettings(TenantModel):
             models.UniqueConstraint(fields=["org"], name="vendor_settings_one_per_org"),
             models.CheckConstraint(
                 condition=Q(review_interval_months__gte=1), name="vendor_settings_interval_positive"
+            ),
+            models.CheckConstraint(
+                condition=Q(
+                    **{f"weight_{c.value}__lte": 10 for c in Criterion},
+                ),
+                name="vendor_settings_weights_at_most_10",
             ),
         ]
 
@@ -212,6 +222,7 @@ class Vendor(TenantModel):
         max_length=12, choices=VendorStatus.choices, default=VendorStatus.PROSPECT
     )
     review_interval_months = models.PositiveSmallIntegerField(
+        "review interval (months)",
         null=True,
         blank=True,
         validators=[MinValueValidator(1), MaxValueValidator(120)],

@@ -262,8 +262,12 @@ def contract_create(request: HttpRequest, pk: int) -> HttpResponse:
 @require_safe
 @member_required
 def attachment_download(request: HttpRequest, pk: int) -> FileResponse:
-    # Scoped manager: another organization's attachment is a 404, never a file.
-    attachment = get_object_or_404(Attachment.objects, pk=pk)
+    # Scoped manager: another organization's attachment is a 404, never a file. Files of
+    # deleted evidence stay reachable for owners only, like the entries themselves.
+    attachments = Attachment.objects.all()
+    if not request.membership.is_owner:
+        attachments = attachments.exclude(evidence__deleted_at__isnull=False)
+    attachment = get_object_or_404(attachments, pk=pk)
     response = FileResponse(
         attachment.file.open("rb"),
         as_attachment=True,

@@ -416,6 +416,29 @@ def test_an_attachment_is_stored_under_the_org_prefix_and_served_only_to_members
     assert manager.client().post(url).status_code == 405
 
 
+def test_files_of_deleted_evidence_are_served_to_owners_only(manager, owner, media):
+    vendor = VendorFactory(org=manager.org)
+    upload = SimpleUploadedFile("reference.txt", b"They were great.")
+    manager.client().post(
+        reverse("vendors:evidence_create", args=[vendor.pk]),
+        {**evidence_data(), "attachment": upload},
+    )
+    attachment = Attachment.objects.get()
+    Evidence.objects.update(deleted_at=timezone.now())
+    url = reverse("vendors:attachment_download", args=[attachment.pk])
+    assert manager.client().get(url).status_code == 404
+    assert owner.client().get(url).status_code == 200
+
+
+def test_junk_filters_and_pages_still_show_the_list(manager):
+    VendorFactory(org=manager.org, name="Still here")
+    response = manager.client().get(
+        reverse("vendors:vendor_list"), {"status": "bogus", "sort": "evil", "page": "999"}
+    )
+    assert response.status_code == 200
+    assert "Still here" in response.text
+
+
 def test_a_file_whose_content_does_not_match_its_extension_is_refused(manager, media):
     vendor = VendorFactory(org=manager.org)
     fake = SimpleUploadedFile(
