@@ -1,5 +1,7 @@
 """A manager takes a prospect from first contact to an approved vendor, in Chromium."""
 
+import re
+
 import pytest
 from playwright.sync_api import Page, expect
 
@@ -70,3 +72,27 @@ def test_manager_vets_a_prospect_and_approves_it_over_thin_evidence(
     assert (
         change.override and "Understanding of our business: not scored" in change.overridden_flags
     )
+
+
+def test_filtering_the_vendor_list_updates_results_and_a_shareable_url(
+    transactional_db, live_server, page: Page, manager
+):
+    from tests.factories import VendorFactory
+
+    VendorFactory(org=manager.org, name="Pixel Designers", specialties="design")
+    VendorFactory(org=manager.org, name="Backend Builders", specialties="web development")
+    page.goto(live_server.url + "/login/?next=/vendors/")
+    page.get_by_label("E-mail").fill(manager.user.email)
+    page.get_by_label("Password").fill(PASSWORD)
+    page.get_by_role("button", name="Log in").click()
+    expect(page.get_by_role("link", name="Backend Builders")).to_be_visible()
+
+    page.get_by_label("Specialty").fill("design")
+    expect(page.get_by_role("link", name="Backend Builders")).to_have_count(0)
+    expect(page.get_by_role("link", name="Pixel Designers")).to_be_visible()
+    expect(page).to_have_url(re.compile(r"/vendors/\?.*specialty=design"))
+
+    # The pushed URL is shareable: opening it shows the same filtered list.
+    page.goto(page.url)
+    expect(page.get_by_role("link", name="Backend Builders")).to_have_count(0)
+    expect(page.get_by_label("Specialty")).to_have_value("design")
