@@ -95,6 +95,30 @@ def add_contact(
     )
 
 
+@transaction.atomic
+def make_primary_contact(*, contact: VendorContact) -> VendorContact:
+    """Make ``contact`` its vendor's one primary contact."""
+    # Clear the old primary first: the partial unique index allows one at a time.
+    VendorContact.unscoped.filter(vendor_id=contact.vendor_id, is_primary=True).exclude(
+        pk=contact.pk
+    ).update(is_primary=False)
+    VendorContact.unscoped.filter(pk=contact.pk).update(is_primary=True)
+    contact.is_primary = True
+    return contact
+
+
+@transaction.atomic
+def remove_contact(*, contact: VendorContact) -> None:
+    """Remove a contact; if it was the primary one, the next contact by name takes over."""
+    contact.delete()
+    if contact.is_primary:
+        successor = (
+            VendorContact.unscoped.filter(vendor_id=contact.vendor_id).order_by("name").first()
+        )
+        if successor is not None:
+            make_primary_contact(contact=successor)
+
+
 def _record_status(
     *, vendor: Vendor, by: User | None, to: str, reason: str, at: datetime.datetime, **extra
 ) -> VendorStatusChange | None:

@@ -241,6 +241,24 @@ def contact_create(request: HttpRequest, pk: int) -> HttpResponse:
 
 @require_POST
 @manager_required
+def contact_primary(request: HttpRequest, pk: int) -> HttpResponse:
+    contact = get_object_or_404(VendorContact.objects, pk=pk)
+    services.make_primary_contact(contact=contact)
+    messages.success(request, f"{contact.name} is now the primary contact.")
+    return redirect(reverse("vendors:vendor_detail", args=[contact.vendor_id]) + "#contacts")
+
+
+@require_POST
+@manager_required
+def contact_delete(request: HttpRequest, pk: int) -> HttpResponse:
+    contact = get_object_or_404(VendorContact.objects, pk=pk)
+    services.remove_contact(contact=contact)
+    messages.success(request, f"{contact.name} removed from the contacts.")
+    return redirect(reverse("vendors:vendor_detail", args=[contact.vendor_id]) + "#contacts")
+
+
+@require_POST
+@manager_required
 def contract_create(request: HttpRequest, pk: int) -> HttpResponse:
     vendor = get_object_or_404(Vendor.objects, pk=pk)
     form = ContractForm(request.POST, request.FILES)

@@ -674,3 +674,26 @@ def test_export_then_import_round_trips(manager, other_org):
 
 
 _ = io
+
+
+def test_manager_makes_another_contact_primary_and_removes_the_old_one(manager, viewer, outsider):
+    vendor = VendorFactory(org=manager.org)
+    from vendors import services
+    from vendors.models import VendorContact
+
+    ann = services.add_contact(vendor=vendor, name="Ann")
+    bob = services.add_contact(vendor=vendor, name="Bob")
+    primary_url = reverse("vendors:contact_primary", args=[bob.pk])
+    assert viewer.client().post(primary_url).status_code == 403
+    assert outsider.client().post(primary_url).status_code == 404
+    assert manager.client().get(primary_url).status_code == 405
+    assert manager.client().post(primary_url).status_code == 302
+    assert list(VendorContact.objects.filter(is_primary=True)) == [bob]
+
+    delete_url = reverse("vendors:contact_delete", args=[bob.pk])
+    assert viewer.client().post(delete_url).status_code == 403
+    assert outsider.client().post(delete_url).status_code == 404
+    assert manager.client().get(delete_url).status_code == 405
+    assert manager.client().post(delete_url).status_code == 302
+    ann.refresh_from_db()
+    assert ann.is_primary  # the remaining contact takes over
