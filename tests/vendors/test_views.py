@@ -697,3 +697,16 @@ def test_manager_makes_another_contact_primary_and_removes_the_old_one(manager, 
     assert manager.client().post(delete_url).status_code == 302
     ann.refresh_from_db()
     assert ann.is_primary  # the remaining contact takes over
+
+
+def test_vendor_page_lists_the_engagements_with_this_vendor(manager):
+    from tests.factories import EngagementFactory
+
+    engagement = EngagementFactory(org=manager.org, title="Onboarding rebuild")
+    EngagementFactory(org=manager.org, title="Someone else's job")
+    text = manager.client().get(
+        reverse("vendors:vendor_detail", args=[engagement.vendor_id])
+    ).text
+    assert "Onboarding rebuild" in text
+    assert "Someone else&#x27;s job" not in text
+    assert "No engagements with this vendor yet." not in text
