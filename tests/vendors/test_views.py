@@ -704,9 +704,7 @@ def test_vendor_page_lists_the_engagements_with_this_vendor(manager):
 
     engagement = EngagementFactory(org=manager.org, title="Onboarding rebuild")
     EngagementFactory(org=manager.org, title="Someone else's job")
-    text = manager.client().get(
-        reverse("vendors:vendor_detail", args=[engagement.vendor_id])
-    ).text
+    text = manager.client().get(reverse("vendors:vendor_detail", args=[engagement.vendor_id])).text
     assert "Onboarding rebuild" in text
     assert "Someone else&#x27;s job" not in text
     assert "No engagements with this vendor yet." not in text
