@@ -12,6 +12,16 @@ from .models import (
 )
 
 
+class UnscopedAdmin(admin.ModelAdmin):
+    """Staff see every organization's rows: the default manager is scoped to the staff
+    member's own organization (or to nothing), which would hide them."""
+
+    def get_queryset(self, request):
+        queryset = self.model.unscoped.all()
+        ordering = self.get_ordering(request)
+        return queryset.order_by(*ordering) if ordering else queryset
+
+
 class ContactInline(admin.TabularInline):
     model = VendorContact
     extra = 0
@@ -33,7 +43,7 @@ class StatusChangeInline(admin.TabularInline):
 
 
 @admin.register(Vendor)
-class VendorAdmin(admin.ModelAdmin):
+class VendorAdmin(UnscopedAdmin):
     list_display = ["name", "org", "status", "score", "review_due_on", "created_at"]
     list_filter = ["status", "org"]
     search_fields = ["name", "specialties", "description"]
@@ -50,7 +60,7 @@ class RevisionInline(admin.TabularInline):
 
 
 @admin.register(Evidence)
-class EvidenceAdmin(admin.ModelAdmin):
+class EvidenceAdmin(UnscopedAdmin):
     list_display = ["vendor", "kind", "verified", "recorded_at", "expires_on", "deleted_at"]
     list_filter = ["kind", "verified", "org"]
     search_fields = ["summary", "vendor__name"]
@@ -60,23 +70,23 @@ class EvidenceAdmin(admin.ModelAdmin):
 
 
 @admin.register(Contract)
-class ContractAdmin(admin.ModelAdmin):
+class ContractAdmin(UnscopedAdmin):
     list_display = ["title", "vendor", "start_date", "end_date", "value", "currency"]
     list_select_related = ["vendor"]
     raw_id_fields = ["vendor"]
 
 
 @admin.register(Attachment)
-class AttachmentAdmin(admin.ModelAdmin):
+class AttachmentAdmin(UnscopedAdmin):
     list_display = ["original_name", "vendor", "content_type", "size", "uploaded_at"]
     list_select_related = ["vendor"]
     raw_id_fields = ["vendor", "evidence", "contract"]
 
 
 @admin.register(VendorSettings)
-class VendorSettingsAdmin(admin.ModelAdmin):
+class VendorSettingsAdmin(UnscopedAdmin):
     list_display = ["org", "review_interval_months"]
 
 
-admin.site.register(VendorStatusChange)
-admin.site.register(VendorContact)
+admin.site.register(VendorStatusChange, UnscopedAdmin)
+admin.site.register(VendorContact, UnscopedAdmin)
