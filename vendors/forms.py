@@ -32,31 +32,36 @@ class HttpURLField(forms.URLField):
         super().__init__(**kwargs)
 
 
-class AttachmentField(forms.FileField):
-    """A file whose bytes must match an allowed type, no larger than MAX_UPLOAD_MB."""
+class MultipleFileInput(forms.ClearableFileInput):
+    allow_multiple_selected = True
+
+
+class AttachmentsField(forms.FileField):
+    """Files whose bytes must match an allowed type, each no larger than MAX_UPLOAD_MB."""
+
+    widget = MultipleFileInput
 
     def __init__(self, **kwargs) -> None:
         kwargs.setdefault("required", False)
         kwargs.setdefault(
             "help_text",
-            f"PDF, image, text/CSV, DOCX/XLSX or ZIP; at most {settings.MAX_UPLOAD_MB} MB.",
+            f"PDF, image, text/CSV, DOCX/XLSX or ZIP; at most {settings.MAX_UPLOAD_MB} MB each.",
         )
         super().__init__(**kwargs)
         self.widget.attrs["accept"] = ",".join(ALLOWED_EXTENSIONS)
 
-    def clean(self, data, initial=None):
-        upload = super().clean(data, initial)
-        if not upload:
-            return upload
-        if upload.size > settings.MAX_UPLOAD_MB * 1024 * 1024:
-            raise ValidationError(f"The file is larger than {settings.MAX_UPLOAD_MB} MB.")
-        content_type = sniff(upload)
-        if content_type is None:
-            raise ValidationError(
-                "This file's content is not an allowed type (or does not match its extension)."
-            )
-        upload.sniffed_type = content_type
-        return upload
+    def clean(self, data, initial=None) -> list:
+        uploads = data if isinstance(data, list | tuple) else [data] if data else []
+        cleaned = [super(AttachmentsField, self).clean(upload, initial) for upload in uploads]
+        for upload in cleaned:
+            if upload.size > settings.MAX_UPLOAD_MB * 1024 * 1024:
+                raise ValidationError(f"{upload.name} is larger than {settings.MAX_UPLOAD_MB} MB.")
+            if sniff(upload) is None:
+                raise ValidationError(
+                    f"{upload.name}: this file's content is not an allowed type "
+                    "(or does not match its extension)."
+                )
+        return cleaned
 
 
 class VendorForm(forms.ModelForm):
@@ -129,7 +134,7 @@ class EvidenceForm(forms.Form):
         widget=forms.DateInput(attrs={"type": "date"}),
         help_text="When this evidence must be renewed (a certificate, an old reference).",
     )
-    attachment = AttachmentField()
+    attachments = AttachmentsField()
     version = forms.IntegerField(widget=forms.HiddenInput, required=False)
 
     def __init__(self, *args, **kwargs) -> None:
@@ -196,7 +201,7 @@ class StatusForm(forms.Form):
 
 
 class ContractForm(forms.ModelForm):
-    attachment = AttachmentField()
+    attachments = AttachmentsField(label="Signed contract")
 
     class Meta:
         model = Contract

@@ -2,7 +2,9 @@
 
 import calendar
 import datetime
+from collections.abc import Sequence
 
+from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.files.uploadedfile import UploadedFile
 from django.db import transaction
@@ -12,6 +14,7 @@ from django.utils import timezone
 from accounts.models import Organization, User
 
 from . import scorecard
+from .files import sniff
 from .models import (
     DECISION_STATUSES,
     Attachment,
@@ -233,9 +236,13 @@ def recompute_scores(*, org: Organization) -> int:
     return len(vendors)
 
 
-def _attach(
-    *, vendor: Vendor, by: User | None, upload: UploadedFile, content_type: str, **parent
-) -> Attachment:
+def _attach(*, vendor: Vendor, by: User | None, upload: UploadedFile, **parent) -> Attachment:
+    # Checked here too (not only in the form), so no caller can store a disguised file.
+    content_type = sniff(upload)
+    if content_type is None:
+        raise ValidationError(f"{upload.name}: this file's content is not an allowed type.")
+    if upload.size > settings.MAX_UPLOAD_MB * 1024 * 1024:
+        raise ValidationError(f"{upload.name} is larger than {settings.MAX_UPLOAD_MB} MB.")
     attachment = Attachment(
         org_id=vendor.org_id,
         vendor=vendor,
@@ -264,10 +271,9 @@ def add_evidence(
     verified: bool = False,
     expires_on: datetime.date | None = None,
     scores: dict[str, int | None] | None = None,
-    attachment: UploadedFile | None = None,
-    attachment_type: str = "",
+    attachments: Sequence[UploadedFile] = (),
 ) -> Evidence:
-    """Log one piece of vetting evidence (with an optional attachment) and re-score the vendor."""
+    """Log one piece of vetting evidence (with any attachments) and re-score the vendor."""
     evidence = Evidence(
         org_id=vendor.org_id,
         vendor=vendor,
@@ -281,10 +287,8 @@ def add_evidence(
         **{score_field(Criterion(c)): s for c, s in (scores or {}).items()},
     )
     evidence.save()
-    if attachment is not None:
-        _attach(
-            vendor=vendor, by=by, upload=attachment, content_type=attachment_type, evidence=evidence
-        )
+    for upload in attachments:
+        _attach(vendor=vendor, by=by, upload=upload, evidence=evidence)
     _refresh_score(vendor)
     return evidence
 
@@ -347,18 +351,15 @@ def add_contract(
     *,
     vendor: Vendor,
     by: User | None,
-    attachment: UploadedFile | None = None,
-    attachment_type: str = "",
+    attachments: Sequence[UploadedFile] = (),
     **fields,
 ) -> Contract:
     """Record a contract with its checklist (and optionally the signed file)."""
     contract = Contract(org_id=vendor.org_id, vendor=vendor, created_by=by, **fields)
     contract.full_clean()
     contract.save()
-    if attachment is not None:
-        _attach(
-            vendor=vendor, by=by, upload=attachment, content_type=attachment_type, contract=contract
-        )
+    for upload in attachments:
+        _attach(vendor=vendor, by=by, upload=upload, contract=contract)
     return contract
 
 

@@ -124,10 +124,7 @@ def evidence_create(request: HttpRequest, pk: int) -> HttpResponse:
     form = EvidenceForm(request.POST, request.FILES)
     if not form.is_valid():
         return _detail(request, vendor, status=_invalid(request), evidence_form=form)
-    data = form.service_kwargs()
-    upload = data.get("attachment")
-    data["attachment_type"] = getattr(upload, "sniffed_type", "")
-    services.add_evidence(vendor=vendor, by=request.user, **data)
+    services.add_evidence(vendor=vendor, by=request.user, **form.service_kwargs())
     if request.htmx:
         return _detail(request, vendor)
     messages.success(request, "Evidence recorded.")
@@ -140,7 +137,7 @@ def _evidence_form(evidence: Evidence, data=None) -> EvidenceForm:
     initial["recorded_at"] = timezone.localtime(evidence.recorded_at)
     initial |= {score_field(c): getattr(evidence, score_field(c)) for c in Criterion}
     form = EvidenceForm(data, initial=initial)
-    del form.fields["attachment"]  # attachments are added with new entries, not edits
+    del form.fields["attachments"]  # files are added with new entries, not edits
     return form
 
 
@@ -152,7 +149,6 @@ def evidence_update(request: HttpRequest, pk: int) -> HttpResponse:
     conflict = ""
     if request.method == "POST" and form.is_valid():
         data = form.service_kwargs()
-        data.pop("attachment", None)
         try:
             services.update_evidence(
                 evidence=evidence,
@@ -264,15 +260,7 @@ def contract_create(request: HttpRequest, pk: int) -> HttpResponse:
     form = ContractForm(request.POST, request.FILES)
     if not form.is_valid():
         return _detail(request, vendor, status=_invalid(request), contract_form=form)
-    data = dict(form.cleaned_data)
-    upload = data.pop("attachment")
-    services.add_contract(
-        vendor=vendor,
-        by=request.user,
-        attachment=upload,
-        attachment_type=getattr(upload, "sniffed_type", ""),
-        **data,
-    )
+    services.add_contract(vendor=vendor, by=request.user, **form.cleaned_data)
     messages.success(request, "Contract recorded.")
     return redirect(reverse("vendors:vendor_detail", args=[vendor.pk]) + "#contracts")
 

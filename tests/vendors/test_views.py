@@ -401,7 +401,7 @@ def test_an_attachment_is_stored_under_the_org_prefix_and_served_only_to_members
     upload = SimpleUploadedFile("certificate.png", PNG, content_type="application/octet-stream")
     manager.client().post(
         reverse("vendors:evidence_create", args=[vendor.pk]),
-        {**evidence_data(), "attachment": upload},
+        {**evidence_data(), "attachments": upload},
     )
     attachment = Attachment.objects.get()
     assert attachment.file.name.startswith(f"org-{manager.org.pk}/vendors/")
@@ -416,12 +416,44 @@ def test_an_attachment_is_stored_under_the_org_prefix_and_served_only_to_members
     assert manager.client().post(url).status_code == 405
 
 
+def test_several_files_can_back_one_evidence_entry(manager, media):
+    vendor = VendorFactory(org=manager.org)
+    files = [
+        SimpleUploadedFile("reference.pdf", b"%PDF-1.4 letter"),
+        SimpleUploadedFile("screenshot.png", PNG),
+    ]
+    manager.client().post(
+        reverse("vendors:evidence_create", args=[vendor.pk]),
+        {**evidence_data(), "attachments": files},
+    )
+    assert sorted(Evidence.objects.get().attachments.values_list("content_type", flat=True)) == [
+        "application/pdf",
+        "image/png",
+    ]
+
+
+def test_the_service_refuses_a_disguised_file_even_without_the_form(manager, media):
+    from django.core.exceptions import ValidationError
+
+    from vendors import services
+
+    with pytest.raises(ValidationError):
+        services.add_evidence(
+            vendor=VendorFactory(org=manager.org),
+            by=manager.user,
+            kind="other",
+            summary="Sneaky",
+            attachments=[SimpleUploadedFile("x.pdf", b"MZ not a pdf")],
+        )
+    assert not Evidence.objects.exists()
+
+
 def test_files_of_deleted_evidence_are_served_to_owners_only(manager, owner, media):
     vendor = VendorFactory(org=manager.org)
     upload = SimpleUploadedFile("reference.txt", b"They were great.")
     manager.client().post(
         reverse("vendors:evidence_create", args=[vendor.pk]),
-        {**evidence_data(), "attachment": upload},
+        {**evidence_data(), "attachments": upload},
     )
     attachment = Attachment.objects.get()
     Evidence.objects.update(deleted_at=timezone.now())
@@ -446,7 +478,7 @@ def test_a_file_whose_content_does_not_match_its_extension_is_refused(manager, m
     )
     response = manager.client().post(
         reverse("vendors:evidence_create", args=[vendor.pk]),
-        {**evidence_data(), "attachment": fake},
+        {**evidence_data(), "attachments": fake},
         headers=vetting_htmx(),
     )
     assert "content is not an allowed type" in response.text
@@ -458,7 +490,8 @@ def test_a_file_over_the_size_limit_is_refused(manager, media, settings):
     vendor = VendorFactory(org=manager.org)
     big = SimpleUploadedFile("notes.txt", b"a" * (1024 * 1024 + 1))
     response = manager.client().post(
-        reverse("vendors:evidence_create", args=[vendor.pk]), {**evidence_data(), "attachment": big}
+        reverse("vendors:evidence_create", args=[vendor.pk]),
+        {**evidence_data(), "attachments": big},
     )
     assert response.status_code == 422
     assert "larger than 1 MB" in response.text
@@ -562,7 +595,7 @@ def test_manager_adds_a_contact_and_a_contract_with_its_file(manager, viewer, ou
             "start_date": "2026-01-01",
             "end_date": "2026-12-31",
             "has_termination": "on",
-            "attachment": pdf,
+            "attachments": pdf,
         },
     )
     assert response.status_code == 302
