@@ -200,6 +200,14 @@ class StatusForm(forms.Form):
         self.fields["to"].choices = [(s, VendorStatus(s).label) for s in vendor.other_transitions]
 
 
+class ReviewForm(forms.Form):
+    note = forms.CharField(
+        label="What did you check?",
+        max_length=1000,
+        error_messages={"required": "Say what you checked."},
+    )
+
+
 class ContractForm(forms.ModelForm):
     attachments = AttachmentsField(label="Signed contract")
 

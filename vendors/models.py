@@ -272,6 +272,10 @@ class Vendor(TenantModel):
         return TRANSITIONS.get(self.status, ())
 
     @property
+    def is_engageable(self) -> bool:
+        return self.status in ENGAGEABLE_STATUSES
+
+    @property
     def awaiting_decision(self) -> bool:
         return any(s in DECISION_STATUSES for s in self.allowed_transitions)
 
@@ -321,6 +325,10 @@ class VendorStatusChange(TenantModel):
 
     def __str__(self) -> str:
         return f"{self.vendor_id}: {self.from_status} → {self.to_status}"
+
+    @property
+    def is_review(self) -> bool:
+        return self.from_status == self.to_status
 
 
 class VendorContact(TenantModel):

@@ -206,6 +206,41 @@ def decide(
     return change
 
 
+@transaction.atomic
+def record_review(
+    *, vendor: Vendor, by: User, note: str, at: datetime.datetime | None = None
+) -> VendorStatusChange:
+    """Record that an approved or active vendor was reviewed; the next review is one interval
+    later. Expired evidence still needs renewing: a review does not hide it."""
+    at = at or timezone.now()
+    if not vendor.is_engageable:
+        raise ValidationError("Only approved or active vendors are reviewed; vet the others.")
+    if not note.strip():
+        raise ValidationError({"note": "Say what you checked."})
+    interval = (
+        vendor.review_interval_months
+        or VendorSettings.for_org(vendor.org_id).review_interval_months
+    )
+    due = add_months(at.date(), interval)
+    # Compare-and-set on the status: a vendor offboarded meanwhile is not "reviewed".
+    changed = Vendor.unscoped.filter(pk=vendor.pk, status=vendor.status).update(
+        last_reviewed_at=at, review_due_on=due
+    )
+    if changed != 1:
+        raise Conflict("The vendor's status changed meanwhile; reload and try again.")
+    vendor.last_reviewed_at, vendor.review_due_on = at, due
+    # A review is a lifecycle event that keeps the status: from == to marks it.
+    return VendorStatusChange.unscoped.create(
+        org_id=vendor.org_id,
+        vendor=vendor,
+        from_status=vendor.status,
+        to_status=vendor.status,
+        reason=note,
+        by=by,
+        at=at,
+    )
+
+
 def vendor_scorecard(*, vendor: Vendor) -> scorecard.Scorecard:
     """The vendor's scorecard (two queries: the aggregate and the organization's weights)."""
     row = Evidence.unscoped.filter(vendor_id=vendor.pk, deleted_at__isnull=True).aggregate(

@@ -14,6 +14,7 @@ urlpatterns = [
     path("<int:pk>/edit/", views.vendor_update, name="vendor_update"),
     path("<int:pk>/decide/", views.vendor_decide, name="vendor_decide"),
     path("<int:pk>/status/", views.vendor_status, name="vendor_status"),
+    path("<int:pk>/review/", views.vendor_review, name="vendor_review"),
     path("<int:pk>/contacts/", views.contact_create, name="contact_create"),
     path("<int:pk>/contracts/", views.contract_create, name="contract_create"),
     path("<int:pk>/evidence/", views.evidence_create, name="evidence_create"),

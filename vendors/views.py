@@ -5,6 +5,7 @@ from django.http import FileResponse, HttpRequest, HttpResponse, StreamingHttpRe
 from django.shortcuts import get_object_or_404, redirect
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.dateformat import format as date_format
 from django.views.decorators.http import require_http_methods, require_POST, require_safe
 
 from accounts.decorators import manager_required, member_required, owner_required
@@ -17,6 +18,7 @@ from .forms import (
     DecisionForm,
     EvidenceForm,
     ImportForm,
+    ReviewForm,
     StatusForm,
     VendorFilterForm,
     VendorForm,
@@ -104,6 +106,7 @@ def _detail(request: HttpRequest, vendor: Vendor, status: int = 200, **forms) ->
         "decision_form": forms.get("decision_form") or DecisionForm(),
         "status_form": forms.get("status_form") or StatusForm(vendor=vendor),
         "contact_form": forms.get("contact_form") or ContactForm(),
+        "review_form": forms.get("review_form") or ReviewForm(),
         "contract_form": forms.get("contract_form")
         or ContractForm(initial={"currency": vendor.currency}),
     }
@@ -220,6 +223,25 @@ def vendor_status(request: HttpRequest, pk: int) -> HttpResponse:
     if not form.is_valid():
         return _detail(request, vendor, status=_invalid(request), status_form=form)
     messages.success(request, f"{vendor.name} is now {vendor.get_status_display().lower()}.")
+    return redirect("vendors:vendor_detail", pk=vendor.pk)
+
+
+@require_POST
+@manager_required
+def vendor_review(request: HttpRequest, pk: int) -> HttpResponse:
+    vendor = get_object_or_404(Vendor.objects, pk=pk)
+    form = ReviewForm(request.POST)
+    if form.is_valid():
+        try:
+            services.record_review(vendor=vendor, by=request.user, **form.cleaned_data)
+        except ValidationError as exc:
+            form.add_error(None, exc)
+        except services.Conflict as exc:
+            form.add_error(None, str(exc))
+    if not form.is_valid():
+        return _detail(request, vendor, status=_invalid(request), review_form=form)
+    due = date_format(vendor.review_due_on, "j M Y")
+    messages.success(request, f"Review recorded; the next one is due on {due}.")
     return redirect("vendors:vendor_detail", pk=vendor.pk)
 
 

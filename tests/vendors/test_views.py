@@ -4,6 +4,7 @@ import datetime as dt
 import io
 
 import pytest
+import time_machine
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
 from django.utils import timezone
@@ -741,3 +742,29 @@ def test_vendor_page_lists_the_engagements_with_this_vendor(manager):
     assert "Onboarding rebuild" in text
     assert "Someone else&#x27;s job" not in text
     assert "No engagements with this vendor yet." not in text
+
+
+def test_recording_a_review_schedules_the_next_one_and_is_in_the_history(manager, viewer, outsider):
+    vendor = VendorFactory(
+        org=manager.org, status=VendorStatus.ACTIVE, review_due_on=dt.date(2020, 1, 1)
+    )
+    url = reverse("vendors:vendor_review", args=[vendor.pk])
+    assert viewer.client().post(url, {"note": "x"}).status_code == 403
+    assert outsider.client().post(url, {"note": "x"}).status_code == 404
+    assert manager.client().get(url).status_code == 405
+    assert manager.client().post(url, {"note": ""}).status_code == 422
+    with time_machine.travel(dt.datetime(2026, 3, 15, 9, 0, tzinfo=dt.UTC)):
+        assert manager.client().post(url, {"note": "Checked references again."}).status_code == 302
+    vendor.refresh_from_db()
+    assert vendor.review_due_on == dt.date(2027, 3, 15)
+    text = manager.client().get(reverse("vendors:vendor_detail", args=[vendor.pk])).text
+    assert "Reviewed (active)" in text and "Checked references again." in text
+
+
+def test_a_prospect_cannot_be_marked_reviewed(manager):
+    vendor = VendorFactory(org=manager.org)
+    response = manager.client().post(
+        reverse("vendors:vendor_review", args=[vendor.pk]), {"note": "Looked at it."}
+    )
+    assert response.status_code == 422
+    assert "Only approved or active vendors are reviewed" in response.text
