@@ -69,7 +69,8 @@ def update_vendor(*, vendor: Vendor, **fields) -> Vendor:
     for name, value in fields.items():
         setattr(vendor, name, value)
     vendor.full_clean()
-    vendor.save()
+    # Only the edited columns: a decision or score saved meanwhile must not be undone.
+    vendor.save(update_fields=list(fields))
     return vendor
 
 

@@ -228,3 +228,12 @@ def test_a_lifecycle_step_that_does_not_exist_is_refused(org, owner):
         services.change_status(
             vendor=vendor, by=owner.user, to=VendorStatus.ACTIVE, reason="Skip ahead."
         )
+
+
+def test_editing_details_does_not_undo_a_decision_made_meanwhile(org, owner):
+    vendor = _fully_vetted(org)
+    stale = Vendor.objects.get(pk=vendor.pk)
+    services.decide(vendor=vendor, by=owner.user, approve=False, rationale="Too expensive.")
+    services.update_vendor(vendor=stale, name="Renamed", description="New text")
+    stale.refresh_from_db()
+    assert (stale.name, stale.status) == ("Renamed", VendorStatus.REJECTED)
