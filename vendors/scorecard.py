@@ -55,25 +55,44 @@ class Scorecard:
 
     @property
     def summary(self) -> str:
-        """E.g. "strong expertise, backed by 3 verified entries; business understanding unproven"."""
-        parts = []
+        """E.g. "Strong expertise, backed by 3 verified entries; business understanding unproven."
+
+        Criteria are grouped by strength and by whether verified evidence backs them, the
+        heaviest-weighted first, so the sentence stays short."""
+        groups: dict[tuple[str, bool], list[CriterionScore]] = {}
         for c in sorted(self.criteria, key=lambda c: (-c.weight, c.criterion.label)):
-            name = CRITERION_SHORT[c.criterion]
-            if c.entries == 0:
-                continue
-            word = "strong" if c.average >= 4 else "adequate" if c.average >= 3 else "weak"
-            if c.verified:
+            if c.entries:
+                word = "strong" if c.average >= 4 else "adequate" if c.average >= 3 else "weak"
+                groups.setdefault((word, c.verified > 0), []).append(c)
+        parts = []
+        for (word, verified), items in groups.items():
+            if not verified:
+                names = _join([CRITERION_SHORT[c.criterion] for c in items])
+                parts.append(f"{word} {names} on claims only")
+            elif len(items) == 1:
+                c = items[0]
                 noun = "entry" if c.verified == 1 else "entries"
-                parts.append(f"{word} {name}, backed by {c.verified} verified {noun}")
+                parts.append(
+                    f"{word} {CRITERION_SHORT[c.criterion]}, backed by {c.verified} verified {noun}"
+                )
             else:
-                parts.append(f"{word} {name} on claims only")
-        unproven = [CRITERION_SHORT[c.criterion] for c in self.criteria if c.entries == 0]
+                names = _join(
+                    [f"{CRITERION_SHORT[c.criterion]} ({c.verified} verified)" for c in items]
+                )
+                parts.append(f"{word} {names}")
+        unproven = [
+            CRITERION_SHORT[c.criterion] for c in self.criteria if c.entries == 0 and c.weight
+        ]
         if unproven:
-            parts.append(f"{', '.join(unproven)} unproven")
+            parts.append(f"{_join(unproven)} unproven")
         if not parts:
             return "No scored evidence yet."
         text = "; ".join(parts)
         return text[0].upper() + text[1:] + "."
+
+
+def _join(names: list[str]) -> str:
+    return names[0] if len(names) == 1 else f"{', '.join(names[:-1])} and {names[-1]}"
 
 
 def aggregates() -> dict:

@@ -50,7 +50,7 @@ def test_manager_vets_a_prospect_and_approves_it_over_thin_evidence(
 
     # The scorecard shows where the evidence is thin.
     summary = page.locator(".vw-summary")
-    expect(summary).to_contain_text("strong expertise, backed by 1 verified entry")
+    expect(summary).to_contain_text("expertise (1 verified)")
     expect(summary).to_contain_text("business understanding")
     expect(summary).to_contain_text("unproven")
     expect(page.locator(".vw-scorecard .vw-flag").first).to_have_text("not scored")
