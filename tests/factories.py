@@ -158,3 +158,37 @@ class OpenQuestionFactory(factory.django.DjangoModelFactory):
     org = factory.SelfAttribute("engagement.org")
     question = "Which payment provider should the checkout use?"
     owed_by = Side.US
+
+
+# --- vendors: evidence, contacts, contracts ------------------------------------------------
+from vendors.models import Contract, Evidence, EvidenceKind, VendorContact  # noqa: E402
+
+
+class EvidenceFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Evidence
+
+    vendor = factory.SubFactory(VendorFactory)
+    org = factory.SelfAttribute("vendor.org")
+    kind = EvidenceKind.REFERENCE
+    summary = factory.Sequence(lambda n: f"Reference call {n}: delivered on time.")
+    verified = True
+
+
+class VendorContactFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = VendorContact
+
+    vendor = factory.SubFactory(VendorFactory)
+    org = factory.SelfAttribute("vendor.org")
+    name = factory.Faker("name")
+    email = factory.Sequence(lambda n: f"contact{n}@vendor.example")
+
+
+class ContractFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Contract
+
+    vendor = factory.SubFactory(VendorFactory)
+    org = factory.SelfAttribute("vendor.org")
+    title = factory.Sequence(lambda n: f"Contract {n}")

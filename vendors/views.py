@@ -1,11 +1,355 @@
-from django.http import HttpRequest, HttpResponse
-from django.template.response import TemplateResponse
-from django.views.decorators.http import require_safe
+from django.contrib import messages
+from django.core.exceptions import ValidationError
+from django.core.paginator import Paginator
+from django.http import FileResponse, HttpRequest, HttpResponse, StreamingHttpResponse
+from django.shortcuts import get_object_or_404, redirect
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.dateformat import format as date_format
+from django.views.decorators.http import require_http_methods, require_POST, require_safe
 
-from accounts.decorators import member_required
+from accounts.decorators import manager_required, member_required, owner_required
+from outsourcing.htmx import render
+
+from . import csv_io, services
+from .forms import (
+    ContactForm,
+    ContractForm,
+    DecisionForm,
+    EvidenceForm,
+    ImportForm,
+    ReviewForm,
+    StatusForm,
+    VendorFilterForm,
+    VendorForm,
+    VendorSettingsForm,
+)
+from .models import (
+    Attachment,
+    Criterion,
+    Evidence,
+    Vendor,
+    VendorContact,
+    VendorSettings,
+    score_field,
+)
+
+PAGE_SIZE = 50
+DETAIL = "vendors/vendor_detail.html"
+
+
+def _invalid(request: HttpRequest) -> int:
+    """htmx 2 does not swap 4xx bodies: invalid htmx posts answer 200, plain posts 422."""
+    return 200 if request.htmx else 422
 
 
 @require_safe
 @member_required
 def vendor_list(request: HttpRequest) -> HttpResponse:
-    return TemplateResponse(request, "vendors/vendor_list.html", {})
+    form = VendorFilterForm(request.GET)
+    form.is_valid()  # every field is optional; junk values are simply dropped
+    filters = {k: v for k, v in form.cleaned_data.items() if v}
+    vendors = Vendor.objects.with_review_flag(timezone.now()).search(**filters)
+    page = Paginator(vendors, PAGE_SIZE).get_page(request.GET.get("page"))
+    query = request.GET.copy()
+    query.pop("page", None)
+    context = {"form": form, "page": page, "query": query.urlencode(), "filtered": bool(filters)}
+    return render(request, "vendors/vendor_list.html", context, partials=["vendor-results"])
+
+
+@require_http_methods(["GET", "POST"])
+@manager_required
+def vendor_create(request: HttpRequest) -> HttpResponse:
+    form = VendorForm(request.POST or None, org=request.org)
+    if request.method == "POST":
+        if form.is_valid():
+            vendor = services.create_vendor(org=request.org, by=request.user, **form.cleaned_data)
+            messages.success(request, f"{vendor.name} added as a prospect.")
+            return redirect("vendors:vendor_detail", pk=vendor.pk)
+        return render(request, "vendors/vendor_form.html", {"form": form}, status=_invalid(request))
+    return render(request, "vendors/vendor_form.html", {"form": form})
+
+
+@require_http_methods(["GET", "POST"])
+@manager_required
+def vendor_update(request: HttpRequest, pk: int) -> HttpResponse:
+    vendor = get_object_or_404(Vendor.objects, pk=pk)
+    form = VendorForm(request.POST or None, instance=vendor, org=request.org)
+    if request.method == "POST":
+        if form.is_valid():
+            services.update_vendor(vendor=vendor, **form.cleaned_data)
+            messages.success(request, "Vendor details saved.")
+            return redirect("vendors:vendor_detail", pk=vendor.pk)
+        ctx = {"form": form, "vendor": vendor}
+        return render(request, "vendors/vendor_form.html", ctx, status=_invalid(request))
+    return render(request, "vendors/vendor_form.html", {"form": form, "vendor": vendor})
+
+
+def _detail(request: HttpRequest, vendor: Vendor, status: int = 200, **forms) -> HttpResponse:
+    """The vendor page (or its #vetting region) with whichever forms came back invalid."""
+    evidence = Evidence.objects.filter(vendor=vendor).for_log()
+    if not request.membership.is_owner:
+        evidence = evidence.live()  # soft-deleted entries stay visible to owners only
+    now = timezone.now()
+    context = {
+        "vendor": vendor,
+        "now": now,
+        "today": timezone.localdate(now),
+        "review_reasons": vendor.review_reasons(now),
+        "scorecard": services.vendor_scorecard(vendor=vendor),
+        "evidence_list": evidence,
+        "contacts": VendorContact.objects.filter(vendor=vendor),
+        "contracts": vendor.contracts.prefetch_related("attachments"),
+        "history": vendor.status_changes.select_related("by"),
+        "engagements": vendor.engagements.order_by("-start_date"),
+        "evidence_form": forms.get("evidence_form") or EvidenceForm(),
+        "decision_form": forms.get("decision_form") or DecisionForm(),
+        "status_form": forms.get("status_form") or StatusForm(vendor=vendor),
+        "contact_form": forms.get("contact_form") or ContactForm(),
+        "review_form": forms.get("review_form") or ReviewForm(),
+        "contract_form": forms.get("contract_form")
+        or ContractForm(initial={"currency": vendor.currency}),
+    }
+    return render(request, DETAIL, context, partials=["vetting"], status=status)
+
+
+@require_safe
+@member_required
+def vendor_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    vendor = get_object_or_404(Vendor.objects.select_related("created_by"), pk=pk)
+    return _detail(request, vendor)
+
+
+@require_POST
+@manager_required
+def evidence_create(request: HttpRequest, pk: int) -> HttpResponse:
+    vendor = get_object_or_404(Vendor.objects, pk=pk)
+    form = EvidenceForm(request.POST, request.FILES)
+    if not form.is_valid():
+        return _detail(request, vendor, status=_invalid(request), evidence_form=form)
+    services.add_evidence(vendor=vendor, by=request.user, **form.service_kwargs())
+    if request.htmx:
+        return _detail(request, vendor)
+    messages.success(request, "Evidence recorded.")
+    return redirect(reverse("vendors:vendor_detail", args=[vendor.pk]) + "#vetting")
+
+
+def _evidence_form(evidence: Evidence, data=None) -> EvidenceForm:
+    names = ("kind", "summary", "link", "verified", "expires_on", "version")
+    initial = {n: getattr(evidence, n) for n in names}
+    initial["recorded_at"] = timezone.localtime(evidence.recorded_at)
+    initial |= {score_field(c): getattr(evidence, score_field(c)) for c in Criterion}
+    form = EvidenceForm(data, initial=initial)
+    del form.fields["attachments"]  # files are added with new entries, not edits
+    return form
+
+
+@require_http_methods(["GET", "POST"])
+@manager_required
+def evidence_update(request: HttpRequest, pk: int) -> HttpResponse:
+    evidence = get_object_or_404(Evidence.objects.live().select_related("vendor"), pk=pk)
+    form = _evidence_form(evidence, request.POST or None)
+    conflict = ""
+    if request.method == "POST" and form.is_valid():
+        data = form.service_kwargs()
+        try:
+            services.update_evidence(
+                evidence=evidence,
+                by=request.user,
+                version=form.cleaned_data["version"] or 0,
+                **data,
+            )
+        except services.Conflict as exc:
+            evidence.refresh_from_db()
+            form = _evidence_form(evidence)  # show what is there now, with the message
+            conflict = str(exc)
+        else:
+            messages.success(request, "Evidence updated; the previous version is kept.")
+            return redirect(
+                reverse("vendors:vendor_detail", args=[evidence.vendor_id]) + "#vetting"
+            )
+    ctx = {"form": form, "evidence": evidence, "vendor": evidence.vendor, "conflict": conflict}
+    status = 200 if request.method == "GET" else _invalid(request)
+    return render(request, "vendors/evidence_form.html", ctx, status=status)
+
+
+@require_POST
+@manager_required
+def evidence_delete(request: HttpRequest, pk: int) -> HttpResponse:
+    evidence = get_object_or_404(Evidence.objects.live().select_related("vendor"), pk=pk)
+    services.delete_evidence(evidence=evidence, by=request.user)
+    if request.htmx:
+        return _detail(request, evidence.vendor)
+    messages.success(request, "Evidence deleted (owners can still see it).")
+    return redirect(reverse("vendors:vendor_detail", args=[evidence.vendor_id]) + "#vetting")
+
+
+@require_POST
+@manager_required
+def vendor_decide(request: HttpRequest, pk: int) -> HttpResponse:
+    vendor = get_object_or_404(Vendor.objects, pk=pk)
+    form = DecisionForm(request.POST)
+    if form.is_valid():
+        try:
+            services.decide(
+                vendor=vendor,
+                by=request.user,
+                approve=form.cleaned_data["decision"] == "approve",
+                rationale=form.cleaned_data["rationale"],
+                override=form.cleaned_data["override"],
+            )
+        except ValidationError as exc:
+            form.add_error(None, exc)
+        except services.Conflict as exc:
+            form.add_error(None, str(exc))
+    if not form.is_valid():
+        return _detail(request, vendor, status=_invalid(request), decision_form=form)
+    messages.success(request, f"{vendor.name} is now {vendor.get_status_display().lower()}.")
+    return redirect("vendors:vendor_detail", pk=vendor.pk)
+
+
+@require_POST
+@manager_required
+def vendor_status(request: HttpRequest, pk: int) -> HttpResponse:
+    vendor = get_object_or_404(Vendor.objects, pk=pk)
+    form = StatusForm(request.POST, vendor=vendor)
+    if form.is_valid():
+        try:
+            services.change_status(vendor=vendor, by=request.user, **form.cleaned_data)
+        except ValidationError as exc:
+            form.add_error(None, exc)
+        except services.Conflict as exc:
+            form.add_error(None, str(exc))
+    if not form.is_valid():
+        return _detail(request, vendor, status=_invalid(request), status_form=form)
+    messages.success(request, f"{vendor.name} is now {vendor.get_status_display().lower()}.")
+    return redirect("vendors:vendor_detail", pk=vendor.pk)
+
+
+@require_POST
+@manager_required
+def vendor_review(request: HttpRequest, pk: int) -> HttpResponse:
+    vendor = get_object_or_404(Vendor.objects, pk=pk)
+    form = ReviewForm(request.POST)
+    if form.is_valid():
+        try:
+            services.record_review(vendor=vendor, by=request.user, **form.cleaned_data)
+        except ValidationError as exc:
+            form.add_error(None, exc)
+        except services.Conflict as exc:
+            form.add_error(None, str(exc))
+    if not form.is_valid():
+        return _detail(request, vendor, status=_invalid(request), review_form=form)
+    due = date_format(vendor.review_due_on, "j M Y")
+    messages.success(request, f"Review recorded; the next one is due on {due}.")
+    return redirect("vendors:vendor_detail", pk=vendor.pk)
+
+
+@require_POST
+@manager_required
+def contact_create(request: HttpRequest, pk: int) -> HttpResponse:
+    vendor = get_object_or_404(Vendor.objects, pk=pk)
+    form = ContactForm(request.POST)
+    if not form.is_valid():
+        return _detail(request, vendor, status=_invalid(request), contact_form=form)
+    services.add_contact(vendor=vendor, **form.cleaned_data)
+    messages.success(request, "Contact added.")
+    return redirect(reverse("vendors:vendor_detail", args=[vendor.pk]) + "#contacts")
+
+
+@require_POST
+@manager_required
+def contact_primary(request: HttpRequest, pk: int) -> HttpResponse:
+    contact = get_object_or_404(VendorContact.objects, pk=pk)
+    services.make_primary_contact(contact=contact)
+    messages.success(request, f"{contact.name} is now the primary contact.")
+    return redirect(reverse("vendors:vendor_detail", args=[contact.vendor_id]) + "#contacts")
+
+
+@require_POST
+@manager_required
+def contact_delete(request: HttpRequest, pk: int) -> HttpResponse:
+    contact = get_object_or_404(VendorContact.objects, pk=pk)
+    services.remove_contact(contact=contact)
+    messages.success(request, f"{contact.name} removed from the contacts.")
+    return redirect(reverse("vendors:vendor_detail", args=[contact.vendor_id]) + "#contacts")
+
+
+@require_POST
+@manager_required
+def contract_create(request: HttpRequest, pk: int) -> HttpResponse:
+    vendor = get_object_or_404(Vendor.objects, pk=pk)
+    form = ContractForm(request.POST, request.FILES)
+    if not form.is_valid():
+        return _detail(request, vendor, status=_invalid(request), contract_form=form)
+    services.add_contract(vendor=vendor, by=request.user, **form.cleaned_data)
+    messages.success(request, "Contract recorded.")
+    return redirect(reverse("vendors:vendor_detail", args=[vendor.pk]) + "#contracts")
+
+
+@require_safe
+@member_required
+def attachment_download(request: HttpRequest, pk: int) -> FileResponse:
+    # Scoped manager: another organization's attachment is a 404, never a file. Files of
+    # deleted evidence stay reachable for owners only, like the entries themselves.
+    attachments = Attachment.objects.all()
+    if not request.membership.is_owner:
+        attachments = attachments.exclude(evidence__deleted_at__isnull=False)
+    attachment = get_object_or_404(attachments, pk=pk)
+    response = FileResponse(
+        attachment.file.open("rb"),
+        as_attachment=True,
+        filename=attachment.original_name,
+        content_type=attachment.content_type,
+    )
+    response["Cache-Control"] = "private, no-store"
+    return response
+
+
+@require_safe
+@member_required
+def vendor_export(request: HttpRequest) -> StreamingHttpResponse:
+    vendors = Vendor.objects.order_by("name").iterator(chunk_size=1000)
+    response = StreamingHttpResponse(csv_io.export_lines(vendors), content_type="text/csv")
+    response["Content-Disposition"] = f'attachment; filename="vendors-{request.org.slug}.csv"'
+    return response
+
+
+@require_http_methods(["GET", "POST"])
+@manager_required
+def vendor_import(request: HttpRequest) -> HttpResponse:
+    form = ImportForm(request.POST or None, request.FILES or None)
+    context = {"form": form, "columns": csv_io.COLUMNS}
+    if request.method == "GET":
+        return render(request, "vendors/vendor_import.html", context)
+    if not form.is_valid():
+        return render(request, "vendors/vendor_import.html", context, status=_invalid(request))
+    preview = csv_io.parse(form.cleaned_data["text"], org=request.org)
+    if preview.ok and request.POST.get("confirm"):
+        created = services.import_vendors(org=request.org, by=request.user, rows=preview.rows)
+        messages.success(request, f"Imported {len(created)} vendors.")
+        return redirect("vendors:vendor_list")
+    context |= {"preview": preview, "text": form.cleaned_data["text"]}
+    return render(
+        request,
+        "vendors/vendor_import.html",
+        context,
+        status=200 if preview.ok else _invalid(request),
+    )
+
+
+@require_http_methods(["GET", "POST"])
+@owner_required
+def vendor_settings(request: HttpRequest) -> HttpResponse:
+    form = VendorSettingsForm(request.POST or None, instance=VendorSettings.for_org(request.org))
+    if request.method == "POST":
+        if form.is_valid():
+            services.update_vendor_settings(
+                org=request.org, **{f: form.cleaned_data[f] for f in form.fields}
+            )
+            messages.success(request, "Vendor settings saved; scores recomputed.")
+            return redirect("vendors:vendor_settings")
+        return render(
+            request, "vendors/vendor_settings.html", {"form": form}, status=_invalid(request)
+        )
+    return render(request, "vendors/vendor_settings.html", {"form": form})

@@ -4,6 +4,7 @@ from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
 from accounts.demo import DEMO_PASSWORD, DEMO_USERS, seed_accounts
+from vendors.demo import seed_vendors
 
 
 class Command(BaseCommand):
@@ -20,6 +21,7 @@ class Command(BaseCommand):
                 "seed_demo adds demo log-ins with a known password; it refuses to run with DEBUG off. Use --force if you mean it."
             )
         accounts = seed_accounts()
+        seed_vendors(accounts)
         self.stdout.write(self.style.SUCCESS(f"Demo organization '{accounts.org.slug}' is ready."))
         self.stdout.write(
             f"Open {settings.SITE_URL}/ and log in with (password '{DEMO_PASSWORD}'):"

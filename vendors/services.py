@@ -1,0 +1,418 @@
+"""Every write of the vendors app. Views and commands call these, never the ORM directly."""
+
+import calendar
+import datetime
+from collections.abc import Sequence
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.core.files.uploadedfile import UploadedFile
+from django.db import transaction
+from django.db.models import F
+from django.utils import timezone
+
+from accounts.models import Organization, User
+
+from . import scorecard
+from .files import sniff
+from .models import (
+    DECISION_STATUSES,
+    Attachment,
+    Contract,
+    Criterion,
+    Evidence,
+    EvidenceRevision,
+    Vendor,
+    VendorContact,
+    VendorSettings,
+    VendorStatus,
+    VendorStatusChange,
+    score_field,
+)
+
+EVIDENCE_FIELDS = (
+    "kind",
+    "summary",
+    "link",
+    "verified",
+    "recorded_at",
+    "expires_on",
+    *(score_field(c) for c in Criterion),
+)
+
+
+class Conflict(Exception):
+    """Somebody else changed the row since the form was opened; nothing was saved."""
+
+
+def add_months(day: datetime.date, months: int) -> datetime.date:
+    month = day.month - 1 + months
+    year, month = day.year + month // 12, month % 12 + 1
+    return day.replace(
+        year=year, month=month, day=min(day.day, calendar.monthrange(year, month)[1])
+    )
+
+
+@transaction.atomic
+def create_vendor(*, org: Organization, by: User | None, **fields) -> Vendor:
+    """Record a new vendor as a prospect."""
+    vendor = Vendor(org=org, created_by=by, status=VendorStatus.PROSPECT, **fields)
+    vendor.full_clean()
+    vendor.save()
+    return vendor
+
+
+@transaction.atomic
+def update_vendor(*, vendor: Vendor, **fields) -> Vendor:
+    """Change a vendor's details (never its status: that is change_status/decide)."""
+    fields.pop("status", None)
+    for name, value in fields.items():
+        setattr(vendor, name, value)
+    vendor.full_clean()
+    # Only the edited columns: a decision or score saved meanwhile must not be undone.
+    vendor.save(update_fields=list(fields))
+    return vendor
+
+
+@transaction.atomic
+def add_contact(
+    *,
+    vendor: Vendor,
+    name: str,
+    role: str = "",
+    email: str = "",
+    phone: str = "",
+    is_primary: bool = False,
+) -> VendorContact:
+    """Add a contact person; a new primary contact replaces the old one."""
+    first = not VendorContact.unscoped.filter(vendor=vendor).exists()
+    if is_primary or first:
+        VendorContact.unscoped.filter(vendor=vendor, is_primary=True).update(is_primary=False)
+    return VendorContact.unscoped.create(
+        org_id=vendor.org_id,
+        vendor=vendor,
+        name=name,
+        role=role,
+        email=email,
+        phone=phone,
+        is_primary=is_primary or first,
+    )
+
+
+@transaction.atomic
+def make_primary_contact(*, contact: VendorContact) -> VendorContact:
+    """Make ``contact`` its vendor's one primary contact."""
+    # Clear the old primary first: the partial unique index allows one at a time.
+    VendorContact.unscoped.filter(vendor_id=contact.vendor_id, is_primary=True).exclude(
+        pk=contact.pk
+    ).update(is_primary=False)
+    VendorContact.unscoped.filter(pk=contact.pk).update(is_primary=True)
+    contact.is_primary = True
+    return contact
+
+
+@transaction.atomic
+def remove_contact(*, contact: VendorContact) -> None:
+    """Remove a contact; if it was the primary one, the next contact by name takes over."""
+    contact.delete()
+    if contact.is_primary:
+        successor = (
+            VendorContact.unscoped.filter(vendor_id=contact.vendor_id).order_by("name").first()
+        )
+        if successor is not None:
+            make_primary_contact(contact=successor)
+
+
+def _record_status(
+    *, vendor: Vendor, by: User | None, to: str, reason: str, at: datetime.datetime, **extra
+) -> VendorStatusChange | None:
+    """Compare-and-set the status; the event row only when this call won."""
+    old = vendor.status
+    changed = Vendor.unscoped.filter(pk=vendor.pk, status=old).update(status=to, **extra)
+    if changed != 1:
+        return None
+    for name, value in extra.items():
+        setattr(vendor, name, value)
+    vendor.status = to
+    return VendorStatusChange.unscoped.create(
+        org_id=vendor.org_id,
+        vendor=vendor,
+        from_status=old,
+        to_status=to,
+        reason=reason,
+        by=by,
+        at=at,
+    )
+
+
+@transaction.atomic
+def change_status(
+    *, vendor: Vendor, by: User | None, to: str, reason: str, at: datetime.datetime | None = None
+) -> VendorStatusChange:
+    """Move a vendor along its lifecycle (not approve/reject: that is ``decide``)."""
+    if to in DECISION_STATUSES:
+        raise ValidationError("Approving or rejecting is a decision with a rationale.")
+    if to not in vendor.allowed_transitions:
+        raise ValidationError(
+            f"A {vendor.get_status_display().lower()} vendor cannot become {VendorStatus(to).label.lower()}."
+        )
+    if not reason.strip():
+        raise ValidationError({"reason": "Say why."})
+    change = _record_status(vendor=vendor, by=by, to=to, reason=reason, at=at or timezone.now())
+    if change is None:
+        raise Conflict("The vendor's status changed meanwhile; reload and try again.")
+    return change
+
+
+@transaction.atomic
+def decide(
+    *,
+    vendor: Vendor,
+    by: User,
+    approve: bool,
+    rationale: str,
+    override: bool = False,
+    at: datetime.datetime | None = None,
+) -> VendorStatusChange:
+    """Approve or reject a vendor with a rationale; approving over flagged criteria needs
+    an explicit override, recorded with the flags it overrode."""
+    at = at or timezone.now()
+    to = VendorStatus.APPROVED if approve else VendorStatus.REJECTED
+    if to not in vendor.allowed_transitions:
+        raise ValidationError(
+            f"A {vendor.get_status_display().lower()} vendor cannot be {to.label.lower()} now."
+        )
+    if not rationale.strip():
+        raise ValidationError({"rationale": "Write down why: the next person will ask."})
+    card = vendor_scorecard(vendor=vendor)
+    flags = card.flag_text if approve else ""
+    if flags and not override:
+        raise ValidationError(
+            {"override": f"These criteria are thin: {flags}. Tick the override to approve anyway."}
+        )
+    extra: dict = {}
+    if approve:
+        interval = (
+            vendor.review_interval_months
+            or VendorSettings.for_org(vendor.org_id).review_interval_months
+        )
+        extra = {"last_reviewed_at": at, "review_due_on": add_months(at.date(), interval)}
+    change = _record_status(vendor=vendor, by=by, to=to, reason=rationale, at=at, **extra)
+    if change is None:
+        raise Conflict("Somebody decided on this vendor meanwhile; reload to see the decision.")
+    if flags:
+        change.override = True
+        change.overridden_flags = flags
+        change.save(update_fields=["override", "overridden_flags"])
+    return change
+
+
+@transaction.atomic
+def record_review(
+    *, vendor: Vendor, by: User, note: str, at: datetime.datetime | None = None
+) -> VendorStatusChange:
+    """Record that an approved or active vendor was reviewed; the next review is one interval
+    later. Expired evidence still needs renewing: a review does not hide it."""
+    at = at or timezone.now()
+    if not vendor.is_engageable:
+        raise ValidationError("Only approved or active vendors are reviewed; vet the others.")
+    if not note.strip():
+        raise ValidationError({"note": "Say what you checked."})
+    interval = (
+        vendor.review_interval_months
+        or VendorSettings.for_org(vendor.org_id).review_interval_months
+    )
+    due = add_months(at.date(), interval)
+    # Compare-and-set on the status: a vendor offboarded meanwhile is not "reviewed".
+    changed = Vendor.unscoped.filter(pk=vendor.pk, status=vendor.status).update(
+        last_reviewed_at=at, review_due_on=due
+    )
+    if changed != 1:
+        raise Conflict("The vendor's status changed meanwhile; reload and try again.")
+    vendor.last_reviewed_at, vendor.review_due_on = at, due
+    # A review is a lifecycle event that keeps the status: from == to marks it.
+    return VendorStatusChange.unscoped.create(
+        org_id=vendor.org_id,
+        vendor=vendor,
+        from_status=vendor.status,
+        to_status=vendor.status,
+        reason=note,
+        by=by,
+        at=at,
+    )
+
+
+def vendor_scorecard(*, vendor: Vendor) -> scorecard.Scorecard:
+    """The vendor's scorecard (two queries: the aggregate and the organization's weights)."""
+    row = Evidence.unscoped.filter(vendor_id=vendor.pk, deleted_at__isnull=True).aggregate(
+        **scorecard.aggregates()
+    )
+    return scorecard.build(row, VendorSettings.for_org(vendor.org_id).weights)
+
+
+def _refresh_score(vendor: Vendor) -> None:
+    vendor.score = vendor_scorecard(vendor=vendor).overall
+    Vendor.unscoped.filter(pk=vendor.pk).update(score=vendor.score)
+
+
+@transaction.atomic
+def recompute_scores(*, org: Organization) -> int:
+    """Recompute every vendor's stored score in ``org`` (after the weights changed), set-based."""
+    weights = VendorSettings.for_org(org).weights
+    rows = (
+        Evidence.unscoped.filter(org=org, deleted_at__isnull=True)
+        .values("vendor_id")
+        .annotate(**scorecard.aggregates())
+    )
+    scores = {row["vendor_id"]: scorecard.overall(row, weights) for row in rows}
+    vendors = list(Vendor.unscoped.filter(org=org).only("pk", "score"))
+    for vendor in vendors:
+        vendor.score = scores.get(vendor.pk)
+    Vendor.unscoped.bulk_update(vendors, ["score"], batch_size=500)
+    return len(vendors)
+
+
+def _attach(*, vendor: Vendor, by: User | None, upload: UploadedFile, **parent) -> Attachment:
+    # Checked here too (not only in the form), so no caller can store a disguised file.
+    content_type = sniff(upload)
+    if content_type is None:
+        raise ValidationError(f"{upload.name}: this file's content is not an allowed type.")
+    if upload.size > settings.MAX_UPLOAD_MB * 1024 * 1024:
+        raise ValidationError(f"{upload.name} is larger than {settings.MAX_UPLOAD_MB} MB.")
+    attachment = Attachment(
+        org_id=vendor.org_id,
+        vendor=vendor,
+        original_name=upload.name[:255],
+        content_type=content_type,
+        size=upload.size,
+        uploaded_by=by,
+        **parent,
+    )
+    attachment.file.save(upload.name, upload, save=False)
+    # The file is written before the row: a rolled-back transaction can leave an orphan
+    # file (unreachable: only rows are served), never a row without its file.
+    attachment.save()
+    return attachment
+
+
+@transaction.atomic
+def add_evidence(
+    *,
+    vendor: Vendor,
+    by: User | None,
+    kind: str,
+    summary: str,
+    recorded_at: datetime.datetime | None = None,
+    link: str = "",
+    verified: bool = False,
+    expires_on: datetime.date | None = None,
+    scores: dict[str, int | None] | None = None,
+    attachments: Sequence[UploadedFile] = (),
+) -> Evidence:
+    """Log one piece of vetting evidence (with any attachments) and re-score the vendor."""
+    evidence = Evidence(
+        org_id=vendor.org_id,
+        vendor=vendor,
+        kind=kind,
+        summary=summary,
+        link=link,
+        verified=verified,
+        recorded_at=recorded_at or timezone.now(),
+        recorded_by=by,
+        expires_on=expires_on,
+        **{score_field(Criterion(c)): s for c, s in (scores or {}).items()},
+    )
+    evidence.save()
+    for upload in attachments:
+        _attach(vendor=vendor, by=by, upload=upload, evidence=evidence)
+    _refresh_score(vendor)
+    return evidence
+
+
+def _snapshot(evidence: Evidence) -> dict:
+    data = {}
+    for name in EVIDENCE_FIELDS:
+        value = getattr(evidence, name)
+        data[name] = value.isoformat() if hasattr(value, "isoformat") else value
+    return data
+
+
+@transaction.atomic
+def update_evidence(
+    *, evidence: Evidence, by: User, version: int, scores: dict[str, int | None], **fields
+) -> Evidence:
+    """Edit an entry if nobody else saved it since ``version``; the old state is kept as a
+    revision. Raises ``Conflict`` (nothing saved) when the entry moved on."""
+    before = Evidence.unscoped.select_for_update().get(pk=evidence.pk)
+    if before.version != version or before.deleted_at is not None:
+        raise Conflict(
+            "Someone else changed this entry while you were editing. Your changes were not "
+            "saved; here is the current version."
+        )
+    if fields.get("recorded_at") is None:
+        fields.pop("recorded_at", None)  # an emptied "recorded at" keeps the original moment
+    values = {**fields, **{score_field(Criterion(c)): s for c, s in scores.items()}}
+    # Compare-and-set on the version: on databases without SELECT ... FOR UPDATE (SQLite
+    # serialises writers anyway) the filter is what makes the later save lose.
+    changed = Evidence.unscoped.filter(pk=evidence.pk, version=version).update(
+        version=F("version") + 1, **values
+    )
+    if changed != 1:
+        raise Conflict("Someone else changed this entry while you were editing.")
+    EvidenceRevision.unscoped.create(
+        org_id=evidence.org_id,
+        evidence=evidence,
+        version=before.version,
+        snapshot=_snapshot(before),
+        edited_by=by,
+    )
+    evidence.refresh_from_db()
+    _refresh_score(evidence.vendor)
+    return evidence
+
+
+@transaction.atomic
+def delete_evidence(*, evidence: Evidence, by: User) -> bool:
+    """Soft-delete an entry (owners still see it); True if this call deleted it."""
+    changed = Evidence.unscoped.filter(pk=evidence.pk, deleted_at__isnull=True).update(
+        deleted_at=timezone.now(), deleted_by=by, version=F("version") + 1
+    )
+    if changed:
+        _refresh_score(evidence.vendor)
+    return changed == 1
+
+
+@transaction.atomic
+def add_contract(
+    *,
+    vendor: Vendor,
+    by: User | None,
+    attachments: Sequence[UploadedFile] = (),
+    **fields,
+) -> Contract:
+    """Record a contract with its checklist (and optionally the signed file)."""
+    contract = Contract(org_id=vendor.org_id, vendor=vendor, created_by=by, **fields)
+    contract.full_clean()
+    contract.save()
+    for upload in attachments:
+        _attach(vendor=vendor, by=by, upload=upload, contract=contract)
+    return contract
+
+
+@transaction.atomic
+def update_vendor_settings(*, org: Organization, **fields) -> VendorSettings:
+    """Change the organization's weights and review interval; re-score its vendors."""
+    settings, _ = VendorSettings.unscoped.get_or_create(org=org)
+    for name, value in fields.items():
+        setattr(settings, name, value)
+    settings.full_clean()
+    settings.save()
+    recompute_scores(org=org)
+    return settings
+
+
+@transaction.atomic
+def import_vendors(*, org: Organization, by: User | None, rows: list[dict]) -> list[Vendor]:
+    """Create the vendors of an already validated CSV import, all or nothing."""
+    vendors = [Vendor(org=org, created_by=by, **row) for row in rows]
+    return Vendor.unscoped.bulk_create(vendors, batch_size=500)
