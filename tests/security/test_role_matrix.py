@@ -65,6 +65,7 @@ OWNER_ONLY = {
     "accounts:organization_settings",
     "accounts:audit_list",
     "accounts:organization_export",
+    "vendors:vendor_settings",
 }
 VIEWERS_MAY_POST = {  # they change only the viewer's own session or tokens
     "accounts:organization_switch",

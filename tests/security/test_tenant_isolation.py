@@ -65,8 +65,40 @@ def victim_extras(*, org, user, engagement, vendor, deliverable, milestone) -> l
         ScopeChange,
     )
 
+    from django.core.files.base import ContentFile
+
+    from vendors.models import Attachment, EvidenceRevision, VendorSettings, VendorStatusChange
+
     common = {"org": org}
+    evidence = f.EvidenceFactory(vendor=vendor, summary=MARKER)
+    contract = f.ContractFactory(vendor=vendor, title=MARKER, payment_terms=MARKER)
+    attachment = Attachment(
+        **common,
+        vendor=vendor,
+        evidence=evidence,
+        original_name=f"{MARKER}.txt",
+        content_type="text/plain",
+        size=len(MARKER),
+    )
+    attachment.file.save("marker.txt", ContentFile(MARKER.encode()), save=False)
+    attachment.save()
     return [
+        evidence,
+        contract,
+        attachment,
+        f.VendorContactFactory(vendor=vendor, name=MARKER, email="marker@victim.example"),
+        VendorSettings.objects.create(**common),
+        VendorStatusChange.objects.create(
+            **common,
+            vendor=vendor,
+            from_status="prospect",
+            to_status="vetting",
+            reason=MARKER,
+            by=user,
+        ),
+        EvidenceRevision.objects.create(
+            **common, evidence=evidence, version=1, snapshot={"summary": MARKER}, edited_by=user
+        ),
         EngagementDefaults.objects.create(**common),
         EngagementStatusChange.objects.create(
             **common, engagement=engagement, to_status="active", by=user, reason=MARKER
