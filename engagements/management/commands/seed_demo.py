@@ -20,6 +20,10 @@ class Command(BaseCommand):
                 "seed_demo adds demo log-ins with a known password; it refuses to run with DEBUG off. Use --force if you mean it."
             )
         accounts = seed_accounts()
+        from engagements.demo import seed_engagements
+
+        made = seed_engagements(accounts)
+        self.stdout.write(f"Demo engagements: {len(made)} created.")
         self.stdout.write(self.style.SUCCESS(f"Demo organization '{accounts.org.slug}' is ready."))
         self.stdout.write(
             f"Open {settings.SITE_URL}/ and log in with (password '{DEMO_PASSWORD}'):"
