@@ -217,7 +217,7 @@ def _page(request: HttpRequest, engagement: Engagement, **overrides) -> dict:
             engagement=engagement, initial={"date": today, "currency": engagement.currency}
         ),
         "interaction_form": InteractionForm(),
-        "risk_form": RiskForm(org=engagement.org),
+        "risk_form": RiskForm(org=request.org),
     }
     context.update(overrides)
     return context

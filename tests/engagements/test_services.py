@@ -198,7 +198,9 @@ def test_a_completed_engagement_cannot_be_reopened(manager):
 def test_status_change_from_a_stale_copy_loses(manager):
     engagement = EngagementFactory(org=manager.org, status="active")
     stale = Engagement.objects.get(pk=engagement.pk)
-    services.change_engagement_status(engagement=engagement, to="paused", by=manager.user, reason="x")
+    services.change_engagement_status(
+        engagement=engagement, to="paused", by=manager.user, reason="x"
+    )
     with pytest.raises(services.Conflict):
         services.change_engagement_status(engagement=stale, to="completed", by=manager.user)
     assert Engagement.objects.get().status == "paused"
