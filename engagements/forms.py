@@ -27,6 +27,16 @@ TEXT = forms.Textarea(attrs={"rows": 3})
 MONEY = {"max_digits": 14, "decimal_places": 2}
 
 
+class IdsOfItsOwn:
+    """Forms sharing one page get ids of their own (``milestone_title``, not ``id_title``)."""
+
+    ids = "id"
+
+    def __init__(self, *args, **kwargs) -> None:
+        kwargs.setdefault("auto_id", f"{self.ids}_%s")
+        super().__init__(*args, **kwargs)
+
+
 class EngagementForm(forms.Form):
     """Set-up: the vendor, why, what done means, money, dates, owner, watch settings, exit lines."""
 
@@ -144,25 +154,33 @@ class EngagementForm(forms.Form):
         return {name: self.cleaned_data[name] for name in self.READINESS_FIELDS}
 
 
-class StatusForm(forms.Form):
+class StatusForm(IdsOfItsOwn, forms.Form):
+    ids = "status"
+
     to = forms.ChoiceField(choices=EngagementStatus.choices)
     reason = forms.CharField(required=False, max_length=2000)
 
 
-class ReadinessOverrideForm(forms.Form):
+class ReadinessOverrideForm(IdsOfItsOwn, forms.Form):
+    ids = "override"
+
     reason = forms.CharField(
         label="Why go ahead anyway", widget=forms.Textarea(attrs={"rows": 2}), max_length=2000
     )
 
 
-class BriefForm(forms.Form):
+class BriefForm(IdsOfItsOwn, forms.Form):
+    ids = "brief"
+
     vision = forms.CharField(label="Our vision, and why this matters", required=False, widget=TEXT)
     short_term_goals = forms.CharField(required=False, widget=TEXT)
     long_term_goals = forms.CharField(required=False, widget=TEXT)
     shared = forms.BooleanField(label="We have shared this brief with the vendor", required=False)
 
 
-class ExitCriterionForm(forms.Form):
+class ExitCriterionForm(IdsOfItsOwn, forms.Form):
+    ids = "criterion"
+
     """One custom exit criterion of up to two conditions."""
 
     METRIC_CHOICES = [(m.name, m.label) for m in exit_criteria.METRICS.values()]
@@ -197,13 +215,17 @@ class ExitCriterionForm(forms.Form):
         return {"label": d["label"], "combinator": d["combinator"], "conditions": conditions}
 
 
-class MilestoneForm(forms.Form):
+class MilestoneForm(IdsOfItsOwn, forms.Form):
+    ids = "milestone"
+
     title = forms.CharField(max_length=200)
     due_date = forms.DateField(widget=DATE)
     description = forms.CharField(required=False, widget=forms.Textarea(attrs={"rows": 2}))
 
 
-class DeliverableForm(forms.Form):
+class DeliverableForm(IdsOfItsOwn, forms.Form):
+    ids = "deliverable"
+
     milestone = forms.ModelChoiceField(queryset=Milestone.objects.none())
     title = forms.CharField(max_length=200)
     due_date = forms.DateField(widget=DATE)
@@ -227,12 +249,16 @@ class TransitionForm(forms.Form):
     version = forms.IntegerField(required=False)
 
 
-class ScopeChangeForm(forms.Form):
+class ScopeChangeForm(IdsOfItsOwn, forms.Form):
+    ids = "scope"
+
     what_changed = forms.CharField(widget=forms.Textarea(attrs={"rows": 2}))
     why = forms.CharField(widget=forms.Textarea(attrs={"rows": 2}))
 
 
-class SpendForm(forms.Form):
+class SpendForm(IdsOfItsOwn, forms.Form):
+    ids = "spend"
+
     date = forms.DateField(widget=DATE)
     amount = forms.DecimalField(**MONEY)
     currency = forms.ChoiceField(choices=CURRENCIES)
@@ -251,7 +277,9 @@ class SpendForm(forms.Form):
         return amount
 
 
-class InteractionForm(forms.Form):
+class InteractionForm(IdsOfItsOwn, forms.Form):
+    ids = "interaction"
+
     """The quick-add: a few seconds to log a call, meeting, e-mail or message."""
 
     channel = forms.ChoiceField(choices=Channel.choices, initial=Channel.CALL)
@@ -291,7 +319,9 @@ class AnswerForm(forms.Form):
     answer = forms.CharField(required=False, max_length=2000)
 
 
-class RiskForm(forms.Form):
+class RiskForm(IdsOfItsOwn, forms.Form):
+    ids = "risk"
+
     description = forms.CharField(widget=forms.Textarea(attrs={"rows": 2}))
     likelihood = forms.ChoiceField(choices=Risk.Level.choices, initial=Risk.Level.MEDIUM)
     impact = forms.ChoiceField(choices=Risk.Level.choices, initial=Risk.Level.MEDIUM)

@@ -471,7 +471,7 @@ def test_milestone_due_before_start_is_refused_next_to_the_date(manager, engagem
     )
     assert response.status_code == 200
     assert (
-        'id="id_due_date_error"' in response.text
+        'id="milestone_due_date_error"' in response.text
         and "before the engagement starts" in response.text
     )
 
