@@ -175,7 +175,7 @@ def seed_engagements(accounts, vendors: list[Vendor] | None = None) -> list[Enga
         )  # fmt: skip
         d = _plan(e, m, [
             ("Discovery and flows", 14, [("User-flow map", 0, 4000), ("Clickable prototype", 0, 6000)]),
-            ("Sign-up wizard", 40, [("Wizard front end", 0, 15000), ("Account provisioning API", 2, 12000)]),
+            ("Sign-up wizard", 50, [("Wizard front end", 0, 15000), ("Account provisioning API", 2, 12000)]),
             ("Launch", 100, [("Analytics and funnel dashboard", 0, 8000), ("Launch checklist", 5, 5000)]),
         ])  # fmt: skip
         for item, accepted_days in ((d[0], 33), (d[1], 30), (d[2], 4)):

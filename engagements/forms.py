@@ -179,9 +179,9 @@ class BriefForm(IdsOfItsOwn, forms.Form):
 
 
 class ExitCriterionForm(IdsOfItsOwn, forms.Form):
-    ids = "criterion"
-
     """One custom exit criterion of up to two conditions."""
+
+    ids = "criterion"
 
     METRIC_CHOICES = [(m.name, m.label) for m in exit_criteria.METRICS.values()]
     OP_CHOICES = [(op, op) for op in exit_criteria.OPERATORS]
@@ -278,9 +278,9 @@ class SpendForm(IdsOfItsOwn, forms.Form):
 
 
 class InteractionForm(IdsOfItsOwn, forms.Form):
-    ids = "interaction"
-
     """The quick-add: a few seconds to log a call, meeting, e-mail or message."""
+
+    ids = "interaction"
 
     channel = forms.ChoiceField(choices=Channel.choices, initial=Channel.CALL)
     direction = forms.ChoiceField(choices=Direction.choices, initial=Direction.WE_TO_VENDOR)

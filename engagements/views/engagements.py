@@ -265,6 +265,12 @@ def _answer(
             reverse("engagements:engagement_detail", args=[engagement.pk]) + f"#{region}"
         )
     status = context.pop("status", 200 if ok or request.htmx else 422)
+    if ok:  # a fresh, empty form for the next entry
+        context = {k: v for k, v in context.items() if not k.endswith("_form")}
+    # Delivery and spend change the header's burn figures: htmx swaps it out of band.
+    context.setdefault(
+        "oob_header", bool(request.htmx) and region in ("delivery-timeline", "spend")
+    )
     engagement = Engagement.objects.for_detail().get(pk=engagement.pk)  # fresh burn figures
     return render(
         request, PAGE, _page(request, engagement, **context), partials=REGIONS, status=status

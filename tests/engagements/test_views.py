@@ -378,6 +378,7 @@ def test_deliverable_moves_submitted_rejected_resubmitted_accepted_in_place(mana
         )
         assert response.status_code == 200
         assert response.text.lstrip().startswith('<section id="delivery-timeline"')
+        assert 'id="engagement-header" class="card eng-header" hx-swap-oob="true"' in response.text
     deliverable.refresh_from_db()
     assert (deliverable.status, deliverable.times_rejected) == ("accepted", 1)
 
@@ -526,6 +527,7 @@ def test_interaction_quick_add_returns_the_log(manager, engagement):
     )
     assert response.text.lstrip().startswith('<section id="interactions"')
     assert "1 in all" in response.text and "Which API?" in response.text
+    assert 'value="Which API?"' not in response.text  # the quick-add is empty again
     assert Interaction.objects.get().logged_by == manager.user
 
 
