@@ -90,7 +90,7 @@ def timeline(*, engagement, milestones: Sequence, today: date) -> SafeString:
     tx = _x(today, first, last)
     parts.append(
         f'<line x1="{tx}" y1="20" x2="{tx}" y2="{height - 6}" stroke="#b42318" stroke-width="2"/>'
-        f'<text x="{tx + 3}" y="30" font-size="11" fill="#b42318">today</text>'
+        f'<text x="{tx + 3}" y="{height - 8}" font-size="11" fill="#b42318">today</text>'
     )
     parts.append("</svg>")
     return mark_safe("".join(parts))
