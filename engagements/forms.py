@@ -243,6 +243,25 @@ class DeliverableForm(IdsOfItsOwn, forms.Form):
         self.fields["milestone"].queryset = Milestone.objects.filter(engagement=engagement)
 
 
+class DeliverableEditForm(forms.Form):
+    """Changing a deliverable is a scope change: the form asks why."""
+
+    milestone = forms.ModelChoiceField(queryset=Milestone.objects.none())
+    title = forms.CharField(max_length=200)
+    due_date = forms.DateField(widget=DATE)
+    value = forms.DecimalField(min_value=Decimal("0"), **MONEY)
+    acceptance_criteria = forms.CharField(required=False, widget=forms.Textarea(attrs={"rows": 2}))
+    why = forms.CharField(label="Why the scope changes", required=False, max_length=2000)
+    version = forms.IntegerField(required=False)
+
+    def __init__(self, *args, engagement: Engagement, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["milestone"].queryset = Milestone.objects.filter(engagement=engagement)
+
+    def changes(self) -> dict:
+        return {k: v for k, v in self.cleaned_data.items() if k not in ("why", "version")}
+
+
 class TransitionForm(forms.Form):
     to = forms.ChoiceField(choices=DeliverableStatus.choices)
     note = forms.CharField(required=False, max_length=2000)

@@ -35,6 +35,7 @@ urlpatterns = [
         views.deliverable_transition,
         name="deliverable_transition",
     ),
+    path("deliverables/<int:pk>/", views.deliverable_update, name="deliverable_update"),
     path("questions/<int:pk>/answer/", views.question_answer, name="question_answer"),
     path("risks/<int:pk>/status/", views.risk_status, name="risk_status"),
 ]

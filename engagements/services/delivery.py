@@ -422,6 +422,69 @@ def transition_deliverable(
     return transition
 
 
+EDITABLE = {
+    "milestone": "milestone",
+    "title": "title",
+    "description": "description",
+    "acceptance_criteria": "acceptance criteria",
+    "due_date": "due date",
+    "value": "value",
+}
+
+
+@transaction.atomic
+def update_deliverable(
+    *, deliverable: Deliverable, by: User, why: str, expected_version: int | None = None, **changes
+) -> ScopeChange | None:
+    """Change what a deliverable asks for, recorded as a scope change (what, why, by whom).
+
+    Refuses a milestone of another engagement (or organization), a due date before the
+    engagement starts and a negative value; a stale ``expected_version`` raises Conflict.
+    Returns None when nothing changed.
+    """
+    engagement = deliverable.engagement
+    unknown = set(changes) - set(EDITABLE)
+    if unknown:
+        raise ValidationError(f"Cannot change {', '.join(sorted(unknown))}.")
+    milestone = changes.get("milestone")
+    if milestone is not None and (
+        milestone.engagement_id != engagement.pk or milestone.org_id != engagement.org_id
+    ):
+        raise ValidationError({"milestone": "Choose a milestone of this engagement."})
+    if "due_date" in changes:
+        _check_due(engagement, changes["due_date"])
+    if changes.get("value") is not None and changes["value"] < 0:
+        raise ValidationError({"value": "The value cannot be negative."})
+    changed = {k: v for k, v in changes.items() if getattr(deliverable, k) != v}
+    if not changed:
+        return None
+    if not why.strip():
+        raise ValidationError({"why": "Say why the scope changes."})
+    version = deliverable.version if expected_version is None else expected_version
+    won = Deliverable.unscoped.filter(pk=deliverable.pk, version=version).update(
+        **changed, version=F("version") + 1
+    )
+    if won != 1:
+        raise Conflict("Someone else just changed this deliverable; here it is as it stands now.")
+    what = "; ".join(
+        f"{EDITABLE[k]}: {_shown(getattr(deliverable, k))} → {_shown(v)}"
+        for k, v in changed.items()
+    )
+    deliverable.refresh_from_db()
+    return record_scope_change(
+        engagement=engagement,
+        by=by,
+        what_changed=f"“{deliverable.title}”: {what}",
+        why=why.strip(),
+        deliverable=deliverable,
+    )
+
+
+def _shown(value) -> str:
+    text = str(value) if value not in (None, "") else "(empty)"
+    return text if len(text) <= 80 else text[:79] + "…"
+
+
 @transaction.atomic
 def record_scope_change(
     *,

@@ -22,6 +22,7 @@ from engagements import exit_criteria, svg
 from engagements.forms import (
     AnswerForm,
     BriefForm,
+    DeliverableEditForm,
     DeliverableForm,
     EngagementFilterForm,
     EngagementForm,
@@ -397,6 +398,43 @@ def deliverable_transition(request: HttpRequest, pk: int) -> HttpResponse:
     if status:
         extra["status"] = status
     return _answer(request, deliverable.engagement, "delivery-timeline", ok, **extra)
+
+
+@require_POST
+@manager_required
+def deliverable_update(request: HttpRequest, pk: int) -> HttpResponse:
+    """Change what a deliverable asks for; the change is recorded as a scope change."""
+    deliverable = get_object_or_404(Deliverable.objects.select_related("engagement"), pk=pk)
+    form = DeliverableEditForm(request.POST, engagement=deliverable.engagement)
+    status = None
+    try:
+        ok = _apply(
+            form,
+            lambda: services.update_deliverable(
+                deliverable=deliverable,
+                by=request.user,
+                why=form.cleaned_data["why"],
+                expected_version=form.cleaned_data["version"],
+                **form.changes(),
+            ),
+        )
+    except services.Conflict as exc:
+        form.add_error(None, str(exc))
+        ok, status = False, 200 if request.htmx else 409
+    extra = {} if ok else {"edit_error": (deliverable.pk, _messages(form))}
+    if status:
+        extra["status"] = status
+    return _answer(request, deliverable.engagement, "delivery-timeline", ok, **extra)
+
+
+def _messages(form: Form) -> str:
+    """A form's errors as one sentence per field, for a region that shows no form fields."""
+    parts = []
+    for name, errors in form.errors.items():
+        field = form.fields.get(name)
+        prefix = f"{field.label or name.replace('_', ' ').capitalize()}: " if field else ""
+        parts.extend(prefix + error for error in errors)
+    return " ".join(parts)
 
 
 @require_POST

@@ -464,3 +464,59 @@ def test_comfort_outside_one_to_five_is_refused(manager):
             outcome="held",
             comfort=7,
         )
+
+
+# --- scope changes by editing a deliverable ---------------------------------------------------
+
+
+def test_changing_a_deliverable_records_a_scope_change_with_what_and_why(manager, changed):
+    deliverable = DeliverableFactory(milestone__engagement__org=manager.org, value=Decimal("100"))
+    change = services.update_deliverable(
+        deliverable=deliverable,
+        by=manager.user,
+        why="Sales promised SSO.",
+        acceptance_criteria="Works with SSO.",
+        value=Decimal("150"),
+    )
+    assert change.deliverable == deliverable and change.by == manager.user
+    assert "acceptance criteria" in change.what_changed and "→ 150" in change.what_changed
+    assert change.why == "Sales promised SSO."
+    d = Deliverable.objects.get()
+    assert (d.value, d.version) == (Decimal("150"), 2)
+    assert changed == [d.engagement_id]
+
+
+def test_an_unchanged_deliverable_records_nothing(manager):
+    deliverable = DeliverableFactory(milestone__engagement__org=manager.org)
+    assert (
+        services.update_deliverable(
+            deliverable=deliverable, by=manager.user, why="", title=deliverable.title
+        )
+        is None
+    )
+
+
+def test_a_scope_change_needs_a_reason(manager):
+    deliverable = DeliverableFactory(milestone__engagement__org=manager.org)
+    with pytest.raises(ValidationError) as exc:
+        services.update_deliverable(deliverable=deliverable, by=manager.user, why="", title="New")
+    assert "why" in exc.value.error_dict
+
+
+def test_moving_a_deliverable_to_another_organizations_milestone_is_refused(manager, outsider):
+    deliverable = DeliverableFactory(milestone__engagement__org=manager.org)
+    foreign = MilestoneFactory(engagement=EngagementFactory(org=outsider.org))
+    with pytest.raises(ValidationError) as exc:
+        services.update_deliverable(
+            deliverable=deliverable, by=manager.user, why="x", milestone=foreign
+        )
+    assert "milestone" in exc.value.error_dict
+    assert Deliverable.objects.get(pk=deliverable.pk).milestone_id == deliverable.milestone_id
+
+
+def test_editing_a_stale_deliverable_loses(manager):
+    deliverable = DeliverableFactory(milestone__engagement__org=manager.org)
+    with pytest.raises(services.Conflict):
+        services.update_deliverable(
+            deliverable=deliverable, by=manager.user, why="x", title="New", expected_version=7
+        )

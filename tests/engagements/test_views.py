@@ -423,6 +423,45 @@ def test_second_reviewer_is_told_someone_else_just_reviewed(manager, owner, deli
     assert plain.status_code == 409
 
 
+def test_changing_a_deliverable_in_place_records_the_scope_change(manager, deliverable):
+    response = manager.client().post(
+        url("deliverable_update", deliverable.pk),
+        {
+            "milestone": deliverable.milestone_id,
+            "title": "Login page with SSO",
+            "due_date": str(deliverable.due_date),
+            "value": str(deliverable.value),
+            "acceptance_criteria": deliverable.acceptance_criteria,
+            "why": "Sales promised SSO.",
+            "version": 1,
+        },
+        headers=hx("delivery-timeline"),
+    )
+    assert "Login page with SSO" in response.text
+    assert ScopeChange.objects.get().why == "Sales promised SSO."
+
+
+def test_moving_a_deliverable_under_another_organizations_milestone_is_refused(
+    manager, outsider, deliverable
+):
+    foreign = MilestoneFactory(engagement=EngagementFactory(org=outsider.org))
+    response = manager.client().post(
+        url("deliverable_update", deliverable.pk),
+        {
+            "milestone": foreign.pk,
+            "title": "x",
+            "due_date": str(deliverable.due_date),
+            "value": "1",
+            "why": "x",
+        },
+        headers=hx("delivery-timeline"),
+    )
+    assert response.status_code == 200
+    assert "Select a valid choice" in response.text
+    assert Deliverable.objects.get().milestone_id == deliverable.milestone_id
+    assert not ScopeChange.objects.exists()
+
+
 def test_status_change_in_place(manager, engagement):
     response = manager.client().post(
         url("engagement_status", engagement.pk),
@@ -628,6 +667,7 @@ WRITE_VIEWS = [
     ("interaction_create", "engagement"),
     ("risk_create", "engagement"),
     ("deliverable_transition", "deliverable"),
+    ("deliverable_update", "deliverable"),
     ("question_answer", "question"),
     ("risk_status", "risk"),
 ]
