@@ -77,7 +77,7 @@ def test_manager_runs_an_engagement_from_set_up_to_an_accepted_deliverable(
     expect(card).to_contain_text("Say why it is rejected")
     card.get_by_placeholder("Reason (needed to reject)").fill("3-D Secure fails on Safari.")
     card.get_by_role("button", name="Reject").click()
-    expect(card.locator(".badge", has_text="rejected")).to_have_text("rejected 1\u00d7")
+    expect(card.locator(".badge-rejections")).to_have_text("rejected 1\u00d7")
     card.get_by_role("button", name="Resubmit").click()
     expect(card).to_contain_text("Submitted")
     card.get_by_role("button", name="Accept").click()
