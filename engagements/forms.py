@@ -154,6 +154,18 @@ class EngagementForm(forms.Form):
         return {name: self.cleaned_data[name] for name in self.READINESS_FIELDS}
 
 
+class WatchSettingsForm(IdsOfItsOwn, forms.Form):
+    ids = "watch"
+
+    contact_cadence_days = forms.IntegerField(label="Contact every (days)", min_value=1)
+    contact_grace_days = forms.IntegerField(label="Grace (days)", min_value=0)
+    response_window_hours = forms.IntegerField(label="Response window (hours)", min_value=1)
+    review_window_days = forms.IntegerField(label="Review window (days)", min_value=1)
+    stall_days = forms.IntegerField(label="Stalled after (days)", min_value=1)
+    scope_change_window_days = forms.IntegerField(label="Scope-change window (days)", min_value=1)
+    scope_change_limit = forms.IntegerField(label="Scope changes allowed", min_value=1)
+
+
 class StatusForm(IdsOfItsOwn, forms.Form):
     ids = "status"
 

@@ -17,6 +17,7 @@ urlpatterns = [
         name="readiness_override",
     ),
     path("engagements/<int:pk>/brief/", views.brief_update, name="brief_update"),
+    path("engagements/<int:pk>/watch/", views.watch_settings_update, name="watch_settings_update"),
     path(
         "engagements/<int:pk>/exit-criteria/",
         views.exit_criterion_create,

@@ -299,6 +299,26 @@ def update_brief(
     return engagement
 
 
+@transaction.atomic
+def update_watch_settings(*, engagement: Engagement, **settings: int) -> Engagement:
+    """Change the thresholds the health watcher applies to this engagement."""
+    unknown = set(settings) - set(Engagement.WATCH_FIELDS)
+    if unknown:
+        raise ValidationError(f"Unknown watch settings: {', '.join(sorted(unknown))}.")
+    errors = {}
+    for name, value in settings.items():
+        try:  # the model field's own validators (e.g. a cadence of at least one day)
+            setattr(engagement, name, Engagement._meta.get_field(name).clean(value, engagement))
+        except ValidationError as exc:
+            errors[name] = exc.messages
+    if errors:
+        raise ValidationError(errors)
+    engagement.updated_at = timezone.now()
+    engagement.save(update_fields=[*settings, "updated_at"])
+    engagement_changed(engagement)
+    return engagement
+
+
 # --- milestones and deliverables ------------------------------------------------------------
 
 

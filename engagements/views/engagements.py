@@ -36,6 +36,7 @@ from engagements.forms import (
     SpendForm,
     StatusForm,
     TransitionForm,
+    WatchSettingsForm,
 )
 from engagements.models import (
     Deliverable,
@@ -65,6 +66,7 @@ REGIONS = (
     "scope-changes",
     "exit-criteria",
     "brief",
+    "watch-settings",
 )
 
 
@@ -201,6 +203,7 @@ def _page(request: HttpRequest, engagement: Engagement, **overrides) -> dict:
             today=today,
         ),
         "status_form": StatusForm(),
+        "watch_form": WatchSettingsForm(initial=engagement.watch_settings()),
         "override_form": ReadinessOverrideForm(),
         "brief_form": BriefForm(
             initial={
@@ -327,6 +330,18 @@ def brief_update(request: HttpRequest, pk: int) -> HttpResponse:
     form = BriefForm(request.POST)
     ok = _apply(form, lambda: services.update_brief(engagement=engagement, **form.cleaned_data))
     return _answer(request, engagement, "brief", ok, brief_form=form)
+
+
+@require_POST
+@manager_required
+def watch_settings_update(request: HttpRequest, pk: int) -> HttpResponse:
+    """Change how closely this engagement is watched (cadence, windows, thresholds)."""
+    engagement = _engagement(pk)
+    form = WatchSettingsForm(request.POST)
+    ok = _apply(
+        form, lambda: services.update_watch_settings(engagement=engagement, **form.cleaned_data)
+    )
+    return _answer(request, engagement, "watch-settings", ok, watch_form=form)
 
 
 @require_POST

@@ -520,3 +520,14 @@ def test_editing_a_stale_deliverable_loses(manager):
         services.update_deliverable(
             deliverable=deliverable, by=manager.user, why="x", title="New", expected_version=7
         )
+
+
+def test_watch_settings_change_is_validated_and_watched(manager, changed):
+    engagement = EngagementFactory(org=manager.org)
+    with pytest.raises(ValidationError) as exc:
+        services.update_watch_settings(engagement=engagement, contact_cadence_days=0)
+    assert "contact_cadence_days" in exc.value.error_dict
+    services.update_watch_settings(engagement=engagement, contact_cadence_days=14, stall_days=30)
+    engagement.refresh_from_db()
+    assert (engagement.contact_cadence_days, engagement.stall_days) == (14, 30)
+    assert changed == [engagement.pk]

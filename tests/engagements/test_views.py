@@ -462,6 +462,25 @@ def test_moving_a_deliverable_under_another_organizations_milestone_is_refused(
     assert not ScopeChange.objects.exists()
 
 
+def test_watch_settings_are_changed_in_place_and_junk_is_refused(manager, engagement):
+    settings = engagement.watch_settings()
+    client = manager.client()
+    refused = client.post(
+        url("watch_settings_update", engagement.pk),
+        settings | {"contact_cadence_days": "0"},
+        headers=hx("watch-settings"),
+    )
+    assert refused.status_code == 200 and 'id="watch_contact_cadence_days_error"' in refused.text
+    response = client.post(
+        url("watch_settings_update", engagement.pk),
+        settings | {"contact_cadence_days": "14"},
+        headers=hx("watch-settings"),
+    )
+    assert response.text.lstrip().startswith('<section id="watch-settings"')
+    assert "Contact every 14 days" in response.text
+    assert Engagement.objects.get().contact_cadence_days == 14
+
+
 def test_status_change_in_place(manager, engagement):
     response = manager.client().post(
         url("engagement_status", engagement.pk),
@@ -659,6 +678,7 @@ WRITE_VIEWS = [
     ("engagement_status", "engagement"),
     ("readiness_override", "engagement"),
     ("brief_update", "engagement"),
+    ("watch_settings_update", "engagement"),
     ("exit_criterion_create", "engagement"),
     ("milestone_create", "engagement"),
     ("deliverable_create", "engagement"),
