@@ -271,7 +271,8 @@ def _answer(
     status = context.pop("status", 200 if ok or request.htmx else 422)
     if ok:  # a fresh, empty form for the next entry
         context = {k: v for k, v in context.items() if not k.endswith("_form")}
-    # Delivery and spend change the header's burn figures: htmx swaps it out of band.
+    # Delivery and spend change the header's burn figures (and delivery the scope changes):
+    # htmx swaps those out of band.
     context.setdefault(
         "oob_header", bool(request.htmx) and region in ("delivery-timeline", "spend")
     )

@@ -439,6 +439,8 @@ def test_changing_a_deliverable_in_place_records_the_scope_change(manager, deliv
     )
     assert "Login page with SSO" in response.text
     assert ScopeChange.objects.get().why == "Sales promised SSO."
+    assert 'id="scope-changes" class="card" hx-swap-oob="true"' in response.text
+    assert "Sales promised SSO." in response.text
 
 
 def test_moving_a_deliverable_under_another_organizations_milestone_is_refused(
