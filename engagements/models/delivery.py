@@ -15,6 +15,7 @@ from django.conf import settings
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models import Q
+from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from accounts.models import CURRENCIES
@@ -125,9 +126,55 @@ class EngagementStatus(models.TextChoices):
 ENDED_STATUSES = (EngagementStatus.COMPLETED, EngagementStatus.TERMINATED)
 
 
+def _sum_of(model_name: str, field: str, **filters) -> models.Subquery:
+    """A correlated SUM per engagement (no join fan-out when several sums sit side by side)."""
+    model = globals()[model_name]  # defined further down this module
+    return models.Subquery(
+        model.unscoped.filter(engagement=models.OuterRef("pk"), **filters)
+        .order_by()
+        .values("engagement")
+        .annotate(total=models.Sum(field))
+        .values("total")[:1],
+        output_field=models.DecimalField(**MONEY),
+    )
+
+
 class EngagementQuerySet(TenantQuerySet):
     def active(self) -> "EngagementQuerySet":
         return self.filter(status=EngagementStatus.ACTIVE)
+
+    def with_burn(self) -> "EngagementQuerySet":
+        """Annotate ``spent``, ``accepted_value``, ``planned_value`` and ``next_due`` (a date)."""
+        zero = models.Value(Decimal("0"), output_field=models.DecimalField(**MONEY))
+        return self.annotate(
+            spent=Coalesce(_sum_of("SpendEntry", "amount"), zero),
+            accepted_value=Coalesce(
+                _sum_of("Deliverable", "value", status=DeliverableStatus.ACCEPTED), zero
+            ),
+            planned_value=Coalesce(_sum_of("Deliverable", "value"), zero),
+            next_due=models.Subquery(
+                Deliverable.unscoped.filter(engagement=models.OuterRef("pk"))
+                .exclude(status=DeliverableStatus.ACCEPTED)
+                .order_by("due_date")
+                .values("due_date")[:1]
+            ),
+        )
+
+    def for_list(self) -> "EngagementQuerySet":
+        """The engagement list: vendor, owner and the money in one query."""
+        return self.select_related("vendor", "owner").with_burn()
+
+    def for_detail(self) -> "EngagementQuerySet":
+        """The engagement page's header: vendor, owner, readiness and the money."""
+        return self.select_related(
+            "vendor",
+            "owner",
+            "created_by",
+            "vendor_override_by",
+            "readiness",
+            "readiness__answered_by",
+            "readiness__override_by",
+        ).with_burn()
 
 
 class Engagement(TenantModel, WatchSettings):

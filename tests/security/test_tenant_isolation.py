@@ -55,6 +55,8 @@ def victim_world(org, user) -> dict[type, list]:
 
 def victim_extras(*, org, user, engagement, vendor, deliverable, milestone) -> list:
     """Rows of the remaining tenant models (kept in one place as models are added)."""
+    from django.core.files.base import ContentFile
+
     from engagements.models import (
         DeliverableTransition,
         EngagementDefaults,
@@ -64,9 +66,6 @@ def victim_extras(*, org, user, engagement, vendor, deliverable, milestone) -> l
         Risk,
         ScopeChange,
     )
-
-    from django.core.files.base import ContentFile
-
     from vendors.models import Attachment, EvidenceRevision, VendorSettings, VendorStatusChange
 
     common = {"org": org}

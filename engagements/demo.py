@@ -1,0 +1,276 @@
+"""Demo engagements in believable states relative to today (``manage.py seed_demo``).
+
+One healthy, one drifting (contacts thinning, comfort falling), one failing (a milestone
+overdue, a deliverable rejected twice, ~80% of the budget spent with little accepted) and
+one completed. Idempotent: an engagement whose title already exists is left alone.
+
+Rows are written through the services (so the invariants hold), then moved back in time:
+the services stamp "now", and a demo needs a past.
+"""
+
+from datetime import datetime, timedelta
+from decimal import Decimal
+
+from django.db import transaction
+from django.utils import timezone
+
+from engagements.models import (
+    Channel,
+    Deliverable,
+    DeliverableTransition,
+    Direction,
+    Engagement,
+    EngagementStatus,
+    EngagementStatusChange,
+    Outcome,
+    Risk,
+    Side,
+)
+from engagements.services import delivery as services
+from vendors.models import Vendor, VendorStatus
+
+DEMO_VENDORS = [
+    ("Northwind Studio", VendorStatus.ACTIVE),
+    ("Bright Pixel Labs", VendorStatus.APPROVED),
+    ("Harbor Data Co", VendorStatus.ACTIVE),
+]
+
+
+def _vendors(org) -> list[Vendor]:
+    vendors = list(Vendor.unscoped.filter(org=org, status__in=["approved", "active"])[:3])
+    if len(vendors) >= 3:
+        return vendors
+    for name, status in DEMO_VENDORS:
+        vendor, _ = Vendor.unscoped.get_or_create(org=org, name=name, defaults={"status": status})
+        if vendor not in vendors:
+            vendors.append(vendor)
+    return vendors[:3]
+
+
+def _ago(days: float) -> datetime:
+    return timezone.now() - timedelta(days=days)
+
+
+def _move(deliverable: Deliverable, by, steps: list[tuple[str, float, str]]) -> None:
+    """Walk a deliverable through ``steps`` of (to, days ago, note), dated in the past."""
+    for to, days, note in steps:
+        deliverable.refresh_from_db()
+        transition = services.transition_deliverable(
+            deliverable=deliverable, to=to, by=by, note=note
+        )
+        at = _ago(days)
+        DeliverableTransition.unscoped.filter(pk=transition.pk).update(at=at)
+        fields = {"status_changed_at": at}
+        if to == "submitted":
+            fields["submitted_at"] = at
+        if to == "accepted":
+            fields["accepted_at"] = at
+        Deliverable.unscoped.filter(pk=deliverable.pk).update(**fields)
+
+
+def _engagement(org, accounts, vendor, title: str, days_in: int, length: int, budget: int, **kw):
+    today = timezone.localdate()
+    engagement = services.create_engagement(
+        org=org,
+        by=accounts.owner,
+        vendor=vendor,
+        title=title,
+        goal=kw.pop("goal"),
+        definition_of_done=kw.pop("done"),
+        budget=Decimal(budget),
+        currency=org.currency,
+        start_date=today - timedelta(days=days_in),
+        target_end_date=today - timedelta(days=days_in) + timedelta(days=length),
+        owner=kw.pop("owner", accounts.manager),
+        presets=kw.pop("presets", ["late_and_burnt", "rejected_twice", "silent_vendor"]),
+    )
+    services.record_readiness(
+        engagement=engagement,
+        by=accounts.owner,
+        has_concrete_target=True,
+        need_is_specific=True,
+        money_alternative="Hire a second in-house engineer for six months.",
+        internal_owner="Max Manager",
+        owner_hours_per_week=4,
+    )
+    services.change_engagement_status(engagement=engagement, to="active", by=accounts.owner)
+    Engagement.unscoped.filter(pk=engagement.pk).update(
+        created_at=_ago(days_in + 3), activated_at=_ago(days_in)
+    )
+    EngagementStatusChange.unscoped.filter(engagement=engagement, to_status="draft").update(
+        at=_ago(days_in + 3)
+    )
+    EngagementStatusChange.unscoped.filter(engagement=engagement, to_status="active").update(
+        at=_ago(days_in)
+    )
+    return engagement
+
+
+def _plan(engagement, by, milestones: list[tuple[str, int, list[tuple[str, int, int]]]]):
+    """Milestones (title, due in days from start, [(deliverable, due offset, value)])."""
+    out = []
+    for title, offset, items in milestones:
+        due = engagement.start_date + timedelta(days=offset)
+        milestone = services.add_milestone(engagement=engagement, title=title, due_date=due)
+        for name, extra, value in items:
+            out.append(
+                services.add_deliverable(
+                    engagement=engagement,
+                    milestone=milestone,
+                    by=by,
+                    title=name,
+                    due_date=due + timedelta(days=extra),
+                    value=Decimal(value),
+                    acceptance_criteria="Demonstrated on staging; product signs off against the ticket.",
+                )
+            )
+    return out
+
+
+def _talk(engagement, by, entries: list[tuple[float, str, str, str, int | None, str]]) -> None:
+    for days, channel, direction, outcome, comfort, notes in entries:
+        services.log_interaction(
+            engagement=engagement,
+            by=by,
+            occurred_at=_ago(days),
+            channel=channel,
+            direction=direction,
+            outcome=outcome,
+            comfort=comfort,
+            response_hours=30 if outcome == Outcome.ANSWERED else None,
+            notes=notes,
+        )
+
+
+def _pay(engagement, by, entries: list[tuple[int, int, str]]) -> None:
+    today = timezone.localdate()
+    for days, amount, what in entries:
+        services.record_spend(
+            engagement=engagement,
+            by=by,
+            date=today - timedelta(days=days),
+            amount=Decimal(amount),
+            currency=engagement.currency,
+            description=what,
+        )
+
+
+@transaction.atomic
+def seed_engagements(accounts, vendors: list[Vendor] | None = None) -> list[Engagement]:
+    """Create the four demo engagements of the demo organization (idempotent)."""
+    org, m, o = accounts.org, accounts.manager, accounts.owner
+    vendors = vendors or _vendors(org)
+    existing = set(Engagement.unscoped.filter(org=org).values_list("title", flat=True))
+    made = []
+    call, meet, mail = Channel.CALL, Channel.MEETING, Channel.EMAIL
+    we, they = Direction.WE_TO_VENDOR, Direction.VENDOR_TO_US
+    held = Outcome.HELD
+
+    title = "Self-service onboarding"
+    if title not in existing:
+        e = _engagement(
+            org, accounts, vendors[0], title, 45, 120, 60000,
+            goal="Let new customers onboard without a sales call, so sales can sell.",
+            done="90% of new sign-ups finish onboarding in one session, no call needed.",
+        )  # fmt: skip
+        d = _plan(e, m, [
+            ("Discovery and flows", 14, [("User-flow map", 0, 4000), ("Clickable prototype", 0, 6000)]),
+            ("Sign-up wizard", 50, [("Wizard front end", 0, 15000), ("Account provisioning API", 2, 12000)]),
+            ("Launch", 100, [("Analytics and funnel dashboard", 0, 8000), ("Launch checklist", 5, 5000)]),
+        ])  # fmt: skip
+        for item, accepted_days in ((d[0], 33), (d[1], 30), (d[2], 4)):
+            _move(item, m, [("in_progress", accepted_days + 10, ""), ("submitted", accepted_days + 2, ""), ("accepted", accepted_days, "")])  # fmt: skip
+        _move(d[3], m, [("in_progress", 12, ""), ("submitted", 1, "")])
+        _move(d[4], m, [("in_progress", 3, "")])
+        _talk(e, m, [(days, meet if days % 14 == 0 else call, we if days % 2 else they, held, 4 if days > 10 else 5, "Weekly sync") for days in range(42, 0, -5)])  # fmt: skip
+        _pay(e, m, [(30, 10000, "Invoice 1: discovery"), (3, 15000, "Invoice 2: wizard front end")])
+        services.update_brief(
+            engagement=e,
+            vision="Sales should spend its time selling. Onboarding that runs itself is the first step to a product that grows without us in the room.",
+            short_term_goals="Self-service sign-up live for the SMB plan by the end of the quarter.",
+            long_term_goals="Every plan, every market, no onboarding calls.",
+            shared=True,
+        )
+        services.add_risk(engagement=e, description="Provisioning depends on the billing team's API change.", likelihood=Risk.Level.MEDIUM, impact=Risk.Level.HIGH, mitigation="Billing change is in their sprint; weekly check with their lead.", owner=m)  # fmt: skip
+        made.append(e)
+
+    title = "Mobile app redesign"
+    if title not in existing:
+        e = _engagement(
+            org, accounts, vendors[1], title, 70, 150, 80000,
+            goal="Raise the app-store rating above 4.3 by fixing the flows users complain about.",
+            done="New design shipped on iOS and Android; rating above 4.3 for 30 days.",
+            presets=["silent_vendor", "uncomfortable"],
+        )  # fmt: skip
+        d = _plan(e, m, [
+            ("Research", 20, [("Review analysis", 0, 6000), ("Usability interviews", 0, 8000)]),
+            ("Design system", 60, [("Component library", 0, 16000), ("Key screens", 5, 14000)]),
+            ("Handover", 130, [("Developer handover", 0, 10000)]),
+        ])  # fmt: skip
+        _move(d[0], m, [("in_progress", 65, ""), ("submitted", 52, ""), ("accepted", 50, "")])
+        _move(d[1], m, [("in_progress", 60, ""), ("submitted", 45, ""), ("accepted", 40, "")])
+        _move(d[2], m, [("in_progress", 38, "")])
+        # Contacts thinning (weekly, then every two to three weeks) and comfort falling.
+        _talk(e, m, [
+            (68, meet, we, held, 5, "Kick-off, lots of energy"), (61, call, we, held, 5, ""),
+            (54, call, they, held, 4, ""), (47, call, we, held, 4, ""),
+            (38, call, we, held, 3, "They push back on the component scope"),
+            (24, mail, we, Outcome.ANSWERED, 3, "Answer came two days later"),
+            (19, call, we, Outcome.VENDOR_NO_SHOW, None, "Nobody joined"),
+            (9, call, we, held, 2, "Tense; deadlines are 'aspirational'"),
+        ])  # fmt: skip
+        services.log_interaction(engagement=e, by=m, occurred_at=_ago(8), channel=mail, direction=we, outcome=Outcome.UNANSWERED, question="When will the component library be ready for review?", question_owed_by=Side.VENDOR)  # fmt: skip
+        _pay(e, m, [(50, 14000, "Research phase"), (20, 12000, "Design system, first half")])
+        made.append(e)
+
+    title = "Data warehouse migration"
+    if title not in existing:
+        e = _engagement(
+            org, accounts, vendors[2], title, 110, 120, 50000,
+            goal="Move reporting off the production database so dashboards stop slowing the app.",
+            done="All 40 reports run from the warehouse; production load from reporting is zero.",
+            presets=["late_and_burnt", "rejected_twice", "burn_without_delivery"],
+        )  # fmt: skip
+        d = _plan(e, m, [
+            ("Pipeline", 30, [("Ingestion pipeline", 0, 12000)]),
+            ("Reports", 60, [("Finance reports", 0, 14000), ("Sales reports", 0, 12000)]),
+            ("Cut-over", 95, [("Cut-over runbook", 0, 12000)]),
+        ])  # fmt: skip
+        _move(d[0], m, [("in_progress", 100, ""), ("submitted", 70, ""), ("accepted", 62, "")])
+        _move(d[1], m, [
+            ("in_progress", 80, ""), ("submitted", 50, ""),
+            ("rejected", 47, "Totals do not match the ledger for March."),
+            ("submitted", 35, ""), ("rejected", 33, "Still off by the refunds; see ticket 412."),
+            ("submitted", 12, ""),
+        ])  # fmt: skip
+        _move(d[2], m, [("in_progress", 60, "")])
+        _talk(e, m, [
+            (105, meet, we, held, 4, "Kick-off"), (90, call, we, held, 3, ""),
+            (75, call, we, Outcome.VENDOR_NO_SHOW, None, ""), (60, call, we, held, 2, "Defensive about the pipeline bugs"),
+            (40, mail, we, Outcome.UNANSWERED, None, ""), (26, call, they, held, 2, "Asked for more budget"),
+            (13, call, we, held, 1, "They blame our data"),
+        ])  # fmt: skip
+        services.record_scope_change(engagement=e, by=o, what_changed="Added the refunds ledger to the finance reports.", why="The March close needs it.")  # fmt: skip
+        services.record_scope_change(engagement=e, by=m, what_changed="Dropped the marketing reports.", why="Budget.")  # fmt: skip
+        _pay(e, m, [(95, 10000, "Kick-off and pipeline"), (60, 15000, "Reports phase 1"), (25, 15000, "Reports phase 2")])  # fmt: skip
+        services.add_risk(engagement=e, description="The vendor's only warehouse engineer is leaving.", likelihood=Risk.Level.HIGH, impact=Risk.Level.HIGH, mitigation="Ask for a named replacement in writing.", owner=o)  # fmt: skip
+        made.append(e)
+
+    title = "Brand refresh"
+    if title not in existing:
+        e = _engagement(
+            org, accounts, vendors[0], title, 150, 90, 20000,
+            goal="A brand that looks like the company we are now, before the Series A.",
+            done="Logo, palette, type and templates delivered and in use on the site.",
+        )  # fmt: skip
+        d = _plan(e, m, [
+            ("Concepts", 30, [("Three concepts", 0, 6000)]),
+            ("Final identity", 75, [("Logo and palette", 0, 8000), ("Templates", 5, 6000)]),
+        ])  # fmt: skip
+        for item, days in ((d[0], 115), (d[1], 75), (d[2], 68)):
+            _move(item, m, [("in_progress", days + 20, ""), ("submitted", days + 2, ""), ("accepted", days, "")])  # fmt: skip
+        _talk(e, m, [(days, call, we, held, 5, "") for days in range(145, 60, -10)])
+        _pay(e, m, [(110, 8000, "Concepts"), (65, 12000, "Final identity")])
+        services.change_engagement_status(engagement=e, to=EngagementStatus.COMPLETED, by=o, reason="Everything delivered and accepted; the site uses the new brand.")  # fmt: skip
+        made.append(e)
+    return made

@@ -1,0 +1,691 @@
+"""Writes to the delivery side of an engagement: set-up, readiness, status, milestones,
+deliverables and their transitions, scope changes, spend, interactions, questions, risks.
+
+Every service that changes what the warning-sign rules read calls
+``watch.engagement_changed(engagement)`` inside its transaction. Views, the API and the
+vendor portal all go through these functions.
+"""
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import date, datetime
+from decimal import Decimal
+
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.db.models import F
+from django.utils import timezone
+
+from accounts.models import User
+from engagements import exit_criteria
+from engagements.models import (
+    Deliverable,
+    DeliverableStatus,
+    DeliverableTransition,
+    Engagement,
+    EngagementDefaults,
+    EngagementStatus,
+    EngagementStatusChange,
+    ExitCriterion,
+    Interaction,
+    Milestone,
+    OpenQuestion,
+    Outcome,
+    ReadinessCheck,
+    ReadinessVerdict,
+    Risk,
+    ScopeChange,
+    SpendEntry,
+)
+from engagements.services.watch import engagement_changed
+from vendors.models import ENGAGEABLE_STATUSES, Vendor
+
+S = DeliverableStatus
+E = EngagementStatus
+
+# Deliverable life cycle. A rejected deliverable goes back to work or is resubmitted.
+DELIVERABLE_TRANSITIONS: dict[str, tuple[str, ...]] = {
+    S.PLANNED: (S.IN_PROGRESS,),
+    S.IN_PROGRESS: (S.SUBMITTED,),
+    S.SUBMITTED: (S.ACCEPTED, S.REJECTED),
+    S.REJECTED: (S.IN_PROGRESS, S.SUBMITTED),
+    S.ACCEPTED: (),
+}
+
+# Engagement life cycle. Completed and terminated are final.
+ENGAGEMENT_TRANSITIONS: dict[str, tuple[str, ...]] = {
+    E.DRAFT: (E.ACTIVE, E.TERMINATED),
+    E.ACTIVE: (E.PAUSED, E.COMPLETED, E.TERMINATED),
+    E.PAUSED: (E.ACTIVE, E.COMPLETED, E.TERMINATED),
+    E.COMPLETED: (),
+    E.TERMINATED: (),
+}
+# Stopping or pausing an engagement always says why.
+REASON_REQUIRED = (E.PAUSED, E.TERMINATED)
+
+RACE_MESSAGE = "Someone else just reviewed this deliverable; here is where it stands now."
+
+
+class Conflict(Exception):
+    """A compare-and-set lost: someone else changed the row first."""
+
+
+# --- set-up ---------------------------------------------------------------------------------
+
+
+def engagement_defaults(*, org) -> EngagementDefaults:
+    """The organization's default watch settings, created with the model defaults on first use."""
+    defaults, _ = EngagementDefaults.unscoped.get_or_create(org=org)
+    return defaults
+
+
+@transaction.atomic
+def create_engagement(
+    *,
+    org,
+    by: User,
+    vendor: Vendor,
+    title: str,
+    goal: str,
+    definition_of_done: str,
+    budget: Decimal,
+    currency: str,
+    start_date: date,
+    target_end_date: date,
+    owner: User,
+    vendor_override_reason: str = "",
+    watch: dict[str, int] | None = None,
+    presets: Iterable[str] = (),
+) -> Engagement:
+    """Create a draft engagement with its watch settings and the exit-criteria presets chosen."""
+    if vendor.org_id != org.pk:
+        raise ValidationError({"vendor": "Choose one of your organization's vendors."})
+    override = vendor_override_reason.strip()
+    if vendor.status not in ENGAGEABLE_STATUSES and not override:
+        raise ValidationError(
+            {
+                "vendor_override_reason": f"{vendor.name} is {vendor.get_status_display().lower()}, "
+                "not approved: write down why you engage them anyway."
+            }
+        )
+    if not goal.strip() or not definition_of_done.strip():
+        raise ValidationError("An engagement needs a goal and a definition of done.")
+    if target_end_date < start_date:
+        raise ValidationError({"target_end_date": "The target end date is before the start."})
+    if budget < 0:
+        raise ValidationError({"budget": "The budget cannot be negative."})
+    settings = engagement_defaults(org=org).watch_settings() | (watch or {})
+    now = timezone.now()
+    engagement = Engagement.objects.create(
+        org=org,
+        vendor=vendor,
+        title=title,
+        goal=goal,
+        definition_of_done=definition_of_done,
+        budget=budget,
+        currency=currency,
+        start_date=start_date,
+        target_end_date=target_end_date,
+        owner=owner,
+        vendor_override_reason=override if vendor.status not in ENGAGEABLE_STATUSES else "",
+        vendor_override_by=by if override and vendor.status not in ENGAGEABLE_STATUSES else None,
+        created_by=by,
+        created_at=now,
+        updated_at=now,
+        **settings,
+    )
+    EngagementStatusChange.objects.create(
+        org=org, engagement=engagement, to_status=E.DRAFT, by=by, at=now, reason="Created"
+    )
+    for key in presets:
+        if key not in exit_criteria.PRESETS:
+            raise ValidationError({"presets": f"Unknown exit-criteria preset {key!r}."})
+        add_exit_criterion(engagement=engagement, by=by, criterion=exit_criteria.PRESETS[key])
+    return engagement
+
+
+@transaction.atomic
+def add_exit_criterion(*, engagement: Engagement, by: User, criterion: dict) -> ExitCriterion:
+    """Write down one "cut losses when ..." line, validated into data the watcher evaluates."""
+    clean = exit_criteria.validate(criterion)
+    created = ExitCriterion.objects.create(
+        org_id=engagement.org_id,
+        engagement=engagement,
+        label=clean["label"],
+        combinator=clean["combinator"],
+        conditions=clean["conditions"],
+        created_by=by,
+    )
+    engagement_changed(engagement)
+    return created
+
+
+def readiness_verdict(
+    *,
+    has_concrete_target: bool,
+    need_is_specific: bool,
+    money_alternative: str,
+    owner_hours_per_week: int,
+) -> str:
+    """The readiness rule, in one place.
+
+    - No concrete product or market target, or a need too vague to write acceptance
+      criteria for: **too soon** (the first failure mode: outsourcing before knowing why).
+    - Nobody on our side with at least 2 hours a week, or no alternative use of the money
+      considered: **risky**.
+    - Otherwise: **ready**.
+    """
+    if not has_concrete_target or not need_is_specific:
+        return ReadinessVerdict.TOO_SOON
+    considered = money_alternative.strip().lower() not in {"", "-", "n/a", "none", "nothing"}
+    if owner_hours_per_week < 2 or not considered:
+        return ReadinessVerdict.RISKY
+    return ReadinessVerdict.READY
+
+
+@transaction.atomic
+def record_readiness(
+    *,
+    engagement: Engagement,
+    by: User,
+    has_concrete_target: bool,
+    need_is_specific: bool,
+    money_alternative: str,
+    internal_owner: str,
+    owner_hours_per_week: int,
+) -> ReadinessCheck:
+    """Keep the readiness answers and their verdict (answering again replaces them)."""
+    verdict = readiness_verdict(
+        has_concrete_target=has_concrete_target,
+        need_is_specific=need_is_specific,
+        money_alternative=money_alternative,
+        owner_hours_per_week=owner_hours_per_week,
+    )
+    check, _ = ReadinessCheck.objects.update_or_create(
+        engagement=engagement,
+        defaults={
+            "org_id": engagement.org_id,
+            "has_concrete_target": has_concrete_target,
+            "need_is_specific": need_is_specific,
+            "money_alternative": money_alternative,
+            "internal_owner": internal_owner,
+            "owner_hours_per_week": owner_hours_per_week,
+            "verdict": verdict,
+            "answered_by": by,
+            "answered_at": timezone.now(),
+            "override_reason": "",
+            "override_by": None,
+            "override_at": None,
+        },
+    )
+    return check
+
+
+@transaction.atomic
+def override_readiness(*, check: ReadinessCheck, by: User, reason: str) -> ReadinessCheck:
+    """Record who decided to go ahead despite a "too soon" verdict, and why."""
+    if not reason.strip():
+        raise ValidationError({"reason": "Say why you go ahead although it looks too soon."})
+    check.override_reason = reason.strip()
+    check.override_by = by
+    check.override_at = timezone.now()
+    check.save(update_fields=["override_reason", "override_by", "override_at"])
+    return check
+
+
+@transaction.atomic
+def change_engagement_status(
+    *, engagement: Engagement, to: str, by: User, reason: str = ""
+) -> EngagementStatusChange:
+    """Move an engagement along draft → active → paused → completed / terminated (compare-and-set)."""
+    old = engagement.status
+    if to not in ENGAGEMENT_TRANSITIONS.get(old, ()):
+        raise ValidationError(
+            f"An engagement cannot go from {E(old).label.lower()} to {E(to).label.lower()}."
+        )
+    if to in REASON_REQUIRED and not reason.strip():
+        raise ValidationError({"reason": "Say why: the post-mortem will ask."})
+    if to == E.ACTIVE and old == E.DRAFT:
+        check = ReadinessCheck.objects.filter(engagement=engagement).first()
+        if check is None:
+            raise ValidationError("Answer the readiness check before activating.")
+        if check.verdict == ReadinessVerdict.TOO_SOON and not check.override_reason:
+            raise ValidationError(
+                "The readiness check says it is too soon; record an override to activate anyway."
+            )
+    now = timezone.now()
+    fields: dict = {"status": to, "updated_at": now}
+    if to == E.ACTIVE and engagement.activated_at is None:
+        fields["activated_at"] = now
+    if to in (E.COMPLETED, E.TERMINATED):
+        fields["ended_at"] = now
+    if Engagement.objects.filter(pk=engagement.pk, status=old).update(**fields) != 1:
+        raise Conflict("Someone else just changed this engagement's status.")
+    for name, value in fields.items():
+        setattr(engagement, name, value)
+    change = EngagementStatusChange.objects.create(
+        org_id=engagement.org_id,
+        engagement=engagement,
+        from_status=old,
+        to_status=to,
+        by=by,
+        at=now,
+        reason=reason.strip(),
+    )
+    engagement_changed(engagement)
+    return change
+
+
+@transaction.atomic
+def update_brief(
+    *,
+    engagement: Engagement,
+    vision: str,
+    short_term_goals: str,
+    long_term_goals: str,
+    shared: bool = False,
+) -> Engagement:
+    """Edit the brief we share with the vendor; ``shared`` records that it went out."""
+    engagement.vision = vision
+    engagement.short_term_goals = short_term_goals
+    engagement.long_term_goals = long_term_goals
+    engagement.updated_at = timezone.now()
+    fields = ["vision", "short_term_goals", "long_term_goals", "updated_at"]
+    if shared and engagement.brief_shared_at is None:
+        engagement.brief_shared_at = engagement.updated_at
+        fields.append("brief_shared_at")
+    engagement.save(update_fields=fields)
+    engagement_changed(engagement)
+    return engagement
+
+
+@transaction.atomic
+def update_watch_settings(*, engagement: Engagement, **settings: int) -> Engagement:
+    """Change the thresholds the health watcher applies to this engagement."""
+    unknown = set(settings) - set(Engagement.WATCH_FIELDS)
+    if unknown:
+        raise ValidationError(f"Unknown watch settings: {', '.join(sorted(unknown))}.")
+    errors = {}
+    for name, value in settings.items():
+        try:  # the model field's own validators (e.g. a cadence of at least one day)
+            setattr(engagement, name, Engagement._meta.get_field(name).clean(value, engagement))
+        except ValidationError as exc:
+            errors[name] = exc.messages
+    if errors:
+        raise ValidationError(errors)
+    engagement.updated_at = timezone.now()
+    engagement.save(update_fields=[*settings, "updated_at"])
+    engagement_changed(engagement)
+    return engagement
+
+
+# --- milestones and deliverables ------------------------------------------------------------
+
+
+def _check_due(engagement: Engagement, due_date: date) -> None:
+    if due_date < engagement.start_date:
+        raise ValidationError(
+            {
+                "due_date": f"Due before the engagement starts ({engagement.start_date:%d %b %Y}); "
+                "pick a later date."
+            }
+        )
+
+
+@transaction.atomic
+def add_milestone(
+    *, engagement: Engagement, title: str, due_date: date, description: str = ""
+) -> Milestone:
+    """Add a milestone at the end of the engagement's ordered list."""
+    _check_due(engagement, due_date)
+    last = (
+        Milestone.unscoped.filter(engagement=engagement).order_by("-position").first()
+    )  # unscoped: services also run outside requests
+    milestone = Milestone.objects.create(
+        org_id=engagement.org_id,
+        engagement=engagement,
+        title=title,
+        description=description,
+        due_date=due_date,
+        position=(last.position + 1) if last else 1,
+    )
+    engagement_changed(engagement)
+    return milestone
+
+
+@transaction.atomic
+def add_deliverable(
+    *,
+    engagement: Engagement,
+    milestone: Milestone,
+    by: User,
+    title: str,
+    due_date: date,
+    acceptance_criteria: str = "",
+    description: str = "",
+    value: Decimal = Decimal("0"),
+) -> Deliverable:
+    """Add a deliverable under one of this engagement's milestones."""
+    if milestone.engagement_id != engagement.pk or milestone.org_id != engagement.org_id:
+        raise ValidationError({"milestone": "Choose a milestone of this engagement."})
+    _check_due(engagement, due_date)
+    if value < 0:
+        raise ValidationError({"value": "The value cannot be negative."})
+    deliverable = Deliverable.objects.create(
+        org_id=engagement.org_id,
+        engagement=engagement,
+        milestone=milestone,
+        title=title,
+        description=description,
+        acceptance_criteria=acceptance_criteria,
+        due_date=due_date,
+        value=value,
+    )
+    engagement_changed(engagement)
+    return deliverable
+
+
+@transaction.atomic
+def transition_deliverable(
+    *,
+    deliverable: Deliverable,
+    to: str,
+    by: User | None,
+    note: str = "",
+    by_vendor: bool = False,
+    expected_version: int | None = None,
+) -> DeliverableTransition:
+    """Move a deliverable one step (compare-and-set on status and version) and record who did it.
+
+    Raises ValidationError for a move the life cycle does not allow (accepting without
+    acceptance criteria, rejecting without a reason) and Conflict when someone else moved
+    it first (``expected_version`` is the version the person was looking at).
+    """
+    old, version = deliverable.status, deliverable.version
+    if expected_version is not None and expected_version != version:
+        raise Conflict(RACE_MESSAGE)
+    if to not in DELIVERABLE_TRANSITIONS.get(old, ()):
+        raise ValidationError(
+            f"“{deliverable.title}” cannot go from {S(old).label.lower()} to {S(to).label.lower()}."
+        )
+    if to == S.ACCEPTED and not deliverable.acceptance_criteria.strip():
+        raise ValidationError(
+            "Write the acceptance criteria before accepting: what exactly are you accepting?"
+        )
+    if to == S.REJECTED and not note.strip():
+        raise ValidationError({"note": "Say why it is rejected, so the vendor can fix it."})
+    now = timezone.now()
+    fields: dict = {"status": to, "status_changed_at": now, "version": F("version") + 1}
+    if to == S.SUBMITTED:
+        fields["submitted_at"] = now
+    if to == S.ACCEPTED:
+        fields["accepted_at"] = now
+    if to == S.REJECTED:
+        fields["times_rejected"] = F("times_rejected") + 1
+    won = Deliverable.unscoped.filter(pk=deliverable.pk, status=old, version=version).update(
+        **fields
+    )
+    if won != 1:
+        raise Conflict(RACE_MESSAGE)
+    deliverable.refresh_from_db()
+    transition = DeliverableTransition.objects.create(
+        org_id=deliverable.org_id,
+        deliverable=deliverable,
+        from_status=old,
+        to_status=to,
+        by=by,
+        by_vendor=by_vendor,
+        at=now,
+        note=note.strip(),
+    )
+    engagement_changed(deliverable.engagement)
+    return transition
+
+
+EDITABLE = {
+    "milestone": "milestone",
+    "title": "title",
+    "description": "description",
+    "acceptance_criteria": "acceptance criteria",
+    "due_date": "due date",
+    "value": "value",
+}
+
+
+@transaction.atomic
+def update_deliverable(
+    *, deliverable: Deliverable, by: User, why: str, expected_version: int | None = None, **changes
+) -> ScopeChange | None:
+    """Change what a deliverable asks for, recorded as a scope change (what, why, by whom).
+
+    Refuses a milestone of another engagement (or organization), a due date before the
+    engagement starts and a negative value; a stale ``expected_version`` raises Conflict.
+    Returns None when nothing changed.
+    """
+    engagement = deliverable.engagement
+    unknown = set(changes) - set(EDITABLE)
+    if unknown:
+        raise ValidationError(f"Cannot change {', '.join(sorted(unknown))}.")
+    milestone = changes.get("milestone")
+    if milestone is not None and (
+        milestone.engagement_id != engagement.pk or milestone.org_id != engagement.org_id
+    ):
+        raise ValidationError({"milestone": "Choose a milestone of this engagement."})
+    if "due_date" in changes:
+        _check_due(engagement, changes["due_date"])
+    if changes.get("value") is not None and changes["value"] < 0:
+        raise ValidationError({"value": "The value cannot be negative."})
+    changed = {k: v for k, v in changes.items() if getattr(deliverable, k) != v}
+    if not changed:
+        return None
+    if not why.strip():
+        raise ValidationError({"why": "Say why the scope changes."})
+    version = deliverable.version if expected_version is None else expected_version
+    won = Deliverable.unscoped.filter(pk=deliverable.pk, version=version).update(
+        **changed, version=F("version") + 1
+    )
+    if won != 1:
+        raise Conflict("Someone else just changed this deliverable; here it is as it stands now.")
+    what = "; ".join(
+        f"{EDITABLE[k]}: {_shown(getattr(deliverable, k))} → {_shown(v)}"
+        for k, v in changed.items()
+    )
+    deliverable.refresh_from_db()
+    return record_scope_change(
+        engagement=engagement,
+        by=by,
+        what_changed=f"“{deliverable.title}”: {what}",
+        why=why.strip(),
+        deliverable=deliverable,
+    )
+
+
+def _shown(value) -> str:
+    text = str(value) if value not in (None, "") else "(empty)"
+    return text if len(text) <= 80 else text[:79] + "…"
+
+
+@transaction.atomic
+def record_scope_change(
+    *,
+    engagement: Engagement,
+    by: User,
+    what_changed: str,
+    why: str,
+    deliverable: Deliverable | None = None,
+) -> ScopeChange:
+    """Record that what we asked for changed: what, why and by whom."""
+    if deliverable is not None and deliverable.engagement_id != engagement.pk:
+        raise ValidationError({"deliverable": "Choose a deliverable of this engagement."})
+    change = ScopeChange.objects.create(
+        org_id=engagement.org_id,
+        engagement=engagement,
+        deliverable=deliverable,
+        what_changed=what_changed,
+        why=why,
+        by=by,
+    )
+    engagement_changed(engagement)
+    return change
+
+
+# --- spend ----------------------------------------------------------------------------------
+
+
+@transaction.atomic
+def record_spend(
+    *,
+    engagement: Engagement,
+    by: User,
+    date: date,
+    amount: Decimal,
+    currency: str,
+    description: str,
+    milestone: Milestone | None = None,
+) -> SpendEntry:
+    """Record money paid to the vendor, in the engagement's currency."""
+    if amount is None or amount <= 0:
+        raise ValidationError({"amount": "Enter an amount above zero."})
+    if currency != engagement.currency:
+        raise ValidationError(
+            {
+                "currency": f"The budget is in {engagement.currency}; record spend in "
+                f"{engagement.currency} (convert it first)."
+            }
+        )
+    if milestone is not None and milestone.engagement_id != engagement.pk:
+        raise ValidationError({"milestone": "Choose a milestone of this engagement."})
+    entry = SpendEntry.objects.create(
+        org_id=engagement.org_id,
+        engagement=engagement,
+        date=date,
+        amount=amount,
+        currency=currency,
+        description=description,
+        milestone=milestone,
+        created_by=by,
+    )
+    engagement_changed(engagement)
+    return entry
+
+
+# --- interactions and questions ---------------------------------------------------------------
+
+
+@transaction.atomic
+def log_interaction(
+    *,
+    engagement: Engagement,
+    by: User | None,
+    channel: str,
+    direction: str,
+    outcome: str,
+    occurred_at: datetime | None = None,
+    comfort: int | None = None,
+    response_hours: int | None = None,
+    notes: str = "",
+    question: str = "",
+    question_owed_by: str = "",
+    source: str = "ui",
+) -> Interaction:
+    """Record a call, meeting, e-mail or message (and an open question raised in it)."""
+    if outcome == Outcome.ANSWERED and response_hours is None:
+        raise ValidationError({"response_hours": "After how many hours was it answered?"})
+    if comfort is not None and not 1 <= comfort <= 5:
+        raise ValidationError({"comfort": "Comfort is 1 (awful) to 5 (great)."})
+    interaction = Interaction.objects.create(
+        org_id=engagement.org_id,
+        engagement=engagement,
+        occurred_at=occurred_at or timezone.now(),
+        channel=channel,
+        direction=direction,
+        outcome=outcome,
+        response_hours=response_hours if outcome == Outcome.ANSWERED else None,
+        comfort=comfort,
+        notes=notes,
+        logged_by=by,
+        source=source,
+    )
+    if question.strip():
+        if not question_owed_by:
+            raise ValidationError({"question_owed_by": "Who owes the answer: us or the vendor?"})
+        OpenQuestion.objects.create(
+            org_id=engagement.org_id,
+            engagement=engagement,
+            interaction=interaction,
+            question=question.strip(),
+            owed_by=question_owed_by,
+            asked_at=interaction.occurred_at,
+        )
+    engagement_changed(engagement)
+    return interaction
+
+
+@transaction.atomic
+def answer_question(*, question: OpenQuestion, answer: str = "") -> OpenQuestion:
+    """Mark an open question answered (once; answering twice changes nothing)."""
+    now = timezone.now()
+    if OpenQuestion.objects.filter(pk=question.pk, answered_at__isnull=True).update(
+        answered_at=now, answer=answer
+    ):
+        question.answered_at, question.answer = now, answer
+        engagement_changed(question.engagement)
+    return question
+
+
+# --- risks ----------------------------------------------------------------------------------
+
+
+@transaction.atomic
+def add_risk(
+    *,
+    engagement: Engagement,
+    description: str,
+    likelihood: str,
+    impact: str,
+    mitigation: str = "",
+    owner: User | None = None,
+) -> Risk:
+    """Record a risk or obstacle with its mitigation plan."""
+    return Risk.objects.create(
+        org_id=engagement.org_id,
+        engagement=engagement,
+        description=description,
+        likelihood=likelihood,
+        impact=impact,
+        mitigation=mitigation,
+        owner=owner,
+    )
+
+
+@transaction.atomic
+def change_risk_status(*, risk: Risk, status: str) -> Risk:
+    """Mark a risk mitigated, occurred or closed."""
+    if status not in Risk.Status.values:
+        raise ValidationError({"status": "Unknown risk status."})
+    Risk.objects.filter(pk=risk.pk).update(status=status)
+    risk.status = status
+    return risk
+
+
+@dataclass(frozen=True)
+class Burn:
+    """Money in and value out of one engagement."""
+
+    budget: Decimal
+    spent: Decimal
+    planned_value: Decimal
+    accepted_value: Decimal
+
+    @property
+    def spent_pct(self) -> int:
+        return round(self.spent * 100 / self.budget) if self.budget else 0
+
+    @property
+    def accepted_pct(self) -> int:
+        return round(self.accepted_value * 100 / self.budget) if self.budget else 0
+
+    @property
+    def unearned(self) -> Decimal:
+        """Spent beyond what accepted work is worth: money at risk."""
+        return max(Decimal("0"), self.spent - self.accepted_value)

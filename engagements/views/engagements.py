@@ -1,0 +1,529 @@
+"""Engagement pages: the list, the set-up flow and the engagement page with its in-place edits.
+
+Every write view: decorate, fetch through the organization-scoped manager, validate with a
+form, call one service, answer with the region htmx targets (or redirect a plain POST).
+"""
+
+from collections.abc import Callable
+
+from django.core.exceptions import ValidationError
+from django.core.paginator import Paginator
+from django.db import transaction
+from django.db.models import Prefetch, Sum
+from django.forms import Form
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect
+from django.urls import reverse
+from django.utils import timezone
+from django.views.decorators.http import require_http_methods, require_POST, require_safe
+
+from accounts.decorators import manager_required, member_required
+from engagements import exit_criteria, svg
+from engagements.forms import (
+    AnswerForm,
+    BriefForm,
+    DeliverableEditForm,
+    DeliverableForm,
+    EngagementFilterForm,
+    EngagementForm,
+    ExitCriterionForm,
+    InteractionForm,
+    MilestoneForm,
+    ReadinessOverrideForm,
+    RiskForm,
+    RiskStatusForm,
+    ScopeChangeForm,
+    SpendForm,
+    StatusForm,
+    TransitionForm,
+    WatchSettingsForm,
+)
+from engagements.models import (
+    Deliverable,
+    DeliverableStatus,
+    Engagement,
+    EngagementStatus,
+    Interaction,
+    Milestone,
+    OpenQuestion,
+    ReadinessCheck,
+    Risk,
+    ScopeChange,
+    SpendEntry,
+)
+from engagements.services import delivery as services
+from outsourcing.htmx import render
+
+PAGE = "engagements/engagement_detail.html"
+INTERACTIONS_PER_PAGE = 20
+ENGAGEMENTS_PER_PAGE = 25
+REGIONS = (
+    "engagement-header",
+    "delivery-timeline",
+    "interactions",
+    "spend",
+    "risks",
+    "scope-changes",
+    "exit-criteria",
+    "brief",
+    "watch-settings",
+)
+
+
+# --- list and set-up ------------------------------------------------------------------------
+
+
+@require_safe
+@member_required
+def engagement_list(request: HttpRequest) -> HttpResponse:
+    """All engagements of the organization, filtered by vendor, status and owner, sorted."""
+    form = EngagementFilterForm(request.GET or None, org=request.org)
+    engagements = form.apply(Engagement.objects.for_list())
+    page = Paginator(engagements, ENGAGEMENTS_PER_PAGE).get_page(request.GET.get("page"))
+    query = request.GET.copy()
+    query.pop("page", None)
+    return render(
+        request,
+        "engagements/engagement_list.html",
+        {"form": form, "page": page, "query": query.urlencode()},
+        partials=["engagement-table"],
+    )
+
+
+@require_http_methods(["GET", "POST"])
+@manager_required
+def engagement_create(request: HttpRequest) -> HttpResponse:
+    """Set up an engagement and answer the readiness check in one short form."""
+    defaults = services.engagement_defaults(org=request.org)
+    initial = {
+        **defaults.watch_settings(),
+        "currency": request.org.currency,
+        "owner": request.user.pk,
+        "start_date": timezone.localdate(),
+    }
+    form = EngagementForm(request.POST or None, initial=initial, org=request.org)
+    if request.method == "POST" and _apply(form, lambda: _create(request, form)):
+        return redirect("engagements:engagement_detail", pk=form.engagement.pk)
+    status = 422 if request.method == "POST" and not request.htmx else 200
+    return render(request, "engagements/engagement_form.html", {"form": form}, status=status)
+
+
+def _create(request: HttpRequest, form: EngagementForm) -> None:
+    with transaction.atomic():  # the engagement and its readiness answers, or neither
+        form.engagement = services.create_engagement(
+            org=request.org, by=request.user, **form.engagement_data()
+        )
+        services.record_readiness(
+            engagement=form.engagement, by=request.user, **form.readiness_data()
+        )
+
+
+# --- the engagement page --------------------------------------------------------------------
+
+
+@require_safe
+@member_required
+def engagement_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    """The engagement page: goal, status, burn, delivery, interactions, spend, risks, exit lines."""
+    engagement = get_object_or_404(Engagement.objects.for_detail(), pk=pk)
+    return render(request, PAGE, _page(request, engagement), partials=["interactions"])
+
+
+def _page(request: HttpRequest, engagement: Engagement, **overrides) -> dict:
+    """Everything the engagement page shows, in a fixed number of queries."""
+    today = timezone.localdate()
+    milestones = list(
+        Milestone.objects.filter(engagement=engagement).prefetch_related(
+            Prefetch("deliverables", queryset=Deliverable.objects.order_by("due_date", "pk"))
+        )
+    )
+    deliverables = [d for m in milestones for d in m.deliverables.all()]
+    for d in deliverables:
+        d.next_steps = [DeliverableStatus(s) for s in services.DELIVERABLE_TRANSITIONS[d.status]]
+        d.is_overdue = d.status != DeliverableStatus.ACCEPTED and d.due_date < today
+    interactions = Paginator(
+        Interaction.objects.filter(engagement=engagement).select_related("logged_by"),
+        INTERACTIONS_PER_PAGE,
+    ).get_page(request.GET.get("page"))
+    spend_by_date = list(
+        SpendEntry.objects.filter(engagement=engagement)
+        .order_by()
+        .values_list("date")
+        .annotate(total=Sum("amount"))
+    )
+    accepted_by_date = [
+        (timezone.localdate(d.accepted_at), d.value)
+        for d in deliverables
+        if d.status == DeliverableStatus.ACCEPTED and d.accepted_at
+    ]
+    criteria = list(engagement.exit_criteria.all())
+    metrics = overrides.pop("metrics", None)
+    burn = services.Burn(
+        budget=engagement.budget,
+        spent=engagement.spent,
+        planned_value=engagement.planned_value,
+        accepted_value=engagement.accepted_value,
+    )
+    context = {
+        "engagement": engagement,
+        "readiness": _readiness(engagement),
+        "burn": burn,
+        "today": today,
+        "milestones": milestones,
+        "deliverable_count": len(deliverables),
+        "overdue_count": sum(d.is_overdue for d in deliverables),
+        "interactions": interactions,
+        "open_questions": OpenQuestion.objects.filter(
+            engagement=engagement, answered_at__isnull=True
+        ).order_by("asked_at")[:50],
+        "spend_entries": SpendEntry.objects.filter(engagement=engagement).select_related(
+            "milestone"
+        )[:20],
+        "risks": Risk.objects.filter(engagement=engagement).select_related("owner"),
+        "scope_changes": ScopeChange.objects.filter(engagement=engagement).select_related(
+            "by", "deliverable"
+        )[:20],
+        "status_changes": engagement.status_changes.select_related("by")[:10],
+        "exit_criteria": [
+            (
+                c,
+                exit_criteria.evaluate(_criterion(c), metrics) if metrics is not None else None,
+                [_condition_text(cond) for cond in c.conditions],
+            )
+            for c in criteria
+        ],
+        "next_steps": [
+            EngagementStatus(s) for s in services.ENGAGEMENT_TRANSITIONS[engagement.status]
+        ],
+        "timeline_svg": svg.timeline(engagement=engagement, milestones=milestones, today=today),
+        "burn_svg": svg.burn_chart(
+            engagement=engagement,
+            spend_by_date=spend_by_date,
+            accepted_by_date=accepted_by_date,
+            today=today,
+        ),
+        "status_form": StatusForm(),
+        "watch_form": WatchSettingsForm(initial=engagement.watch_settings()),
+        "override_form": ReadinessOverrideForm(),
+        "brief_form": BriefForm(
+            initial={
+                "vision": engagement.vision,
+                "short_term_goals": engagement.short_term_goals,
+                "long_term_goals": engagement.long_term_goals,
+                "shared": engagement.brief_shared_at is not None,
+            }
+        ),
+        "criterion_form": ExitCriterionForm(),
+        "milestone_form": MilestoneForm(),
+        "deliverable_form": DeliverableForm(engagement=engagement),
+        "scope_form": ScopeChangeForm(),
+        "spend_form": SpendForm(
+            engagement=engagement, initial={"date": today, "currency": engagement.currency}
+        ),
+        "interaction_form": InteractionForm(),
+        "risk_form": RiskForm(org=request.org),
+    }
+    context.update(overrides)
+    return context
+
+
+def _readiness(engagement: Engagement) -> ReadinessCheck | None:
+    try:
+        return engagement.readiness
+    except ReadinessCheck.DoesNotExist:
+        return None
+
+
+def _condition_text(condition: dict) -> str:
+    metric = exit_criteria.METRICS.get(condition.get("metric"))
+    label = metric.label if metric else condition.get("metric")
+    return f"{label} {condition.get('op')} {float(condition.get('value', 0)):g}"
+
+
+def _criterion(c) -> dict:
+    return {"label": c.label, "combinator": c.combinator, "conditions": c.conditions}
+
+
+def _apply(form: Form, call: Callable[[], object]) -> bool:
+    """Validate ``form`` and run the service; a refusal lands next to the field it concerns."""
+    if not form.is_valid():
+        return False
+    try:
+        call()
+    except ValidationError as exc:
+        if hasattr(exc, "error_dict"):
+            for field, errors in exc.error_dict.items():
+                form.add_error(field if field in form.fields else None, errors)
+        else:
+            form.add_error(None, exc.messages)
+        return False
+    return True
+
+
+def _answer(
+    request: HttpRequest, engagement: Engagement, region: str, ok: bool, **context
+) -> HttpResponse:
+    """Success: the region (htmx) or a redirect (plain). Refused: the form again, with why."""
+    if ok and not request.htmx:
+        return redirect(
+            reverse("engagements:engagement_detail", args=[engagement.pk]) + f"#{region}"
+        )
+    status = context.pop("status", 200 if ok or request.htmx else 422)
+    if ok:  # a fresh, empty form for the next entry
+        context = {k: v for k, v in context.items() if not k.endswith("_form")}
+    # Delivery and spend change the header's burn figures (and delivery the scope changes):
+    # htmx swaps those out of band.
+    context.setdefault(
+        "oob_header", bool(request.htmx) and region in ("delivery-timeline", "spend")
+    )
+    engagement = Engagement.objects.for_detail().get(pk=engagement.pk)  # fresh burn figures
+    return render(
+        request, PAGE, _page(request, engagement, **context), partials=REGIONS, status=status
+    )
+
+
+def _engagement(pk: int) -> Engagement:
+    return get_object_or_404(Engagement.objects.select_related("org"), pk=pk)
+
+
+# --- header: status, readiness override, brief ------------------------------------------------
+
+
+@require_POST
+@manager_required
+def engagement_status(request: HttpRequest, pk: int) -> HttpResponse:
+    """Move the engagement to another status (activate, pause, complete, cut losses)."""
+    engagement = _engagement(pk)
+    form = StatusForm(request.POST)
+    ok = _apply(
+        form,
+        lambda: services.change_engagement_status(
+            engagement=engagement,
+            to=form.cleaned_data["to"],
+            by=request.user,
+            reason=form.cleaned_data["reason"],
+        ),
+    )
+    return _answer(request, engagement, "engagement-header", ok, status_form=form)
+
+
+@require_POST
+@manager_required
+def readiness_override(request: HttpRequest, pk: int) -> HttpResponse:
+    """Record why we go ahead although the readiness check said "too soon"."""
+    engagement = _engagement(pk)
+    check = get_object_or_404(ReadinessCheck.objects, engagement=engagement)
+    form = ReadinessOverrideForm(request.POST)
+    ok = _apply(
+        form,
+        lambda: services.override_readiness(
+            check=check, by=request.user, reason=form.cleaned_data["reason"]
+        ),
+    )
+    return _answer(request, engagement, "engagement-header", ok, override_form=form)
+
+
+@require_POST
+@manager_required
+def brief_update(request: HttpRequest, pk: int) -> HttpResponse:
+    """Edit the brief we share with the vendor: vision, short- and long-term goals."""
+    engagement = _engagement(pk)
+    form = BriefForm(request.POST)
+    ok = _apply(form, lambda: services.update_brief(engagement=engagement, **form.cleaned_data))
+    return _answer(request, engagement, "brief", ok, brief_form=form)
+
+
+@require_POST
+@manager_required
+def watch_settings_update(request: HttpRequest, pk: int) -> HttpResponse:
+    """Change how closely this engagement is watched (cadence, windows, thresholds)."""
+    engagement = _engagement(pk)
+    form = WatchSettingsForm(request.POST)
+    ok = _apply(
+        form, lambda: services.update_watch_settings(engagement=engagement, **form.cleaned_data)
+    )
+    return _answer(request, engagement, "watch-settings", ok, watch_form=form)
+
+
+@require_POST
+@manager_required
+def exit_criterion_create(request: HttpRequest, pk: int) -> HttpResponse:
+    """Add a custom exit criterion."""
+    engagement = _engagement(pk)
+    form = ExitCriterionForm(request.POST)
+    ok = _apply(
+        form,
+        lambda: services.add_exit_criterion(
+            engagement=engagement, by=request.user, criterion=form.criterion()
+        ),
+    )
+    return _answer(request, engagement, "exit-criteria", ok, criterion_form=form)
+
+
+# --- delivery ---------------------------------------------------------------------------------
+
+
+@require_POST
+@manager_required
+def milestone_create(request: HttpRequest, pk: int) -> HttpResponse:
+    """Add a milestone with its due date."""
+    engagement = _engagement(pk)
+    form = MilestoneForm(request.POST)
+    ok = _apply(form, lambda: services.add_milestone(engagement=engagement, **form.cleaned_data))
+    return _answer(request, engagement, "delivery-timeline", ok, milestone_form=form)
+
+
+@require_POST
+@manager_required
+def deliverable_create(request: HttpRequest, pk: int) -> HttpResponse:
+    """Add a deliverable (with its acceptance criteria) under a milestone of this engagement."""
+    engagement = _engagement(pk)
+    form = DeliverableForm(request.POST, engagement=engagement)
+    ok = _apply(
+        form,
+        lambda: services.add_deliverable(
+            engagement=engagement, by=request.user, **form.cleaned_data
+        ),
+    )
+    return _answer(request, engagement, "delivery-timeline", ok, deliverable_form=form)
+
+
+@require_POST
+@manager_required
+def deliverable_transition(request: HttpRequest, pk: int) -> HttpResponse:
+    """Start, submit, accept, reject or resubmit a deliverable; the loser of a race is told."""
+    deliverable = get_object_or_404(Deliverable.objects.select_related("engagement"), pk=pk)
+    form = TransitionForm(request.POST)
+    status = None
+    try:
+        ok = _apply(
+            form,
+            lambda: services.transition_deliverable(
+                deliverable=deliverable,
+                to=form.cleaned_data["to"],
+                by=request.user,
+                note=form.cleaned_data["note"],
+                expected_version=form.cleaned_data["version"],
+            ),
+        )
+    except services.Conflict as exc:
+        form.add_error(None, str(exc))
+        ok, status = False, 200 if request.htmx else 409
+    error = None if ok else " ".join(e for errors in form.errors.values() for e in errors)
+    extra = {"transition_error": (deliverable.pk, error)} if error else {}
+    if status:
+        extra["status"] = status
+    return _answer(request, deliverable.engagement, "delivery-timeline", ok, **extra)
+
+
+@require_POST
+@manager_required
+def deliverable_update(request: HttpRequest, pk: int) -> HttpResponse:
+    """Change what a deliverable asks for; the change is recorded as a scope change."""
+    deliverable = get_object_or_404(Deliverable.objects.select_related("engagement"), pk=pk)
+    form = DeliverableEditForm(request.POST, engagement=deliverable.engagement)
+    status = None
+    try:
+        ok = _apply(
+            form,
+            lambda: services.update_deliverable(
+                deliverable=deliverable,
+                by=request.user,
+                why=form.cleaned_data["why"],
+                expected_version=form.cleaned_data["version"],
+                **form.changes(),
+            ),
+        )
+    except services.Conflict as exc:
+        form.add_error(None, str(exc))
+        ok, status = False, 200 if request.htmx else 409
+    extra = {} if ok else {"edit_error": (deliverable.pk, _messages(form))}
+    if status:
+        extra["status"] = status
+    return _answer(request, deliverable.engagement, "delivery-timeline", ok, **extra)
+
+
+def _messages(form: Form) -> str:
+    """A form's errors as one sentence per field, for a region that shows no form fields."""
+    parts = []
+    for name, errors in form.errors.items():
+        field = form.fields.get(name)
+        prefix = f"{field.label or name.replace('_', ' ').capitalize()}: " if field else ""
+        parts.extend(prefix + error for error in errors)
+    return " ".join(parts)
+
+
+@require_POST
+@manager_required
+def scope_change_create(request: HttpRequest, pk: int) -> HttpResponse:
+    """Record a change of scope: what changed and why."""
+    engagement = _engagement(pk)
+    form = ScopeChangeForm(request.POST)
+    ok = _apply(
+        form,
+        lambda: services.record_scope_change(
+            engagement=engagement, by=request.user, **form.cleaned_data
+        ),
+    )
+    return _answer(request, engagement, "scope-changes", ok, scope_form=form)
+
+
+# --- spend, interactions, questions, risks --------------------------------------------------
+
+
+@require_POST
+@manager_required
+def spend_create(request: HttpRequest, pk: int) -> HttpResponse:
+    """Record money paid: date, amount, what it paid for."""
+    engagement = _engagement(pk)
+    form = SpendForm(request.POST, engagement=engagement)
+    ok = _apply(
+        form,
+        lambda: services.record_spend(engagement=engagement, by=request.user, **form.cleaned_data),
+    )
+    return _answer(request, engagement, "spend", ok, spend_form=form)
+
+
+@require_POST
+@manager_required
+def interaction_create(request: HttpRequest, pk: int) -> HttpResponse:
+    """The quick-add: log a call, meeting, e-mail or message in a few seconds."""
+    engagement = _engagement(pk)
+    form = InteractionForm(request.POST)
+    ok = _apply(
+        form,
+        lambda: services.log_interaction(
+            engagement=engagement, by=request.user, **form.cleaned_data
+        ),
+    )
+    return _answer(request, engagement, "interactions", ok, interaction_form=form)
+
+
+@require_POST
+@manager_required
+def question_answer(request: HttpRequest, pk: int) -> HttpResponse:
+    """Mark an open question answered."""
+    question = get_object_or_404(OpenQuestion.objects.select_related("engagement"), pk=pk)
+    form = AnswerForm(request.POST)
+    ok = _apply(form, lambda: services.answer_question(question=question, **form.cleaned_data))
+    return _answer(request, question.engagement, "interactions", ok)
+
+
+@require_POST
+@manager_required
+def risk_create(request: HttpRequest, pk: int) -> HttpResponse:
+    """Record a risk or obstacle with its mitigation plan."""
+    engagement = _engagement(pk)
+    form = RiskForm(request.POST, org=request.org)
+    ok = _apply(form, lambda: services.add_risk(engagement=engagement, **form.cleaned_data))
+    return _answer(request, engagement, "risks", ok, risk_form=form)
+
+
+@require_POST
+@manager_required
+def risk_status(request: HttpRequest, pk: int) -> HttpResponse:
+    """Mark a risk mitigated, occurred or closed."""
+    risk = get_object_or_404(Risk.objects.select_related("engagement"), pk=pk)
+    form = RiskStatusForm(request.POST)
+    ok = _apply(form, lambda: services.change_risk_status(risk=risk, **form.cleaned_data))
+    return _answer(request, risk.engagement, "risks", ok)
