@@ -29,22 +29,27 @@ from engagements.models import (
 from engagements.services import delivery as services
 from vendors.models import Vendor, VendorStatus
 
+# Created only when the vendors' demo data has fewer than three approved or active vendors.
 DEMO_VENDORS = [
+    ("Harbor Data Co", VendorStatus.ACTIVE),
     ("Northwind Studio", VendorStatus.ACTIVE),
     ("Bright Pixel Labs", VendorStatus.APPROVED),
-    ("Harbor Data Co", VendorStatus.ACTIVE),
 ]
 
 
 def _vendors(org) -> list[Vendor]:
-    vendors = list(Vendor.unscoped.filter(org=org, status__in=["approved", "active"])[:3])
-    if len(vendors) >= 3:
-        return vendors
+    vendors = list(
+        Vendor.unscoped.filter(org=org, status__in=["approved", "active"]).order_by(
+            "created_at", "pk"
+        )[:3]
+    )
     for name, status in DEMO_VENDORS:
+        if len(vendors) >= 3:
+            break
         vendor, _ = Vendor.unscoped.get_or_create(org=org, name=name, defaults={"status": status})
         if vendor not in vendors:
             vendors.append(vendor)
-    return vendors[:3]
+    return vendors
 
 
 def _ago(days: float) -> datetime:

@@ -6,7 +6,6 @@ from django.core.management.base import BaseCommand, CommandError
 from accounts.demo import DEMO_PASSWORD, DEMO_USERS, seed_accounts
 from engagements.demo import seed_engagements
 from vendors.demo import seed_vendors
-from vendors.models import ENGAGEABLE_STATUSES
 
 
 class Command(BaseCommand):
@@ -23,9 +22,8 @@ class Command(BaseCommand):
                 "seed_demo adds demo log-ins with a known password; it refuses to run with DEBUG off. Use --force if you mean it."
             )
         accounts = seed_accounts()
-        vendors = seed_vendors(accounts)
-        engageable = [v for v in vendors.values() if v.status in ENGAGEABLE_STATUSES]
-        made = seed_engagements(accounts, engageable or None)
+        seed_vendors(accounts)
+        made = seed_engagements(accounts)  # with the approved/active demo vendors
         self.stdout.write(f"Demo engagements: {len(made)} created.")
         self.stdout.write(self.style.SUCCESS(f"Demo organization '{accounts.org.slug}' is ready."))
         self.stdout.write(
