@@ -132,7 +132,7 @@ class EvidenceForm(forms.Form):
         label="Expires on",
         required=False,
         widget=forms.DateInput(attrs={"type": "date"}),
-        help_text="When this evidence must be renewed (a certificate, an old reference).",
+        help_text="When this must be renewed (e.g. a certificate). References expire after a year unless you set a date.",
     )
     attachments = AttachmentsField()
     version = forms.IntegerField(widget=forms.HiddenInput, required=False)

@@ -21,6 +21,7 @@ from .models import (
     Contract,
     Criterion,
     Evidence,
+    EvidenceKind,
     EvidenceRevision,
     Vendor,
     VendorContact,
@@ -39,6 +40,9 @@ EVIDENCE_FIELDS = (
     "expires_on",
     *(score_field(c) for c in Criterion),
 )
+
+
+REFERENCE_VALID_MONTHS = 12
 
 
 class Conflict(Exception):
@@ -309,7 +313,13 @@ def add_evidence(
     scores: dict[str, int | None] | None = None,
     attachments: Sequence[UploadedFile] = (),
 ) -> Evidence:
-    """Log one piece of vetting evidence (with any attachments) and re-score the vendor."""
+    """Log one piece of vetting evidence (with any attachments) and re-score the vendor.
+
+    A reference check without an expiry date expires a year after it was taken: an old
+    reference is exactly what re-vetting should renew."""
+    recorded_at = recorded_at or timezone.now()
+    if kind == EvidenceKind.REFERENCE and expires_on is None:
+        expires_on = add_months(timezone.localdate(recorded_at), REFERENCE_VALID_MONTHS)
     evidence = Evidence(
         org_id=vendor.org_id,
         vendor=vendor,
@@ -317,7 +327,7 @@ def add_evidence(
         summary=summary,
         link=link,
         verified=verified,
-        recorded_at=recorded_at or timezone.now(),
+        recorded_at=recorded_at,
         recorded_by=by,
         expires_on=expires_on,
         **{score_field(Criterion(c)): s for c, s in (scores or {}).items()},

@@ -35,6 +35,7 @@ from .models import (
 )
 
 PAGE_SIZE = 50
+EVIDENCE_SHOWN = 50
 DETAIL = "vendors/vendor_detail.html"
 
 
@@ -90,6 +91,10 @@ def _detail(request: HttpRequest, vendor: Vendor, status: int = 200, **forms) ->
     evidence = Evidence.objects.filter(vendor=vendor).for_log()
     if not request.membership.is_owner:
         evidence = evidence.live()  # soft-deleted entries stay visible to owners only
+    # The newest entries first; the whole log on request (one row more tells us there is more).
+    show_all = request.GET.get("evidence") == "all"
+    evidence = list(evidence if show_all else evidence[: EVIDENCE_SHOWN + 1])
+    more = not show_all and len(evidence) > EVIDENCE_SHOWN
     now = timezone.now()
     context = {
         "vendor": vendor,
@@ -97,7 +102,8 @@ def _detail(request: HttpRequest, vendor: Vendor, status: int = 200, **forms) ->
         "today": timezone.localdate(now),
         "review_reasons": vendor.review_reasons(now),
         "scorecard": services.vendor_scorecard(vendor=vendor),
-        "evidence_list": evidence,
+        "evidence_list": evidence[:EVIDENCE_SHOWN] if more else evidence,
+        "evidence_more": more,
         "contacts": VendorContact.objects.filter(vendor=vendor),
         "contracts": vendor.contracts.prefetch_related("attachments"),
         "history": vendor.status_changes.select_related("by"),

@@ -237,3 +237,18 @@ def test_editing_details_does_not_undo_a_decision_made_meanwhile(org, owner):
     services.update_vendor(vendor=stale, name="Renamed", description="New text")
     stale.refresh_from_db()
     assert (stale.name, stale.status) == ("Renamed", VendorStatus.REJECTED)
+
+
+def test_a_reference_without_an_expiry_date_expires_after_a_year(org):
+    vendor = VendorFactory(org=org, status=VendorStatus.ACTIVE)
+    taken = dt.datetime(2025, 6, 10, 12, 0, tzinfo=dt.UTC)
+    reference = services.add_evidence(
+        vendor=vendor, by=None, kind="reference", summary="Call.", recorded_at=taken
+    )
+    sample = services.add_evidence(
+        vendor=vendor, by=None, kind="sample", summary="Portfolio.", recorded_at=taken
+    )
+    assert reference.expires_on == dt.date(2026, 6, 10)
+    assert sample.expires_on is None
+    assert not Vendor.objects.needing_review(dt.datetime(2026, 6, 9, tzinfo=dt.UTC)).exists()
+    assert list(Vendor.objects.needing_review(dt.datetime(2026, 6, 10, tzinfo=dt.UTC))) == [vendor]

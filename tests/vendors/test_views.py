@@ -259,6 +259,10 @@ def test_vendor_page_query_count_is_flat(owner, n, django_assert_num_queries):
     with django_assert_num_queries(14):
         response = client.get(reverse("vendors:vendor_detail", args=[vendor.pk]))
     assert response.status_code == 200
+    assert ("Show the whole evidence log" in response.text) == (n > 50)
+    with django_assert_num_queries(14):
+        whole = client.get(reverse("vendors:vendor_detail", args=[vendor.pk]), {"evidence": "all"})
+    assert whole.text.count('<li class="vw-entry') == n
 
 
 # --- evidence log (htmx) ------------------------------------------------------------------
