@@ -408,6 +408,8 @@ def transition_deliverable(
         raise ValidationError(
             f"“{deliverable.title}” cannot go from {S(old).label.lower()} to {S(to).label.lower()}."
         )
+    if by_vendor and to in (S.ACCEPTED, S.REJECTED):
+        raise ValidationError("Only our side accepts or rejects a deliverable.")
     if to == S.ACCEPTED and not deliverable.acceptance_criteria.strip():
         raise ValidationError(
             "Write the acceptance criteria before accepting: what exactly are you accepting?"

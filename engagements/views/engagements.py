@@ -126,7 +126,17 @@ def _create(request: HttpRequest, form: EngagementForm) -> None:
 def engagement_detail(request: HttpRequest, pk: int) -> HttpResponse:
     """The engagement page: goal, status, burn, delivery, interactions, spend, risks, exit lines."""
     engagement = get_object_or_404(Engagement.objects.for_detail(), pk=pk)
-    return render(request, PAGE, _page(request, engagement), partials=["interactions"])
+    context = _page(request, engagement, metrics=engagement_metrics(engagement))
+    return render(request, PAGE, context, partials=["interactions"])
+
+
+def engagement_metrics(engagement: Engagement) -> dict[str, float | None] | None:
+    """The exit-criteria metric values of one engagement, or None while nobody computes them.
+
+    The seam for the health watcher (``engagements.metrics``): return its values here and the
+    exit criteria show how close each is to tripping; with None they show their conditions.
+    """
+    return None
 
 
 def _page(request: HttpRequest, engagement: Engagement, **overrides) -> dict:
@@ -277,6 +287,7 @@ def _answer(
         "oob_header", bool(request.htmx) and region in ("delivery-timeline", "spend")
     )
     engagement = Engagement.objects.for_detail().get(pk=engagement.pk)  # fresh burn figures
+    context.setdefault("metrics", engagement_metrics(engagement))
     return render(
         request, PAGE, _page(request, engagement, **context), partials=REGIONS, status=status
     )
