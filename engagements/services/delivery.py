@@ -145,6 +145,14 @@ def create_engagement(
 
 
 @transaction.atomic
+def set_up_engagement(*, org, by: User, readiness: dict, **engagement) -> Engagement:
+    """Create a draft engagement and keep its readiness answers: both, or neither."""
+    created = create_engagement(org=org, by=by, **engagement)
+    record_readiness(engagement=created, by=by, **readiness)
+    return created
+
+
+@transaction.atomic
 def add_exit_criterion(*, engagement: Engagement, by: User, criterion: dict) -> ExitCriterion:
     """Write down one "cut losses when ..." line, validated into data the watcher evaluates."""
     clean = exit_criteria.validate(criterion)

@@ -8,7 +8,6 @@ from collections.abc import Callable
 
 from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
-from django.db import transaction
 from django.db.models import Prefetch, Sum
 from django.forms import Form
 from django.http import HttpRequest, HttpResponse
@@ -42,6 +41,7 @@ from engagements.models import (
     Deliverable,
     DeliverableStatus,
     Engagement,
+    EngagementDefaults,
     EngagementStatus,
     Interaction,
     Milestone,
@@ -94,7 +94,7 @@ def engagement_list(request: HttpRequest) -> HttpResponse:
 @manager_required
 def engagement_create(request: HttpRequest) -> HttpResponse:
     """Set up an engagement and answer the readiness check in one short form."""
-    defaults = services.engagement_defaults(org=request.org)
+    defaults = EngagementDefaults.objects.first() or EngagementDefaults()  # GET never writes
     initial = {
         **defaults.watch_settings(),
         "currency": request.org.currency,
@@ -102,20 +102,21 @@ def engagement_create(request: HttpRequest) -> HttpResponse:
         "start_date": timezone.localdate(),
     }
     form = EngagementForm(request.POST or None, initial=initial, org=request.org)
-    if request.method == "POST" and _apply(form, lambda: _create(request, form)):
-        return redirect("engagements:engagement_detail", pk=form.engagement.pk)
+    created = []
+    if request.method == "POST" and _apply(
+        form,
+        lambda: created.append(
+            services.set_up_engagement(
+                org=request.org,
+                by=request.user,
+                readiness=form.readiness_data(),
+                **form.engagement_data(),
+            )
+        ),
+    ):
+        return redirect("engagements:engagement_detail", pk=created[0].pk)
     status = 422 if request.method == "POST" and not request.htmx else 200
     return render(request, "engagements/engagement_form.html", {"form": form}, status=status)
-
-
-def _create(request: HttpRequest, form: EngagementForm) -> None:
-    with transaction.atomic():  # the engagement and its readiness answers, or neither
-        form.engagement = services.create_engagement(
-            org=request.org, by=request.user, **form.engagement_data()
-        )
-        services.record_readiness(
-            engagement=form.engagement, by=request.user, **form.readiness_data()
-        )
 
 
 # --- the engagement page --------------------------------------------------------------------

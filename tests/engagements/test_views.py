@@ -12,6 +12,7 @@ from engagements.models import (
     Deliverable,
     DeliverableStatus,
     Engagement,
+    EngagementDefaults,
     ExitCriterion,
     Interaction,
     OpenQuestion,
@@ -89,6 +90,7 @@ def test_manager_sets_up_an_engagement_and_its_readiness_check(manager):
     form = client.get(url("engagement_create"))
     assert form.status_code == 200
     assert 'value="7"' in form.text  # watch settings pre-filled from the org defaults
+    assert not EngagementDefaults.objects.exists()  # a GET never writes
     response = client.post(url("engagement_create"), _form(vendor, manager.user))
     engagement = Engagement.objects.get()
     assert response.status_code == 302
