@@ -149,9 +149,21 @@ def _page(request: HttpRequest, engagement: Engagement, **overrides) -> dict:
         )
     )
     deliverables = [d for m in milestones for d in m.deliverables.all()]
+    refused_pk, refused_data = overrides.pop("edit_values", (None, {}))
     for d in deliverables:
         d.next_steps = [DeliverableStatus(s) for s in services.DELIVERABLE_TRANSITIONS[d.status]]
         d.is_overdue = d.status != DeliverableStatus.ACCEPTED and d.due_date < today
+        # The "change scope" form: what is saved, or what the person typed if it was refused.
+        d.edit = {
+            "title": d.title,
+            "milestone": str(d.milestone_id),
+            "due_date": d.due_date.isoformat(),
+            "value": str(d.value),
+            "acceptance_criteria": d.acceptance_criteria,
+            "why": "",
+        }
+        if d.pk == refused_pk:
+            d.edit.update({k: refused_data.get(k, "") for k in d.edit})
     interactions = Paginator(
         Interaction.objects.filter(engagement=engagement).select_related("logged_by"),
         INTERACTIONS_PER_PAGE,
@@ -450,6 +462,8 @@ def deliverable_update(request: HttpRequest, pk: int) -> HttpResponse:
         form.add_error(None, str(exc))
         ok, status = False, 200 if request.htmx else 409
     extra = {} if ok else {"edit_error": (deliverable.pk, _messages(form))}
+    if not ok:
+        extra["edit_values"] = (deliverable.pk, request.POST)
     if status:
         extra["status"] = status
     return _answer(request, deliverable.engagement, "delivery-timeline", ok, **extra)

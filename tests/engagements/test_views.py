@@ -445,6 +445,25 @@ def test_changing_a_deliverable_in_place_records_the_scope_change(manager, deliv
     assert "Sales promised SSO." in response.text
 
 
+def test_a_refused_scope_change_keeps_what_was_typed(manager, deliverable):
+    response = manager.client().post(
+        url("deliverable_update", deliverable.pk),
+        {
+            "milestone": deliverable.milestone_id,
+            "title": deliverable.title,
+            "due_date": "2000-01-01",
+            "value": "10",
+            "acceptance_criteria": "A long paragraph the manager must not lose.",
+            "why": "Vendor asked",
+        },
+        headers=hx("delivery-timeline"),
+    )
+    assert "Due before the engagement starts" in response.text
+    assert "A long paragraph the manager must not lose." in response.text
+    assert 'value="2000-01-01"' in response.text
+    assert Deliverable.objects.get().value == deliverable.value
+
+
 def test_moving_a_deliverable_under_another_organizations_milestone_is_refused(
     manager, outsider, deliverable
 ):
