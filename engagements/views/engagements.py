@@ -199,6 +199,9 @@ def _page(request: HttpRequest, engagement: Engagement, **overrides) -> dict:
         "open_questions": OpenQuestion.objects.filter(
             engagement=engagement, answered_at__isnull=True
         ).order_by("asked_at")[:50],
+        "answered_questions": OpenQuestion.objects.filter(
+            engagement=engagement, answered_at__isnull=False
+        ).order_by("-answered_at")[:5],
         "spend_entries": SpendEntry.objects.filter(engagement=engagement).select_related(
             "milestone"
         )[:20],

@@ -353,10 +353,10 @@ def test_engagement_page_with_200_deliverables_and_2000_interactions_has_a_flat_
 
 
 # session, user, memberships, engagement with burn, milestones, deliverables, interactions
-# count + page, spend by date, exit criteria, open questions, spend entries, risks, scope
+# count + page, spend by date, exit criteria, open and recently answered questions, spend entries, risks, scope
 # changes, status changes, risk-owner choices, deliverable-form milestone choices, spend-form
 # milestone choices.
-QUERIES_ON_DETAIL = 18
+QUERIES_ON_DETAIL = 19
 
 
 # --- in-place edits -------------------------------------------------------------------------
@@ -634,8 +634,11 @@ def test_interaction_log_pages_with_htmx(manager, engagement):
 
 def test_open_question_is_marked_answered(manager, engagement):
     question = OpenQuestionFactory(engagement=engagement)
-    manager.client().post(url("question_answer", question.pk), headers=hx("interactions"))
+    response = manager.client().post(
+        url("question_answer", question.pk), {"answer": "Stripe"}, headers=hx("interactions")
+    )
     assert OpenQuestion.objects.get().answered_at is not None
+    assert "we answered" in response.text and "Stripe" in response.text
 
 
 @pytest.mark.parametrize(
