@@ -145,6 +145,14 @@ def create_engagement(
 
 
 @transaction.atomic
+def set_up_engagement(*, org, by: User, readiness: dict, **engagement) -> Engagement:
+    """Create a draft engagement and keep its readiness answers: both, or neither."""
+    created = create_engagement(org=org, by=by, **engagement)
+    record_readiness(engagement=created, by=by, **readiness)
+    return created
+
+
+@transaction.atomic
 def add_exit_criterion(*, engagement: Engagement, by: User, criterion: dict) -> ExitCriterion:
     """Write down one "cut losses when ..." line, validated into data the watcher evaluates."""
     clean = exit_criteria.validate(criterion)
@@ -408,6 +416,8 @@ def transition_deliverable(
         raise ValidationError(
             f"“{deliverable.title}” cannot go from {S(old).label.lower()} to {S(to).label.lower()}."
         )
+    if by_vendor and to in (S.ACCEPTED, S.REJECTED):
+        raise ValidationError("Only our side accepts or rejects a deliverable.")
     if to == S.ACCEPTED and not deliverable.acceptance_criteria.strip():
         raise ValidationError(
             "Write the acceptance criteria before accepting: what exactly are you accepting?"

@@ -8,7 +8,6 @@ from collections.abc import Callable
 
 from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
-from django.db import transaction
 from django.db.models import Prefetch, Sum
 from django.forms import Form
 from django.http import HttpRequest, HttpResponse
@@ -42,6 +41,7 @@ from engagements.models import (
     Deliverable,
     DeliverableStatus,
     Engagement,
+    EngagementDefaults,
     EngagementStatus,
     Interaction,
     Milestone,
@@ -94,7 +94,7 @@ def engagement_list(request: HttpRequest) -> HttpResponse:
 @manager_required
 def engagement_create(request: HttpRequest) -> HttpResponse:
     """Set up an engagement and answer the readiness check in one short form."""
-    defaults = services.engagement_defaults(org=request.org)
+    defaults = EngagementDefaults.objects.first() or EngagementDefaults()  # GET never writes
     initial = {
         **defaults.watch_settings(),
         "currency": request.org.currency,
@@ -102,20 +102,21 @@ def engagement_create(request: HttpRequest) -> HttpResponse:
         "start_date": timezone.localdate(),
     }
     form = EngagementForm(request.POST or None, initial=initial, org=request.org)
-    if request.method == "POST" and _apply(form, lambda: _create(request, form)):
-        return redirect("engagements:engagement_detail", pk=form.engagement.pk)
+    created = []
+    if request.method == "POST" and _apply(
+        form,
+        lambda: created.append(
+            services.set_up_engagement(
+                org=request.org,
+                by=request.user,
+                readiness=form.readiness_data(),
+                **form.engagement_data(),
+            )
+        ),
+    ):
+        return redirect("engagements:engagement_detail", pk=created[0].pk)
     status = 422 if request.method == "POST" and not request.htmx else 200
     return render(request, "engagements/engagement_form.html", {"form": form}, status=status)
-
-
-def _create(request: HttpRequest, form: EngagementForm) -> None:
-    with transaction.atomic():  # the engagement and its readiness answers, or neither
-        form.engagement = services.create_engagement(
-            org=request.org, by=request.user, **form.engagement_data()
-        )
-        services.record_readiness(
-            engagement=form.engagement, by=request.user, **form.readiness_data()
-        )
 
 
 # --- the engagement page --------------------------------------------------------------------
@@ -126,7 +127,17 @@ def _create(request: HttpRequest, form: EngagementForm) -> None:
 def engagement_detail(request: HttpRequest, pk: int) -> HttpResponse:
     """The engagement page: goal, status, burn, delivery, interactions, spend, risks, exit lines."""
     engagement = get_object_or_404(Engagement.objects.for_detail(), pk=pk)
-    return render(request, PAGE, _page(request, engagement), partials=["interactions"])
+    context = _page(request, engagement, metrics=engagement_metrics(engagement))
+    return render(request, PAGE, context, partials=["interactions"])
+
+
+def engagement_metrics(engagement: Engagement) -> dict[str, float | None] | None:
+    """The exit-criteria metric values of one engagement, or None while nobody computes them.
+
+    The seam for the health watcher (``engagements.metrics``): return its values here and the
+    exit criteria show how close each is to tripping; with None they show their conditions.
+    """
+    return None
 
 
 def _page(request: HttpRequest, engagement: Engagement, **overrides) -> dict:
@@ -138,9 +149,21 @@ def _page(request: HttpRequest, engagement: Engagement, **overrides) -> dict:
         )
     )
     deliverables = [d for m in milestones for d in m.deliverables.all()]
+    refused_pk, refused_data = overrides.pop("edit_values", (None, {}))
     for d in deliverables:
         d.next_steps = [DeliverableStatus(s) for s in services.DELIVERABLE_TRANSITIONS[d.status]]
         d.is_overdue = d.status != DeliverableStatus.ACCEPTED and d.due_date < today
+        # The "change scope" form: what is saved, or what the person typed if it was refused.
+        d.edit = {
+            "title": d.title,
+            "milestone": str(d.milestone_id),
+            "due_date": d.due_date.isoformat(),
+            "value": str(d.value),
+            "acceptance_criteria": d.acceptance_criteria,
+            "why": "",
+        }
+        if d.pk == refused_pk:
+            d.edit.update({k: refused_data.get(k, "") for k in d.edit})
     interactions = Paginator(
         Interaction.objects.filter(engagement=engagement).select_related("logged_by"),
         INTERACTIONS_PER_PAGE,
@@ -176,6 +199,9 @@ def _page(request: HttpRequest, engagement: Engagement, **overrides) -> dict:
         "open_questions": OpenQuestion.objects.filter(
             engagement=engagement, answered_at__isnull=True
         ).order_by("asked_at")[:50],
+        "answered_questions": OpenQuestion.objects.filter(
+            engagement=engagement, answered_at__isnull=False
+        ).order_by("-answered_at")[:5],
         "spend_entries": SpendEntry.objects.filter(engagement=engagement).select_related(
             "milestone"
         )[:20],
@@ -277,6 +303,7 @@ def _answer(
         "oob_header", bool(request.htmx) and region in ("delivery-timeline", "spend")
     )
     engagement = Engagement.objects.for_detail().get(pk=engagement.pk)  # fresh burn figures
+    context.setdefault("metrics", engagement_metrics(engagement))
     return render(
         request, PAGE, _page(request, engagement, **context), partials=REGIONS, status=status
     )
@@ -438,6 +465,8 @@ def deliverable_update(request: HttpRequest, pk: int) -> HttpResponse:
         form.add_error(None, str(exc))
         ok, status = False, 200 if request.htmx else 409
     extra = {} if ok else {"edit_error": (deliverable.pk, _messages(form))}
+    if not ok:
+        extra["edit_values"] = (deliverable.pk, request.POST)
     if status:
         extra["status"] = status
     return _answer(request, deliverable.engagement, "delivery-timeline", ok, **extra)

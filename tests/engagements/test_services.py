@@ -335,6 +335,16 @@ def test_vendor_submission_is_recorded_as_the_vendors(manager):
     assert t.by_vendor and t.by is None
 
 
+@pytest.mark.parametrize("to", ["accepted", "rejected"])
+def test_the_vendor_cannot_review_its_own_work(manager, to):
+    deliverable = DeliverableFactory(milestone__engagement__org=manager.org, status="submitted")
+    with pytest.raises(ValidationError, match="Only our side"):
+        services.transition_deliverable(
+            deliverable=deliverable, to=to, by=None, by_vendor=True, note="fine"
+        )
+    assert Deliverable.objects.get().status == "submitted"
+
+
 def test_scope_change_is_recorded_and_watched(manager, changed):
     engagement = EngagementFactory(org=manager.org)
     services.record_scope_change(

@@ -12,6 +12,7 @@ from engagements.models import (
     Deliverable,
     DeliverableStatus,
     Engagement,
+    EngagementDefaults,
     ExitCriterion,
     Interaction,
     OpenQuestion,
@@ -89,6 +90,7 @@ def test_manager_sets_up_an_engagement_and_its_readiness_check(manager):
     form = client.get(url("engagement_create"))
     assert form.status_code == 200
     assert 'value="7"' in form.text  # watch settings pre-filled from the org defaults
+    assert not EngagementDefaults.objects.exists()  # a GET never writes
     response = client.post(url("engagement_create"), _form(vendor, manager.user))
     engagement = Engagement.objects.get()
     assert response.status_code == 302
@@ -351,10 +353,10 @@ def test_engagement_page_with_200_deliverables_and_2000_interactions_has_a_flat_
 
 
 # session, user, memberships, engagement with burn, milestones, deliverables, interactions
-# count + page, spend by date, exit criteria, open questions, spend entries, risks, scope
+# count + page, spend by date, exit criteria, open and recently answered questions, spend entries, risks, scope
 # changes, status changes, risk-owner choices, deliverable-form milestone choices, spend-form
 # milestone choices.
-QUERIES_ON_DETAIL = 18
+QUERIES_ON_DETAIL = 19
 
 
 # --- in-place edits -------------------------------------------------------------------------
@@ -441,6 +443,25 @@ def test_changing_a_deliverable_in_place_records_the_scope_change(manager, deliv
     assert ScopeChange.objects.get().why == "Sales promised SSO."
     assert 'id="scope-changes" class="card" hx-swap-oob="true"' in response.text
     assert "Sales promised SSO." in response.text
+
+
+def test_a_refused_scope_change_keeps_what_was_typed(manager, deliverable):
+    response = manager.client().post(
+        url("deliverable_update", deliverable.pk),
+        {
+            "milestone": deliverable.milestone_id,
+            "title": deliverable.title,
+            "due_date": "2000-01-01",
+            "value": "10",
+            "acceptance_criteria": "A long paragraph the manager must not lose.",
+            "why": "Vendor asked",
+        },
+        headers=hx("delivery-timeline"),
+    )
+    assert "Due before the engagement starts" in response.text
+    assert "A long paragraph the manager must not lose." in response.text
+    assert 'value="2000-01-01"' in response.text
+    assert Deliverable.objects.get().value == deliverable.value
 
 
 def test_moving_a_deliverable_under_another_organizations_milestone_is_refused(
@@ -613,8 +634,11 @@ def test_interaction_log_pages_with_htmx(manager, engagement):
 
 def test_open_question_is_marked_answered(manager, engagement):
     question = OpenQuestionFactory(engagement=engagement)
-    manager.client().post(url("question_answer", question.pk), headers=hx("interactions"))
+    response = manager.client().post(
+        url("question_answer", question.pk), {"answer": "Stripe"}, headers=hx("interactions")
+    )
     assert OpenQuestion.objects.get().answered_at is not None
+    assert "we answered" in response.text and "Stripe" in response.text
 
 
 @pytest.mark.parametrize(
