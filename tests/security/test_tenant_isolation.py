@@ -190,7 +190,7 @@ def test_another_organization_gets_404_for_every_route_that_takes_an_id(
         org=other_org, user=attacker.user, name="attacker", scope=TokenScope.WRITE
     )
     # The attacker's own rows get ids no victim row has (sequences are shared on PostgreSQL).
-    ApiToken.objects.filter(pk=token.pk).update(pk=999_998)
+    ApiToken.objects.filter(pk=token.pk).update(id=999_998)
     routes = routes_with_ids()
     assert len(routes) >= 3, routes
 
