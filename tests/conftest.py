@@ -180,3 +180,9 @@ def wait_for(predicate, timeout: float = 10.0, interval: float = 0.05):
 def _private_media_root(settings, tmp_path):
     """Uploaded files of a test go to its own folder, never to var/media."""
     settings.MEDIA_ROOT = tmp_path / "media"
+
+
+@pytest.fixture(autouse=True)
+def _fast_password_hashing(settings):
+    """Tests create many users; PBKDF2's deliberate slowness would dominate the suite."""
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
