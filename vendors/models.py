@@ -22,6 +22,13 @@ class VendorQuerySet(TenantQuerySet):
     def engageable(self) -> "VendorQuerySet":
         return self.filter(status__in=ENGAGEABLE_STATUSES)
 
+    def needing_review(self, at) -> "VendorQuerySet":
+        """Vendors whose vetting evidence expired or whose review is due at ``at``.
+
+        Stand-in: replaced by the vendors issue (which owns the vetting fields).
+        """
+        return self.none()
+
 
 class Vendor(TenantModel):
     """An outside firm or freelancer we consider hiring, or have hired."""
