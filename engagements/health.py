@@ -78,7 +78,18 @@ def missed_contact(f: Facts, at: datetime) -> Signal | None:
         severity = max(severity, 1 if f.vendor_no_shows == 1 else 2)
         evidence.append(f"{_plural(f.vendor_no_shows, 'vendor no-show')} in the last 30 days")
     window = timedelta(hours=s["response_window_hours"])
-    if f.unanswered_ours and f.oldest_unanswered_ours and at - f.oldest_unanswered_ours > window:
+    # Messages unanswered before a later two-way contact no longer count: the line is open again.
+    answered_since = (
+        f.last_two_way_at
+        and f.newest_unanswered_ours
+        and f.last_two_way_at > f.newest_unanswered_ours
+    )
+    if (
+        f.unanswered_ours
+        and not answered_since
+        and f.oldest_unanswered_ours
+        and at - f.oldest_unanswered_ours > window
+    ):
         severity = max(severity, 1 if f.unanswered_ours < 3 else 2)
         evidence.append(
             f"{_plural(f.unanswered_ours, 'message')} of ours unanswered, the oldest for "
@@ -127,10 +138,12 @@ def stalled_deliverable(f: Facts, at: datetime) -> Signal | None:
             f"{_plural(f.in_progress_overdue, 'deliverable')} in progress past due, "
             f"the oldest {late} days"
         )
-    if f.rejected_twice:
+    if f.rejected_twice_open:
         theirs = True
-        severity = max(severity, 2 if f.rejected_twice == 1 else 3)
-        evidence.append(f"{_plural(f.rejected_twice, 'deliverable')} rejected 2 or more times")
+        severity = max(severity, 2 if f.rejected_twice_open == 1 else 3)
+        evidence.append(
+            f"{_plural(f.rejected_twice_open, 'deliverable')} rejected 2 or more times, not accepted yet"
+        )
     if not severity:
         return None
     return Signal(

@@ -61,6 +61,7 @@ class Facts:
     we_no_shows: int = 0
     unanswered_ours: int = 0
     oldest_unanswered_ours: datetime | None = None
+    newest_unanswered_ours: datetime | None = None
     comfort_last: list[int] = field(default_factory=list)  # newest first, up to 5
     comfort_before: list[int] = field(default_factory=list)  # the 5 before those
     planned_value: Decimal = Decimal("0")
@@ -68,7 +69,8 @@ class Facts:
     deliverables: int = 0
     last_accepted_at: datetime | None = None
     without_criteria: int = 0
-    rejected_twice: int = 0
+    rejected_twice: int = 0  # ever (the exit-criteria metric)
+    rejected_twice_open: int = 0  # and still not accepted (the stalled-deliverable rule)
     submitted_waiting: int = 0
     oldest_submitted_at: datetime | None = None
     in_progress_overdue: int = 0
@@ -139,6 +141,7 @@ def collect(*, at: datetime, engagement_ids: list[int] | None = None) -> dict[in
         we_no_shows=Count("pk", filter=Q(outcome=Outcome.WE_NO_SHOW, occurred_at__gte=recent)),
         unanswered=Count("pk", filter=_unanswered_ours(recent)),
         oldest_unanswered=Min("occurred_at", filter=_unanswered_ours(recent)),
+        newest_unanswered=Max("occurred_at", filter=_unanswered_ours(recent)),
     ):
         f = facts.get(row["engagement_id"])
         if f:
@@ -147,6 +150,7 @@ def collect(*, at: datetime, engagement_ids: list[int] | None = None) -> dict[in
             f.we_no_shows = row["we_no_shows"]
             f.unanswered_ours = row["unanswered"]
             f.oldest_unanswered_ours = row["oldest_unanswered"]
+            f.newest_unanswered_ours = row["newest_unanswered"]
 
     for engagement_id, rank, comfort in _comfort_windows(at, engagement_ids):
         f = facts.get(engagement_id)
@@ -165,6 +169,7 @@ def collect(*, at: datetime, engagement_ids: list[int] | None = None) -> dict[in
             last_accepted=Max("accepted_at", filter=Q(accepted_at__lte=at)),
             without_criteria=Count("pk", filter=not_accepted & Q(acceptance_criteria="")),
             rejected_twice=Count("pk", filter=Q(times_rejected__gte=2)),
+            rejected_twice_open=Count("pk", filter=not_accepted & Q(times_rejected__gte=2)),
             submitted=Count("pk", filter=Q(status=DeliverableStatus.SUBMITTED)),
             oldest_submitted=Min("submitted_at", filter=Q(status=DeliverableStatus.SUBMITTED)),
             in_progress_overdue=Count(
@@ -185,6 +190,7 @@ def collect(*, at: datetime, engagement_ids: list[int] | None = None) -> dict[in
             f.last_accepted_at = row["last_accepted"]
             f.without_criteria = row["without_criteria"]
             f.rejected_twice = row["rejected_twice"]
+            f.rejected_twice_open = row["rejected_twice_open"]
             f.submitted_waiting = row["submitted"]
             f.oldest_submitted_at = row["oldest_submitted"]
             f.in_progress_overdue = row["in_progress_overdue"]

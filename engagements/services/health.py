@@ -48,8 +48,8 @@ from engagements.models import (
     NotificationChannel,
     NotificationPreference,
     NotificationState,
-    level_rank,
 )
+from engagements.models.health import level_rank
 
 log = logging.getLogger(__name__)
 
@@ -108,29 +108,8 @@ def sweep(*, at: datetime, engagement_ids: list[int] | None = None) -> SweepResu
             new.snapshot_on = at.date()
             if new not in changed:
                 changed.append(new)
-    with transaction.atomic():
-        EngagementHealth.unscoped.bulk_create(
-            changed,
-            batch_size=BATCH,
-            update_conflicts=True,
-            unique_fields=["engagement"],
-            update_fields=[
-                "score",
-                "level",
-                "raw_level",
-                "lower_since",
-                "signals",
-                "evaluated_at",
-                "snapshot_on",
-            ],
-        )
-        HealthSnapshot.unscoped.bulk_create(
-            snapshots,
-            batch_size=BATCH,
-            update_conflicts=True,
-            unique_fields=["engagement", "date"],
-            update_fields=["score", "level"],
-        )
+    if changed or snapshots:
+        _write_health(changed, snapshots)
     result.health_written, result.snapshots_written = len(changed), len(snapshots)
     levels = {eid: h.level for eid, h in previous.items()} | {
         h.engagement_id: h.level for h in changed
@@ -139,6 +118,32 @@ def sweep(*, at: datetime, engagement_ids: list[int] | None = None) -> SweepResu
     if result.notifications:
         transaction.on_commit(_enqueue_dispatch)
     return result
+
+
+@transaction.atomic
+def _write_health(changed: list[EngagementHealth], snapshots: list[HealthSnapshot]) -> None:
+    EngagementHealth.unscoped.bulk_create(
+        changed,
+        batch_size=BATCH,
+        update_conflicts=True,
+        unique_fields=["engagement"],
+        update_fields=[
+            "score",
+            "level",
+            "raw_level",
+            "lower_since",
+            "signals",
+            "evaluated_at",
+            "snapshot_on",
+        ],
+    )
+    HealthSnapshot.unscoped.bulk_create(
+        snapshots,
+        batch_size=BATCH,
+        update_conflicts=True,
+        unique_fields=["engagement", "date"],
+        update_fields=["score", "level"],
+    )
 
 
 def _evaluate(f, at: datetime, old: EngagementHealth | None, hold: timedelta) -> EngagementHealth:

@@ -42,12 +42,31 @@ def test_contact_within_cadence_and_grace_is_no_signal():
 
 def test_vendor_no_shows_and_our_unanswered_messages_count_as_missed_contact():
     signal = health.missed_contact(
-        facts(vendor_no_shows=2, unanswered_ours=1, oldest_unanswered_ours=AT - timedelta(days=3)),
+        facts(
+            last_two_way_at=AT - timedelta(days=4),
+            vendor_no_shows=2,
+            unanswered_ours=1,
+            oldest_unanswered_ours=AT - timedelta(days=3),
+            newest_unanswered_ours=AT - timedelta(days=3),
+        ),
         AT,
     )
     assert signal.severity == 2
     assert "2 vendor no-shows in the last 30 days" in signal.evidence
-    assert "1 message of ours unanswered, the oldest for 3 days; response window 48 h" in signal.evidence
+    assert (
+        "1 message of ours unanswered, the oldest for 3 days; response window 48 h"
+        in signal.evidence
+    )
+
+
+def test_messages_unanswered_before_a_later_held_contact_no_longer_count():
+    f = facts(
+        last_two_way_at=AT - timedelta(days=1),
+        unanswered_ours=2,
+        oldest_unanswered_ours=AT - timedelta(days=5),
+        newest_unanswered_ours=AT - timedelta(days=4),
+    )
+    assert health.missed_contact(f, AT) is None
 
 
 def test_nothing_accepted_past_the_stall_threshold_raises_no_results():
@@ -76,7 +95,7 @@ def test_submitted_work_we_did_not_review_is_labelled_our_fault():
 def test_deliverable_rejected_twice_and_in_progress_past_due_stalls_on_the_vendor():
     signal = health.stalled_deliverable(
         facts(
-            rejected_twice=1,
+            rejected_twice_open=1,
             in_progress_overdue=1,
             oldest_in_progress_due=AT.date() - timedelta(days=4),
         ),
@@ -121,7 +140,9 @@ def test_old_scope_changes_outside_the_window_do_not_count():
 
 def test_spend_far_ahead_of_accepted_value_is_severe_burn_without_delivery():
     signal = health.burn_without_delivery(
-        facts(spent=Decimal("8500"), planned_value=Decimal("10000"), accepted_value=Decimal("1000")),
+        facts(
+            spent=Decimal("8500"), planned_value=Decimal("10000"), accepted_value=Decimal("1000")
+        ),
         AT,
     )
     assert signal.severity == 3
