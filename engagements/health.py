@@ -55,7 +55,7 @@ class Signal:
     our_fault: bool = False
 
     def as_dict(self) -> dict:
-        return asdict(self)
+        return asdict(self) | {"label": LABELS[self.kind]}
 
 
 def _plural(n: int, word: str) -> str:

@@ -261,7 +261,7 @@ def test_the_loss_summary_shows_spend_accepted_value_and_the_cost_to_finish(enga
 def test_the_dispatcher_claims_each_row_once_and_retries_failures_with_backoff(
     engagement, owner, mailoutbox
 ):
-    email, webhook = channels(owner.org)  # the webhook points at a closed port
+    _email, webhook = channels(owner.org)  # the webhook points at a closed port
     sweep_on(15)
     assert health.dispatch_outbox(at=day(15)) == 1
     assert [m.subject for m in mailoutbox] == [f"[Watch] {engagement.title}"]
