@@ -78,42 +78,44 @@ def sweep(*, at: datetime, engagement_ids: list[int] | None = None) -> SweepResu
     result.engagements = len(facts)
     ids = list(facts) if engagement_ids is None else engagement_ids
     previous = {
-        h.engagement_id: h
-        for h in EngagementHealth.unscoped.filter(
+        row["engagement_id"]: row
+        for row in EngagementHealth.unscoped.filter(
             **(
                 {"engagement__status": EngagementStatus.ACTIVE}
                 if engagement_ids is None
                 else {"engagement_id__in": ids}
             )
-        )
-    }
+        ).values("engagement_id", *HEALTH_FIELDS)
+    }  # plain rows, not model instances: at 100,000 engagements instantiation dominates
     hold = timedelta(hours=settings.HEALTH_DEESCALATION_HOLD_HOURS)
     changed: list[EngagementHealth] = []
     snapshots: list[HealthSnapshot] = []
+    levels: dict[int, str] = {}
     for engagement_id, f in facts.items():
         old = previous.get(engagement_id)
         new = _evaluate(f, at, old, hold)
-        if old is None or _health_differs(old, new):
-            changed.append(new)
-        if old is None or old.snapshot_on != at.date() or _health_differs(old, new):
+        levels[engagement_id] = new["level"]
+        differs = old is None or any(old[k] != new[k] for k in COMPARED)
+        if differs or old["snapshot_on"] != at.date():
+            new["snapshot_on"] = at.date()
             snapshots.append(
                 HealthSnapshot(
                     org_id=f.org_id,
                     engagement_id=engagement_id,
                     date=at.date(),
-                    score=new.score,
-                    level=new.level,
+                    score=new["score"],
+                    level=new["level"],
                 )
             )
-            new.snapshot_on = at.date()
-            if new not in changed:
-                changed.append(new)
+        if differs or new["snapshot_on"] != old["snapshot_on"]:
+            changed.append(
+                EngagementHealth(
+                    org_id=f.org_id, engagement_id=engagement_id, evaluated_at=at, **new
+                )
+            )
     if changed or snapshots:
         _write_health(changed, snapshots)
     result.health_written, result.snapshots_written = len(changed), len(snapshots)
-    levels = {eid: h.level for eid, h in previous.items()} | {
-        h.engagement_id: h.level for h in changed
-    }
     _apply_alerts(facts, levels, at, result, engagement_ids)
     if result.notifications:
         transaction.on_commit(_enqueue_dispatch)
@@ -146,9 +148,13 @@ def _write_health(changed: list[EngagementHealth], snapshots: list[HealthSnapsho
     )
 
 
-def _evaluate(f, at: datetime, old: EngagementHealth | None, hold: timedelta) -> EngagementHealth:
+HEALTH_FIELDS = ("score", "level", "raw_level", "lower_since", "signals", "snapshot_on")
+COMPARED = HEALTH_FIELDS[:-1]
+
+
+def _evaluate(f, at: datetime, old: dict | None, hold: timedelta) -> dict:
     found = rules.signals(f, at)
-    first_seen = {s["kind"]: s.get("since") for s in (old.signals if old else [])}
+    first_seen = {s["kind"]: s.get("since") for s in (old["signals"] if old else [])}
     since = {
         s.kind: datetime.fromisoformat(first_seen[s.kind]) if first_seen.get(s.kind) else at
         for s in found
@@ -157,33 +163,20 @@ def _evaluate(f, at: datetime, old: EngagementHealth | None, hold: timedelta) ->
         found, since, at, persist_days=settings.HEALTH_CUT_LOSSES_PERSIST_DAYS
     )
     level, lower_since = raw, None
-    if old is not None and level_rank(raw) < level_rank(old.level):
+    if old is not None and level_rank(raw) < level_rank(old["level"]):
         # De-escalate only after the lower level held for the hold time: no flapping.
-        lower_since = old.lower_since or at
-        level = raw if at - lower_since >= hold else old.level
+        lower_since = old["lower_since"] or at
+        level = raw if at - lower_since >= hold else old["level"]
         if level == raw:
             lower_since = None
-    return EngagementHealth(
-        org_id=f.org_id,
-        engagement_id=f.engagement_id,
-        score=score,
-        level=level,
-        raw_level=raw,
-        lower_since=lower_since,
-        signals=[s.as_dict() | {"since": since[s.kind].isoformat()} for s in found],
-        evaluated_at=at,
-        snapshot_on=old.snapshot_on if old else None,
-    )
-
-
-def _health_differs(old: EngagementHealth, new: EngagementHealth) -> bool:
-    return (old.score, old.level, old.raw_level, old.lower_since, old.signals) != (
-        new.score,
-        new.level,
-        new.raw_level,
-        new.lower_since,
-        new.signals,
-    )
+    return {
+        "score": score,
+        "level": level,
+        "raw_level": raw,
+        "lower_since": lower_since,
+        "signals": [s.as_dict() | {"since": since[s.kind].isoformat()} for s in found],
+        "snapshot_on": old["snapshot_on"] if old else None,
+    }
 
 
 def _apply_alerts(
@@ -231,7 +224,7 @@ def _apply_alerts(
             channels,
             result,
         )
-    _remind(unresolved, at, channels, result)
+    _remind(unresolved, set(todo), at, channels, result)
 
 
 def _alert_needs_change(alert: Alert, level: str, at: datetime) -> bool:
@@ -363,7 +356,9 @@ def _apply_one(eid, org_id, level, alert, at, channels, result, why="the signals
                 result.changes.append(f"engagement {eid}: snooze ended")
 
 
-def _remind(unresolved: dict[int, Alert], at: datetime, channels, result: SweepResult) -> None:
+def _remind(
+    unresolved: dict[int, Alert], changed_ids: set[int], at: datetime, channels, result: SweepResult
+) -> None:
     """Reminders while an alert stays open (unacknowledged), at the policy's cadence per level."""
     open_ids = [a.pk for a in unresolved.values() if a.status == AlertStatus.OPEN]
     if not open_ids:
@@ -380,8 +375,12 @@ def _remind(unresolved: dict[int, Alert], at: datetime, channels, result: SweepR
         .values("alert_id", "channel_id", "level")
         .annotate(seq=Max("sequence"), last=Max("created_at"))
     }
-    current = {a.pk: a for a in Alert.unscoped.filter(pk__in=open_ids, status=AlertStatus.OPEN)}
-    for alert in current.values():
+    # Only alerts this sweep touched may have changed since they were read.
+    touched = [a.pk for a in unresolved.values() if a.engagement_id in changed_ids]
+    fresh = {a.pk: a for a in Alert.unscoped.filter(pk__in=touched)} if touched else {}
+    for alert in (fresh.get(a.pk, a) for a in unresolved.values()):
+        if alert.status != AlertStatus.OPEN:
+            continue
         policy = policies.get(alert.org_id) or EscalationPolicy.default(alert.org_id)
         hours = policy.remind_hours(alert.level)
         if not hours:

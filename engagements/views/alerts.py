@@ -1,5 +1,6 @@
 """Acting on health alerts (acknowledge, snooze, resolve, terminate) and an engagement's health."""
 
+from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect
@@ -30,6 +31,7 @@ def engagement_health_context(engagement: Engagement, **extra) -> dict:
         "alert": Alert.objects.unresolved().filter(engagement=engagement).first(),
         "spark": sparkline(scores),
         "labels": LABELS,
+        "hold_hours": settings.HEALTH_DEESCALATION_HOLD_HOURS,
         **extra,
     }
 

@@ -77,6 +77,7 @@ def dashboard_context(request: HttpRequest) -> dict:
         "alerts": list(alerts),
         "updated_at": now,
         "poll_seconds": settings.HEALTH_DASHBOARD_POLL_SECONDS,
+        "hold_hours": settings.HEALTH_DEESCALATION_HOLD_HOURS,
         "query": request.GET.urlencode(),
     }
 

@@ -139,7 +139,7 @@ class Command(BaseCommand):
                         engagement=e,
                         channel=Channel.CALL,
                         direction=Direction.WE_TO_VENDOR,
-                        outcome=Outcome.HELD if rng.random() > 0.1 else Outcome.VENDOR_NO_SHOW,
+                        outcome=Outcome.HELD if rng.random() > 0.01 else Outcome.VENDOR_NO_SHOW,
                         occurred_at=now
                         - timedelta(days=silent_for + j * 4, hours=rng.randint(0, 12)),
                         comfort=rng.randint(1, 3) if trouble > 0.9 and j < 5 else rng.randint(3, 5),
