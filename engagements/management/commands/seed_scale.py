@@ -5,7 +5,7 @@ from datetime import timedelta
 from decimal import Decimal
 
 from django.core.management.base import BaseCommand
-from django.db import transaction
+from django.db import connection, transaction
 from django.utils import timezone
 
 from accounts.models import Membership, Organization, Role, User
@@ -63,6 +63,9 @@ class Command(BaseCommand):
             self._chunk(rng, n, done, orgs, users, vendors, now, today)
             done += n
             self.stdout.write(f"{done} engagements")
+        if connection.vendor == "postgresql":
+            with connection.cursor() as cursor:  # fresh statistics, as autovacuum would gather
+                cursor.execute("ANALYZE")
 
     @transaction.atomic
     def _chunk(self, rng, n, offset, orgs, users, vendors, now, today):
