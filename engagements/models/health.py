@@ -188,6 +188,12 @@ class AlertEvent(TenantModel):
 
     class Meta:
         ordering = ["at", "pk"]
+        constraints = [
+            # A bulk open by two overlapping sweeps records "opened" once.
+            models.UniqueConstraint(
+                fields=["alert"], condition=Q(kind="opened"), name="alert_event_opened_once"
+            ),
+        ]
 
     @property
     def who(self) -> str:

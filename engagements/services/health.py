@@ -214,7 +214,12 @@ def _apply_alerts(
         facts[a.engagement_id].org_id for a in unresolved.values()
     }
     channels = _channels(org_ids)
+    to_open = [eid for eid in todo if eid not in unresolved]
+    for start in range(0, len(to_open), BATCH):
+        _open_alerts(to_open[start : start + BATCH], facts, levels, at, channels, result)
     for eid in todo:
+        if eid not in unresolved:
+            continue
         _apply_one(
             eid,
             facts[eid].org_id,
@@ -225,6 +230,67 @@ def _apply_alerts(
             result,
         )
     _remind(unresolved, set(todo), at, channels, result)
+
+
+@transaction.atomic
+def _open_alerts(eids: list[int], facts, levels, at: datetime, channels, result) -> None:
+    """Open alerts for many engagements at once (set-based): insert, then events and outbox.
+
+    ``ignore_conflicts``: an engagement whose alert an overlapping sweep opened first is
+    skipped by the partial unique constraint; the "opened" event is unique per alert too, so
+    only one of two sweeps with the same ``at`` writes it, and outbox rows are unique anyway.
+    """
+    Alert.unscoped.bulk_create(
+        [
+            Alert(
+                org_id=facts[eid].org_id,
+                engagement_id=eid,
+                level=levels[eid],
+                opened_at=at,
+                level_changed_at=at,
+            )
+            for eid in eids
+        ],
+        ignore_conflicts=True,
+    )
+    opened = list(
+        Alert.unscoped.filter(engagement_id__in=eids, opened_at=at, status=AlertStatus.OPEN)
+        .exclude(events__kind="opened")
+        .only("pk", "org_id", "engagement_id", "level")
+    )
+    AlertEvent.unscoped.bulk_create(
+        [
+            AlertEvent(
+                org_id=a.org_id,
+                alert=a,
+                at=at,
+                kind="opened",
+                to_level=a.level,
+                to_status=AlertStatus.OPEN,
+                note="signals crossed the watch line",
+            )
+            for a in opened
+        ],
+        ignore_conflicts=True,
+    )
+    rows = [
+        Notification(
+            org_id=a.org_id,
+            alert=a,
+            channel=c,
+            level=a.level,
+            idempotency_key=f"alert-{a.pk}-channel-{c.pk}-{a.level}-0",
+            next_attempt_at=at,
+            created_at=at,
+        )
+        for a in opened
+        for c in channels.get(a.org_id, [])
+    ]
+    Notification.unscoped.bulk_create(rows, ignore_conflicts=True)
+    result.notifications += len(rows)
+    result.changes.extend(
+        f"engagement {a.engagement_id}: alert opened at {a.level}" for a in opened
+    )
 
 
 def _alert_needs_change(alert: Alert, level: str, at: datetime) -> bool:
@@ -271,29 +337,6 @@ def _queue(
 def _apply_one(eid, org_id, level, alert, at, channels, result, why="the signals cleared") -> None:
     org_channels = channels.get(org_id, [])
     with transaction.atomic():
-        if alert is None:
-            try:
-                with transaction.atomic():
-                    alert = Alert.unscoped.create(
-                        org_id=org_id,
-                        engagement_id=eid,
-                        level=level,
-                        opened_at=at,
-                        level_changed_at=at,
-                    )
-            except IntegrityError:
-                return  # an overlapping sweep opened it first
-            _event(
-                alert,
-                at,
-                "opened",
-                to_level=level,
-                to_status=AlertStatus.OPEN,
-                note="signals crossed the watch line",
-            )
-            result.notifications += _queue(alert, level, org_channels, at)
-            result.changes.append(f"engagement {eid}: alert opened at {level}")
-            return
         if level_rank(level) == 0:
             won = Alert.unscoped.filter(pk=alert.pk, status=alert.status, level=alert.level).update(
                 status=AlertStatus.RESOLVED, resolved_at=at, snoozed_until=None
