@@ -174,3 +174,13 @@ def wait_for(predicate, timeout: float = 10.0, interval: float = 0.05):
             return result
         time.sleep(interval)
     raise AssertionError(f"condition not met within {timeout}s")
+
+
+@pytest.fixture
+def fresh_broker_pool(redis_broker) -> str:
+    """Redis, without the producer pool an earlier test built while pointing at a dead broker."""
+    from outsourcing.celery import app
+
+    app._pool = None
+    app.amqp._producer_pool = None
+    return redis_broker

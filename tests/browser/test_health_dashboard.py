@@ -15,7 +15,7 @@ pytestmark = [pytest.mark.browser, pytest.mark.redis]
 
 
 def test_an_alert_from_the_worker_is_acknowledged_on_the_dashboard(
-    redis_broker, celery_worker, live_server, page: Page, manager
+    fresh_broker_pool, celery_worker, live_server, page: Page, manager
 ):
     engagement = EngagementFactory(
         org=manager.org,

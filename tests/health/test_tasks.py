@@ -30,7 +30,7 @@ def test_tasks_are_registered_and_beat_entries_expire(settings):
 @pytest.mark.redis
 @pytest.mark.django_db(transaction=True)
 def test_a_worker_on_redis_sweeps_raises_the_alert_and_delivers_it_once(
-    redis_broker, celery_worker, owner
+    fresh_broker_pool, celery_worker, owner
 ):
     engagement = EngagementFactory(
         org=owner.org, owner=owner.user, activated_at=timezone.now() - timedelta(days=40)
