@@ -186,3 +186,13 @@ def _private_media_root(settings, tmp_path):
 def _fast_password_hashing(settings):
     """Tests create many users; PBKDF2's deliberate slowness would dominate the suite."""
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
+@pytest.fixture
+def fresh_broker_pool(redis_broker) -> str:
+    """Redis, without the producer pool an earlier test built while pointing at a dead broker."""
+    from outsourcing.celery import app
+
+    app._pool = None
+    app.amqp._producer_pool = None
+    return redis_broker
