@@ -285,6 +285,8 @@ class Notification(TenantModel):
     transaction as the level change and delivered by the dispatcher, which claims a row with
     ``UPDATE … WHERE state = 'pending'`` (one row changed = ours)."""
 
+    exportable = False  # outbox state of this installation; importing it elsewhere would re-send
+
     alert = models.ForeignKey(
         Alert, on_delete=models.CASCADE, null=True, blank=True, related_name="notifications"
     )
@@ -338,6 +340,8 @@ class NotificationPreference(TenantModel):
 
 class DigestSent(TenantModel):
     """The daily digest went to this member on this day (a second run sends nothing)."""
+
+    exportable = False  # delivery bookkeeping of this installation
 
     user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="+")
     date = models.DateField()

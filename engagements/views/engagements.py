@@ -17,7 +17,7 @@ from django.utils import timezone
 from django.views.decorators.http import require_http_methods, require_POST, require_safe
 
 from accounts.decorators import manager_required, member_required
-from engagements import exit_criteria, svg
+from engagements import exit_criteria, metrics, svg
 from engagements.forms import (
     AnswerForm,
     BriefForm,
@@ -131,13 +131,10 @@ def engagement_detail(request: HttpRequest, pk: int) -> HttpResponse:
     return render(request, PAGE, context, partials=["interactions"])
 
 
-def engagement_metrics(engagement: Engagement) -> dict[str, float | None] | None:
-    """The exit-criteria metric values of one engagement, or None while nobody computes them.
-
-    The seam for the health watcher (``engagements.metrics``): return its values here and the
-    exit criteria show how close each is to tripping; with None they show their conditions.
-    """
-    return None
+def engagement_metrics(engagement: Engagement) -> dict[str, float | None]:
+    """The exit-criteria metric values of one engagement now, from the health watcher's
+    ``engagements.metrics`` (the same numbers the sweep judges the criteria by)."""
+    return metrics.for_engagement(engagement, timezone.now())
 
 
 def _page(request: HttpRequest, engagement: Engagement, **overrides) -> dict:

@@ -66,11 +66,15 @@ OWNER_ONLY = {
     "accounts:audit_list",
     "accounts:organization_export",
     "vendors:vendor_settings",
+    "engagements:channel_create",
+    "engagements:channel_test",
+    "engagements:escalation_policy_save",
 }
 VIEWERS_MAY_POST = {  # they change only the viewer's own session or tokens
     "accounts:organization_switch",
     "accounts:apitoken_create",
     "accounts:apitoken_revoke",
+    "engagements:digest_toggle",  # a member's own daily-digest opt-out
 }
 
 

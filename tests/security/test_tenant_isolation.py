@@ -81,7 +81,53 @@ def victim_extras(*, org, user, engagement, vendor, deliverable, milestone) -> l
     )
     attachment.file.save("marker.txt", ContentFile(MARKER.encode()), save=False)
     attachment.save()
+    from engagements.health import Signal
+    from engagements.models import (
+        Alert,
+        AlertEvent,
+        DigestSent,
+        EngagementHealth,
+        EscalationPolicy,
+        HealthSnapshot,
+        Notification,
+        NotificationChannel,
+        NotificationPreference,
+    )
+
+    alert = Alert.objects.create(**common, engagement=engagement, level="warning", note=MARKER)
+    channel = NotificationChannel.objects.create(
+        **common, kind="webhook", name=MARKER, url="https://hooks.victim.example/x", secret=MARKER
+    )
+    health_rows = [
+        alert,
+        channel,
+        AlertEvent.objects.create(
+            **common, alert=alert, kind="opened", to_level="warning", note=MARKER
+        ),
+        EngagementHealth.objects.create(
+            **common,
+            engagement=engagement,
+            score=40,
+            level="warning",
+            signals=[Signal("missed_contact", 2, MARKER).as_dict()],
+        ),
+        HealthSnapshot.objects.create(
+            **common, engagement=engagement, date=engagement.start_date, score=40, level="warning"
+        ),
+        EscalationPolicy.objects.create(**common),
+        Notification.objects.create(
+            **common,
+            alert=alert,
+            channel=channel,
+            level="warning",
+            idempotency_key=MARKER,
+            last_error=MARKER,
+        ),
+        NotificationPreference.objects.create(**common, user=user, daily_digest=False),
+        DigestSent.objects.create(**common, user=user, date=engagement.start_date),
+    ]
     return [
+        *health_rows,
         evidence,
         contract,
         attachment,
