@@ -9,7 +9,7 @@ pytestmark = pytest.mark.django_db
 
 
 def test_seed_demo_then_a_sweep_gives_healthy_drifting_and_cut_losses(capsys):
-    call_command("seed_demo")
+    call_command("seed_demo", "--force")  # tests run with DEBUG off
     call_command("sweep_health")
     levels = {
         h.engagement.title: h.level
