@@ -42,7 +42,10 @@ def engagement_health(request: HttpRequest, pk: int) -> HttpResponse:
     """One engagement's health: score, level, signals with evidence, its open alert, the trend."""
     engagement = get_object_or_404(Engagement.objects.select_related("vendor"), pk=pk)
     return render(
-        request, "engagements/engagement_health.html", engagement_health_context(engagement)
+        request,
+        "engagements/engagement_health.html",
+        engagement_health_context(engagement),
+        partials=["engagement-health"],  # the engagement page loads just this region
     )
 
 

@@ -215,3 +215,18 @@ def test_a_manager_cannot_change_channels_but_a_viewer_may_turn_off_the_digest(m
     assert response.status_code == 302
     page = viewer.client().get(reverse("engagements:notification_settings"))
     assert 'name="daily_digest" checked' not in page.content.decode()
+
+
+def test_the_engagement_page_loads_just_the_health_region(manager):
+    from django.urls import reverse
+
+    from tests.factories import EngagementFactory
+
+    engagement = EngagementFactory(org=manager.org)
+    response = manager.client().get(
+        reverse("engagements:engagement_health", args=[engagement.pk]),
+        headers={"HX-Request": "true", "HX-Target": "engagement-health"},
+    )
+    assert response.status_code == 200
+    assert response.text.lstrip().startswith('<section class="card" id="engagement-health"')
+    assert "<h1>" not in response.text
