@@ -3,7 +3,7 @@
 from datetime import timedelta
 
 from django.conf import settings
-from django.db.models import Count, Q
+from django.db.models import Case, Count, Q, When
 from django.http import HttpRequest, HttpResponse
 from django.utils import timezone
 from django.views.decorators.http import require_safe
@@ -12,10 +12,12 @@ from accounts.decorators import member_required
 from accounts.models import User
 from engagements.alert_forms import DashboardFilterForm
 from engagements.models import Alert, Engagement, EngagementHealth, HealthSnapshot, Level
+from engagements.models.health import LEVEL_RANK
 from outsourcing.htmx import render
 from vendors.models import Vendor
 
 DASHBOARD_ROWS = 200  # the riskiest first; the page stays fast however many there are
+DASHBOARD_ALERTS = 50  # the most severe open alerts, each with its action forms
 SPARK_W, SPARK_H = 120, 28
 
 
@@ -54,7 +56,10 @@ def dashboard_context(request: HttpRequest) -> dict:
         vendors=[(v.pk, v.name) for v in vendors],
     )
     rows = EngagementHealth.objects.for_dashboard()
-    alerts = Alert.objects.unresolved().for_list().order_by("-level_changed_at", "-pk")
+    severity = Case(
+        *[When(level=level, then=rank) for level, rank in LEVEL_RANK.items()], default=0
+    )
+    alerts = Alert.objects.unresolved().for_list().order_by(-severity, "-level_changed_at", "-pk")
     if form.is_valid():
         data = form.cleaned_data
         if data["owner"]:
@@ -74,7 +79,9 @@ def dashboard_context(request: HttpRequest) -> dict:
         "form": form,
         "rows": with_sparklines(list(rows[:DASHBOARD_ROWS]), now.date()),
         "counts": [(Level(level), counts[level]) for level in Level.values],
-        "alerts": list(alerts),
+        # A large organization can have thousands open; the page shows the most severe.
+        "alerts": list(alerts[:DASHBOARD_ALERTS]),
+        "alerts_total": alerts.count(),
         "updated_at": now,
         "poll_seconds": settings.HEALTH_DASHBOARD_POLL_SECONDS,
         "hold_hours": settings.HEALTH_DEESCALATION_HOLD_HOURS,

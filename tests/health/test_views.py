@@ -60,8 +60,8 @@ def test_dashboard_query_count_is_flat(manager, n, django_assert_num_queries):
         EngagementFactory(org=manager.org, activated_at=timezone.now() - timedelta(days=40))
     health.sweep(at=timezone.now())
     client = manager.client()
-    # session, user, memberships (2), owners, vendors, rows, snapshots, alerts, counts, …
-    with django_assert_num_queries(12):
+    # session, user, memberships (2), owners, vendors, rows, snapshots, alerts, their count, counts, …
+    with django_assert_num_queries(13):
         client.get(reverse("engagements:dashboard"))
 
 
