@@ -46,9 +46,8 @@ def with_sparklines(rows: list[EngagementHealth], today) -> list[EngagementHealt
 
 
 def dashboard_context(request: HttpRequest) -> dict:
-    owners = User.objects.filter(pk__in=Engagement.objects.active().values("owner_id")).order_by(
-        "email"
-    )
+    # The organization's members (a handful), not a scan of every active engagement's owner.
+    owners = User.objects.filter(memberships__org=request.org).order_by("email")
     vendors = Vendor.objects.filter(pk__in=Engagement.objects.active().values("vendor_id"))
     form = DashboardFilterForm(
         request.GET or None,
