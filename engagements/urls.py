@@ -2,6 +2,7 @@ from django.urls import path
 
 from .views import dashboard
 from .views import engagements as views
+from .views import portal as portal_views
 
 app_name = "engagements"
 
@@ -39,4 +40,14 @@ urlpatterns = [
     path("deliverables/<int:pk>/", views.deliverable_update, name="deliverable_update"),
     path("questions/<int:pk>/answer/", views.question_answer, name="question_answer"),
     path("risks/<int:pk>/status/", views.risk_status, name="risk_status"),
+    path(
+        "engagements/<int:pk>/portal/",
+        portal_views.portal_access_create,
+        name="portal_access_create",
+    ),
+    path(
+        "portal-links/<int:pk>/revoke/",
+        portal_views.portal_access_revoke,
+        name="portal_access_revoke",
+    ),
 ]

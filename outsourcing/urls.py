@@ -18,6 +18,7 @@ urlpatterns = [
     path("", include("engagements.urls")),
     path("", include("accounts.urls")),
     path("vendors/", include("vendors.urls")),
+    path("portal/", include("engagements.portal_urls")),
     path(
         "api/v1/",
         include((login_not_required_urls(api.urls[0]), api.urls[1]), namespace=api.urls[2]),

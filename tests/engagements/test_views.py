@@ -353,8 +353,8 @@ def test_engagement_page_with_200_deliverables_and_2000_interactions_has_a_flat_
 # session, user, memberships, engagement with burn, milestones, deliverables, interactions
 # count + page, spend by date, exit criteria, open questions, spend entries, risks, scope
 # changes, status changes, risk-owner choices, deliverable-form milestone choices, spend-form
-# milestone choices.
-QUERIES_ON_DETAIL = 18
+# milestone choices; portal links, vendor contacts to invite (exists).
+QUERIES_ON_DETAIL = 20  # + the portal links and whether the vendor has contacts to invite
 
 
 # --- in-place edits -------------------------------------------------------------------------
