@@ -180,3 +180,17 @@ def wait_for(predicate, timeout: float = 10.0, interval: float = 0.05):
 def _private_media_root(settings, tmp_path):
     """Uploaded files of a test go to its own folder, never to var/media."""
     settings.MEDIA_ROOT = tmp_path / "media"
+
+
+@pytest.fixture(scope="session")
+def django_db_setup(django_db_setup, django_db_blocker):
+    """Drop django-auditlog's own log table from the test database on PostgreSQL.
+
+    Its migrations create it although AUDITLOG_LOGENTRY_MODEL swaps it for AuditEntry, so no
+    model names it and flushing after a transactional test (live server, Celery worker) fails:
+    TRUNCATE refuses to empty django_content_type while that table points at it. Nothing
+    writes to it.
+    """
+    if connection.vendor == "postgresql":
+        with django_db_blocker.unblock(), connection.cursor() as cursor:
+            cursor.execute("DROP TABLE IF EXISTS auditlog_logentry CASCADE")
