@@ -3,7 +3,8 @@
 from celery import shared_task
 from django.utils import timezone
 
-from .services import health
+from .models import PortalAccess
+from .services import health, portal
 
 
 @shared_task
@@ -28,3 +29,15 @@ def dispatch_outbox() -> None:
 def send_digest() -> None:
     """Send the daily digest of open alerts to every member who did not opt out."""
     health.send_digest(at=timezone.now())
+
+
+@shared_task(autoretry_for=(OSError,), retry_backoff=True, max_retries=5)
+def send_portal_link(*, portal_access_id: int, token: str) -> None:
+    """E-mail a vendor contact's portal link (skipped once the link no longer works)."""
+    access = (
+        PortalAccess.unscoped.select_related("engagement", "contact", "created_by")
+        .filter(pk=portal_access_id)
+        .first()
+    )
+    if access is not None and access.is_usable() and access.contact.email:
+        portal.send_portal_link(access=access, token=token)

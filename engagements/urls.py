@@ -2,6 +2,7 @@ from django.urls import path
 
 from .views import alerts, dashboard, notifications
 from .views import engagements as views
+from .views import portal as portal_views
 
 app_name = "engagements"
 
@@ -55,4 +56,14 @@ urlpatterns = [
         "notifications/policy/", notifications.escalation_policy_save, name="escalation_policy_save"
     ),
     path("notifications/digest/", notifications.digest_toggle, name="digest_toggle"),
+    path(
+        "engagements/<int:pk>/portal/",
+        portal_views.portal_access_create,
+        name="portal_access_create",
+    ),
+    path(
+        "portal-links/<int:pk>/revoke/",
+        portal_views.portal_access_revoke,
+        name="portal_access_revoke",
+    ),
 ]

@@ -184,6 +184,9 @@ MIGRATION_MODULES = {"auditlog": None}
 AUDITLOG_STORE_JSON_CHANGES = True
 API_RATE_LIMIT = env_str("API_RATE_LIMIT", "600/min")
 INVITATION_TTL_DAYS = env_int("INVITATION_TTL_DAYS", 14, minimum=1)
+# Vendor portal: how long a link works, and how many wrong links one address may try a minute.
+PORTAL_LINK_TTL_DAYS = env_int("PORTAL_LINK_TTL_DAYS", 90, minimum=1)
+PORTAL_BAD_LINKS_PER_MINUTE = env_int("PORTAL_BAD_LINKS_PER_MINUTE", 20, minimum=1)
 
 # --- I18n, time ----------------------------------------------------------------------------
 LANGUAGE_CODE = "en-us"

@@ -2,6 +2,8 @@ from django.contrib import admin
 from django.urls import include, path
 
 from accounts.api import router as accounts_api
+from engagements.api import deliverables as deliverables_api
+from engagements.api import engagements as engagements_api
 from vendors.api import router as vendors_api
 
 from . import views
@@ -9,11 +11,14 @@ from .api import api, login_not_required_urls
 
 api.add_router("", accounts_api)
 api.add_router("/vendors", vendors_api)
+api.add_router("/engagements", engagements_api)
+api.add_router("/deliverables", deliverables_api)
 
 urlpatterns = [
     path("", include("engagements.urls")),
     path("", include("accounts.urls")),
     path("vendors/", include("vendors.urls")),
+    path("portal/", include("engagements.portal_urls")),
     path(
         "api/v1/",
         include((login_not_required_urls(api.urls[0]), api.urls[1]), namespace=api.urls[2]),
@@ -24,3 +29,4 @@ urlpatterns = [
 ]
 
 handler500 = "outsourcing.views.server_error"
+handler404 = "outsourcing.views.not_found"

@@ -69,3 +69,21 @@ def server_error(request: HttpRequest) -> HttpResponse:
         response["Retry-After"] = "5"
         return response
     return render(request, "500.html", status=500)
+
+
+def not_found(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:
+    """404: under /api/ in the API's one error shape (no HTML for a script), else the page."""
+    if request.path.startswith("/api/"):
+        return JsonResponse(
+            {
+                "error": {
+                    "code": "not_found",
+                    "message": "No such object in this organization.",
+                    "fields": {},
+                }
+            },
+            status=404,
+        )
+    from django.views.defaults import page_not_found
+
+    return page_not_found(request, exception)

@@ -234,6 +234,8 @@ class Vendor(TenantModel):
     # Weighted overall score 1-5, recomputed by the evidence services (vendor list sorts by it).
     score = models.DecimalField(max_digits=3, decimal_places=2, null=True, blank=True)
     created_at = models.DateTimeField(default=timezone.now)
+    # Kept by the services that change the row; the API's ``updated_since`` sync reads it.
+    updated_at = models.DateTimeField(default=timezone.now)
     created_by = models.ForeignKey(
         User, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
     )
@@ -258,6 +260,8 @@ class Vendor(TenantModel):
             models.Index(fields=["org", "score"], name="vendor_org_score"),
             # needing_review(): the health watcher's sweep
             models.Index(fields=["review_due_on"], name="vendor_review_due"),
+            # API: GET /api/v1/vendors?updated_since=… (sync by change time)
+            models.Index(fields=["org", "updated_at", "id"], name="vendor_org_updated"),
         ]
 
     def __str__(self) -> str:

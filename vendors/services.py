@@ -70,6 +70,7 @@ def create_vendor(*, org: Organization, by: User | None, **fields) -> Vendor:
 def update_vendor(*, vendor: Vendor, **fields) -> Vendor:
     """Change a vendor's details (never its status: that is change_status/decide)."""
     fields.pop("status", None)
+    fields["updated_at"] = timezone.now()
     for name, value in fields.items():
         setattr(vendor, name, value)
     vendor.full_clean()
@@ -132,6 +133,7 @@ def _record_status(
 ) -> VendorStatusChange | None:
     """Compare-and-set the status; the event row only when this call won."""
     old = vendor.status
+    extra = {**extra, "updated_at": at}
     changed = Vendor.unscoped.filter(pk=vendor.pk, status=old).update(status=to, **extra)
     if changed != 1:
         return None
@@ -229,7 +231,7 @@ def record_review(
     due = add_months(at.date(), interval)
     # Compare-and-set on the status: a vendor offboarded meanwhile is not "reviewed".
     changed = Vendor.unscoped.filter(pk=vendor.pk, status=vendor.status).update(
-        last_reviewed_at=at, review_due_on=due
+        last_reviewed_at=at, review_due_on=due, updated_at=at
     )
     if changed != 1:
         raise Conflict("The vendor's status changed meanwhile; reload and try again.")
@@ -256,7 +258,7 @@ def vendor_scorecard(*, vendor: Vendor) -> scorecard.Scorecard:
 
 def _refresh_score(vendor: Vendor) -> None:
     vendor.score = vendor_scorecard(vendor=vendor).overall
-    Vendor.unscoped.filter(pk=vendor.pk).update(score=vendor.score)
+    Vendor.unscoped.filter(pk=vendor.pk).update(score=vendor.score, updated_at=timezone.now())
 
 
 @transaction.atomic

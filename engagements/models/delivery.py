@@ -362,6 +362,8 @@ class Deliverable(TenantModel):
     submitted_at = models.DateTimeField(null=True, blank=True)
     accepted_at = models.DateTimeField(null=True, blank=True)
     status_changed_at = models.DateTimeField(default=timezone.now)
+    # Kept by the services (transition, scope change); the API's ``updated_since`` reads it.
+    updated_at = models.DateTimeField(default=timezone.now)
     version = models.PositiveIntegerField(default=1)  # optimistic lock: one of two reviewers wins
 
     class Meta:

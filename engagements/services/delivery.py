@@ -16,7 +16,7 @@ from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
 
-from accounts.models import User
+from accounts.models import Membership, User
 from engagements import exit_criteria
 from engagements.models import (
     Deliverable,
@@ -114,6 +114,7 @@ def create_engagement(
         raise ValidationError({"target_end_date": "The target end date is before the start."})
     if budget < 0:
         raise ValidationError({"budget": "The budget cannot be negative."})
+    _check_owner(org, owner)
     settings = engagement_defaults(org=org).watch_settings() | (watch or {})
     now = timezone.now()
     engagement = Engagement.objects.create(
@@ -141,6 +142,48 @@ def create_engagement(
         if key not in exit_criteria.PRESETS:
             raise ValidationError({"presets": f"Unknown exit-criteria preset {key!r}."})
         add_exit_criterion(engagement=engagement, by=by, criterion=exit_criteria.PRESETS[key])
+    return engagement
+
+
+def _check_owner(org, owner: User) -> None:
+    if not Membership.objects.filter(org_id=org.pk, user_id=owner.pk).exists():
+        raise ValidationError({"owner": "The owner must be a member of this organization."})
+
+
+# What update_engagement may change; status has its own transitions, the brief its own form.
+ENGAGEMENT_EDITABLE = (
+    "title",
+    "goal",
+    "definition_of_done",
+    "budget",
+    "start_date",
+    "target_end_date",
+    "owner",
+)
+
+
+@transaction.atomic
+def update_engagement(*, engagement: Engagement, by: User, **changes) -> Engagement:
+    """Change an engagement's title, goal, definition of done, budget, dates or owner."""
+    unknown = set(changes) - set(ENGAGEMENT_EDITABLE)
+    if unknown:
+        raise ValidationError(f"Cannot change {', '.join(sorted(unknown))} here.")
+    for name in ("goal", "definition_of_done", "title"):
+        if name in changes and not str(changes[name]).strip():
+            raise ValidationError({name: "This cannot be empty."})
+    if changes.get("budget") is not None and changes["budget"] < 0:
+        raise ValidationError({"budget": "The budget cannot be negative."})
+    if "owner" in changes:
+        _check_owner(engagement.org, changes["owner"])
+    start = changes.get("start_date", engagement.start_date)
+    end = changes.get("target_end_date", engagement.target_end_date)
+    if end < start:
+        raise ValidationError({"target_end_date": "The target end date is before the start."})
+    for name, value in changes.items():
+        setattr(engagement, name, value)
+    engagement.updated_at = timezone.now()
+    engagement.save(update_fields=[*changes, "updated_at"])
+    engagement_changed(engagement)
     return engagement
 
 
@@ -425,7 +468,12 @@ def transition_deliverable(
     if to == S.REJECTED and not note.strip():
         raise ValidationError({"note": "Say why it is rejected, so the vendor can fix it."})
     now = timezone.now()
-    fields: dict = {"status": to, "status_changed_at": now, "version": F("version") + 1}
+    fields: dict = {
+        "status": to,
+        "status_changed_at": now,
+        "updated_at": now,
+        "version": F("version") + 1,
+    }
     if to == S.SUBMITTED:
         fields["submitted_at"] = now
     if to == S.ACCEPTED:
@@ -450,6 +498,35 @@ def transition_deliverable(
     )
     engagement_changed(deliverable.engagement)
     return transition
+
+
+@transaction.atomic
+def submit_deliverable(
+    *,
+    deliverable: Deliverable,
+    by: User | None,
+    note: str = "",
+    by_vendor: bool = False,
+    expected_version: int | None = None,
+) -> DeliverableTransition:
+    """Mark a deliverable submitted; one still planned is started first (two recorded steps)."""
+    if deliverable.status == S.PLANNED:
+        transition_deliverable(
+            deliverable=deliverable,
+            to=S.IN_PROGRESS,
+            by=by,
+            by_vendor=by_vendor,
+            expected_version=expected_version,
+        )
+        expected_version = None  # the start just moved the version on
+    return transition_deliverable(
+        deliverable=deliverable,
+        to=S.SUBMITTED,
+        by=by,
+        note=note,
+        by_vendor=by_vendor,
+        expected_version=expected_version,
+    )
 
 
 EDITABLE = {
@@ -492,7 +569,7 @@ def update_deliverable(
         raise ValidationError({"why": "Say why the scope changes."})
     version = deliverable.version if expected_version is None else expected_version
     won = Deliverable.unscoped.filter(pk=deliverable.pk, version=version).update(
-        **changed, version=F("version") + 1
+        **changed, version=F("version") + 1, updated_at=timezone.now()
     )
     if won != 1:
         raise Conflict("Someone else just changed this deliverable; here it is as it stands now.")

@@ -28,6 +28,7 @@ from engagements.forms import (
     ExitCriterionForm,
     InteractionForm,
     MilestoneForm,
+    PortalInviteForm,
     ReadinessOverrideForm,
     RiskForm,
     RiskStatusForm,
@@ -46,6 +47,7 @@ from engagements.models import (
     Interaction,
     Milestone,
     OpenQuestion,
+    PortalAccess,
     ReadinessCheck,
     Risk,
     ScopeChange,
@@ -67,6 +69,7 @@ REGIONS = (
     "exit-criteria",
     "brief",
     "watch-settings",
+    "portal-access",
 )
 
 
@@ -245,6 +248,10 @@ def _page(request: HttpRequest, engagement: Engagement, **overrides) -> dict:
         ),
         "interaction_form": InteractionForm(),
         "risk_form": RiskForm(org=request.org),
+        "portal_accesses": PortalAccess.objects.usable()
+        .filter(engagement=engagement)
+        .select_related("contact"),
+        "portal_form": PortalInviteForm(engagement=engagement),
     }
     context.update(overrides)
     return context

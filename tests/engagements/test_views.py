@@ -355,9 +355,9 @@ def test_engagement_page_with_200_deliverables_and_2000_interactions_has_a_flat_
 # session, user, memberships, engagement with burn, milestones, deliverables, interactions
 # count + page, spend by date, exit criteria, open and recently answered questions, spend entries, risks, scope
 # changes, status changes, risk-owner choices, deliverable-form milestone choices, spend-form
-# milestone choices.
+# milestone choices; portal links, vendor contacts to invite (exists).
 # + 9: the exit criteria's metric values from the health watcher (engagements.metrics).
-QUERIES_ON_DETAIL = 28
+QUERIES_ON_DETAIL = 29
 
 
 # --- in-place edits -------------------------------------------------------------------------

@@ -1,0 +1,604 @@
+"""/api/v1/engagements and /api/v1/deliverables: the delivery side of the token's organization.
+
+Every write calls the ``engagements.services.delivery`` function the engagement page calls;
+a refusal there (django ValidationError) is a 422 naming the field, a lost race a 409.
+"""
+
+from datetime import date, datetime
+from decimal import Decimal
+
+from django.core.exceptions import ValidationError
+from django.http import HttpRequest
+from django.shortcuts import get_object_or_404
+from ninja import Field, Query, Router, Schema, Status
+
+from accounts.models import CURRENCIES, Membership, User
+from outsourcing.api import (
+    READ_ERRORS,
+    WRITE_ERRORS,
+    Conflict,
+    Day,
+    Id,
+    ListQuery,
+    Moment,
+    Money,
+    Name,
+    Page,
+    SmallCount,
+    Text,
+    api,
+    error_response,
+    paginate,
+)
+from vendors.models import Vendor
+
+from .models import (
+    Channel,
+    Deliverable,
+    DeliverableStatus,
+    Direction,
+    Engagement,
+    EngagementStatus,
+    Interaction,
+    Milestone,
+    Outcome,
+    Risk,
+    Side,
+    Source,
+    SpendEntry,
+)
+from .services import delivery as services
+
+engagements = Router(tags=["engagements"])
+deliverables = Router(tags=["deliverables"])
+
+Currency = Text(3)
+
+
+@api.exception_handler(services.Conflict)
+def _delivery_conflict(request: HttpRequest, exc: services.Conflict):
+    return error_response(request, 409, "conflict", str(exc))
+
+
+def _member(org, user_id: int, field: str) -> User:
+    """A user of this organization by id, or a 422 naming ``field``."""
+    membership = Membership.objects.select_related("user").filter(org=org, user_id=user_id).first()
+    if membership is None:
+        raise ValidationError({field: "No member of this organization has this id."})
+    return membership.user
+
+
+def _engagement(engagement_id: int) -> Engagement:
+    return get_object_or_404(Engagement.objects.all(), pk=engagement_id)
+
+
+# --- engagements -----------------------------------------------------------------------------
+class EngagementOut(Schema):
+    id: int
+    vendor_id: int
+    title: str
+    goal: str
+    definition_of_done: str
+    vision: str
+    status: EngagementStatus
+    budget: Decimal
+    currency: str
+    spent: Decimal = Field(description="Sum of the recorded spend.")
+    accepted_value: Decimal = Field(description="Value of the accepted deliverables.")
+    planned_value: Decimal = Field(description="Value of all deliverables.")
+    next_due: date | None = Field(description="Earliest due date of an unaccepted deliverable.")
+    start_date: date
+    target_end_date: date
+    owner_id: int
+    created_at: datetime
+    updated_at: datetime
+
+
+class EngagementPage(Page):
+    items: list[EngagementOut]
+
+
+class EngagementFilters(ListQuery):
+    status: EngagementStatus | None = None
+    vendor: Id | None = Field(None, description="Vendor id.")
+    owner: Id | None = Field(None, description="User id of the engagement's owner.")
+    q: Text(200) | None = Field(None, description="Search in the title.")
+
+
+class EngagementIn(Schema):
+    vendor_id: Id
+    title: Name
+    goal: Text(10_000, min_length=1)
+    definition_of_done: Text(10_000, min_length=1)
+    budget: Money
+    currency: Currency | None = Field(
+        None,
+        description="The organization's currency when omitted. "
+        + ", ".join(c for c, _ in CURRENCIES),
+    )
+    start_date: Day
+    target_end_date: Day
+    owner_id: Id | None = Field(None, description="Defaults to the token's user.")
+    vendor_override_reason: Text() = Field(
+        "", description="Needed when the vendor is not approved or active."
+    )
+
+
+class EngagementPatch(Schema):
+    title: Name | None = None
+    goal: Text(10_000, min_length=1) | None = None
+    definition_of_done: Text(10_000, min_length=1) | None = None
+    budget: Money | None = None
+    start_date: Day | None = None
+    target_end_date: Day | None = None
+    owner_id: Id | None = None
+
+
+@engagements.get("", response={200: EngagementPage, **READ_ERRORS}, summary="List engagements")
+def engagement_list(request, filters: Query[EngagementFilters]):
+    queryset = Engagement.objects.with_burn()
+    if filters.status:
+        queryset = queryset.filter(status=filters.status)
+    if filters.vendor:
+        queryset = queryset.filter(vendor_id=filters.vendor)
+    if filters.owner:
+        queryset = queryset.filter(owner_id=filters.owner)
+    if filters.q:
+        queryset = queryset.filter(title__icontains=filters.q)
+    items, next_cursor = paginate(
+        queryset,
+        cursor=filters.cursor,
+        limit=filters.limit,
+        updated_since=filters.updated_since,
+        updated_field="updated_at",
+    )
+    return {"items": items, "next_cursor": next_cursor}
+
+
+@engagements.post(
+    "", response={201: EngagementOut, **WRITE_ERRORS}, summary="Set up a (draft) engagement"
+)
+def engagement_create(request, payload: EngagementIn):
+    data = payload.dict()
+    vendor = Vendor.objects.filter(pk=data.pop("vendor_id")).first()
+    if vendor is None:
+        raise ValidationError({"vendor_id": "No vendor of this organization has this id."})
+    owner_id = data.pop("owner_id")
+    owner = _member(request.org, owner_id, "owner_id") if owner_id else request.user
+    data["currency"] = data["currency"] or request.org.currency
+    if data["currency"] not in dict(CURRENCIES):
+        raise ValidationError({"currency": "Use one of the listed currency codes."})
+    engagement = services.create_engagement(
+        org=request.org, by=request.user, vendor=vendor, owner=owner, **data
+    )
+    return Status(201, Engagement.objects.with_burn().get(pk=engagement.pk))
+
+
+@engagements.get(
+    "/{int:engagement_id}", response={200: EngagementOut, **READ_ERRORS}, summary="One engagement"
+)
+def engagement_detail(request, engagement_id: int):
+    return get_object_or_404(Engagement.objects.with_burn(), pk=engagement_id)
+
+
+@engagements.patch(
+    "/{int:engagement_id}",
+    response={200: EngagementOut, **WRITE_ERRORS},
+    summary="Change title, goal, definition of done, budget, dates or owner",
+)
+def engagement_update(request, engagement_id: int, payload: EngagementPatch):
+    engagement = _engagement(engagement_id)
+    changes = {k: v for k, v in payload.dict(exclude_unset=True).items() if v is not None}
+    if "owner_id" in changes:
+        changes["owner"] = _member(request.org, changes.pop("owner_id"), "owner_id")
+    services.update_engagement(engagement=engagement, by=request.user, **changes)
+    return Engagement.objects.with_burn().get(pk=engagement.pk)
+
+
+# --- milestones ------------------------------------------------------------------------------
+class MilestoneOut(Schema):
+    id: int
+    engagement_id: int
+    title: str
+    description: str
+    position: int
+    due_date: date
+
+
+class MilestonePage(Page):
+    items: list[MilestoneOut]
+
+
+class MilestoneIn(Schema):
+    title: Name
+    due_date: Day
+    description: Text() = ""
+
+
+class SubList(ListQuery):
+    pass
+
+
+@engagements.get(
+    "/{int:engagement_id}/milestones",
+    response={200: MilestonePage, **READ_ERRORS},
+    summary="An engagement's milestones",
+)
+def milestone_list(request, engagement_id: int, filters: Query[SubList]):
+    engagement = _engagement(engagement_id)
+    items, next_cursor = paginate(
+        Milestone.objects.filter(engagement=engagement), cursor=filters.cursor, limit=filters.limit
+    )
+    return {"items": items, "next_cursor": next_cursor}
+
+
+@engagements.post(
+    "/{int:engagement_id}/milestones",
+    response={201: MilestoneOut, **WRITE_ERRORS},
+    summary="Add a milestone",
+)
+def milestone_create(request, engagement_id: int, payload: MilestoneIn):
+    return Status(
+        201, services.add_milestone(engagement=_engagement(engagement_id), **payload.dict())
+    )
+
+
+# --- deliverables ----------------------------------------------------------------------------
+class DeliverableOut(Schema):
+    id: int
+    engagement_id: int
+    milestone_id: int
+    title: str
+    description: str
+    acceptance_criteria: str
+    due_date: date
+    value: Decimal
+    status: DeliverableStatus
+    times_rejected: int
+    submitted_at: datetime | None
+    accepted_at: datetime | None
+    version: int = Field(description="Send it back as expected_version to detect a race.")
+    updated_at: datetime
+
+
+class DeliverablePage(Page):
+    items: list[DeliverableOut]
+
+
+class DeliverableFilters(ListQuery):
+    status: DeliverableStatus | None = None
+    milestone: Id | None = Field(None, description="Milestone id.")
+
+
+class DeliverableIn(Schema):
+    milestone_id: Id
+    title: Name
+    due_date: Day
+    acceptance_criteria: Text() = Field(
+        "", description="What exactly will be accepted; needed before accepting."
+    )
+    description: Text() = ""
+    value: Money = Decimal("0")
+
+
+@engagements.get(
+    "/{int:engagement_id}/deliverables",
+    response={200: DeliverablePage, **READ_ERRORS},
+    summary="An engagement's deliverables",
+)
+def deliverable_list(request, engagement_id: int, filters: Query[DeliverableFilters]):
+    queryset = Deliverable.objects.filter(engagement=_engagement(engagement_id))
+    if filters.status:
+        queryset = queryset.filter(status=filters.status)
+    if filters.milestone:
+        queryset = queryset.filter(milestone_id=filters.milestone)
+    items, next_cursor = paginate(
+        queryset,
+        cursor=filters.cursor,
+        limit=filters.limit,
+        updated_since=filters.updated_since,
+        updated_field="updated_at",
+    )
+    return {"items": items, "next_cursor": next_cursor}
+
+
+@engagements.post(
+    "/{int:engagement_id}/deliverables",
+    response={201: DeliverableOut, **WRITE_ERRORS},
+    summary="Add a deliverable under one of the engagement's milestones",
+)
+def deliverable_create(request, engagement_id: int, payload: DeliverableIn):
+    engagement = _engagement(engagement_id)
+    data = payload.dict()
+    milestone = Milestone.objects.filter(pk=data.pop("milestone_id"), engagement=engagement).first()
+    if milestone is None:
+        raise ValidationError({"milestone_id": "No milestone of this engagement has this id."})
+    deliverable = services.add_deliverable(
+        engagement=engagement, milestone=milestone, by=request.user, **data
+    )
+    return Status(201, deliverable)
+
+
+class TransitionIn(Schema):
+    note: Text() = Field("", description="A note or a link to the work.")
+    expected_version: int | None = Field(
+        None, ge=1, le=2**31 - 1, description="The version you looked at; 409 if it moved on."
+    )
+
+
+class RejectIn(TransitionIn):
+    note: Text(10_000, min_length=1) = Field(description="Why it is rejected (required).")
+
+
+def _deliverable(deliverable_id: int) -> Deliverable:
+    return get_object_or_404(Deliverable.objects.select_related("engagement"), pk=deliverable_id)
+
+
+def _check_step(deliverable: Deliverable, to: str) -> None:
+    """409 when the life cycle does not allow this step from the current status."""
+    allowed = services.DELIVERABLE_TRANSITIONS.get(deliverable.status, ())
+    if to == DeliverableStatus.SUBMITTED and deliverable.status == DeliverableStatus.PLANNED:
+        return  # submit_deliverable starts it first
+    if to not in allowed:
+        raise Conflict(
+            f"The deliverable is {DeliverableStatus(deliverable.status).label.lower()}; "
+            f"it cannot be {DeliverableStatus(to).label.lower()} now."
+        )
+
+
+@deliverables.get(
+    "/{int:deliverable_id}",
+    response={200: DeliverableOut, **READ_ERRORS},
+    summary="One deliverable",
+)
+def deliverable_detail(request, deliverable_id: int):
+    return _deliverable(deliverable_id)
+
+
+@deliverables.post(
+    "/{int:deliverable_id}/submit",
+    response={200: DeliverableOut, **WRITE_ERRORS},
+    summary="Mark submitted (a planned deliverable is started first)",
+)
+def deliverable_submit(request, deliverable_id: int, payload: TransitionIn):
+    deliverable = _deliverable(deliverable_id)
+    _check_step(deliverable, DeliverableStatus.SUBMITTED)
+    services.submit_deliverable(
+        deliverable=deliverable,
+        by=request.user,
+        note=payload.note,
+        expected_version=payload.expected_version,
+    )
+    return deliverable
+
+
+@deliverables.post(
+    "/{int:deliverable_id}/accept",
+    response={200: DeliverableOut, **WRITE_ERRORS},
+    summary="Accept submitted work (needs acceptance criteria)",
+)
+def deliverable_accept(request, deliverable_id: int, payload: TransitionIn):
+    deliverable = _deliverable(deliverable_id)
+    _check_step(deliverable, DeliverableStatus.ACCEPTED)
+    services.transition_deliverable(
+        deliverable=deliverable,
+        to=DeliverableStatus.ACCEPTED,
+        by=request.user,
+        note=payload.note,
+        expected_version=payload.expected_version,
+    )
+    return deliverable
+
+
+@deliverables.post(
+    "/{int:deliverable_id}/reject",
+    response={200: DeliverableOut, **WRITE_ERRORS},
+    summary="Reject submitted work, saying why",
+)
+def deliverable_reject(request, deliverable_id: int, payload: RejectIn):
+    deliverable = _deliverable(deliverable_id)
+    _check_step(deliverable, DeliverableStatus.REJECTED)
+    services.transition_deliverable(
+        deliverable=deliverable,
+        to=DeliverableStatus.REJECTED,
+        by=request.user,
+        note=payload.note,
+        expected_version=payload.expected_version,
+    )
+    return deliverable
+
+
+# --- interactions ----------------------------------------------------------------------------
+class InteractionOut(Schema):
+    id: int
+    engagement_id: int
+    occurred_at: datetime
+    channel: Channel
+    direction: Direction
+    outcome: Outcome
+    response_hours: int | None
+    comfort: int | None
+    notes: str
+    source: Source
+    logged_by_id: int | None
+    created_at: datetime
+
+
+class InteractionPage(Page):
+    items: list[InteractionOut]
+
+
+class InteractionFilters(ListQuery):
+    channel: Channel | None = None
+    direction: Direction | None = None
+    source: Source | None = None
+
+
+class InteractionIn(Schema):
+    channel: Channel
+    direction: Direction
+    outcome: Outcome
+    occurred_at: Moment | None = Field(None, description="Now when omitted.")
+    comfort: int | None = Field(None, ge=1, le=5, description="1 (awful) to 5 (great).")
+    response_hours: SmallCount | None = Field(None, description="Needed for 'answered'.")
+    notes: Text() = ""
+    question: Text() = Field("", description="An open question raised in it.")
+    question_owed_by: Side | None = Field(None, description="Who owes the answer.")
+
+
+@engagements.get(
+    "/{int:engagement_id}/interactions",
+    response={200: InteractionPage, **READ_ERRORS},
+    summary="An engagement's interaction log",
+)
+def interaction_list(request, engagement_id: int, filters: Query[InteractionFilters]):
+    queryset = Interaction.objects.filter(engagement=_engagement(engagement_id))
+    for name in ("channel", "direction", "source"):
+        if getattr(filters, name):
+            queryset = queryset.filter(**{name: getattr(filters, name)})
+    items, next_cursor = paginate(
+        queryset,
+        cursor=filters.cursor,
+        limit=filters.limit,
+        updated_since=filters.updated_since,
+        updated_field="created_at",
+    )
+    return {"items": items, "next_cursor": next_cursor}
+
+
+@engagements.post(
+    "/{int:engagement_id}/interactions",
+    response={201: InteractionOut, **WRITE_ERRORS},
+    summary="Log a call, meeting, e-mail or message (from a CRM, say)",
+)
+def interaction_create(request, engagement_id: int, payload: InteractionIn):
+    data = payload.dict()
+    data["question_owed_by"] = data["question_owed_by"] or ""
+    interaction = services.log_interaction(
+        engagement=_engagement(engagement_id), by=request.user, source=Source.API, **data
+    )
+    return Status(201, interaction)
+
+
+# --- spend -----------------------------------------------------------------------------------
+class SpendOut(Schema):
+    id: int
+    engagement_id: int
+    date: date
+    amount: Decimal
+    currency: str
+    description: str
+    milestone_id: int | None
+    created_at: datetime
+
+
+class SpendPage(Page):
+    items: list[SpendOut]
+
+
+class SpendIn(Schema):
+    date: Day
+    amount: Money = Field(description="Above zero, in the engagement's currency.")
+    currency: Currency | None = Field(None, description="The engagement's currency when omitted.")
+    description: Text(300, min_length=1)
+    milestone_id: Id | None = None
+
+
+@engagements.get(
+    "/{int:engagement_id}/spend",
+    response={200: SpendPage, **READ_ERRORS},
+    summary="Money paid on an engagement",
+)
+def spend_list(request, engagement_id: int, filters: Query[SubList]):
+    items, next_cursor = paginate(
+        SpendEntry.objects.filter(engagement=_engagement(engagement_id)),
+        cursor=filters.cursor,
+        limit=filters.limit,
+        updated_since=filters.updated_since,
+        updated_field="created_at",
+    )
+    return {"items": items, "next_cursor": next_cursor}
+
+
+@engagements.post(
+    "/{int:engagement_id}/spend",
+    response={201: SpendOut, **WRITE_ERRORS},
+    summary="Record money paid (an invoice from accounting, say)",
+)
+def spend_create(request, engagement_id: int, payload: SpendIn):
+    engagement = _engagement(engagement_id)
+    data = payload.dict()
+    milestone_id = data.pop("milestone_id")
+    milestone = None
+    if milestone_id:
+        milestone = Milestone.objects.filter(pk=milestone_id, engagement=engagement).first()
+        if milestone is None:
+            raise ValidationError({"milestone_id": "No milestone of this engagement has this id."})
+    data["currency"] = data["currency"] or engagement.currency
+    entry = services.record_spend(
+        engagement=engagement, by=request.user, milestone=milestone, **data
+    )
+    return Status(201, entry)
+
+
+# --- risks -----------------------------------------------------------------------------------
+class RiskOut(Schema):
+    id: int
+    engagement_id: int
+    description: str
+    likelihood: Risk.Level
+    impact: Risk.Level
+    mitigation: str
+    owner_id: int | None
+    status: Risk.Status
+    created_at: datetime
+
+
+class RiskPage(Page):
+    items: list[RiskOut]
+
+
+class RiskFilters(ListQuery):
+    status: Risk.Status | None = None
+
+
+class RiskIn(Schema):
+    description: Text(10_000, min_length=1)
+    likelihood: Risk.Level = Risk.Level.MEDIUM
+    impact: Risk.Level = Risk.Level.MEDIUM
+    mitigation: Text() = ""
+    owner_id: Id | None = None
+
+
+@engagements.get(
+    "/{int:engagement_id}/risks",
+    response={200: RiskPage, **READ_ERRORS},
+    summary="An engagement's risks and obstacles",
+)
+def risk_list(request, engagement_id: int, filters: Query[RiskFilters]):
+    queryset = Risk.objects.filter(engagement=_engagement(engagement_id))
+    if filters.status:
+        queryset = queryset.filter(status=filters.status)
+    items, next_cursor = paginate(
+        queryset,
+        cursor=filters.cursor,
+        limit=filters.limit,
+        updated_since=filters.updated_since,
+        updated_field="created_at",
+    )
+    return {"items": items, "next_cursor": next_cursor}
+
+
+@engagements.post(
+    "/{int:engagement_id}/risks",
+    response={201: RiskOut, **WRITE_ERRORS},
+    summary="Record a risk with its mitigation plan",
+)
+def risk_create(request, engagement_id: int, payload: RiskIn):
+    engagement = _engagement(engagement_id)
+    data = payload.dict()
+    owner_id = data.pop("owner_id")
+    owner = _member(request.org, owner_id, "owner_id") if owner_id else None
+    if not data["description"].strip():
+        raise ValidationError({"description": "Describe the risk."})
+    return Status(201, services.add_risk(engagement=engagement, owner=owner, **data))

@@ -1,0 +1,160 @@
+"""The vendor portal (no log-in: the private link is the key) and, on the engagement page,
+the owners' and managers' side of it: invite a vendor contact, revoke a link.
+
+Wrong, expired and revoked links get the same 404 page; an address that tries too many
+wrong links in a minute gets 429 before any lookup.
+"""
+
+from collections.abc import Callable
+from functools import wraps
+
+from django.conf import settings
+from django.contrib import messages
+from django.contrib.auth.decorators import login_not_required
+from django.core.cache import cache
+from django.db.models import Prefetch
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect
+from django.template.response import TemplateResponse
+from django.views.decorators.http import require_POST, require_safe
+
+from accounts.audit import audit_as
+from accounts.decorators import manager_required
+from accounts.tenancy import activate_tenant
+from engagements.forms import CheckInForm, PortalInviteForm, PortalSubmitForm, QuestionForm
+from engagements.models import Deliverable, Engagement, Milestone, PortalAccess
+from engagements.services import portal as services
+from outsourcing.htmx import render
+
+from .engagements import PAGE, REGIONS, _apply, _page
+
+PORTAL_PAGE = "engagements/portal.html"
+
+
+# --- the portal -------------------------------------------------------------------------------
+def _client_ip(request: HttpRequest) -> str:
+    return request.META.get("REMOTE_ADDR", "unknown")
+
+
+def portal_view(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
+    """Resolve the link to its access (or the one 404), enter its tenant and audit channel."""
+
+    @wraps(view)
+    def wrapper(request: HttpRequest, token: str) -> HttpResponse:
+        key = f"portal-bad-links:{_client_ip(request)}"
+        if cache.get(key, 0) >= settings.PORTAL_BAD_LINKS_PER_MINUTE:
+            response = TemplateResponse(request, "engagements/portal_throttled.html", status=429)
+            response["Retry-After"] = "60"
+            return response
+        access = services.find_portal_access(token)
+        if access is None:
+            cache.add(key, 0, timeout=60)
+            cache.incr(key)
+            raise Http404("No such portal link.")
+        activate_tenant(access.org)
+        audit_as(
+            via="portal",
+            label=f"portal: {access.contact.name} ({access.contact.vendor.name})",
+        )
+        return view(request, access)
+
+    return login_not_required(wrapper)
+
+
+def _portal(
+    request: HttpRequest, access: PortalAccess, status: int = 200, **forms
+) -> TemplateResponse:
+    """The brief: vision, goal, done, milestones and deliverables. Never money or our notes."""
+    engagement = access.engagement
+    milestones = Milestone.objects.filter(engagement=engagement).prefetch_related(
+        Prefetch("deliverables", queryset=Deliverable.objects.order_by("due_date", "pk"))
+    )
+    context = {
+        "access": access,
+        "engagement": engagement,
+        "contact": access.contact,
+        "milestones": milestones,
+        "checkin_form": forms.get("checkin_form") or CheckInForm(),
+        "question_form": forms.get("question_form") or QuestionForm(),
+        "submit_form": forms.get("submit_form") or PortalSubmitForm(engagement=engagement),
+    }
+    return TemplateResponse(request, PORTAL_PAGE, context, status=status)
+
+
+@portal_view
+@require_safe
+def portal_home(request: HttpRequest, access: PortalAccess) -> HttpResponse:
+    """The vendor's page: our brief for them, and the three things they can tell us."""
+    return _portal(request, access)
+
+
+@portal_view
+@require_POST
+def portal_check_in(request: HttpRequest, access: PortalAccess) -> HttpResponse:
+    """Post a check-in: progress, blockers and a comfort rating from the vendor's side."""
+    form = CheckInForm(request.POST)
+    if not _apply(form, lambda: services.post_check_in(access=access, **form.cleaned_data)):
+        return _portal(request, access, status=422, checkin_form=form)
+    messages.success(request, "Thank you: your check-in reached the team.")
+    return redirect("portal:portal_home", token=request.resolver_match.kwargs["token"])
+
+
+@portal_view
+@require_POST
+def portal_question(request: HttpRequest, access: PortalAccess) -> HttpResponse:
+    """Ask the team a question; it stays open (and watched) until they answer."""
+    form = QuestionForm(request.POST)
+    if not _apply(form, lambda: services.ask_question(access=access, **form.cleaned_data)):
+        return _portal(request, access, status=422, question_form=form)
+    messages.success(request, "Your question is with the team.")
+    return redirect("portal:portal_home", token=request.resolver_match.kwargs["token"])
+
+
+@portal_view
+@require_POST
+def portal_submit(request: HttpRequest, access: PortalAccess) -> HttpResponse:
+    """Mark a deliverable submitted, with a note or a link to the work."""
+    form = PortalSubmitForm(request.POST, engagement=access.engagement)
+    try:
+        ok = _apply(form, lambda: services.submit_deliverable(access=access, **form.cleaned_data))
+    except services.delivery.Conflict as exc:
+        form.add_error(None, str(exc))
+        ok = False
+    if not ok:
+        return _portal(request, access, status=422, submit_form=form)
+    messages.success(request, "Marked as submitted: the team will review it.")
+    return redirect("portal:portal_home", token=request.resolver_match.kwargs["token"])
+
+
+# --- on the engagement page -------------------------------------------------------------------
+@require_POST
+@manager_required
+def portal_access_create(request: HttpRequest, pk: int) -> HttpResponse:
+    """Give a vendor contact a private link; the link is shown here once (and e-mailed)."""
+    engagement = get_object_or_404(Engagement.objects.for_detail(), pk=pk)
+    form = PortalInviteForm(request.POST, engagement=engagement)
+    created: dict = {}
+
+    def invite() -> None:
+        access, token = services.invite_vendor_contact(
+            engagement=engagement, contact=form.cleaned_data["contact"], by=request.user
+        )
+        created.update(portal_link=services.portal_url(token), portal_new=access)
+
+    ok = _apply(form, invite)
+    context = _page(request, engagement, **({} if ok else {"portal_form": form}), **created)
+    # Not a redirect even for a plain post: the link is shown this once.
+    status = 200 if ok or request.htmx else 422
+    return render(request, PAGE, context, partials=REGIONS, status=status)
+
+
+@require_POST
+@manager_required
+def portal_access_revoke(request: HttpRequest, pk: int) -> HttpResponse:
+    """Revoke a portal link: it stops working at once."""
+    access = get_object_or_404(PortalAccess.objects.select_related("engagement"), pk=pk)
+    services.revoke_portal_access(access=access)
+    if not request.htmx:
+        return redirect("engagements:engagement_detail", pk=access.engagement_id)
+    engagement = Engagement.objects.for_detail().get(pk=access.engagement_id)
+    return render(request, PAGE, _page(request, engagement), partials=REGIONS)
