@@ -357,7 +357,7 @@ def test_engagement_page_with_200_deliverables_and_2000_interactions_has_a_flat_
 # changes, status changes, risk-owner choices, deliverable-form milestone choices, spend-form
 # milestone choices; portal links, vendor contacts to invite (exists).
 # + 9: the exit criteria's metric values from the health watcher (engagements.metrics).
-QUERIES_ON_DETAIL = 29
+QUERIES_ON_DETAIL = 30
 
 
 # --- in-place edits -------------------------------------------------------------------------

@@ -39,14 +39,14 @@ def engagement(org, manager):
         owner=manager.user,
         title="Checkout rebuild",
         vision="Customers pay in two clicks.",
-        budget="77777.00",
+        budget="86421.00",
     )
     milestone = MilestoneFactory(engagement=engagement, title="Payments")
     DeliverableFactory(
         milestone=milestone,
         title="Card form",
         acceptance_criteria="Works with 3-D Secure",
-        value="12345.00",
+        value="13579.00",
     )
     SpendEntryFactory(engagement=engagement, description="INTERNAL invoice 42")
     Interaction.objects.create(
@@ -154,7 +154,16 @@ def test_the_portal_shows_the_brief_but_never_money_or_internal_notes(link, enga
     text = response.text
     assert "Customers pay in two clicks." in text and engagement.goal in text
     assert "Card form" in text and "Works with 3-D Secure" in text
-    for secret in ("77", "12,345", "12345", "INTERNAL", "Dashboard", "Engagements</a>"):
+    # Money as it could be printed (ids and CSRF tokens can contain short digit runs, not these).
+    for secret in (
+        "86421",
+        "86,421",
+        "13579",
+        "13,579",
+        "INTERNAL",
+        "Dashboard",
+        "Engagements</a>",
+    ):
         assert secret not in text, secret
 
 
