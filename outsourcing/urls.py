@@ -2,6 +2,7 @@ from django.contrib import admin
 from django.urls import include, path
 
 from accounts.api import router as accounts_api
+from engagements.alerts_api import router as alerts_api
 from engagements.api import deliverables as deliverables_api
 from engagements.api import engagements as engagements_api
 from vendors.api import router as vendors_api
@@ -13,6 +14,7 @@ api.add_router("", accounts_api)
 api.add_router("/vendors", vendors_api)
 api.add_router("/engagements", engagements_api)
 api.add_router("/deliverables", deliverables_api)
+api.add_router("/alerts", alerts_api)
 
 urlpatterns = [
     path("", include("engagements.urls")),

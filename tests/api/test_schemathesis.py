@@ -47,9 +47,18 @@ def world(transactional_db, rate_limit):
     f.DeliverableFactory(milestone=their_milestone, title=MARKER, acceptance_criteria=MARKER)
     f.InteractionFactory(engagement=theirs, notes=MARKER)
     f.SpendEntryFactory(engagement=theirs, description=MARKER)
+    from engagements.models import Alert
+
+    alert = Alert.objects.create(org=org, engagement=engagement, level="warning")
+    Alert.objects.create(org=other, engagement=theirs, level="cut_losses", note=MARKER)
     _, secret = create_api_token(org=org, user=user, name="fuzz", scope=TokenScope.WRITE)
     # Ids of our own rows, so generated requests also reach real objects, not only 404s.
-    ids = {"vendor_id": vendor.pk, "engagement_id": engagement.pk, "deliverable_id": planned.pk}
+    ids = {
+        "vendor_id": vendor.pk,
+        "engagement_id": engagement.pk,
+        "deliverable_id": planned.pk,
+        "alert_id": alert.pk,
+    }
     return secret, ids
 
 

@@ -1,0 +1,126 @@
+"""/api/v1/alerts: the health watcher's alerts, and acknowledging, snoozing or resolving one.
+
+The actions call the same ``engagements.services.health`` functions as the dashboard; an
+alert that changed meanwhile is a 409, a bad moment or a missing note a 422.
+"""
+
+from datetime import datetime
+from typing import Literal
+
+from django.core.exceptions import ValidationError
+from django.shortcuts import get_object_or_404
+from ninja import Field, Query, Router, Schema
+
+from outsourcing.api import (
+    READ_ERRORS,
+    WRITE_ERRORS,
+    Conflict,
+    Id,
+    ListQuery,
+    Moment,
+    Page,
+    Text,
+    paginate,
+)
+
+from .models import Alert, AlertStatus
+from .services import health
+
+router = Router(tags=["alerts"])
+
+# A literal, not the Level enum: the schema already has a "Level" component (risk levels).
+HealthLevel = Literal["healthy", "watch", "warning", "cut_losses"]
+
+
+class AlertOut(Schema):
+    id: int
+    engagement_id: int
+    engagement_title: str = Field(..., alias="engagement.title")
+    level: HealthLevel
+    status: AlertStatus
+    opened_at: datetime
+    level_changed_at: datetime
+    acknowledged_at: datetime | None
+    snoozed_until: datetime | None
+    resolved_at: datetime | None
+    note: str
+
+
+class AlertPage(Page):
+    items: list[AlertOut]
+
+
+class AlertFilters(ListQuery):
+    level: HealthLevel | None = None
+    status: AlertStatus | None = Field(None, description="Default: every alert not resolved.")
+    engagement: Id | None = None
+
+
+class NoteIn(Schema):
+    note: Text(2000) = ""
+
+
+class SnoozeIn(Schema):
+    until: Moment
+    note: Text(2000) = ""
+
+
+@router.get("", response={200: AlertPage, **READ_ERRORS}, summary="List alerts (open by default)")
+def alert_list(request, filters: Query[AlertFilters]):
+    queryset = Alert.objects.select_related("engagement")
+    queryset = queryset.filter(status=filters.status) if filters.status else queryset.unresolved()
+    if filters.level:
+        queryset = queryset.filter(level=filters.level)
+    if filters.engagement:
+        queryset = queryset.filter(engagement_id=filters.engagement)
+    items, next_cursor = paginate(
+        queryset,
+        cursor=filters.cursor,
+        limit=filters.limit,
+        updated_since=filters.updated_since,
+        updated_field="level_changed_at",
+    )
+    return {"items": items, "next_cursor": next_cursor}
+
+
+@router.get("/{alert_id}", response={200: AlertOut, **READ_ERRORS}, summary="One alert")
+def alert_detail(request, alert_id: Id):
+    return get_object_or_404(Alert.objects.select_related("engagement"), pk=alert_id)
+
+
+def _act(request, alert_id: int, action, **kwargs):
+    alert = get_object_or_404(Alert.objects.select_related("engagement"), pk=alert_id)
+    try:
+        action(alert=alert, by=request.user, **kwargs)
+    except ValidationError as exc:
+        if not hasattr(exc, "error_dict") and "changed meanwhile" in " ".join(exc.messages):
+            raise Conflict(" ".join(exc.messages)) from None
+        raise
+    return Alert.objects.select_related("engagement").get(pk=alert.pk)
+
+
+@router.post(
+    "/{alert_id}/acknowledge",
+    response={200: AlertOut, **WRITE_ERRORS},
+    summary="Acknowledge an alert",
+)
+def alert_acknowledge(request, alert_id: Id, payload: NoteIn):
+    return _act(request, alert_id, health.acknowledge_alert, note=payload.note)
+
+
+@router.post(
+    "/{alert_id}/snooze",
+    response={200: AlertOut, **WRITE_ERRORS},
+    summary="Snooze an alert until a future moment",
+)
+def alert_snooze(request, alert_id: Id, payload: SnoozeIn):
+    return _act(request, alert_id, health.snooze_alert, until=payload.until, note=payload.note)
+
+
+@router.post(
+    "/{alert_id}/resolve",
+    response={200: AlertOut, **WRITE_ERRORS},
+    summary="Resolve an alert with a note",
+)
+def alert_resolve(request, alert_id: Id, payload: NoteIn):
+    return _act(request, alert_id, health.resolve_alert, note=payload.note)
