@@ -1,6 +1,6 @@
 from django.urls import path
 
-from .views import dashboard
+from .views import alerts, dashboard, notifications
 from .views import engagements as views
 
 app_name = "engagements"
@@ -39,4 +39,20 @@ urlpatterns = [
     path("deliverables/<int:pk>/", views.deliverable_update, name="deliverable_update"),
     path("questions/<int:pk>/answer/", views.question_answer, name="question_answer"),
     path("risks/<int:pk>/status/", views.risk_status, name="risk_status"),
+    # health watcher
+    path("engagements/<int:pk>/health/", alerts.engagement_health, name="engagement_health"),
+    path(
+        "engagements/<int:pk>/terminate/", alerts.engagement_terminate, name="engagement_terminate"
+    ),
+    path("alerts/<int:pk>/", alerts.alert_detail, name="alert_detail"),
+    path("alerts/<int:pk>/acknowledge/", alerts.alert_acknowledge, name="alert_acknowledge"),
+    path("alerts/<int:pk>/snooze/", alerts.alert_snooze, name="alert_snooze"),
+    path("alerts/<int:pk>/resolve/", alerts.alert_resolve, name="alert_resolve"),
+    path("notifications/", notifications.notification_settings, name="notification_settings"),
+    path("notifications/channels/", notifications.channel_create, name="channel_create"),
+    path("notifications/channels/<int:pk>/test/", notifications.channel_test, name="channel_test"),
+    path(
+        "notifications/policy/", notifications.escalation_policy_save, name="escalation_policy_save"
+    ),
+    path("notifications/digest/", notifications.digest_toggle, name="digest_toggle"),
 ]

@@ -268,3 +268,33 @@ LOGGING = {
     "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "INFO")},
     "loggers": {"django.db.backends": {"level": "INFO"}},
 }
+
+# --- Health watcher (engagements.services.health) -----------------------------------------
+from celery.schedules import crontab as _crontab  # noqa: E402
+
+HEALTH_SWEEP_INTERVAL_SECONDS = env_int("HEALTH_SWEEP_INTERVAL_SECONDS", 300, minimum=10)
+HEALTH_DEESCALATION_HOLD_HOURS = env_int("HEALTH_DEESCALATION_HOLD_HOURS", 24, minimum=0)
+HEALTH_CUT_LOSSES_PERSIST_DAYS = env_int("HEALTH_CUT_LOSSES_PERSIST_DAYS", 7, minimum=0)
+HEALTH_WEBHOOK_TIMEOUT = env_int("HEALTH_WEBHOOK_TIMEOUT", 5, minimum=1)
+# SSRF guard: webhooks may target private/loopback addresses only outside production.
+HEALTH_WEBHOOK_ALLOW_PRIVATE = env_bool("HEALTH_WEBHOOK_ALLOW_PRIVATE", not PRODUCTION)
+HEALTH_DASHBOARD_POLL_SECONDS = env_int("HEALTH_DASHBOARD_POLL_SECONDS", 30, minimum=2)
+# Every entry expires: ticks queued while the broker was down do not pile up, and a missed
+# tick costs nothing because each sweep recomputes everything as of its own moment.
+CELERY_BEAT_SCHEDULE |= {
+    "sweep-health": {
+        "task": "engagements.tasks.sweep_health",
+        "schedule": HEALTH_SWEEP_INTERVAL_SECONDS,
+        "options": {"expires": HEALTH_SWEEP_INTERVAL_SECONDS * 0.9},
+    },
+    "dispatch-outbox": {
+        "task": "engagements.tasks.dispatch_outbox",
+        "schedule": 60,
+        "options": {"expires": 55},
+    },
+    "send-digest": {
+        "task": "engagements.tasks.send_digest",
+        "schedule": _crontab(hour=7, minute=0),  # UTC; at most one per member and day
+        "options": {"expires": 3000},
+    },
+}

@@ -2,3 +2,4 @@
 ``health`` (health-watcher issue): signals, health, alerts and the notification outbox."""
 
 from .delivery import *  # noqa: F403
+from .health import *  # noqa: F403

@@ -1,6 +1,906 @@
-"""Health watcher services (warning signs, health, alerts, outbox). Built by the health-watcher issue."""
+"""The health watcher's writes: the sweep, the alert lifecycle, the outbox and its delivery.
+
+Exactly-once lives in the database: the sweep upserts health rows (idempotent), opens an
+alert under the partial unique constraint "one unresolved alert per engagement", changes an
+alert only by compare-and-set (``filter(pk=…, level=old).update(…)``: exactly one row
+changed = this sweep won) and writes the alert event and the outbox rows in that same
+transaction; outbox rows are unique per (alert, channel, level, reminder sequence). Two
+overlapping sweeps therefore never open a second alert or queue a second notification.
+"""
+
+import hashlib
+import hmac
+import ipaddress
+import json
+import logging
+import secrets
+import socket
+import urllib.error
+import urllib.request
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from decimal import Decimal
+from urllib.parse import urlsplit
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.core.mail import send_mail
+from django.db import IntegrityError, transaction
+from django.db.models import F, Max, Q
+from django.utils import timezone
+
+from accounts.models import Membership, Role
+from engagements import health as rules
+from engagements import metrics as metrics_module
+from engagements.models import (
+    Alert,
+    AlertEvent,
+    AlertStatus,
+    DigestSent,
+    Engagement,
+    EngagementHealth,
+    EngagementStatus,
+    EngagementStatusChange,
+    EscalationPolicy,
+    HealthSnapshot,
+    Level,
+    Notification,
+    NotificationChannel,
+    NotificationPreference,
+    NotificationState,
+)
+from engagements.models.health import level_rank
+
+log = logging.getLogger(__name__)
+
+WEBHOOK_PAYLOAD_VERSION = 1
+MAX_ATTEMPTS = 6
+STALE_CLAIM = timedelta(minutes=10)
+BATCH = 2000
+
+
+# --- the sweep -------------------------------------------------------------------------------
+
+
+@dataclass
+class SweepResult:
+    engagements: int = 0
+    health_written: int = 0
+    snapshots_written: int = 0
+    changes: list[str] = field(default_factory=list)  # alert changes, human-readable
+    notifications: int = 0
+
+
+def sweep(*, at: datetime, engagement_ids: list[int] | None = None) -> SweepResult:
+    """Evaluate all active engagements (or the given ones) as of ``at``; upsert health, alerts, outbox."""
+    result = SweepResult()
+    facts = metrics_module.collect(at=at, engagement_ids=engagement_ids)
+    result.engagements = len(facts)
+    ids = list(facts) if engagement_ids is None else engagement_ids
+    previous = {
+        row["engagement_id"]: row
+        for row in EngagementHealth.unscoped.filter(
+            **(
+                {"engagement__status": EngagementStatus.ACTIVE}
+                if engagement_ids is None
+                else {"engagement_id__in": ids}
+            )
+        ).values("engagement_id", *HEALTH_FIELDS)
+    }  # plain rows, not model instances: at 100,000 engagements instantiation dominates
+    hold = timedelta(hours=settings.HEALTH_DEESCALATION_HOLD_HOURS)
+    changed: list[EngagementHealth] = []
+    snapshots: list[HealthSnapshot] = []
+    levels: dict[int, str] = {}
+    for engagement_id, f in facts.items():
+        old = previous.get(engagement_id)
+        new = _evaluate(f, at, old, hold)
+        levels[engagement_id] = new["level"]
+        differs = old is None or any(old[k] != new[k] for k in COMPARED)
+        if differs or old["snapshot_on"] != at.date():
+            new["snapshot_on"] = at.date()
+            snapshots.append(
+                HealthSnapshot(
+                    org_id=f.org_id,
+                    engagement_id=engagement_id,
+                    date=at.date(),
+                    score=new["score"],
+                    level=new["level"],
+                )
+            )
+        if differs or new["snapshot_on"] != old["snapshot_on"]:
+            changed.append(
+                EngagementHealth(
+                    org_id=f.org_id, engagement_id=engagement_id, evaluated_at=at, **new
+                )
+            )
+    if changed or snapshots:
+        _write_health(changed, snapshots)
+    result.health_written, result.snapshots_written = len(changed), len(snapshots)
+    _apply_alerts(facts, levels, at, result, engagement_ids)
+    if result.notifications:
+        transaction.on_commit(_enqueue_dispatch)
+    return result
+
+
+@transaction.atomic
+def _write_health(changed: list[EngagementHealth], snapshots: list[HealthSnapshot]) -> None:
+    EngagementHealth.unscoped.bulk_create(
+        changed,
+        batch_size=BATCH,
+        update_conflicts=True,
+        unique_fields=["engagement"],
+        update_fields=[
+            "score",
+            "level",
+            "raw_level",
+            "lower_since",
+            "signals",
+            "evaluated_at",
+            "snapshot_on",
+        ],
+    )
+    HealthSnapshot.unscoped.bulk_create(
+        snapshots,
+        batch_size=BATCH,
+        update_conflicts=True,
+        unique_fields=["engagement", "date"],
+        update_fields=["score", "level"],
+    )
+
+
+HEALTH_FIELDS = ("score", "level", "raw_level", "lower_since", "signals", "snapshot_on")
+COMPARED = HEALTH_FIELDS[:-1]
+
+
+def _evaluate(f, at: datetime, old: dict | None, hold: timedelta) -> dict:
+    found = rules.signals(f, at)
+    first_seen = {s["kind"]: s.get("since") for s in (old["signals"] if old else [])}
+    since = {
+        s.kind: datetime.fromisoformat(first_seen[s.kind]) if first_seen.get(s.kind) else at
+        for s in found
+    }
+    score, raw = rules.assess(
+        found, since, at, persist_days=settings.HEALTH_CUT_LOSSES_PERSIST_DAYS
+    )
+    level, lower_since = raw, None
+    if old is not None and level_rank(raw) < level_rank(old["level"]):
+        # De-escalate only after the lower level held for the hold time: no flapping.
+        lower_since = old["lower_since"] or at
+        level = raw if at - lower_since >= hold else old["level"]
+        if level == raw:
+            lower_since = None
+    return {
+        "score": score,
+        "level": level,
+        "raw_level": raw,
+        "lower_since": lower_since,
+        "signals": [s.as_dict() | {"since": since[s.kind].isoformat()} for s in found],
+        "snapshot_on": old["snapshot_on"] if old else None,
+    }
+
+
+def _apply_alerts(
+    facts, levels: dict[int, str], at: datetime, result: SweepResult, engagement_ids
+) -> None:
+    """Open, escalate, de-escalate, wake, resolve and remind: compare-and-set on the few that change."""
+    alerts = Alert.unscoped.exclude(status=AlertStatus.RESOLVED)
+    if engagement_ids is not None:
+        alerts = alerts.filter(engagement_id__in=engagement_ids)
+    unresolved: dict[int, Alert] = {}
+    for alert in alerts:
+        if alert.engagement_id in facts:
+            unresolved[alert.engagement_id] = alert
+        else:  # completed, terminated or paused: nothing to watch any more
+            _apply_one(
+                alert.engagement_id,
+                alert.org_id,
+                Level.HEALTHY,
+                alert,
+                at,
+                {},
+                result,
+                why="the engagement is no longer active",
+            )
+    todo = [
+        eid
+        for eid in facts
+        if (
+            eid in unresolved
+            and _alert_needs_change(unresolved[eid], levels.get(eid, Level.HEALTHY), at)
+        )
+        or (eid not in unresolved and level_rank(levels.get(eid, Level.HEALTHY)) >= 1)
+    ]
+    org_ids = {facts[eid].org_id for eid in todo} | {
+        facts[a.engagement_id].org_id for a in unresolved.values()
+    }
+    channels = _channels(org_ids)
+    to_open = [eid for eid in todo if eid not in unresolved]
+    for start in range(0, len(to_open), BATCH):
+        _open_alerts(to_open[start : start + BATCH], facts, levels, at, channels, result)
+    for eid in todo:
+        if eid not in unresolved:
+            continue
+        _apply_one(
+            eid,
+            facts[eid].org_id,
+            levels.get(eid, Level.HEALTHY),
+            unresolved.get(eid),
+            at,
+            channels,
+            result,
+        )
+    _remind(unresolved, set(todo), at, channels, result)
+
+
+@transaction.atomic
+def _open_alerts(eids: list[int], facts, levels, at: datetime, channels, result) -> None:
+    """Open alerts for many engagements at once (set-based): insert, then events and outbox.
+
+    ``ignore_conflicts``: an engagement whose alert an overlapping sweep opened first is
+    skipped by the partial unique constraint; the "opened" event is unique per alert too, so
+    only one of two sweeps with the same ``at`` writes it, and outbox rows are unique anyway.
+    """
+    Alert.unscoped.bulk_create(
+        [
+            Alert(
+                org_id=facts[eid].org_id,
+                engagement_id=eid,
+                level=levels[eid],
+                opened_at=at,
+                level_changed_at=at,
+            )
+            for eid in eids
+        ],
+        ignore_conflicts=True,
+    )
+    opened = list(
+        Alert.unscoped.filter(engagement_id__in=eids, opened_at=at, status=AlertStatus.OPEN)
+        .exclude(events__kind="opened")
+        .only("pk", "org_id", "engagement_id", "level")
+    )
+    AlertEvent.unscoped.bulk_create(
+        [
+            AlertEvent(
+                org_id=a.org_id,
+                alert=a,
+                at=at,
+                kind="opened",
+                to_level=a.level,
+                to_status=AlertStatus.OPEN,
+                note="signals crossed the watch line",
+            )
+            for a in opened
+        ],
+        ignore_conflicts=True,
+    )
+    rows = [
+        Notification(
+            org_id=a.org_id,
+            alert=a,
+            channel=c,
+            level=a.level,
+            idempotency_key=f"alert-{a.pk}-channel-{c.pk}-{a.level}-0",
+            next_attempt_at=at,
+            created_at=at,
+        )
+        for a in opened
+        for c in channels.get(a.org_id, [])
+    ]
+    Notification.unscoped.bulk_create(rows, ignore_conflicts=True)
+    result.notifications += len(rows)
+    result.changes.extend(
+        f"engagement {a.engagement_id}: alert opened at {a.level}" for a in opened
+    )
+
+
+def _alert_needs_change(alert: Alert, level: str, at: datetime) -> bool:
+    if level_rank(level) == 0 or level != alert.level:
+        return True
+    return alert.status == AlertStatus.SNOOZED and alert.snoozed_until <= at
+
+
+def _channels(org_ids) -> dict[int, list[NotificationChannel]]:
+    channels: dict[int, list[NotificationChannel]] = {}
+    if org_ids:
+        for c in NotificationChannel.unscoped.filter(org_id__in=org_ids, is_active=True):
+            channels.setdefault(c.org_id, []).append(c)
+    return channels
+
+
+def _event(alert: Alert, at: datetime, kind: str, *, by=None, note="", **changes) -> AlertEvent:
+    return AlertEvent.unscoped.create(
+        org_id=alert.org_id, alert=alert, at=at, by=by, kind=kind, note=note, **changes
+    )
+
+
+def _queue(
+    alert: Alert, level: str, channels: list[NotificationChannel], at: datetime, sequence: int = 0
+) -> int:
+    rows = [
+        Notification(
+            org_id=alert.org_id,
+            alert=alert,
+            channel=c,
+            level=level,
+            sequence=sequence,
+            idempotency_key=f"alert-{alert.pk}-channel-{c.pk}-{level}-{sequence}",
+            next_attempt_at=at,
+            created_at=at,
+        )
+        for c in channels
+    ]
+    # ignore_conflicts: a second sweep racing this one queues nothing twice (notification_once).
+    Notification.unscoped.bulk_create(rows, ignore_conflicts=True)
+    return len(rows)
+
+
+def _apply_one(eid, org_id, level, alert, at, channels, result, why="the signals cleared") -> None:
+    org_channels = channels.get(org_id, [])
+    with transaction.atomic():
+        if level_rank(level) == 0:
+            won = Alert.unscoped.filter(pk=alert.pk, status=alert.status, level=alert.level).update(
+                status=AlertStatus.RESOLVED, resolved_at=at, snoozed_until=None
+            )
+            if won == 1:
+                _event(
+                    alert,
+                    at,
+                    "resolved",
+                    from_status=alert.status,
+                    to_status=AlertStatus.RESOLVED,
+                    from_level=alert.level,
+                    to_level=Level.HEALTHY,
+                    note=why,
+                )
+                result.changes.append(f"engagement {eid}: alert resolved ({why})")
+            return
+        if level != alert.level:
+            up = level_rank(level) > level_rank(alert.level)
+            # A rise needs fresh attention: a snoozed or acknowledged alert opens again.
+            status = AlertStatus.OPEN if up else alert.status
+            won = Alert.unscoped.filter(pk=alert.pk, status=alert.status, level=alert.level).update(
+                level=level,
+                level_changed_at=at,
+                status=status,
+                snoozed_until=None if status == AlertStatus.OPEN else alert.snoozed_until,
+            )
+            if won != 1:
+                return
+            _event(
+                alert,
+                at,
+                "escalated" if up else "de-escalated",
+                from_level=alert.level,
+                to_level=level,
+                from_status=alert.status,
+                to_status=status,
+                note="" if status == alert.status else f"woke up from {alert.status}",
+            )
+            if up:
+                alert.level = level
+                result.notifications += _queue(alert, level, org_channels, at)
+            result.changes.append(
+                f"engagement {eid}: alert {'escalated' if up else 'de-escalated'} to {level}"
+            )
+            return
+        if alert.status == AlertStatus.SNOOZED and alert.snoozed_until <= at:
+            won = Alert.unscoped.filter(pk=alert.pk, status=AlertStatus.SNOOZED).update(
+                status=AlertStatus.OPEN, snoozed_until=None
+            )
+            if won == 1:
+                _event(
+                    alert,
+                    at,
+                    "woke",
+                    from_status=AlertStatus.SNOOZED,
+                    to_status=AlertStatus.OPEN,
+                    note="snooze ended",
+                )
+                result.changes.append(f"engagement {eid}: snooze ended")
+
+
+def _remind(
+    unresolved: dict[int, Alert], changed_ids: set[int], at: datetime, channels, result: SweepResult
+) -> None:
+    """Reminders while an alert stays open (unacknowledged), at the policy's cadence per level."""
+    open_ids = [a.pk for a in unresolved.values() if a.status == AlertStatus.OPEN]
+    if not open_ids:
+        return
+    policies = {
+        p.org_id: p
+        for p in EscalationPolicy.unscoped.filter(
+            org_id__in={a.org_id for a in unresolved.values()}
+        )
+    }
+    last = {
+        (r["alert_id"], r["channel_id"], r["level"]): r
+        for r in Notification.unscoped.filter(alert_id__in=open_ids)
+        .values("alert_id", "channel_id", "level")
+        .annotate(seq=Max("sequence"), last=Max("created_at"))
+    }
+    # Only alerts this sweep touched may have changed since they were read.
+    touched = [a.pk for a in unresolved.values() if a.engagement_id in changed_ids]
+    fresh = {a.pk: a for a in Alert.unscoped.filter(pk__in=touched)} if touched else {}
+    for alert in (fresh.get(a.pk, a) for a in unresolved.values()):
+        if alert.status != AlertStatus.OPEN:
+            continue
+        policy = policies.get(alert.org_id) or EscalationPolicy.default(alert.org_id)
+        hours = policy.remind_hours(alert.level)
+        if not hours:
+            continue
+        for channel in channels.get(alert.org_id, []):
+            row = last.get((alert.pk, channel.pk, alert.level))
+            if row and at - row["last"] >= timedelta(hours=hours):
+                with transaction.atomic():
+                    result.notifications += _queue(
+                        alert, alert.level, [channel], at, row["seq"] + 1
+                    )
+                result.changes.append(
+                    f"engagement {alert.engagement_id}: reminder {row['seq'] + 1} via {channel}"
+                )
+
+
+def _enqueue_dispatch() -> None:
+    from engagements import tasks
+
+    try:
+        tasks.dispatch_outbox.apply_async(retry=False)
+    except Exception as exc:  # broker down: the outbox keeps the rows; beat's dispatcher catches up
+        log.warning("broker unreachable (%s); the outbox will be dispatched later", exc)
 
 
 def engagement_changed_after_commit(*, engagement_id: int) -> None:
-    """Re-evaluate one engagement's health (placeholder until the health watcher lands)."""
-    return None
+    """Re-evaluate one engagement's health now that a change that matters was committed."""
+    from engagements import tasks
+
+    try:
+        tasks.reevaluate_engagement.apply_async(
+            kwargs={"engagement_id": engagement_id}, retry=False
+        )
+    except Exception as exc:
+        # Broker down: one engagement's sweep is a dozen queries and no network (notifications
+        # go to the outbox), so do it here; the request still succeeds.
+        log.warning(
+            "broker unreachable (%s); re-evaluating engagement %s in-process", exc, engagement_id
+        )
+        sweep(at=timezone.now(), engagement_ids=[engagement_id])
+
+
+# --- people acting on alerts -----------------------------------------------------------------
+
+
+def _change(alert: Alert, *, by, kind: str, note: str, at: datetime, **fields) -> Alert:
+    won = (
+        Alert.unscoped.filter(pk=alert.pk, status=alert.status, level=alert.level)
+        .exclude(status=AlertStatus.RESOLVED)
+        .update(**fields)
+    )
+    if won != 1:
+        raise ValidationError("This alert changed meanwhile; look again.")
+    old_status = alert.status
+    for name, value in fields.items():
+        setattr(alert, name, value)
+    _event(
+        alert,
+        at,
+        kind,
+        by=by,
+        note=note,
+        from_status=old_status,
+        to_status=alert.status,
+        from_level=alert.level,
+        to_level=alert.level,
+    )
+    return alert
+
+
+@transaction.atomic
+def acknowledge_alert(*, alert: Alert, by, note: str = "", at: datetime | None = None) -> Alert:
+    """Someone has seen the alert and is on it: reminders stop until the level rises."""
+    at = at or timezone.now()
+    return _change(
+        alert,
+        by=by,
+        kind="acknowledged",
+        note=note,
+        at=at,
+        status=AlertStatus.ACKNOWLEDGED,
+        acknowledged_by=by,
+        acknowledged_at=at,
+        snoozed_until=None,
+    )
+
+
+@transaction.atomic
+def snooze_alert(
+    *, alert: Alert, by, until: datetime, note: str = "", at: datetime | None = None
+) -> Alert:
+    """Quiet the alert until ``until``; it wakes earlier if the level rises."""
+    at = at or timezone.now()
+    if until <= at:
+        raise ValidationError({"until": "Snooze until a moment in the future."})
+    return _change(
+        alert,
+        by=by,
+        kind="snoozed",
+        note=note,
+        at=at,
+        status=AlertStatus.SNOOZED,
+        snoozed_until=until,
+    )
+
+
+@transaction.atomic
+def resolve_alert(*, alert: Alert, by, note: str, at: datetime | None = None) -> Alert:
+    """Close the alert by hand with a note; the watcher opens a new one if the signals persist."""
+    at = at or timezone.now()
+    if not note.strip():
+        raise ValidationError({"note": "Say why the alert is resolved."})
+    return _change(
+        alert,
+        by=by,
+        kind="resolved",
+        note=note,
+        at=at,
+        status=AlertStatus.RESOLVED,
+        resolved_at=at,
+        snoozed_until=None,
+    )
+
+
+@transaction.atomic
+def terminate_engagement(
+    *, engagement: Engagement, by, reason: str, at: datetime | None = None
+) -> Engagement:
+    """Cut losses: active|paused → terminated, with a status change row; the open alert resolves."""
+    at = at or timezone.now()
+    if not reason.strip():
+        raise ValidationError({"reason": "Say why the engagement is terminated."})
+    old = engagement.status
+    won = (
+        Engagement.unscoped.filter(
+            pk=engagement.pk, status__in=[EngagementStatus.ACTIVE, EngagementStatus.PAUSED]
+        )
+        .filter(status=old)
+        .update(status=EngagementStatus.TERMINATED, ended_at=at, updated_at=at)
+    )
+    if won != 1:
+        raise ValidationError("Only an active or paused engagement can be terminated.")
+    EngagementStatusChange.unscoped.create(
+        org_id=engagement.org_id,
+        engagement=engagement,
+        from_status=old,
+        to_status=EngagementStatus.TERMINATED,
+        by=by,
+        at=at,
+        reason=reason,
+    )
+    engagement.status, engagement.ended_at = EngagementStatus.TERMINATED, at
+    for alert in Alert.unscoped.filter(engagement=engagement).exclude(status=AlertStatus.RESOLVED):
+        _change(
+            alert,
+            by=by,
+            kind="resolved",
+            note=f"engagement terminated: {reason}",
+            at=at,
+            status=AlertStatus.RESOLVED,
+            resolved_at=at,
+            snoozed_until=None,
+        )
+    return engagement
+
+
+# --- the cut-your-losses summary ---------------------------------------------------------------
+
+
+@dataclass
+class LossSummary:
+    spent: Decimal
+    budget: Decimal
+    accepted_value: Decimal
+    planned_value: Decimal
+    unaccepted_value: Decimal
+    projected_cost_to_finish: Decimal | None
+    days_overdue: int
+    metrics: dict
+    currency: str
+
+
+def loss_summary(*, engagement: Engagement, at: datetime) -> LossSummary:
+    """What has been spent, what was accepted for it, and what finishing would cost at this rate."""
+    facts = metrics_module.collect(at=at, engagement_ids=[engagement.pk]).get(engagement.pk)
+    if facts is None:  # not active any more: read it anyway
+        facts = metrics_module.Facts(
+            engagement_id=engagement.pk,
+            org_id=engagement.org_id,
+            vendor_id=engagement.vendor_id,
+            owner_id=engagement.owner_id,
+            title=engagement.title,
+            budget=engagement.budget,
+            start_date=engagement.start_date,
+            target_end_date=engagement.target_end_date,
+            baseline=at,
+            settings=engagement.watch_settings(),
+        )
+    unaccepted = facts.planned_value - facts.accepted_value
+    share = facts.accepted_value / facts.planned_value if facts.planned_value else Decimal("0")
+    # At the current rate, each accepted share of the value has cost spent/share.
+    projected = (facts.spent / share - facts.spent).quantize(Decimal("0.01")) if share else None
+    return LossSummary(
+        spent=facts.spent,
+        budget=facts.budget,
+        accepted_value=facts.accepted_value,
+        planned_value=facts.planned_value,
+        unaccepted_value=unaccepted,
+        projected_cost_to_finish=projected,
+        days_overdue=max(0, (at.date() - facts.target_end_date).days),
+        metrics=metrics_module.metrics(facts, at),
+        currency=engagement.currency,
+    )
+
+
+# --- channels and the outbox -------------------------------------------------------------------
+
+
+def check_webhook_url(url: str) -> None:
+    """http(s) only; outside development/tests no private, loopback or link-local target (SSRF)."""
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise ValidationError({"url": "A webhook URL must start with http:// or https://."})
+    if settings.HEALTH_WEBHOOK_ALLOW_PRIVATE:
+        return
+    try:
+        addresses = {info[4][0] for info in socket.getaddrinfo(parts.hostname, parts.port or 443)}
+    except OSError:
+        raise ValidationError({"url": f"{parts.hostname} does not resolve."}) from None
+    for address in addresses:
+        ip = ipaddress.ip_address(address.split("%")[0])
+        if not ip.is_global or ip.is_multicast:
+            raise ValidationError({"url": f"{parts.hostname} points at a private address ({ip})."})
+
+
+@transaction.atomic
+def create_channel(*, org, kind: str, name: str, url: str = "") -> NotificationChannel:
+    """Add a notification channel; a webhook gets its own signing secret."""
+    if kind == NotificationChannel.Kind.WEBHOOK:
+        check_webhook_url(url)
+    return NotificationChannel.unscoped.create(
+        org=org,
+        kind=kind,
+        name=name,
+        url=url if kind == NotificationChannel.Kind.WEBHOOK else "",
+        secret=secrets.token_hex(32) if kind == NotificationChannel.Kind.WEBHOOK else "",
+    )
+
+
+@transaction.atomic
+def send_test_notification(
+    *, channel: NotificationChannel, at: datetime | None = None
+) -> Notification:
+    """Queue a test message on ``channel`` through the same outbox as real alerts."""
+    at = at or timezone.now()
+    notification = Notification.unscoped.create(
+        org_id=channel.org_id,
+        channel=channel,
+        level=Level.WATCH,
+        is_test=True,
+        idempotency_key=f"test-{channel.pk}-{secrets.token_hex(8)}",
+        next_attempt_at=at,
+        created_at=at,
+    )
+    transaction.on_commit(_enqueue_dispatch)
+    return notification
+
+
+def dispatch_outbox(*, at: datetime | None = None, limit: int = 200) -> int:
+    """Claim due outbox rows one by one (conditional UPDATE) and deliver them; returns how many sent."""
+    at = at or timezone.now()
+    due = Q(state=NotificationState.PENDING, next_attempt_at__lte=at) | Q(
+        state=NotificationState.CLAIMED, claimed_at__lt=at - STALE_CLAIM
+    )
+    sent = 0
+    for pk in (
+        Notification.unscoped.filter(due)
+        .order_by("next_attempt_at", "pk")
+        .values_list("pk", flat=True)[:limit]
+    ):
+        # Exactly one row changed = claimed by us; works on SQLite where select_for_update does nothing.
+        claimed = Notification.unscoped.filter(due, pk=pk).update(
+            state=NotificationState.CLAIMED, claimed_at=at, attempts=F("attempts") + 1
+        )
+        if claimed == 1:
+            sent += deliver_notification(notification_id=pk, at=at)
+    return sent
+
+
+def deliver_notification(*, notification_id: int, at: datetime | None = None) -> int:
+    """Deliver one claimed outbox row and record the outcome (retry later with backoff on failure)."""
+    at = at or timezone.now()
+    n = Notification.unscoped.select_related("channel", "alert__engagement__vendor").get(
+        pk=notification_id
+    )
+    if n.state != NotificationState.CLAIMED:
+        return 0
+    try:
+        if n.channel.kind == NotificationChannel.Kind.WEBHOOK:
+            _post_webhook(n)
+        else:
+            _send_email(n)
+    except Exception as exc:  # any failure of one endpoint is recorded; others are unaffected
+        retry = n.attempts < MAX_ATTEMPTS
+        Notification.unscoped.filter(pk=n.pk, state=NotificationState.CLAIMED).update(
+            state=NotificationState.PENDING if retry else NotificationState.FAILED,
+            next_attempt_at=at + timedelta(seconds=min(3600, 30 * 2**n.attempts)),
+            last_error=f"attempt {n.attempts}: {type(exc).__name__}: {exc}"[:1000],
+        )
+        log.warning("notification %s failed (attempt %s): %s", n.pk, n.attempts, exc)
+        return 0
+    Notification.unscoped.filter(pk=n.pk, state=NotificationState.CLAIMED).update(
+        state=NotificationState.SENT, sent_at=at, last_error=""
+    )
+    return 1
+
+
+def payload(n: Notification) -> dict:
+    """The documented webhook body (``version`` 1)."""
+    body = {"version": WEBHOOK_PAYLOAD_VERSION, "id": n.idempotency_key, "test": n.is_test}
+    if n.alert_id:
+        alert, engagement = n.alert, n.alert.engagement
+        health = EngagementHealth.unscoped.filter(engagement=engagement).first()
+        body |= {
+            "event": "alert.reminder" if n.sequence else "alert.level",
+            "level": n.level,
+            "reminder": n.sequence,
+            "alert": {
+                "id": alert.pk,
+                "status": alert.status,
+                "opened_at": alert.opened_at.isoformat(),
+            },
+            "engagement": {
+                "id": engagement.pk,
+                "title": engagement.title,
+                "vendor": engagement.vendor.name,
+            },
+            "health": {
+                "score": health.score if health else None,
+                "signals": health.signals if health else [],
+            },
+            "url": f"{settings.SITE_URL}/alerts/{alert.pk}/",
+        }
+    else:
+        body |= {"event": "test", "level": n.level}
+    return body
+
+
+def sign(secret: str, body: bytes) -> str:
+    return "sha256=" + hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
+
+
+def _post_webhook(n: Notification) -> None:
+    check_webhook_url(n.channel.url)  # again at send time: DNS may have changed
+    body = json.dumps(payload(n), sort_keys=True).encode()
+    request = urllib.request.Request(
+        n.channel.url,
+        data=body,
+        method="POST",
+        headers={
+            "Content-Type": "application/json",
+            "User-Agent": "Vendorwatch-Webhook/1",
+            "Idempotency-Key": n.idempotency_key,
+            "X-Vendorwatch-Signature": sign(n.channel.secret, body),
+        },
+    )
+    with urllib.request.urlopen(request, timeout=settings.HEALTH_WEBHOOK_TIMEOUT) as response:
+        if not 200 <= response.status < 300:
+            raise urllib.error.HTTPError(
+                n.channel.url, response.status, "not 2xx", response.headers, None
+            )
+
+
+def recipients(*, org_id: int, level: str, owner_id: int | None) -> list[str]:
+    """E-mail addresses the escalation policy names for ``level``."""
+    policy = EscalationPolicy.unscoped.filter(org_id=org_id).first() or EscalationPolicy.default(
+        org_id
+    )
+    audience = set(policy.audience(level))
+    who = Q(pk__in=[])
+    roles = [
+        r for key, r in (("managers", Role.MANAGER), ("owners", Role.OWNER)) if key in audience
+    ]
+    if roles:
+        who |= Q(role__in=roles)
+    if "engagement_owner" in audience and owner_id:
+        who |= Q(user_id=owner_id)
+    return sorted(
+        Membership.objects.filter(who, org_id=org_id)
+        .values_list("user__email", flat=True)
+        .distinct()
+    )
+
+
+def _send_email(n: Notification) -> None:
+    if n.is_test:
+        to = recipients(org_id=n.org_id, level=Level.CUT_LOSSES, owner_id=None)
+        subject, text = "Vendorwatch test notification", "This channel works."
+    else:
+        engagement = n.alert.engagement
+        to = recipients(org_id=n.org_id, level=n.level, owner_id=engagement.owner_id)
+        label = Level(n.level).label
+        subject = f"[{label}] {engagement.title}" + (
+            f" (reminder {n.sequence})" if n.sequence else ""
+        )
+        body = payload(n)
+        lines = [
+            f"- {rules.LABELS.get(s['kind'], s['kind'])}: {s['evidence']}"
+            for s in body["health"]["signals"]
+        ]
+        text = (
+            f"{engagement.title} ({engagement.vendor.name}) is at {label}.\n\n"
+            + "\n".join(lines)
+            + f"\n\n{body['url']}\n"
+        )
+    if to:
+        send_mail(subject, text, from_email=None, recipient_list=to)
+
+
+# --- settings and the digest -------------------------------------------------------------------
+
+
+@transaction.atomic
+def set_daily_digest(*, org, user, enabled: bool) -> NotificationPreference:
+    """Opt a member in or out of the daily digest e-mail."""
+    pref, _ = NotificationPreference.unscoped.update_or_create(
+        org=org, user=user, defaults={"daily_digest": enabled}
+    )
+    return pref
+
+
+@transaction.atomic
+def save_escalation_policy(*, org, **values) -> EscalationPolicy:
+    """Store the organization's escalation policy (audiences and reminder cadences per level)."""
+    policy, _ = EscalationPolicy.unscoped.update_or_create(org=org, defaults=values)
+    return policy
+
+
+def send_digest(*, at: datetime | None = None) -> int:
+    """E-mail each opted-in member a list of their organization's open alerts, once a day."""
+    at = at or timezone.now()
+    alerts: dict[int, list[Alert]] = {}
+    for alert in Alert.unscoped.exclude(status=AlertStatus.RESOLVED).select_related(
+        "engagement__vendor"
+    ):
+        alerts.setdefault(alert.org_id, []).append(alert)
+    if not alerts:
+        return 0
+    opted_out = set(
+        NotificationPreference.unscoped.filter(daily_digest=False).values_list("org_id", "user_id")
+    )
+    sent = 0
+    for m in Membership.objects.filter(org_id__in=list(alerts)).select_related("user", "org"):
+        if (m.org_id, m.user_id) in opted_out:
+            continue
+        try:
+            with transaction.atomic():
+                DigestSent.unscoped.create(
+                    org_id=m.org_id, user_id=m.user_id, date=at.date(), sent_at=at
+                )
+        except IntegrityError:
+            continue  # already sent today
+        lines = [
+            f"- [{Level(a.level).label}] {a.engagement.title} ({a.engagement.vendor.name}): "
+            f"{settings.SITE_URL}/alerts/{a.pk}/"
+            for a in alerts[m.org_id]
+        ]
+        try:
+            send_mail(
+                f"{len(lines)} open alert{'s' if len(lines) != 1 else ''} in {m.org.name}",
+                "\n".join(lines) + "\n\nTurn this digest off on the notifications page.\n",
+                from_email=None,
+                recipient_list=[m.user.email],
+            )
+        except Exception:
+            DigestSent.unscoped.filter(org_id=m.org_id, user_id=m.user_id, date=at.date()).delete()
+            log.exception("digest to %s failed; it will be retried on the next run", m.user.email)
+            continue
+        sent += 1
+    return sent

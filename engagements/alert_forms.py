@@ -1,0 +1,94 @@
+"""Forms of the health watcher's pages: acting on alerts, channels, the escalation policy."""
+
+from django import forms
+from django.utils import timezone
+
+from .models import Level, NotificationChannel
+from .models.health import AUDIENCES
+
+
+class AcknowledgeForm(forms.Form):
+    note = forms.CharField(required=False, max_length=1000, label="Note")
+
+
+class SnoozeForm(forms.Form):
+    until = forms.DateTimeField(
+        label="Snooze until",
+        widget=forms.DateTimeInput(attrs={"type": "datetime-local"}),
+        help_text="It wakes up earlier if the level rises.",
+    )
+    note = forms.CharField(required=False, max_length=1000, label="Note")
+
+    def clean_until(self):
+        until = self.cleaned_data["until"]
+        if until <= timezone.now():
+            raise forms.ValidationError("Snooze until a moment in the future.")
+        return until
+
+
+class ResolveForm(forms.Form):
+    note = forms.CharField(max_length=1000, label="Why is it resolved?")
+
+
+class TerminateForm(forms.Form):
+    reason = forms.CharField(
+        widget=forms.Textarea(attrs={"rows": 3}), max_length=2000, label="Why do we stop?"
+    )
+
+
+class ChannelForm(forms.Form):
+    kind = forms.ChoiceField(choices=NotificationChannel.Kind.choices, label="Kind")
+    name = forms.CharField(max_length=100, label="Name")
+    url = forms.URLField(required=False, max_length=500, label="Webhook URL", assume_scheme="https")
+
+    def clean(self):
+        data = super().clean()
+        if data.get("kind") == NotificationChannel.Kind.WEBHOOK and not data.get("url"):
+            self.add_error("url", "A webhook needs a URL.")
+        return data
+
+
+AUDIENCE_CHOICES = list(AUDIENCES.items())
+
+
+class EscalationPolicyForm(forms.Form):
+    watch_audience = forms.MultipleChoiceField(
+        choices=AUDIENCE_CHOICES,
+        required=False,
+        widget=forms.CheckboxSelectMultiple,
+        label=f"Told at {Level.WATCH.label.lower()}",
+    )
+    warning_audience = forms.MultipleChoiceField(
+        choices=AUDIENCE_CHOICES,
+        required=False,
+        widget=forms.CheckboxSelectMultiple,
+        label=f"Told at {Level.WARNING.label.lower()}",
+    )
+    cut_losses_audience = forms.MultipleChoiceField(
+        choices=AUDIENCE_CHOICES,
+        required=False,
+        widget=forms.CheckboxSelectMultiple,
+        label=f"Told at {Level.CUT_LOSSES.label.lower()}",
+    )
+    watch_remind_hours = forms.IntegerField(
+        min_value=0, max_value=720, label="Remind at watch every … hours (0 = never)"
+    )
+    warning_remind_hours = forms.IntegerField(
+        min_value=0, max_value=720, label="Remind at warning every … hours"
+    )
+    cut_losses_remind_hours = forms.IntegerField(
+        min_value=0, max_value=720, label="Remind at cut your losses every … hours"
+    )
+
+
+class DashboardFilterForm(forms.Form):
+    owner = forms.TypedChoiceField(required=False, coerce=int, empty_value=None, label="Owner")
+    vendor = forms.TypedChoiceField(required=False, coerce=int, empty_value=None, label="Vendor")
+    level = forms.ChoiceField(
+        required=False, choices=[("", "Any level"), *Level.choices], label="Level"
+    )
+
+    def __init__(self, *args, owners=(), vendors=(), **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["owner"].choices = [("", "Anyone"), *owners]
+        self.fields["vendor"].choices = [("", "Any vendor"), *vendors]

@@ -1,0 +1,309 @@
+"""Facts and metric values of engagements as of a moment ``at``, computed set-based.
+
+``collect(at=…)`` reads ALL active engagements (or the given ids) in a fixed number of
+queries -- grouped aggregates per table and one window-function query for the comfort
+ratings -- never one query per engagement. The warning-sign rules (``engagements.health``)
+read the resulting ``Facts``; ``metrics(facts, at)`` turns them into the values named in
+``engagements.exit_criteria.METRICS``.
+
+Everything is "as of ``at``": interactions, spend, questions and acceptances after ``at`` are
+ignored, so a sweep recomputed later for a past moment gives the same answer and a missed
+sweep costs nothing. (Deliverable *status* is the current one: the rows keep no history of
+it beyond their timestamps.) Days are counted in UTC.
+"""
+
+from dataclasses import dataclass, field
+from datetime import date, datetime, time, timedelta
+from decimal import Decimal
+
+from django.db import connection
+from django.db.models import Count, Max, Min, Q, Sum
+from django.utils import timezone
+
+from vendors.models import Vendor
+
+from .models import (
+    Deliverable,
+    DeliverableStatus,
+    Direction,
+    Engagement,
+    EngagementStatus,
+    ExitCriterion,
+    Interaction,
+    OpenQuestion,
+    Outcome,
+    ScopeChange,
+    Side,
+    SpendEntry,
+)
+
+RECENT_DAYS = 30  # no-shows and unanswered messages count over this window
+SCOPE_LOOKBACK_DAYS = 366  # longest scope-change window an engagement may set
+TWO_WAY = (Outcome.HELD, Outcome.ANSWERED)
+
+
+@dataclass
+class Facts:
+    """What the rules know about one engagement as of ``at`` (raw aggregates, no verdicts)."""
+
+    engagement_id: int
+    org_id: int
+    vendor_id: int
+    owner_id: int
+    title: str
+    budget: Decimal
+    start_date: date
+    target_end_date: date
+    baseline: datetime  # when watching started: activation, else the start date
+    settings: dict[str, int]
+    last_two_way_at: datetime | None = None
+    vendor_no_shows: int = 0
+    we_no_shows: int = 0
+    unanswered_ours: int = 0
+    oldest_unanswered_ours: datetime | None = None
+    newest_unanswered_ours: datetime | None = None
+    comfort_last: list[int] = field(default_factory=list)  # newest first, up to 5
+    comfort_before: list[int] = field(default_factory=list)  # the 5 before those
+    planned_value: Decimal = Decimal("0")
+    accepted_value: Decimal = Decimal("0")
+    deliverables: int = 0
+    last_accepted_at: datetime | None = None
+    without_criteria: int = 0
+    rejected_twice: int = 0  # ever (the exit-criteria metric)
+    rejected_twice_open: int = 0  # and still not accepted (the stalled-deliverable rule)
+    submitted_waiting: int = 0
+    oldest_submitted_at: datetime | None = None
+    in_progress_overdue: int = 0
+    oldest_in_progress_due: date | None = None
+    late_milestones: int = 0
+    oldest_late_milestone_due: date | None = None
+    spent: Decimal = Decimal("0")
+    vendor_questions_asked: list[datetime] = field(default_factory=list)  # owed by us, open
+    scope_changes: list[datetime] = field(default_factory=list)
+    exit_criteria: list[dict] = field(default_factory=list)
+    vendor_needs_review: bool = False
+
+
+def _by_engagement(queryset, engagement_ids):
+    if engagement_ids is None:
+        return queryset.filter(engagement__status=EngagementStatus.ACTIVE)
+    return queryset.filter(engagement_id__in=engagement_ids)
+
+
+def _aware(value: date) -> datetime:
+    return timezone.make_aware(datetime.combine(value, time.min), timezone.UTC)
+
+
+def collect(*, at: datetime, engagement_ids: list[int] | None = None) -> dict[int, Facts]:
+    """Facts of every active engagement (or of ``engagement_ids``) as of ``at``: ~10 queries."""
+    today = at.date()
+    recent = at - timedelta(days=RECENT_DAYS)
+    engagements = Engagement.unscoped.all()
+    engagements = (
+        engagements.filter(status=EngagementStatus.ACTIVE)
+        if engagement_ids is None
+        else engagements.filter(pk__in=engagement_ids)
+    )
+    facts: dict[int, Facts] = {}
+    for row in engagements.values(
+        "pk",
+        "org_id",
+        "vendor_id",
+        "owner_id",
+        "title",
+        "budget",
+        "start_date",
+        "target_end_date",
+        "activated_at",
+        *Engagement.WATCH_FIELDS,
+    ):
+        facts[row["pk"]] = Facts(
+            engagement_id=row["pk"],
+            org_id=row["org_id"],
+            vendor_id=row["vendor_id"],
+            owner_id=row["owner_id"],
+            title=row["title"],
+            budget=row["budget"],
+            start_date=row["start_date"],
+            target_end_date=row["target_end_date"],
+            baseline=row["activated_at"] or _aware(row["start_date"]),
+            settings={name: row[name] for name in Engagement.WATCH_FIELDS},
+        )
+    if not facts:
+        return facts
+
+    interactions = _by_engagement(Interaction.unscoped.filter(occurred_at__lte=at), engagement_ids)
+    for row in interactions.values("engagement_id").annotate(
+        last_two_way=Max("occurred_at", filter=Q(outcome__in=TWO_WAY)),
+        vendor_no_shows=Count(
+            "pk", filter=Q(outcome=Outcome.VENDOR_NO_SHOW, occurred_at__gte=recent)
+        ),
+        we_no_shows=Count("pk", filter=Q(outcome=Outcome.WE_NO_SHOW, occurred_at__gte=recent)),
+        unanswered=Count("pk", filter=_unanswered_ours(recent)),
+        oldest_unanswered=Min("occurred_at", filter=_unanswered_ours(recent)),
+        newest_unanswered=Max("occurred_at", filter=_unanswered_ours(recent)),
+    ):
+        f = facts.get(row["engagement_id"])
+        if f:
+            f.last_two_way_at = row["last_two_way"]
+            f.vendor_no_shows = row["vendor_no_shows"]
+            f.we_no_shows = row["we_no_shows"]
+            f.unanswered_ours = row["unanswered"]
+            f.oldest_unanswered_ours = row["oldest_unanswered"]
+            f.newest_unanswered_ours = row["newest_unanswered"]
+
+    for engagement_id, rank, comfort in _comfort_windows(at, engagement_ids):
+        f = facts.get(engagement_id)
+        if f:
+            (f.comfort_last if rank <= 5 else f.comfort_before).append(comfort)
+
+    not_accepted = ~Q(status=DeliverableStatus.ACCEPTED)
+    late = not_accepted & Q(milestone__due_date__lt=today)
+    for row in (
+        _by_engagement(Deliverable.unscoped.all(), engagement_ids)
+        .values("engagement_id")
+        .annotate(
+            planned=Sum("value"),
+            accepted=Sum("value", filter=Q(status=DeliverableStatus.ACCEPTED)),
+            n=Count("pk"),
+            last_accepted=Max("accepted_at", filter=Q(accepted_at__lte=at)),
+            without_criteria=Count("pk", filter=not_accepted & Q(acceptance_criteria="")),
+            rejected_twice=Count("pk", filter=Q(times_rejected__gte=2)),
+            rejected_twice_open=Count("pk", filter=not_accepted & Q(times_rejected__gte=2)),
+            submitted=Count("pk", filter=Q(status=DeliverableStatus.SUBMITTED)),
+            oldest_submitted=Min("submitted_at", filter=Q(status=DeliverableStatus.SUBMITTED)),
+            in_progress_overdue=Count(
+                "pk", filter=Q(status=DeliverableStatus.IN_PROGRESS, due_date__lt=today)
+            ),
+            oldest_in_progress_due=Min(
+                "due_date", filter=Q(status=DeliverableStatus.IN_PROGRESS, due_date__lt=today)
+            ),
+            late_milestones=Count("milestone_id", filter=late, distinct=True),
+            oldest_late_due=Min("milestone__due_date", filter=late),
+        )
+    ):
+        f = facts.get(row["engagement_id"])
+        if f:
+            f.planned_value = row["planned"] or Decimal("0")
+            f.accepted_value = row["accepted"] or Decimal("0")
+            f.deliverables = row["n"]
+            f.last_accepted_at = row["last_accepted"]
+            f.without_criteria = row["without_criteria"]
+            f.rejected_twice = row["rejected_twice"]
+            f.rejected_twice_open = row["rejected_twice_open"]
+            f.submitted_waiting = row["submitted"]
+            f.oldest_submitted_at = row["oldest_submitted"]
+            f.in_progress_overdue = row["in_progress_overdue"]
+            f.oldest_in_progress_due = row["oldest_in_progress_due"]
+            f.late_milestones = row["late_milestones"]
+            f.oldest_late_milestone_due = row["oldest_late_due"]
+
+    for row in (
+        _by_engagement(SpendEntry.unscoped.filter(date__lte=today), engagement_ids)
+        .values("engagement_id")
+        .annotate(spent=Sum("amount"))
+    ):
+        f = facts.get(row["engagement_id"])
+        if f:
+            f.spent = row["spent"] or Decimal("0")
+
+    questions = OpenQuestion.unscoped.filter(owed_by=Side.US, asked_at__lte=at).filter(
+        Q(answered_at__isnull=True) | Q(answered_at__gt=at)
+    )
+    for engagement_id, asked_at in _by_engagement(questions, engagement_ids).values_list(
+        "engagement_id", "asked_at"
+    ):
+        if engagement_id in facts:
+            facts[engagement_id].vendor_questions_asked.append(asked_at)
+
+    changes = ScopeChange.unscoped.filter(
+        at__lte=at, at__gt=at - timedelta(days=SCOPE_LOOKBACK_DAYS)
+    )
+    for engagement_id, changed_at in _by_engagement(changes, engagement_ids).values_list(
+        "engagement_id", "at"
+    ):
+        if engagement_id in facts:
+            facts[engagement_id].scope_changes.append(changed_at)
+
+    for row in _by_engagement(ExitCriterion.unscoped.all(), engagement_ids).values(
+        "engagement_id", "label", "combinator", "conditions"
+    ):
+        if row["engagement_id"] in facts:
+            facts[row["engagement_id"]].exit_criteria.append(row)
+
+    # Vendor.objects: inside a request it is scoped to the engagement's own organization.
+    vendor_ids = set(Vendor.objects.needing_review(at).values_list("pk", flat=True))
+    if vendor_ids:
+        for f in facts.values():
+            f.vendor_needs_review = f.vendor_id in vendor_ids
+    return facts
+
+
+def _unanswered_ours(since: datetime) -> Q:
+    return Q(outcome=Outcome.UNANSWERED, direction=Direction.WE_TO_VENDOR, occurred_at__gte=since)
+
+
+def _comfort_windows(at: datetime, engagement_ids: list[int] | None):
+    """(engagement_id, rank, comfort) for the 10 newest rated interactions of each engagement.
+
+    One window-function query over the whole table (the ORM cannot filter on a window
+    function and group in one statement); uses ``interaction_when_idx``.
+    """
+    interaction = Interaction._meta.db_table
+    engagement = Engagement._meta.db_table
+    params: list = [at]
+    if engagement_ids is None:
+        scope = f"JOIN {engagement} e ON e.id = i.engagement_id AND e.status = %s"
+        params.insert(0, EngagementStatus.ACTIVE.value)
+        where = ""
+    else:
+        scope = ""
+        where = f"AND i.engagement_id IN ({', '.join(['%s'] * len(engagement_ids))})"
+        params.extend(engagement_ids)
+    sql = f"""
+        SELECT engagement_id, rn, comfort FROM (
+            SELECT i.engagement_id, i.comfort,
+                   ROW_NUMBER() OVER (PARTITION BY i.engagement_id
+                                      ORDER BY i.occurred_at DESC, i.id DESC) AS rn
+            FROM {interaction} i {scope}
+            WHERE i.comfort IS NOT NULL AND i.occurred_at <= %s {where}
+        ) ranked
+        WHERE rn <= 10
+        ORDER BY engagement_id, rn
+    """
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        yield from cursor.fetchall()
+
+
+def _days(later: datetime, earlier: datetime | None) -> int:
+    return 0 if earlier is None else max(0, (later - earlier).days)
+
+
+def metrics(f: Facts, at: datetime) -> dict[str, float | None]:
+    """The values of ``exit_criteria.METRICS`` for one engagement's facts."""
+    window = timedelta(hours=f.settings["response_window_hours"])
+    return {
+        "days_since_held_contact": float(_days(at, f.last_two_way_at or f.baseline)),
+        "max_milestone_days_late": float(
+            (at.date() - f.oldest_late_milestone_due).days if f.oldest_late_milestone_due else 0
+        ),
+        "budget_spent_pct": float(f.spent / f.budget * 100) if f.budget else None,
+        "accepted_value_pct": (
+            float(f.accepted_value / f.planned_value * 100) if f.planned_value else None
+        ),
+        "deliverables_rejected_twice": float(f.rejected_twice),
+        "comfort_avg_last_5": (
+            sum(f.comfort_last) / len(f.comfort_last) if f.comfort_last else None
+        ),
+        "days_without_acceptance": float(_days(at, f.last_accepted_at or f.baseline)),
+        "unanswered_vendor_questions": float(
+            sum(1 for asked in f.vendor_questions_asked if at - asked > window)
+        ),
+    }
+
+
+def for_engagement(engagement: Engagement, at: datetime) -> dict[str, float | None]:
+    """One engagement's metric values as of ``at`` (a constant number of queries)."""
+    facts = collect(at=at, engagement_ids=[engagement.pk])
+    return metrics(facts[engagement.pk], at) if engagement.pk in facts else {}

@@ -1,0 +1,208 @@
+"""The warning-sign rules as plain functions of an engagement's facts and a moment."""
+
+from datetime import UTC, date, datetime, timedelta
+from decimal import Decimal
+
+from engagements import health
+from engagements.metrics import Facts, metrics
+from engagements.models import Engagement
+
+AT = datetime(2026, 12, 1, 9, 0, tzinfo=UTC)
+DEFAULTS = {f.name: f.default for f in Engagement._meta.fields if f.name in Engagement.WATCH_FIELDS}
+
+
+def facts(**overrides) -> Facts:
+    values = {
+        "engagement_id": 1,
+        "org_id": 1,
+        "vendor_id": 1,
+        "owner_id": 1,
+        "title": "Onboarding",
+        "budget": Decimal("10000"),
+        "start_date": date(2026, 10, 1),
+        "target_end_date": date(2027, 1, 31),
+        "baseline": AT - timedelta(days=60),
+        "settings": dict(DEFAULTS),
+        "last_two_way_at": AT - timedelta(days=2),
+        "last_accepted_at": AT - timedelta(days=3),
+    }
+    return Facts(**(values | overrides))
+
+
+def test_vendor_silent_past_cadence_and_grace_raises_missed_contact():
+    signal = health.missed_contact(facts(last_two_way_at=AT - timedelta(days=19)), AT)
+    assert signal.kind == "missed_contact"
+    assert signal.severity == 2
+    assert signal.evidence == "last held contact 19 days ago; cadence 7 + grace 3"
+
+
+def test_contact_within_cadence_and_grace_is_no_signal():
+    assert health.missed_contact(facts(last_two_way_at=AT - timedelta(days=10)), AT) is None
+
+
+def test_vendor_no_shows_and_our_unanswered_messages_count_as_missed_contact():
+    signal = health.missed_contact(
+        facts(
+            last_two_way_at=AT - timedelta(days=4),
+            vendor_no_shows=2,
+            unanswered_ours=1,
+            oldest_unanswered_ours=AT - timedelta(days=3),
+            newest_unanswered_ours=AT - timedelta(days=3),
+        ),
+        AT,
+    )
+    assert signal.severity == 2
+    assert "2 vendor no-shows in the last 30 days" in signal.evidence
+    assert (
+        "1 message of ours unanswered, the oldest for 3 days; response window 48 h"
+        in signal.evidence
+    )
+
+
+def test_messages_unanswered_before_a_later_held_contact_no_longer_count():
+    f = facts(
+        last_two_way_at=AT - timedelta(days=1),
+        unanswered_ours=2,
+        oldest_unanswered_ours=AT - timedelta(days=5),
+        newest_unanswered_ours=AT - timedelta(days=4),
+    )
+    assert health.missed_contact(f, AT) is None
+
+
+def test_nothing_accepted_past_the_stall_threshold_raises_no_results():
+    signal = health.no_results(facts(last_accepted_at=AT - timedelta(days=30)), AT)
+    assert signal.severity == 1
+    assert signal.evidence == "nothing accepted for 30 days; stall threshold 21 days"
+
+
+def test_milestone_past_due_with_work_not_accepted_raises_no_results():
+    signal = health.no_results(
+        facts(late_milestones=1, oldest_late_milestone_due=AT.date() - timedelta(days=12)), AT
+    )
+    assert signal.severity == 2
+    assert "1 milestone past due with work not accepted; the oldest 12 days late" in signal.evidence
+
+
+def test_submitted_work_we_did_not_review_is_labelled_our_fault():
+    signal = health.stalled_deliverable(
+        facts(submitted_waiting=1, oldest_submitted_at=AT - timedelta(days=8)), AT
+    )
+    assert signal.our_fault is True
+    assert "waiting for OUR review" in signal.evidence
+    assert "(on us)" in signal.evidence
+
+
+def test_deliverable_rejected_twice_and_in_progress_past_due_stalls_on_the_vendor():
+    signal = health.stalled_deliverable(
+        facts(
+            rejected_twice_open=1,
+            in_progress_overdue=1,
+            oldest_in_progress_due=AT.date() - timedelta(days=4),
+        ),
+        AT,
+    )
+    assert signal.severity == 2
+    assert signal.our_fault is False
+    assert "1 deliverable rejected 2 or more times" in signal.evidence
+
+
+def test_low_recent_comfort_raises_uncomfortable_collaboration():
+    signal = health.uncomfortable_collaboration(facts(comfort_last=[2, 3, 2, 2, 3]), AT)
+    assert signal.severity == 2
+    assert signal.evidence == "average comfort of the last 5 ratings 2.4 of 5"
+
+
+def test_falling_comfort_raises_uncomfortable_collaboration_before_it_is_low():
+    signal = health.uncomfortable_collaboration(
+        facts(comfort_last=[3, 3, 3], comfort_before=[5, 4, 5, 4]), AT
+    )
+    assert signal.severity == 1
+    assert "(was 4.5 before)" in signal.evidence
+
+
+def test_comfortable_collaboration_is_no_signal():
+    assert health.uncomfortable_collaboration(facts(comfort_last=[4, 4, 5]), AT) is None
+
+
+def test_deliverables_without_criteria_and_piling_scope_changes_blur_the_lines():
+    signal = health.blurry_lines(
+        facts(without_criteria=1, scope_changes=[AT - timedelta(days=d) for d in (1, 5, 9)]), AT
+    )
+    assert signal.severity == 2
+    assert "1 deliverable without acceptance criteria" in signal.evidence
+    assert "3 scope changes in 30 days; limit 3" in signal.evidence
+
+
+def test_old_scope_changes_outside_the_window_do_not_count():
+    old = [AT - timedelta(days=d) for d in (40, 50, 60)]
+    assert health.blurry_lines(facts(scope_changes=old), AT) is None
+
+
+def test_spend_far_ahead_of_accepted_value_is_severe_burn_without_delivery():
+    signal = health.burn_without_delivery(
+        facts(
+            spent=Decimal("8500"), planned_value=Decimal("10000"), accepted_value=Decimal("1000")
+        ),
+        AT,
+    )
+    assert signal.severity == 3
+    assert signal.evidence == "85% of the budget spent, 10% of the planned value accepted"
+
+
+def test_spend_in_step_with_accepted_value_is_no_burn():
+    f = facts(spent=Decimal("5000"), planned_value=Decimal("10000"), accepted_value=Decimal("4000"))
+    assert health.burn_without_delivery(f, AT) is None
+
+
+def test_vendor_questions_we_left_unanswered_and_meetings_we_missed_mean_our_side_slips():
+    signal = health.our_side_slipping(
+        facts(vendor_questions_asked=[AT - timedelta(days=4)], we_no_shows=1), AT
+    )
+    assert signal.our_fault is True
+    assert "1 vendor question unanswered by us, the oldest for 4 days" in signal.evidence
+    assert "we missed 1 meeting" in signal.evidence
+
+
+def test_a_met_exit_criterion_raises_cut_losses_on_its_own():
+    criterion = {
+        "label": "Silent vendor",
+        "combinator": "all",
+        "conditions": [{"metric": "days_since_held_contact", "op": ">=", "value": 21}],
+    }
+    f = facts(last_two_way_at=AT - timedelta(days=25), exit_criteria=[criterion])
+    signal = health.exit_criteria_met(f, AT)
+    assert signal.severity == 3
+    assert "Silent vendor" in signal.evidence
+    score, level = health.assess([signal], {}, AT)
+    assert level == "cut_losses"
+    assert score <= 30
+
+
+def test_vendor_review_due_is_a_reminder_without_penalty():
+    signal = health.vendor_needs_review(facts(vendor_needs_review=True), AT)
+    assert signal.kind == "vendor_needs_review"
+    assert health.assess([signal], {}, AT) == (100, "healthy")
+
+
+def test_two_clear_signs_persisting_a_week_mean_cut_losses_but_not_before():
+    found = [
+        health.Signal("missed_contact", 2, "…"),
+        health.Signal("uncomfortable_collaboration", 2, "…"),
+    ]
+    fresh = {s.kind: AT - timedelta(days=2) for s in found}
+    old = {s.kind: AT - timedelta(days=8) for s in found}
+    assert health.assess(found, fresh, AT) == (64, "warning")
+    assert health.assess(found, old, AT)[1] == "cut_losses"
+
+
+def test_a_mild_sign_is_watch_and_no_sign_is_healthy():
+    assert health.assess([health.Signal("missed_contact", 1, "…")], {}, AT) == (90, "watch")
+    assert health.assess([health.Signal("blurry_lines", 1, "…")], {}, AT) == (95, "healthy")
+    assert health.assess([health.Signal("no_results", 2, "…")], {}, AT) == (80, "watch")
+    assert health.assess([], {}, AT) == (100, "healthy")
+
+
+def test_metrics_provide_every_exit_criteria_metric():
+    from engagements.exit_criteria import METRICS
+
+    assert set(metrics(facts(), AT)) == set(METRICS)

@@ -1,0 +1,105 @@
+"""The watcher's tasks on a real Celery worker consuming from Redis, and webhook delivery."""
+
+import hashlib
+import hmac
+import json
+import threading
+from datetime import timedelta
+from http.server import BaseHTTPRequestHandler, HTTPServer
+
+import pytest
+from django.core import mail
+from django.utils import timezone
+
+from engagements import tasks
+from engagements.models import Alert, Notification, NotificationState
+from engagements.services import health
+from outsourcing.celery import app
+from tests.conftest import wait_for
+from tests.factories import EngagementFactory
+
+
+def test_tasks_are_registered_and_beat_entries_expire(settings):
+    for name in ("sweep_health", "dispatch_outbox", "send_digest", "reevaluate_engagement"):
+        assert f"engagements.tasks.{name}" in app.tasks
+    for entry in settings.CELERY_BEAT_SCHEDULE.values():
+        if entry["task"].startswith("engagements."):
+            assert entry["options"]["expires"] > 0
+
+
+@pytest.mark.redis
+@pytest.mark.django_db(transaction=True)
+def test_a_worker_on_redis_sweeps_raises_the_alert_and_delivers_it_once(
+    redis_broker, celery_worker, owner
+):
+    engagement = EngagementFactory(
+        org=owner.org, owner=owner.user, activated_at=timezone.now() - timedelta(days=40)
+    )
+    health.create_channel(org=owner.org, kind="email", name="Team")
+    tasks.sweep_health.delay()
+    alert = wait_for(lambda: Alert.objects.filter(engagement=engagement).first())
+    wait_for(lambda: mail.outbox)
+    assert mail.outbox[0].subject == f"[{alert.get_level_display()}] {engagement.title}"
+    tasks.sweep_health.delay()  # a second tick: nothing new
+    tasks.dispatch_outbox.delay()
+    wait_for(lambda: Notification.objects.filter(state=NotificationState.SENT).count() == 1)
+    assert Alert.objects.count() == 1
+    assert len(mail.outbox) == 1
+
+
+class Receiver(BaseHTTPRequestHandler):
+    received: list = []
+
+    def do_POST(self):
+        body = self.rfile.read(int(self.headers["Content-Length"]))
+        Receiver.received.append((dict(self.headers), body))
+        self.send_response(204)
+        self.end_headers()
+
+    def log_message(self, *args):
+        pass
+
+
+@pytest.fixture
+def receiver():
+    Receiver.received = []
+    server = HTTPServer(("127.0.0.1", 0), Receiver)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_port}/hook"
+    server.shutdown()
+
+
+def test_a_webhook_is_signed_versioned_and_carries_an_idempotency_key(owner, receiver):
+    EngagementFactory(org=owner.org, activated_at=timezone.now() - timedelta(days=40))
+    channel = health.create_channel(org=owner.org, kind="webhook", name="Ops", url=receiver)
+    health.sweep(at=timezone.now())
+    assert health.dispatch_outbox() == 1
+    ((headers, body),) = Receiver.received
+    expected = "sha256=" + hmac.new(channel.secret.encode(), body, hashlib.sha256).hexdigest()
+    assert headers["X-Vendorwatch-Signature"] == expected
+    payload = json.loads(body)
+    assert payload["version"] == 1
+    assert payload["event"] == "alert.level"
+    assert headers["Idempotency-Key"] == payload["id"] == Notification.objects.get().idempotency_key
+
+
+def test_a_hanging_webhook_times_out_and_is_retried_later(owner, settings):
+    settings.HEALTH_WEBHOOK_TIMEOUT = 1
+    import socket
+
+    hanging = socket.socket()
+    hanging.bind(("127.0.0.1", 0))
+    hanging.listen(1)  # accepts the connection, never answers
+    try:
+        EngagementFactory(org=owner.org, activated_at=timezone.now() - timedelta(days=40))
+        url = f"http://127.0.0.1:{hanging.getsockname()[1]}/hook"
+        health.create_channel(org=owner.org, kind="webhook", name="Slow", url=url)
+        health.create_channel(org=owner.org, kind="email", name="Team")
+        health.sweep(at=timezone.now())
+        assert health.dispatch_outbox() == 1  # the e-mail still went out
+    finally:
+        hanging.close()
+    slow = Notification.objects.get(channel__name="Slow")
+    assert slow.state == NotificationState.PENDING
+    assert "timed out" in slow.last_error

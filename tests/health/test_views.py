@@ -1,0 +1,217 @@
+"""The dashboard, an engagement's health fragment, acting on alerts, notification settings."""
+
+from datetime import timedelta
+
+import pytest
+from django.urls import reverse
+from django.utils import timezone
+
+from engagements.models import Alert, AlertStatus, EngagementStatus, NotificationChannel
+from engagements.services import health
+from tests.factories import EngagementFactory
+
+HTMX = {"HX-Request": "true"}
+
+
+@pytest.fixture
+def failing(owner):
+    """An engagement whose vendor has been silent for 40 days, swept: an open alert."""
+    engagement = EngagementFactory(
+        org=owner.org, owner=owner.user, activated_at=timezone.now() - timedelta(days=40)
+    )
+    health.sweep(at=timezone.now())
+    return engagement
+
+
+def alert_of(engagement) -> Alert:
+    return Alert.objects.get(engagement=engagement)
+
+
+def test_dashboard_lists_engagements_by_risk_with_counts_and_open_alerts(failing, manager):
+    EngagementFactory(org=manager.org, title="Calm work", activated_at=timezone.now())
+    health.sweep(at=timezone.now())
+    response = manager.client().get(reverse("engagements:dashboard"))
+    html = response.content.decode()
+    assert response.status_code == 200
+    assert html.index(failing.title) < html.index("Calm work")
+    assert "no held contact since the start" in html
+    assert 'id="alert-list"' in html and "Acknowledge" in html
+    assert "<polyline" in html
+
+
+def test_dashboard_polling_returns_only_the_live_fragment(failing, viewer):
+    response = viewer.client().get(
+        reverse("engagements:dashboard"), headers=HTMX | {"HX-Target": "dashboard-live"}
+    )
+    html = response.content.decode()
+    assert html.lstrip().startswith('<div id="dashboard-live"')
+    assert "<h1>" not in html
+    assert "Acknowledge" not in html  # viewers see no actions anywhere
+
+
+def test_dashboard_filters_by_level_and_shows_an_empty_state(failing, manager):
+    response = manager.client().get(reverse("engagements:dashboard"), {"level": "healthy"})
+    assert "No engagement matches these filters." in response.content.decode()
+
+
+@pytest.mark.parametrize("n", [1, 15])
+def test_dashboard_query_count_is_flat(manager, n, django_assert_num_queries):
+    for _ in range(n):
+        EngagementFactory(org=manager.org, activated_at=timezone.now() - timedelta(days=40))
+    health.sweep(at=timezone.now())
+    client = manager.client()
+    # session, user, memberships (2), owners, vendors, rows, snapshots, alerts, counts, …
+    with django_assert_num_queries(12):
+        client.get(reverse("engagements:dashboard"))
+
+
+def test_acknowledging_in_place_re_renders_the_alert_list(failing, manager):
+    alert = alert_of(failing)
+    response = manager.client().post(
+        reverse("engagements:alert_acknowledge", args=[alert.pk]),
+        {"note": "calling them today"},
+        headers=HTMX | {"HX-Target": "alert-list"},
+    )
+    assert response.status_code == 200
+    assert response.content.decode().lstrip().startswith('<section class="card" id="alert-list"')
+    alert.refresh_from_db()
+    assert alert.status == AlertStatus.ACKNOWLEDGED
+    assert alert.events.get(kind="acknowledged").note == "calling them today"
+
+
+def test_snoozing_into_the_past_shows_the_message_next_to_the_alert(failing, manager):
+    alert = alert_of(failing)
+    past = (timezone.now() - timedelta(days=1)).strftime("%Y-%m-%dT%H:%M")
+    url = reverse("engagements:alert_snooze", args=[alert.pk])
+    response = manager.client().post(
+        url, {"until": past}, headers=HTMX | {"HX-Target": "alert-list"}
+    )
+    assert response.status_code == 200
+    assert "Snooze until a moment in the future." in response.content.decode()
+    plain = manager.client().post(url, {"until": past})
+    assert plain.status_code == 422
+    assert alert_of(failing).status == AlertStatus.OPEN
+
+
+def test_resolving_from_the_engagement_health_fragment(failing, manager):
+    alert = alert_of(failing)
+    response = manager.client().post(
+        reverse("engagements:alert_resolve", args=[alert.pk]),
+        {"note": "vendor replaced"},
+        headers=HTMX | {"HX-Target": "engagement-health"},
+    )
+    assert (
+        response.content.decode()
+        .lstrip()
+        .startswith('<section class="card" id="engagement-health"')
+    )
+    assert alert_of(failing).status == AlertStatus.RESOLVED
+
+
+def test_the_engagement_health_fragment_shows_score_signals_and_alert(failing, viewer):
+    response = viewer.client().get(reverse("engagements:engagement_health", args=[failing.pk]))
+    html = response.content.decode()
+    assert "Missed contact" in html and "cadence 7 + grace 3" in html
+    assert "details and cut-your-losses summary" in html
+
+
+def test_the_alert_page_shows_the_summary_and_terminates_in_one_click(failing, manager):
+    alert = alert_of(failing)
+    page = manager.client().get(reverse("engagements:alert_detail", args=[alert.pk]))
+    assert "Cut-your-losses summary" in page.content.decode()
+    response = manager.client().post(
+        reverse("engagements:engagement_terminate", args=[failing.pk]), {"reason": "silent"}
+    )
+    assert response.status_code == 302
+    failing.refresh_from_db()
+    assert failing.status == EngagementStatus.TERMINATED
+    assert alert_of(failing).status == AlertStatus.RESOLVED
+
+
+def test_terminating_without_a_reason_is_refused_with_a_message(failing, manager):
+    response = manager.client().post(
+        reverse("engagements:engagement_terminate", args=[failing.pk]), {"reason": ""}
+    )
+    assert response.status_code == 422
+    assert "This field is required." in response.content.decode()
+
+
+@pytest.mark.parametrize(
+    ("name", "method"),
+    [
+        ("alert_acknowledge", "post"),
+        ("alert_snooze", "post"),
+        ("alert_resolve", "post"),
+        ("alert_detail", "get"),
+    ],
+)
+def test_another_organizations_alert_is_not_found(failing, outsider, name, method):
+    url = reverse(f"engagements:{name}", args=[alert_of(failing).pk])
+    response = getattr(outsider.client(), method)(url, {"note": "x"})
+    assert response.status_code == 404
+    assert alert_of(failing).status == AlertStatus.OPEN
+
+
+def test_another_organizations_engagement_health_and_termination_are_not_found(failing, outsider):
+    client = outsider.client()
+    assert (
+        client.get(reverse("engagements:engagement_health", args=[failing.pk])).status_code == 404
+    )
+    url = reverse("engagements:engagement_terminate", args=[failing.pk])
+    assert client.post(url, {"reason": "x"}).status_code == 404
+
+
+@pytest.mark.parametrize("name", ["alert_acknowledge", "alert_snooze", "alert_resolve"])
+def test_a_viewer_cannot_act_on_alerts(failing, viewer, name):
+    url = reverse(f"engagements:{name}", args=[alert_of(failing).pk])
+    assert viewer.client().post(url, {"note": "x"}).status_code == 403
+
+
+def test_wrong_methods_are_refused(failing, manager):
+    client = manager.client()
+    alert = alert_of(failing)
+    assert client.get(reverse("engagements:alert_acknowledge", args=[alert.pk])).status_code == 405
+    assert client.post(reverse("engagements:alert_detail", args=[alert.pk])).status_code == 405
+    assert client.post(reverse("engagements:dashboard")).status_code == 405
+    assert (
+        client.post(reverse("engagements:engagement_health", args=[failing.pk])).status_code == 405
+    )
+    assert (
+        client.get(reverse("engagements:engagement_terminate", args=[failing.pk])).status_code
+        == 405
+    )
+    assert client.get(reverse("engagements:channel_test", args=[1])).status_code == 405
+
+
+def test_an_owner_adds_a_webhook_and_sends_a_test(owner, settings):
+    client = owner.client()
+    response = client.post(
+        reverse("engagements:channel_create"),
+        {"kind": "webhook", "name": "Ops", "url": "https://hooks.example.com/vw"},
+    )
+    assert response.status_code == 302
+    channel = NotificationChannel.objects.get()
+    assert len(channel.secret) == 64
+    client.post(reverse("engagements:channel_test", args=[channel.pk]))
+    assert channel.notifications.get().is_test
+
+
+def test_a_private_webhook_address_is_refused_in_production(owner, settings):
+    settings.HEALTH_WEBHOOK_ALLOW_PRIVATE = False
+    response = owner.client().post(
+        reverse("engagements:channel_create"),
+        {"kind": "webhook", "name": "Internal", "url": "http://10.0.0.5/hook"},
+    )
+    assert response.status_code == 422
+    assert "points at a private address" in response.content.decode()
+    assert not NotificationChannel.objects.exists()
+
+
+def test_a_manager_cannot_change_channels_but_a_viewer_may_turn_off_the_digest(manager, viewer):
+    url = reverse("engagements:channel_create")
+    assert manager.client().post(url, {"kind": "email", "name": "x"}).status_code == 403
+    assert viewer.client().post(reverse("engagements:channel_create"), {}).status_code == 403
+    response = viewer.client().post(reverse("engagements:digest_toggle"), {})
+    assert response.status_code == 302
+    page = viewer.client().get(reverse("engagements:notification_settings"))
+    assert 'name="daily_digest" checked' not in page.content.decode()
