@@ -1,6 +1,6 @@
 from django.urls import path
 
-from .views import alerts, dashboard, notifications
+from .views import alerts, dashboard, notifications, postmortems
 from .views import engagements as views
 
 app_name = "engagements"
@@ -55,4 +55,57 @@ urlpatterns = [
         "notifications/policy/", notifications.escalation_policy_save, name="escalation_policy_save"
     ),
     path("notifications/digest/", notifications.digest_toggle, name="digest_toggle"),
+    # post-mortems and lessons
+    path("postmortems/due/", postmortems.postmortems_due, name="postmortems_due"),
+    path("postmortems/<int:pk>/", postmortems.postmortem_detail, name="postmortem_detail"),
+    path(
+        "postmortems/<int:pk>/export.md",
+        postmortems.postmortem_markdown,
+        name="postmortem_markdown",
+    ),
+    path(
+        "postmortems/<int:pk>/summary/", postmortems.postmortem_summary, name="postmortem_summary"
+    ),
+    path(
+        "postmortems/<int:pk>/refresh/", postmortems.postmortem_refresh, name="postmortem_refresh"
+    ),
+    path(
+        "postmortems/<int:pk>/publish/", postmortems.postmortem_publish, name="postmortem_publish"
+    ),
+    path(
+        "postmortems/<int:pk>/comments/", postmortems.postmortem_comment, name="postmortem_comment"
+    ),
+    path("postmortems/<int:pk>/failures/", postmortems.failure_create, name="failure_create"),
+    path("postmortems/<int:pk>/lessons/", postmortems.lesson_create, name="lesson_create"),
+    path(
+        "failures/<int:pk>/<str:action>/",
+        postmortems.failure_edit,
+        name="failure_edit",
+    ),
+    path("lessons/<int:pk>/read/", postmortems.lesson_read, name="lesson_read"),
+    path("lessons/<int:pk>/<str:action>/", postmortems.lesson_edit, name="lesson_edit"),
+    path("lessons/", postmortems.lesson_list, name="lesson_list"),
+    path("lessons/export.csv", postmortems.lesson_export, name="lesson_export"),
+    path("lessons/patterns/", postmortems.lesson_patterns, name="lesson_patterns"),
+    path("lessons/setup/", postmortems.setup_lessons, name="setup_lessons"),
+    path("vendors/<int:pk>/lessons/", postmortems.vendor_lessons, name="vendor_lessons"),
+    path(
+        "engagements/<int:pk>/postmortem/",
+        postmortems.engagement_postmortem,
+        name="engagement_postmortem",
+    ),
+    path(
+        "engagements/<int:pk>/lessons/", postmortems.engagement_lessons, name="engagement_lessons"
+    ),
+    path(
+        "engagements/<int:pk>/lessons/<int:lesson_pk>/acknowledge/",
+        postmortems.lesson_acknowledge,
+        name="lesson_acknowledge",
+    ),
+    path(
+        "engagements/<int:pk>/lessons/<int:lesson_pk>/checklist/",
+        postmortems.lesson_checklist,
+        name="lesson_checklist",
+    ),
+    path("checklist/<int:pk>/toggle/", postmortems.checklist_toggle, name="checklist_toggle"),
 ]
