@@ -78,12 +78,31 @@ urlpatterns = [
     path("postmortems/<int:pk>/failures/", postmortems.failure_create, name="failure_create"),
     path("postmortems/<int:pk>/lessons/", postmortems.lesson_create, name="lesson_create"),
     path(
-        "failures/<int:pk>/<str:action>/",
+        "failures/<int:pk>/edit/",
         postmortems.failure_edit,
-        name="failure_edit",
+        {"action": "edit"},
+        name="failure_update",
+    ),
+    path(
+        "failures/<int:pk>/move/", postmortems.failure_edit, {"action": "move"}, name="failure_move"
+    ),
+    path(
+        "failures/<int:pk>/delete/",
+        postmortems.failure_edit,
+        {"action": "delete"},
+        name="failure_delete",
     ),
     path("lessons/<int:pk>/read/", postmortems.lesson_read, name="lesson_read"),
-    path("lessons/<int:pk>/<str:action>/", postmortems.lesson_edit, name="lesson_edit"),
+    path(
+        "lessons/<int:pk>/edit/", postmortems.lesson_edit, {"action": "edit"}, name="lesson_update"
+    ),
+    path("lessons/<int:pk>/move/", postmortems.lesson_edit, {"action": "move"}, name="lesson_move"),
+    path(
+        "lessons/<int:pk>/delete/",
+        postmortems.lesson_edit,
+        {"action": "delete"},
+        name="lesson_delete",
+    ),
     path("lessons/", postmortems.lesson_list, name="lesson_list"),
     path("lessons/export.csv", postmortems.lesson_export, name="lesson_export"),
     path("lessons/patterns/", postmortems.lesson_patterns, name="lesson_patterns"),

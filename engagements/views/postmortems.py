@@ -7,7 +7,7 @@ from collections.abc import Callable
 from django.core.exceptions import ValidationError
 from django.db.models import Count, Exists, OuterRef
 from django.forms import Form
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect
 from django.template.loader import render_to_string
 from django.urls import reverse
@@ -200,8 +200,6 @@ ITEMS = {
 
 
 def _item_action(request: HttpRequest, kind: str, pk: int, action: str) -> HttpResponse:
-    if action not in ("edit", "move", "delete"):
-        raise Http404("No such action.")
     model, form_class, region = ITEMS[kind]
     item = get_object_or_404(model.objects.select_related("postmortem"), pk=pk)
     form = {"edit": form_class, "move": MoveForm, "delete": Form}[action](request.POST)

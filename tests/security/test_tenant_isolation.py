@@ -124,6 +124,82 @@ def victim_extras(*, org, user, engagement, vendor, deliverable, milestone) -> l
             **common, engagement=engagement, what_changed=MARKER, why=MARKER, by=user
         ),
         Risk.objects.create(**common, engagement=engagement, description=MARKER, mitigation=MARKER),
+        *health_rows(org=org, user=user, engagement=engagement),
+        *postmortem_rows(org=org, user=user, engagement=engagement, vendor=vendor),
+    ]
+
+
+def health_rows(*, org, user, engagement) -> list:
+    """The health watcher's tenant models (added by the post-mortem branch to keep this green)."""
+    import datetime
+
+    from engagements.models import (
+        Alert,
+        AlertEvent,
+        DigestSent,
+        EngagementHealth,
+        EscalationPolicy,
+        HealthSnapshot,
+        Notification,
+        NotificationChannel,
+        NotificationPreference,
+    )
+
+    common = {"org": org}
+    alert = Alert.objects.create(**common, engagement=engagement, level="warning", note=MARKER)
+    channel = NotificationChannel.objects.create(
+        **common, kind="webhook", name=MARKER, url="https://victim.example/hook"
+    )
+    return [
+        alert,
+        channel,
+        AlertEvent.objects.create(**common, alert=alert, kind="opened", note=MARKER),
+        EngagementHealth.objects.create(**common, engagement=engagement),
+        HealthSnapshot.objects.create(
+            **common,
+            engagement=engagement,
+            date=datetime.date(2026, 1, 1),
+            score=50,
+            level="warning",
+        ),
+        EscalationPolicy.objects.create(**common),
+        Notification.objects.create(
+            **common, alert=alert, channel=channel, level="warning", idempotency_key=MARKER
+        ),
+        NotificationPreference.objects.create(**common, user=user),
+        DigestSent.objects.create(**common, user=user, date=datetime.date(2026, 1, 1)),
+    ]
+
+
+def postmortem_rows(*, org, user, engagement, vendor) -> list:
+    """Post-mortems, lessons, read marks, acknowledgements, checklist items and comments."""
+    from engagements.models import (
+        ChecklistItem,
+        FailureItem,
+        Lesson,
+        LessonAcknowledgement,
+        LessonRead,
+        PostMortem,
+        PostMortemComment,
+    )
+
+    common = {"org": org}
+    pm = PostMortem.objects.create(
+        **common, engagement=engagement, outcome="cut_losses", went_well=MARKER, facts={"m": MARKER}
+    )
+    lesson = Lesson.objects.create(
+        **common, postmortem=pm, vendor=vendor, text=MARKER, category="other", tags=MARKER
+    )
+    return [
+        pm,
+        lesson,
+        FailureItem.objects.create(**common, postmortem=pm, text=MARKER, category="other"),
+        LessonRead.objects.create(**common, lesson=lesson, user=user),
+        LessonAcknowledgement.objects.create(
+            **common, lesson=lesson, engagement=engagement, user=user
+        ),
+        ChecklistItem.objects.create(**common, engagement=engagement, lesson=lesson, text=MARKER),
+        PostMortemComment.objects.create(**common, postmortem=pm, by=user, text=MARKER),
     ]
 
 
