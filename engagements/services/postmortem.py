@@ -127,9 +127,9 @@ def compute_facts(*, engagement: Engagement) -> dict:
 
 def default_outcome(*, engagement: Engagement, facts: dict) -> str:
     if engagement.status == EngagementStatus.TERMINATED:
-        return (
-            PostMortemOutcome.CUT_LOSSES if engagement.activated_at else PostMortemOutcome.CANCELLED
-        )
+        # Stopped before it ever ran or cost anything: cancelled, not cut losses.
+        started = engagement.activated_at or Decimal(facts["spent"])
+        return PostMortemOutcome.CUT_LOSSES if started else PostMortemOutcome.CANCELLED
     if facts["deliverables"] and facts["accepted"] == facts["deliverables"]:
         return PostMortemOutcome.DELIVERED
     return PostMortemOutcome.PARTLY
