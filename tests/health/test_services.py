@@ -171,7 +171,9 @@ def test_a_second_sweep_with_no_changes_writes_nothing(owner, django_assert_num_
     with time_machine.travel(START, tick=False):
         EngagementFactory.create_batch(3, org=owner.org, activated_at=START)
     health.sweep(at=day(20))
-    with django_assert_num_queries(13) as ctx:  # reads only
+    # 14 on the post-mortem branch's WIP copy of the watcher (13 + the vendor-review read);
+    # the health-watcher branch owns this count.
+    with django_assert_num_queries(14) as ctx:  # reads only
         result = health.sweep(at=day(20, hour=10))
     assert result.health_written == 0 and result.snapshots_written == 0
     assert not [
@@ -189,7 +191,7 @@ def test_the_query_count_of_a_sweep_does_not_grow_with_engagements(
             DeliverableFactory(milestone=MilestoneFactory(engagement=engagement))
             SpendEntryFactory(engagement=engagement, date=day(2).date())
     health.sweep(at=day(5))  # first sweep: everyone healthy, rows created
-    with django_assert_num_queries(13):
+    with django_assert_num_queries(14):  # see above: still flat at 5 and 50
         health.sweep(at=day(5, hour=12))
 
 
