@@ -12,7 +12,8 @@ import pytest
 def _fresh_broker_pool():
     from outsourcing.celery import app
 
-    if app._pool is not None:
-        app._pool.force_close_all()
-        app._pool = None
+    # Forget (without closing: others may hold them) the cached pools; the next send builds
+    # them for the broker configured now.
+    app._pool = None
+    app.amqp._producer_pool = None
     yield
