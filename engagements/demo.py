@@ -278,4 +278,24 @@ def seed_engagements(accounts, vendors: list[Vendor] | None = None) -> list[Enga
         _pay(e, m, [(110, 8000, "Concepts"), (65, 12000, "Final identity")])
         services.change_engagement_status(engagement=e, to=EngagementStatus.COMPLETED, by=o, reason="Everything delivered and accepted; the site uses the new brand.")  # fmt: skip
         made.append(e)
+    seed_postmortem(accounts)
     return made
+
+
+def seed_postmortem(accounts) -> None:
+    """Post-mortem issue: the completed demo engagement gets a published post-mortem with two
+    lessons, so the lessons list and the vendor panel are not empty (idempotent)."""
+    from engagements.models import PostMortem
+    from engagements.services import postmortem as pm_services
+
+    engagement = Engagement.unscoped.filter(org=accounts.org, title="Brand refresh").first()
+    if engagement is None or not engagement.is_ended:
+        return
+    pm = pm_services.open_postmortem(engagement=engagement)
+    if pm.is_published or pm.lessons.exists():
+        return
+    pm_services.update_summary(postmortem=pm, outcome=pm.outcome, went_well="Weekly calls, every one of them held; concepts arrived on time and the vendor understood who we are.")  # fmt: skip
+    pm_services.add_failure(postmortem=pm, text="The templates came five days late because nobody owned the list of templates we needed.", category="poor_needs")  # fmt: skip
+    pm_services.add_lesson(postmortem=pm, text="Write the full list of deliverables, templates included, before the kick-off.", category="poor_needs", tags="design, scope")  # fmt: skip
+    pm_services.add_lesson(postmortem=pm, text="Keep a weekly call even when everything goes well.", category="neglected", tags="cadence")  # fmt: skip
+    pm_services.publish_postmortem(postmortem=PostMortem.unscoped.get(pk=pm.pk), by=accounts.owner)

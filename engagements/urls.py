@@ -1,6 +1,6 @@
 from django.urls import path
 
-from .views import alerts, dashboard, notifications
+from .views import alerts, dashboard, notifications, postmortems
 from .views import engagements as views
 from .views import portal as portal_views
 
@@ -66,4 +66,76 @@ urlpatterns = [
         portal_views.portal_access_revoke,
         name="portal_access_revoke",
     ),
+    # post-mortems and lessons
+    path("postmortems/due/", postmortems.postmortems_due, name="postmortems_due"),
+    path("postmortems/<int:pk>/", postmortems.postmortem_detail, name="postmortem_detail"),
+    path(
+        "postmortems/<int:pk>/export.md",
+        postmortems.postmortem_markdown,
+        name="postmortem_markdown",
+    ),
+    path(
+        "postmortems/<int:pk>/summary/", postmortems.postmortem_summary, name="postmortem_summary"
+    ),
+    path(
+        "postmortems/<int:pk>/refresh/", postmortems.postmortem_refresh, name="postmortem_refresh"
+    ),
+    path(
+        "postmortems/<int:pk>/publish/", postmortems.postmortem_publish, name="postmortem_publish"
+    ),
+    path(
+        "postmortems/<int:pk>/comments/", postmortems.postmortem_comment, name="postmortem_comment"
+    ),
+    path("postmortems/<int:pk>/failures/", postmortems.failure_create, name="failure_create"),
+    path("postmortems/<int:pk>/lessons/", postmortems.lesson_create, name="lesson_create"),
+    path(
+        "failures/<int:pk>/edit/",
+        postmortems.failure_edit,
+        {"action": "edit"},
+        name="failure_update",
+    ),
+    path(
+        "failures/<int:pk>/move/", postmortems.failure_edit, {"action": "move"}, name="failure_move"
+    ),
+    path(
+        "failures/<int:pk>/delete/",
+        postmortems.failure_edit,
+        {"action": "delete"},
+        name="failure_delete",
+    ),
+    path("lessons/<int:pk>/read/", postmortems.lesson_read, name="lesson_read"),
+    path(
+        "lessons/<int:pk>/edit/", postmortems.lesson_edit, {"action": "edit"}, name="lesson_update"
+    ),
+    path("lessons/<int:pk>/move/", postmortems.lesson_edit, {"action": "move"}, name="lesson_move"),
+    path(
+        "lessons/<int:pk>/delete/",
+        postmortems.lesson_edit,
+        {"action": "delete"},
+        name="lesson_delete",
+    ),
+    path("lessons/", postmortems.lesson_list, name="lesson_list"),
+    path("lessons/export.csv", postmortems.lesson_export, name="lesson_export"),
+    path("lessons/patterns/", postmortems.lesson_patterns, name="lesson_patterns"),
+    path("lessons/setup/", postmortems.setup_lessons, name="setup_lessons"),
+    path("vendors/<int:pk>/lessons/", postmortems.vendor_lessons, name="vendor_lessons"),
+    path(
+        "engagements/<int:pk>/postmortem/",
+        postmortems.engagement_postmortem,
+        name="engagement_postmortem",
+    ),
+    path(
+        "engagements/<int:pk>/lessons/", postmortems.engagement_lessons, name="engagement_lessons"
+    ),
+    path(
+        "engagements/<int:pk>/lessons/<int:lesson_pk>/acknowledge/",
+        postmortems.lesson_acknowledge,
+        name="lesson_acknowledge",
+    ),
+    path(
+        "engagements/<int:pk>/lessons/<int:lesson_pk>/checklist/",
+        postmortems.lesson_checklist,
+        name="lesson_checklist",
+    ),
+    path("checklist/<int:pk>/toggle/", postmortems.checklist_toggle, name="checklist_toggle"),
 ]

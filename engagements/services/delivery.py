@@ -37,6 +37,7 @@ from engagements.models import (
     ScopeChange,
     SpendEntry,
 )
+from engagements.services import postmortem as postmortems  # post-mortem issue hooks
 from engagements.services.watch import engagement_changed
 from vendors.models import ENGAGEABLE_STATUSES, Vendor
 
@@ -304,6 +305,8 @@ def change_engagement_status(
             raise ValidationError(
                 "The readiness check says it is too soon; record an override to activate anyway."
             )
+        # Post-mortem issue: lessons from past engagements must be acknowledged first.
+        postmortems.require_lessons_acknowledged(engagement=engagement)
     now = timezone.now()
     fields: dict = {"status": to, "updated_at": now}
     if to == E.ACTIVE and engagement.activated_at is None:
@@ -323,6 +326,8 @@ def change_engagement_status(
         at=now,
         reason=reason.strip(),
     )
+    if to in (E.COMPLETED, E.TERMINATED):  # post-mortem issue: the draft opens with the end
+        postmortems.open_postmortem(engagement=engagement, at=now)
     engagement_changed(engagement)
     return change
 

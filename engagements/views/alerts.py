@@ -4,7 +4,6 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect
-from django.urls import NoReverseMatch, reverse
 from django.utils import timezone
 from django.views.decorators.http import require_POST, require_safe
 
@@ -13,6 +12,7 @@ from engagements.alert_forms import AcknowledgeForm, ResolveForm, SnoozeForm, Te
 from engagements.health import LABELS
 from engagements.models import Alert, Engagement, EngagementHealth
 from engagements.services import health
+from engagements.services.postmortem import open_postmortem  # post-mortem issue hook
 from outsourcing.htmx import render
 
 from .dashboard import dashboard_context, sparkline
@@ -154,10 +154,9 @@ def engagement_terminate(request: HttpRequest, pk: int) -> HttpResponse:
         except ValidationError as exc:
             form.add_error(None, exc.messages)
     if form.is_valid() and not form.errors:
-        try:
-            return redirect(reverse("engagements:engagement_detail", args=[engagement.pk]))
-        except NoReverseMatch:  # the engagement pages land with the engagements issue
-            return redirect("engagements:dashboard")
+        # Post-mortem issue: terminating from the alert opens the pre-filled post-mortem.
+        postmortem = open_postmortem(engagement=engagement)
+        return redirect("engagements:postmortem_detail", pk=postmortem.pk)
     alert = Alert.objects.for_list().filter(engagement=engagement).order_by("-opened_at").first()
     if alert is None:
         return redirect("engagements:dashboard")

@@ -66,6 +66,8 @@ OWNER_ONLY = {
     "accounts:audit_list",
     "accounts:organization_export",
     "vendors:vendor_settings",
+    "engagements:postmortem_publish",  # post-mortems: owners publish
+    # health watcher's notification settings are owner-only (owner_required in its views)
     "engagements:channel_create",
     "engagements:channel_test",
     "engagements:escalation_policy_save",
@@ -74,7 +76,8 @@ VIEWERS_MAY_POST = {  # they change only the viewer's own session or tokens
     "accounts:organization_switch",
     "accounts:apitoken_create",
     "accounts:apitoken_revoke",
-    "engagements:digest_toggle",  # a member's own daily-digest opt-out
+    "engagements:lesson_read",  # post-mortems: a viewer marks a lesson read for themselves
+    "engagements:digest_toggle",  # health watcher: a viewer opts out of their own digest
 }
 
 

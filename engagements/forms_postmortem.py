@@ -1,0 +1,67 @@
+"""Forms of post-mortems and lessons. They validate shape; the services enforce the rules."""
+
+from django import forms
+
+from vendors.models import Vendor
+
+from .forms import IdsOfItsOwn
+from .models import FailureCategory, PostMortemOutcome
+
+TEXT = forms.Textarea(attrs={"rows": 2})
+
+
+class SummaryForm(IdsOfItsOwn, forms.Form):
+    ids = "summary"
+
+    outcome = forms.ChoiceField(choices=PostMortemOutcome.choices)
+    went_well = forms.CharField(
+        label="What went well", required=False, widget=forms.Textarea(attrs={"rows": 3})
+    )
+
+
+class FailureForm(IdsOfItsOwn, forms.Form):
+    ids = "failure"
+
+    text = forms.CharField(label="What went wrong", max_length=2000, widget=TEXT)
+    category = forms.ChoiceField(choices=FailureCategory.choices)
+
+
+class LessonForm(IdsOfItsOwn, forms.Form):
+    ids = "lesson"
+
+    text = forms.CharField(
+        label="Lesson",
+        max_length=2000,
+        widget=TEXT,
+        help_text="A short imperative sentence, e.g. “Check two references before signing.”",
+    )
+    category = forms.ChoiceField(choices=FailureCategory.choices)
+    tags = forms.CharField(required=False, max_length=200, help_text="Comma-separated.")
+
+
+class MoveForm(forms.Form):
+    direction = forms.ChoiceField(choices=[("up", "up"), ("down", "down")])
+
+
+class CommentForm(IdsOfItsOwn, forms.Form):
+    ids = "comment"
+
+    text = forms.CharField(label="Comment", max_length=4000, widget=TEXT)
+
+
+class LessonFilterForm(forms.Form):
+    q = forms.CharField(label="Search", required=False, max_length=200)
+    category = forms.ChoiceField(
+        required=False, choices=[("", "Any category"), *FailureCategory.choices]
+    )
+    vendor = forms.ModelChoiceField(
+        queryset=Vendor.objects.order_by("name"), required=False, empty_label="Any vendor"
+    )
+    tag = forms.CharField(required=False, max_length=60)
+    since = forms.DateField(
+        label="Since", required=False, widget=forms.DateInput(attrs={"type": "date"})
+    )
+
+
+class ToggleForm(forms.Form):
+    done = forms.BooleanField(required=False)

@@ -1,0 +1,529 @@
+"""Post-mortems and lessons: open (facts frozen), draft together, publish, and bring lessons back.
+
+``open_postmortem`` is called when an engagement ends (``delivery.change_engagement_status``
+and the cut-your-losses terminate view); ``require_lessons_acknowledged`` is called before a
+draft engagement is activated.
+"""
+
+from dataclasses import dataclass
+from datetime import datetime
+from decimal import Decimal
+
+from django.contrib.postgres.search import SearchQuery, SearchRank, SearchVector
+from django.core.exceptions import ValidationError
+from django.db import connection, transaction
+from django.db.models import (
+    Case,
+    Count,
+    Exists,
+    F,
+    IntegerField,
+    Max,
+    Min,
+    OuterRef,
+    Q,
+    Sum,
+    Value,
+    When,
+)
+from django.utils import timezone
+
+from accounts.models import User
+from engagements.models import (
+    ChecklistItem,
+    Deliverable,
+    DeliverableStatus,
+    Engagement,
+    EngagementHealth,
+    EngagementStatus,
+    FailureCategory,
+    FailureItem,
+    HealthSnapshot,
+    Lesson,
+    LessonAcknowledgement,
+    LessonRead,
+    Level,
+    PostMortem,
+    PostMortemComment,
+    PostMortemOutcome,
+    PostMortemStatus,
+)
+from engagements.models.health import AlertEvent
+from vendors.models import Criterion, Evidence, EvidenceKind, Vendor, score_field
+
+BAD_LEVELS = (Level.WARNING, Level.CUT_LOSSES)
+DUE_AFTER_DAYS = 14
+APPLICABLE_LIMIT = 12
+WHY = {0: "same vendor", 1: "same specialty", 2: "same failure category"}
+PUBLISHED_MESSAGE = "This post-mortem is published: it is read-only (comments are still welcome)."
+
+
+# --- facts ------------------------------------------------------------------------------------
+
+
+def _money(value) -> str:
+    return str((value or Decimal("0")).quantize(Decimal("0.01")))
+
+
+def compute_facts(*, engagement: Engagement) -> dict:
+    """The facts of an ended engagement, in five queries whatever its size (JSON-ready)."""
+    burn = (
+        Engagement.objects.filter(pk=engagement.pk)
+        .with_burn()
+        .values("spent", "accepted_value", "planned_value")[0]
+    )
+    d = Deliverable.unscoped.filter(engagement=engagement).aggregate(
+        total=Count("pk"),
+        accepted=Count("pk", filter=Q(status=DeliverableStatus.ACCEPTED)),
+        rejected=Count("pk", filter=Q(status=DeliverableStatus.REJECTED)),
+        never_delivered=Count(
+            "pk", filter=Q(status__in=[DeliverableStatus.PLANNED, DeliverableStatus.IN_PROGRESS])
+        ),
+        rejections=Sum("times_rejected"),
+    )
+    first_bad_day = HealthSnapshot.unscoped.filter(
+        engagement=engagement, level__in=BAD_LEVELS
+    ).aggregate(first=Min("date"))["first"]
+    events = list(
+        AlertEvent.unscoped.filter(alert__engagement=engagement, to_level__in=BAD_LEVELS)
+        .order_by("at")
+        .values("at", "kind", "to_level")
+    )
+    health = EngagementHealth.unscoped.filter(engagement=engagement).values("signals").first()
+    ended = engagement.ended_at or timezone.now()
+    first_bad = [e["at"].date() for e in events[:1]] + ([first_bad_day] if first_bad_day else [])
+    first_warning = min(first_bad) if first_bad else None
+    spent, accepted = burn["spent"], burn["accepted_value"]
+    return {
+        "currency": engagement.currency,
+        "budget": _money(engagement.budget),
+        "spent": _money(spent),
+        "accepted_value": _money(accepted),
+        "planned_value": _money(burn["planned_value"]),
+        "lost": _money(max(spent - accepted, Decimal("0"))),
+        "deliverables": d["total"],
+        "accepted": d["accepted"],
+        "rejected": d["rejected"],
+        "never_delivered": d["never_delivered"],
+        "rejections": d["rejections"] or 0,
+        "target_end_date": engagement.target_end_date.isoformat(),
+        "ended_on": ended.date().isoformat(),
+        "days_over_schedule": max(0, (ended.date() - engagement.target_end_date).days),
+        "first_warning_on": first_warning.isoformat() if first_warning else None,
+        "days_held_on": (ended.date() - first_warning).days if first_warning else None,
+        "signals": [
+            {
+                "label": s.get("label", s.get("kind", "")),
+                "since": s.get("since"),
+                "evidence": s.get("evidence", ""),
+            }
+            for s in (health["signals"] if health else [])
+        ],
+        "alert_events": [
+            {"at": e["at"].isoformat(), "kind": e["kind"], "level": e["to_level"]} for e in events
+        ],
+    }
+
+
+def default_outcome(*, engagement: Engagement, facts: dict) -> str:
+    if engagement.status == EngagementStatus.TERMINATED:
+        # Stopped before it ever ran or cost anything: cancelled, not cut losses.
+        started = engagement.activated_at or Decimal(facts["spent"])
+        return PostMortemOutcome.CUT_LOSSES if started else PostMortemOutcome.CANCELLED
+    if facts["deliverables"] and facts["accepted"] == facts["deliverables"]:
+        return PostMortemOutcome.DELIVERED
+    return PostMortemOutcome.PARTLY
+
+
+# --- writing a post-mortem --------------------------------------------------------------------
+
+
+@transaction.atomic
+def open_postmortem(*, engagement: Engagement, at: datetime | None = None) -> PostMortem:
+    """The engagement's post-mortem, created in draft with frozen facts if it has none yet."""
+    existing = PostMortem.unscoped.filter(engagement=engagement).first()
+    if existing:
+        return existing
+    if engagement.status not in (EngagementStatus.COMPLETED, EngagementStatus.TERMINATED):
+        raise ValidationError("Only a completed or terminated engagement has a post-mortem.")
+    facts = compute_facts(engagement=engagement)
+    return PostMortem.unscoped.create(
+        org_id=engagement.org_id,
+        engagement=engagement,
+        outcome=default_outcome(engagement=engagement, facts=facts),
+        facts=facts,
+        facts_at=at or timezone.now(),
+    )
+
+
+def _require_draft(postmortem: PostMortem) -> None:
+    """Re-read the status in the database: a publish in another tab wins over a stale page."""
+    if not PostMortem.unscoped.filter(pk=postmortem.pk, status=PostMortemStatus.DRAFT).exists():
+        raise ValidationError(PUBLISHED_MESSAGE)
+
+
+@transaction.atomic
+def refresh_facts(*, postmortem: PostMortem) -> PostMortem:
+    """Recompute the frozen facts of a draft from today's data."""
+    _require_draft(postmortem)
+    postmortem.facts = compute_facts(engagement=postmortem.engagement)
+    postmortem.facts_at = timezone.now()
+    postmortem.save(update_fields=["facts", "facts_at"])
+    return postmortem
+
+
+@transaction.atomic
+def update_summary(*, postmortem: PostMortem, outcome: str, went_well: str) -> PostMortem:
+    """Change the outcome and "what went well" of a draft."""
+    _require_draft(postmortem)
+    postmortem.outcome, postmortem.went_well = outcome, went_well.strip()
+    postmortem.save(update_fields=["outcome", "went_well"])
+    return postmortem
+
+
+def _next_position(queryset) -> int:
+    return (queryset.aggregate(m=Max("position"))["m"] or 0) + 1
+
+
+@transaction.atomic
+def add_failure(*, postmortem: PostMortem, text: str, category: str) -> FailureItem:
+    """Add one "what went wrong" item to a draft."""
+    _require_draft(postmortem)
+    return FailureItem.unscoped.create(
+        org_id=postmortem.org_id,
+        postmortem=postmortem,
+        text=text.strip(),
+        category=category,
+        position=_next_position(FailureItem.unscoped.filter(postmortem=postmortem)),
+    )
+
+
+def _index(lesson_ids: list[int]) -> None:
+    """Fill the full-text vector of these lessons (PostgreSQL only; set-based)."""
+    if connection.vendor == "postgresql":
+        Lesson.unscoped.filter(pk__in=lesson_ids).update(
+            search=SearchVector("text", weight="A", config="english")
+            + SearchVector("tags", weight="B", config="english")
+        )
+
+
+@transaction.atomic
+def add_lesson(
+    *,
+    postmortem: PostMortem,
+    text: str,
+    category: str,
+    tags: str = "",
+    vendor: Vendor | None = None,
+) -> Lesson:
+    """Add one lesson (a short imperative sentence) to a draft; the vendor defaults to its own."""
+    _require_draft(postmortem)
+    lesson = Lesson.unscoped.create(
+        org_id=postmortem.org_id,
+        postmortem=postmortem,
+        vendor=vendor or postmortem.engagement.vendor,
+        text=text.strip(),
+        category=category,
+        tags=", ".join(t.strip() for t in tags.split(",") if t.strip()),
+        position=_next_position(Lesson.unscoped.filter(postmortem=postmortem)),
+    )
+    _index([lesson.pk])
+    return lesson
+
+
+@transaction.atomic
+def update_item(*, item: FailureItem | Lesson, text: str, category: str, tags: str = "") -> None:
+    """Edit a "what went wrong" item or a lesson of a draft in place."""
+    _require_draft(item.postmortem)
+    item.text, item.category = text.strip(), category
+    fields = ["text", "category"]
+    if isinstance(item, Lesson):
+        item.tags = ", ".join(t.strip() for t in tags.split(",") if t.strip())
+        fields.append("tags")
+    item.save(update_fields=fields)
+    if isinstance(item, Lesson):
+        _index([item.pk])
+
+
+@transaction.atomic
+def delete_item(*, item: FailureItem | Lesson) -> None:
+    """Remove a "what went wrong" item or a lesson from a draft."""
+    _require_draft(item.postmortem)
+    item.delete()
+
+
+@transaction.atomic
+def move_item(*, item: FailureItem | Lesson, up: bool) -> None:
+    """Swap an item with its neighbour above or below (positions renumbered set-based)."""
+    _require_draft(item.postmortem)
+    model = type(item)
+    ids = list(
+        model.unscoped.filter(postmortem_id=item.postmortem_id)
+        .order_by("position", "pk")
+        .values_list("pk", flat=True)
+    )
+    i = ids.index(item.pk)
+    j = i - 1 if up else i + 1
+    if 0 <= j < len(ids):
+        ids[i], ids[j] = ids[j], ids[i]
+        model.unscoped.filter(pk__in=ids).update(
+            position=Case(*(When(pk=pk, then=Value(n)) for n, pk in enumerate(ids, 1)))
+        )
+
+
+@transaction.atomic
+def publish_postmortem(*, postmortem: PostMortem, by: User) -> PostMortem:
+    """Publish a draft (compare-and-set); cut-losses ones need what went wrong and a lesson."""
+    if postmortem.outcome == PostMortemOutcome.CUT_LOSSES:
+        missing = []
+        if not FailureItem.unscoped.filter(postmortem=postmortem).exists():
+            missing.append("what went wrong")
+        if not Lesson.unscoped.filter(postmortem=postmortem).exists():
+            missing.append("at least one lesson")
+        if missing:
+            raise ValidationError(
+                f"A cut-losses post-mortem needs {' and '.join(missing)} before it is published: "
+                "there is always something to learn."
+            )
+    now = timezone.now()
+    won = PostMortem.unscoped.filter(pk=postmortem.pk, status=PostMortemStatus.DRAFT).update(
+        status=PostMortemStatus.PUBLISHED, published_at=now, published_by=by
+    )
+    if won != 1:
+        raise ValidationError(PUBLISHED_MESSAGE)
+    postmortem.status, postmortem.published_at, postmortem.published_by = (
+        PostMortemStatus.PUBLISHED,
+        now,
+        by,
+    )
+    return postmortem
+
+
+@transaction.atomic
+def add_comment(*, postmortem: PostMortem, by: User, text: str) -> PostMortemComment:
+    """Comment on a post-mortem (allowed after publishing too)."""
+    return PostMortemComment.unscoped.create(
+        org_id=postmortem.org_id, postmortem=postmortem, by=by, text=text.strip()
+    )
+
+
+def postmortems_due(org, at: datetime):
+    """Ended ≥ 14 days before ``at`` without a published post-mortem (the dashboard to-do)."""
+    cutoff = at - timezone.timedelta(days=DUE_AFTER_DAYS)
+    published = PostMortem.unscoped.filter(
+        engagement=OuterRef("pk"), status=PostMortemStatus.PUBLISHED
+    )
+    return (
+        Engagement.unscoped.filter(
+            org=org,
+            status__in=[EngagementStatus.COMPLETED, EngagementStatus.TERMINATED],
+            ended_at__lte=cutoff,
+        )
+        .exclude(Exists(published))
+        .select_related("vendor", "postmortem")
+        .order_by("ended_at")
+    )
+
+
+# --- lessons: reading, searching, coming back -------------------------------------------------
+
+
+@transaction.atomic
+def mark_lesson_read(*, lesson: Lesson, user: User) -> LessonRead:
+    """Record that ``user`` read ``lesson`` (harmless twice)."""
+    read, _ = LessonRead.unscoped.get_or_create(
+        lesson=lesson, user=user, defaults={"org_id": lesson.org_id}
+    )
+    return read
+
+
+def search_lessons(queryset, q: str):
+    """Full-text search on PostgreSQL (GIN index, ranked), a case-insensitive match elsewhere."""
+    q = q.strip()
+    if not q:
+        return queryset
+    if connection.vendor == "postgresql":
+        query = SearchQuery(q, config="english", search_type="websearch")
+        return (
+            queryset.filter(search=query)
+            .annotate(rank=SearchRank(F("search"), query))
+            .order_by("-rank", "-created_at")
+        )
+    words = q.split()
+    condition = Q()
+    for word in words:
+        condition &= Q(text__icontains=word) | Q(tags__icontains=word)
+    return queryset.filter(condition)
+
+
+def applicable_lessons(*, vendor: Vendor, exclude_engagement: Engagement | None = None) -> list:
+    """Published lessons that apply to ``vendor``: same vendor, then same specialty, then the
+    failure categories this vendor's engagements went wrong in; one query, ranked by ``why``."""
+    specialty = Q()
+    for s in vendor.specialty_list:
+        specialty |= Q(vendor__specialties__icontains=s)
+    own_categories = FailureItem.objects.filter(postmortem__engagement__vendor=vendor).values(
+        "category"
+    )
+    queryset = Lesson.objects.published().select_related("vendor", "postmortem__engagement")
+    if exclude_engagement is not None:
+        queryset = queryset.exclude(postmortem__engagement=exclude_engagement)
+    same_specialty = specialty if vendor.specialty_list else Q(pk__in=[])
+    ranked = queryset.annotate(
+        why=Case(
+            When(vendor=vendor, then=Value(0)),
+            When(same_specialty, then=Value(1)),
+            When(category__in=own_categories, then=Value(2)),
+            default=Value(9),
+            output_field=IntegerField(),
+        )
+    ).filter(why__lt=9)
+    lessons = list(ranked.order_by("why", "-created_at")[:APPLICABLE_LIMIT])
+    for lesson in lessons:
+        lesson.why_label = WHY[lesson.why]
+    return lessons
+
+
+def unacknowledged_lessons(*, engagement: Engagement) -> list:
+    """The applicable lessons nobody acknowledged yet for this engagement."""
+    acknowledged = set(
+        LessonAcknowledgement.unscoped.filter(engagement=engagement).values_list(
+            "lesson_id", flat=True
+        )
+    )
+    return [
+        lesson
+        for lesson in applicable_lessons(vendor=engagement.vendor, exclude_engagement=engagement)
+        if lesson.pk not in acknowledged
+    ]
+
+
+def require_lessons_acknowledged(*, engagement: Engagement) -> None:
+    """Refuse activation while an applicable lesson is unacknowledged (called by delivery)."""
+    missing = unacknowledged_lessons(engagement=engagement)
+    if missing:
+        raise ValidationError(
+            f"Acknowledge the {len(missing)} lesson{'s' if len(missing) != 1 else ''} from past "
+            "engagements that apply before activating (see 'Lessons that apply')."
+        )
+
+
+@transaction.atomic
+def acknowledge_lesson(
+    *, lesson: Lesson, engagement: Engagement, by: User
+) -> LessonAcknowledgement:
+    """Record that ``by`` read and remembers ``lesson`` for ``engagement`` (harmless twice)."""
+    ack, _ = LessonAcknowledgement.unscoped.get_or_create(
+        lesson=lesson, engagement=engagement, defaults={"org_id": engagement.org_id, "user": by}
+    )
+    LessonRead.unscoped.get_or_create(lesson=lesson, user=by, defaults={"org_id": lesson.org_id})
+    return ack
+
+
+@transaction.atomic
+def lesson_to_checklist(*, lesson: Lesson, engagement: Engagement, by: User) -> ChecklistItem:
+    """Turn a lesson into a checklist item of ``engagement`` (acknowledging it; once per lesson)."""
+    acknowledge_lesson(lesson=lesson, engagement=engagement, by=by)
+    item, _ = ChecklistItem.unscoped.get_or_create(
+        engagement=engagement,
+        lesson=lesson,
+        defaults={"org_id": engagement.org_id, "text": lesson.text},
+    )
+    return item
+
+
+@transaction.atomic
+def toggle_checklist_item(*, item: ChecklistItem, done: bool, by: User) -> ChecklistItem:
+    """Mark a checklist item done or not done."""
+    item.done = done
+    item.done_at = timezone.now() if done else None
+    item.done_by = by if done else None
+    item.save(update_fields=["done", "done_at", "done_by"])
+    return item
+
+
+# --- patterns across post-mortems ---------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class SignalShare:
+    label: str
+    with_n: int
+    with_cut: int
+    without_n: int
+    without_cut: int
+
+    @property
+    def with_pct(self) -> int | None:
+        return round(100 * self.with_cut / self.with_n) if self.with_n else None
+
+    @property
+    def without_pct(self) -> int | None:
+        return round(100 * self.without_cut / self.without_n) if self.without_n else None
+
+
+def patterns(*, org) -> dict:
+    """What went wrong by category and vendor, money lost, time held on, and which vetting
+    signals predicted failure; a fixed number of queries whatever the number of engagements."""
+    published = PostMortem.objects.filter(org=org, status=PostMortemStatus.PUBLISHED)
+    failures = FailureItem.objects.filter(postmortem__in=published)
+    by_category = {
+        row["category"]: row["n"]
+        for row in failures.values("category").annotate(n=Count("pk")).order_by()
+    }
+    by_vendor = list(
+        failures.values("postmortem__engagement__vendor__name")
+        .annotate(n=Count("pk"))
+        .order_by("-n", "postmortem__engagement__vendor__name")[:10]
+    )
+    lost = Decimal("0")
+    held: list[int] = []
+    for facts, outcome in published.values_list("facts", "outcome"):
+        if outcome == PostMortemOutcome.CUT_LOSSES:
+            lost += Decimal(facts.get("lost", "0"))
+        if facts.get("days_held_on") is not None:
+            held.append(facts["days_held_on"])
+    # Which vetting signals predicted failure: per ended engagement, whether its vendor had
+    # verified evidence of each kind / scoring each criterion before the engagement started.
+    before = Evidence.objects.filter(
+        vendor=OuterRef("vendor"),
+        verified=True,
+        deleted_at__isnull=True,
+        recorded_at__date__lte=OuterRef("start_date"),
+    )
+    annotations = {f"k_{k.value}": Exists(before.filter(kind=k)) for k in EvidenceKind}
+    annotations |= {
+        f"c_{c.value}": Exists(before.filter(**{f"{score_field(c)}__isnull": False}))
+        for c in Criterion
+    }
+    rows = list(
+        Engagement.objects.filter(
+            org=org, status__in=[EngagementStatus.COMPLETED, EngagementStatus.TERMINATED]
+        )
+        .annotate(**annotations)
+        .values("status", *annotations)
+    )
+    shares = []
+    for key, label in [(f"k_{k.value}", k.label) for k in EvidenceKind] + [
+        (f"c_{c.value}", f"Scored on {c.label.lower()}") for c in Criterion
+    ]:
+        with_rows = [r for r in rows if r[key]]
+        without_rows = [r for r in rows if not r[key]]
+        shares.append(
+            SignalShare(
+                label=label,
+                with_n=len(with_rows),
+                with_cut=sum(r["status"] == EngagementStatus.TERMINATED for r in with_rows),
+                without_n=len(without_rows),
+                without_cut=sum(r["status"] == EngagementStatus.TERMINATED for r in without_rows),
+            )
+        )
+    return {
+        "postmortems": published.count(),
+        "ended": len(rows),
+        "by_category": [(c.label, by_category.get(c.value, 0)) for c in FailureCategory],
+        "by_vendor": [(r["postmortem__engagement__vendor__name"], r["n"]) for r in by_vendor],
+        "lost": lost,
+        "avg_days_held_on": round(sum(held) / len(held), 1) if held else None,
+        "shares": shares,
+    }
