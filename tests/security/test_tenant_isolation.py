@@ -192,44 +192,6 @@ def victim_extras(*, org, user, engagement, vendor, deliverable, milestone) -> l
     ]
 
 
-def health_rows(*, org, user, engagement) -> list:
-    """The health watcher's tenant models (added by the post-mortem branch to keep this green)."""
-    import datetime
-
-    from engagements.models import (
-        Alert,
-        AlertEvent,
-        DigestSent,
-        EngagementHealth,
-        EscalationPolicy,
-        HealthSnapshot,
-        NotificationChannel,
-        NotificationPreference,
-    )
-
-    common = {"org": org}
-    alert = Alert.objects.create(**common, engagement=engagement, level="warning", note=MARKER)
-    channel = NotificationChannel.objects.create(
-        **common, kind="webhook", name=MARKER, url="https://victim.example/hook"
-    )
-    return [
-        alert,
-        channel,
-        AlertEvent.objects.create(**common, alert=alert, kind="opened", note=MARKER),
-        EngagementHealth.objects.create(**common, engagement=engagement),
-        HealthSnapshot.objects.create(
-            **common,
-            engagement=engagement,
-            date=datetime.date(2026, 1, 1),
-            score=50,
-            level="warning",
-        ),
-        EscalationPolicy.objects.create(**common),
-        NotificationPreference.objects.create(**common, user=user),
-        DigestSent.objects.create(**common, user=user, date=datetime.date(2026, 1, 1)),
-    ]
-
-
 def postmortem_rows(*, org, user, engagement, vendor) -> list:
     """Post-mortems, lessons, read marks, acknowledgements, checklist items and comments."""
     from engagements.models import (
