@@ -287,7 +287,10 @@ def assess(
         for s in found
         if WEIGHTS[s.kind] and s.severity >= 2 and at - since.get(s.kind, at) >= persist
     }
-    kinds = {s.kind: s for s in found}
+    kinds: dict[str, Signal] = {}
+    for s in found:  # the strongest signal of each kind counts
+        if s.kind not in kinds or s.severity > kinds[s.kind].severity:
+            kinds[s.kind] = s
     if (
         "exit_criteria_met" in kinds
         or ("burn_without_delivery" in kinds and kinds["burn_without_delivery"].severity >= 3)

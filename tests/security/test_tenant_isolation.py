@@ -187,7 +187,6 @@ def victim_extras(*, org, user, engagement, vendor, deliverable, milestone) -> l
             **common, engagement=engagement, what_changed=MARKER, why=MARKER, by=user
         ),
         Risk.objects.create(**common, engagement=engagement, description=MARKER, mitigation=MARKER),
-        *health_rows(org=org, user=user, engagement=engagement),
         *postmortem_rows(org=org, user=user, engagement=engagement, vendor=vendor),
     ]
 
