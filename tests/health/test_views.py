@@ -230,3 +230,18 @@ def test_the_engagement_page_loads_just_the_health_region(manager):
     assert response.status_code == 200
     assert response.text.lstrip().startswith('<section class="card" id="engagement-health"')
     assert "<h1>" not in response.text
+
+
+def test_owners_see_a_webhook_channels_signing_secret_and_viewers_do_not(owner, viewer):
+    from django.urls import reverse
+
+    from engagements.services.health import create_channel
+
+    channel = create_channel(
+        org=owner.org, kind="webhook", name="Chat", url="https://hooks.example.com/x"
+    )
+    assert channel.secret
+    assert channel.secret in owner.client().get(reverse("engagements:notification_settings")).text
+    assert (
+        channel.secret not in viewer.client().get(reverse("engagements:notification_settings")).text
+    )
