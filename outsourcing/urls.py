@@ -5,6 +5,8 @@ from accounts.api import router as accounts_api
 from engagements.alerts_api import router as alerts_api
 from engagements.api import deliverables as deliverables_api
 from engagements.api import engagements as engagements_api
+from engagements.postmortems_api import lessons as lessons_api
+from engagements.postmortems_api import postmortems as postmortems_api
 from vendors.api import router as vendors_api
 
 from . import views
@@ -15,6 +17,8 @@ api.add_router("/vendors", vendors_api)
 api.add_router("/engagements", engagements_api)
 api.add_router("/deliverables", deliverables_api)
 api.add_router("/alerts", alerts_api)
+api.add_router("/postmortems", postmortems_api)
+api.add_router("/lessons", lessons_api)
 
 urlpatterns = [
     path("", include("engagements.urls")),

@@ -52,12 +52,17 @@ def world(transactional_db, rate_limit):
     alert = Alert.objects.create(org=org, engagement=engagement, level="warning")
     Alert.objects.create(org=other, engagement=theirs, level="cut_losses", note=MARKER)
     _, secret = create_api_token(org=org, user=user, name="fuzz", scope=TokenScope.WRITE)
+    from tests.postmortems.conftest import published_lesson
+
+    lesson = published_lesson(org, user, text="Check references before signing.")
+    published_lesson(other, other_user, text=f"{MARKER} lesson")
     # Ids of our own rows, so generated requests also reach real objects, not only 404s.
     ids = {
         "vendor_id": vendor.pk,
         "engagement_id": engagement.pk,
         "deliverable_id": planned.pk,
         "alert_id": alert.pk,
+        "postmortem_id": lesson.postmortem_id,
     }
     return secret, ids
 
