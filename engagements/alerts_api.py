@@ -20,7 +20,7 @@ from outsourcing.api import (
     Moment,
     Page,
     Text,
-    paginate,
+    list_page,
 )
 
 from .models import Alert, AlertStatus
@@ -73,14 +73,7 @@ def alert_list(request, filters: Query[AlertFilters]):
         queryset = queryset.filter(level=filters.level)
     if filters.engagement:
         queryset = queryset.filter(engagement_id=filters.engagement)
-    items, next_cursor = paginate(
-        queryset,
-        cursor=filters.cursor,
-        limit=filters.limit,
-        updated_since=filters.updated_since,
-        updated_field="level_changed_at",
-    )
-    return {"items": items, "next_cursor": next_cursor}
+    return list_page(queryset, filters, updated_field="level_changed_at")
 
 
 @router.get("/{alert_id}", response={200: AlertOut, **READ_ERRORS}, summary="One alert")

@@ -28,7 +28,7 @@ from outsourcing.api import (
     Text,
     api,
     error_response,
-    paginate,
+    list_page,
 )
 from vendors.models import Vendor
 
@@ -145,14 +145,7 @@ def engagement_list(request, filters: Query[EngagementFilters]):
         queryset = queryset.filter(owner_id=filters.owner)
     if filters.q:
         queryset = queryset.filter(title__icontains=filters.q)
-    items, next_cursor = paginate(
-        queryset,
-        cursor=filters.cursor,
-        limit=filters.limit,
-        updated_since=filters.updated_since,
-        updated_field="updated_at",
-    )
-    return {"items": items, "next_cursor": next_cursor}
+    return list_page(queryset, filters, updated_field="updated_at")
 
 
 @engagements.post(
@@ -226,10 +219,7 @@ class SubList(ListQuery):
 )
 def milestone_list(request, engagement_id: int, filters: Query[SubList]):
     engagement = _engagement(engagement_id)
-    items, next_cursor = paginate(
-        Milestone.objects.filter(engagement=engagement), cursor=filters.cursor, limit=filters.limit
-    )
-    return {"items": items, "next_cursor": next_cursor}
+    return list_page(Milestone.objects.filter(engagement=engagement), filters)
 
 
 @engagements.post(
@@ -292,14 +282,7 @@ def deliverable_list(request, engagement_id: int, filters: Query[DeliverableFilt
         queryset = queryset.filter(status=filters.status)
     if filters.milestone:
         queryset = queryset.filter(milestone_id=filters.milestone)
-    items, next_cursor = paginate(
-        queryset,
-        cursor=filters.cursor,
-        limit=filters.limit,
-        updated_since=filters.updated_since,
-        updated_field="updated_at",
-    )
-    return {"items": items, "next_cursor": next_cursor}
+    return list_page(queryset, filters, updated_field="updated_at")
 
 
 @engagements.post(
@@ -456,14 +439,7 @@ def interaction_list(request, engagement_id: int, filters: Query[InteractionFilt
     for name in ("channel", "direction", "source"):
         if getattr(filters, name):
             queryset = queryset.filter(**{name: getattr(filters, name)})
-    items, next_cursor = paginate(
-        queryset,
-        cursor=filters.cursor,
-        limit=filters.limit,
-        updated_since=filters.updated_since,
-        updated_field="created_at",
-    )
-    return {"items": items, "next_cursor": next_cursor}
+    return list_page(queryset, filters, updated_field="created_at")
 
 
 @engagements.post(
@@ -510,14 +486,11 @@ class SpendIn(Schema):
     summary="Money paid on an engagement",
 )
 def spend_list(request, engagement_id: int, filters: Query[SubList]):
-    items, next_cursor = paginate(
+    return list_page(
         SpendEntry.objects.filter(engagement=_engagement(engagement_id)),
-        cursor=filters.cursor,
-        limit=filters.limit,
-        updated_since=filters.updated_since,
+        filters,
         updated_field="created_at",
     )
-    return {"items": items, "next_cursor": next_cursor}
 
 
 @engagements.post(
@@ -579,14 +552,7 @@ def risk_list(request, engagement_id: int, filters: Query[RiskFilters]):
     queryset = Risk.objects.filter(engagement=_engagement(engagement_id))
     if filters.status:
         queryset = queryset.filter(status=filters.status)
-    items, next_cursor = paginate(
-        queryset,
-        cursor=filters.cursor,
-        limit=filters.limit,
-        updated_since=filters.updated_since,
-        updated_field="created_at",
-    )
-    return {"items": items, "next_cursor": next_cursor}
+    return list_page(queryset, filters, updated_field="created_at")
 
 
 @engagements.post(

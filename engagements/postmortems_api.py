@@ -5,7 +5,7 @@ from datetime import datetime
 from django.shortcuts import get_object_or_404
 from ninja import Field, Query, Router, Schema
 
-from outsourcing.api import READ_ERRORS, Id, ListQuery, Page, Text, paginate
+from outsourcing.api import READ_ERRORS, Id, ListQuery, Page, Text, list_page
 
 from .models import FailureCategory, Lesson, PostMortem, PostMortemOutcome, PostMortemStatus
 from .services.postmortem import search_lessons
@@ -83,14 +83,7 @@ def postmortem_list(request, filters: Query[PostMortemFilters]):
         queryset = queryset.filter(status=filters.status)
     if filters.outcome:
         queryset = queryset.filter(outcome=filters.outcome)
-    items, next_cursor = paginate(
-        queryset,
-        cursor=filters.cursor,
-        limit=filters.limit,
-        updated_since=filters.updated_since,
-        updated_field="created_at",
-    )
-    return {"items": items, "next_cursor": next_cursor}
+    return list_page(queryset, filters, updated_field="created_at")
 
 
 @postmortems.get(
@@ -124,11 +117,4 @@ def lesson_list(request, filters: Query[LessonFilters]):
         queryset = Lesson.objects.filter(
             pk__in=search_lessons(queryset, filters.q).values("pk")
         ).select_related("postmortem")
-    items, next_cursor = paginate(
-        queryset,
-        cursor=filters.cursor,
-        limit=filters.limit,
-        updated_since=filters.updated_since,
-        updated_field="created_at",
-    )
-    return {"items": items, "next_cursor": next_cursor}
+    return list_page(queryset, filters, updated_field="created_at")

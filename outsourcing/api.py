@@ -275,6 +275,19 @@ def paginate(
     return rows, next_cursor
 
 
+def list_page(queryset: QuerySet, filters: Any, *, updated_field: str | None = None) -> dict:
+    """A list endpoint's answer, ``{"items", "next_cursor"}``, for the filters' cursor, limit and
+    ``updated_since`` (when the list has an ``updated_field`` to sync by)."""
+    items, next_cursor = paginate(
+        queryset,
+        cursor=filters.cursor,
+        limit=filters.limit,
+        updated_since=getattr(filters, "updated_since", None) if updated_field else None,
+        updated_field=updated_field,
+    )
+    return {"items": items, "next_cursor": next_cursor}
+
+
 def login_not_required_urls(patterns: list) -> list:
     """The API authenticates by token, not by session: exempt it from LoginRequiredMiddleware."""
     for pattern in patterns:

@@ -22,7 +22,7 @@ from outsourcing.api import (
     Url,
     api,
     error_response,
-    paginate,
+    list_page,
 )
 
 from . import services
@@ -105,14 +105,7 @@ def vendor_list(request, filters: Query[VendorFilters]):
         queryset = queryset.filter(status=filters.status)
     if filters.q:
         queryset = queryset.filter(name__icontains=filters.q)
-    items, next_cursor = paginate(
-        queryset,
-        cursor=filters.cursor,
-        limit=filters.limit,
-        updated_since=filters.updated_since,
-        updated_field="updated_at",
-    )
-    return {"items": items, "next_cursor": next_cursor}
+    return list_page(queryset, filters, updated_field="updated_at")
 
 
 @router.post("", response={201: VendorOut, **WRITE_ERRORS}, summary="Record a new vendor")
@@ -174,10 +167,7 @@ class PageQuery(ListQuery):
 )
 def contact_list(request, vendor_id: int, filters: Query[PageQuery]):
     vendor = _vendor(vendor_id)
-    items, next_cursor = paginate(
-        VendorContact.objects.filter(vendor=vendor), cursor=filters.cursor, limit=filters.limit
-    )
-    return {"items": items, "next_cursor": next_cursor}
+    return list_page(VendorContact.objects.filter(vendor=vendor), filters)
 
 
 @router.post(
@@ -238,10 +228,7 @@ class EvidenceIn(Schema):
 )
 def evidence_list(request, vendor_id: int, filters: Query[PageQuery]):
     vendor = _vendor(vendor_id)
-    items, next_cursor = paginate(
-        Evidence.objects.live().filter(vendor=vendor), cursor=filters.cursor, limit=filters.limit
-    )
-    return {"items": items, "next_cursor": next_cursor}
+    return list_page(Evidence.objects.live().filter(vendor=vendor), filters)
 
 
 @router.post(
