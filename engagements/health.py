@@ -13,7 +13,7 @@ have persisted ≥ ``CUT_LOSSES_PERSIST_DAYS`` (score then capped at 30).
 """
 
 from collections.abc import Callable, Mapping
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from .exit_criteria import evaluate
@@ -55,7 +55,14 @@ class Signal:
     our_fault: bool = False
 
     def as_dict(self) -> dict:
-        return asdict(self) | {"label": LABELS[self.kind]}
+        # By hand, not dataclasses.asdict: the sweep calls this for every signal it finds.
+        return {
+            "kind": self.kind,
+            "severity": self.severity,
+            "evidence": self.evidence,
+            "our_fault": self.our_fault,
+            "label": LABELS[self.kind],
+        }
 
 
 def _plural(n: int, word: str) -> str:

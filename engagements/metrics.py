@@ -84,26 +84,39 @@ class Facts:
     vendor_needs_review: bool = False
 
 
-def _by_engagement(queryset, engagement_ids):
-    if engagement_ids is None:
-        return queryset.filter(engagement__status=EngagementStatus.ACTIVE)
-    return queryset.filter(engagement_id__in=engagement_ids)
+IdRange = tuple[int | None, int | None]  # engagement ids lo..hi, inclusive; None: unbounded
+
+
+def in_range(queryset, id_range: IdRange | None, key: str = "engagement_id"):
+    """Rows whose engagement id lies in ``id_range`` (a chunk of a full sweep)."""
+    lo, hi = id_range or (None, None)
+    if lo is not None:
+        queryset = queryset.filter(**{f"{key}__gte": lo})
+    if hi is not None:
+        queryset = queryset.filter(**{f"{key}__lte": hi})
+    return queryset
+
+
+def scoped(queryset, engagement_ids, id_range=None, *, key: str = "engagement_id"):
+    """The given engagements' rows (any status), else the active ones' within ``id_range``."""
+    if engagement_ids is not None:
+        return queryset.filter(**{f"{key}__in": engagement_ids})
+    status = "status" if key == "pk" else "engagement__status"
+    return in_range(queryset.filter(**{status: EngagementStatus.ACTIVE}), id_range, key)
 
 
 def _aware(value: date) -> datetime:
     return timezone.make_aware(datetime.combine(value, time.min), timezone.UTC)
 
 
-def collect(*, at: datetime, engagement_ids: list[int] | None = None) -> dict[int, Facts]:
-    """Facts of every active engagement (or of ``engagement_ids``) as of ``at``: ~10 queries."""
+def collect(
+    *, at: datetime, engagement_ids: list[int] | None = None, id_range: IdRange | None = None
+) -> dict[int, Facts]:
+    """Facts as of ``at`` of every active engagement (within ``id_range``, a chunk of a full
+    sweep), or of ``engagement_ids`` whatever their status: ~10 queries."""
     today = at.date()
     recent = at - timedelta(days=RECENT_DAYS)
-    engagements = Engagement.unscoped.all()
-    engagements = (
-        engagements.filter(status=EngagementStatus.ACTIVE)
-        if engagement_ids is None
-        else engagements.filter(pk__in=engagement_ids)
-    )
+    engagements = scoped(Engagement.unscoped.all(), engagement_ids, id_range, key="pk")
     facts: dict[int, Facts] = {}
     for row in engagements.values(
         "pk",
@@ -132,7 +145,9 @@ def collect(*, at: datetime, engagement_ids: list[int] | None = None) -> dict[in
     if not facts:
         return facts
 
-    interactions = _by_engagement(Interaction.unscoped.filter(occurred_at__lte=at), engagement_ids)
+    interactions = scoped(
+        Interaction.unscoped.filter(occurred_at__lte=at), engagement_ids, id_range
+    )
     for row in interactions.values("engagement_id").annotate(
         last_two_way=Max("occurred_at", filter=Q(outcome__in=TWO_WAY)),
         vendor_no_shows=Count(
@@ -152,7 +167,7 @@ def collect(*, at: datetime, engagement_ids: list[int] | None = None) -> dict[in
             f.oldest_unanswered_ours = row["oldest_unanswered"]
             f.newest_unanswered_ours = row["newest_unanswered"]
 
-    for engagement_id, rank, comfort in _comfort_windows(at, engagement_ids):
+    for engagement_id, rank, comfort in _comfort_windows(at, engagement_ids, id_range):
         f = facts.get(engagement_id)
         if f:
             (f.comfort_last if rank <= 5 else f.comfort_before).append(comfort)
@@ -160,7 +175,7 @@ def collect(*, at: datetime, engagement_ids: list[int] | None = None) -> dict[in
     not_accepted = ~Q(status=DeliverableStatus.ACCEPTED)
     late = not_accepted & Q(milestone__due_date__lt=today)
     for row in (
-        _by_engagement(Deliverable.unscoped.all(), engagement_ids)
+        scoped(Deliverable.unscoped.all(), engagement_ids, id_range)
         .values("engagement_id")
         .annotate(
             planned=Sum("value"),
@@ -199,7 +214,7 @@ def collect(*, at: datetime, engagement_ids: list[int] | None = None) -> dict[in
             f.oldest_late_milestone_due = row["oldest_late_due"]
 
     for row in (
-        _by_engagement(SpendEntry.unscoped.filter(date__lte=today), engagement_ids)
+        scoped(SpendEntry.unscoped.filter(date__lte=today), engagement_ids, id_range)
         .values("engagement_id")
         .annotate(spent=Sum("amount"))
     ):
@@ -210,7 +225,7 @@ def collect(*, at: datetime, engagement_ids: list[int] | None = None) -> dict[in
     questions = OpenQuestion.unscoped.filter(owed_by=Side.US, asked_at__lte=at).filter(
         Q(answered_at__isnull=True) | Q(answered_at__gt=at)
     )
-    for engagement_id, asked_at in _by_engagement(questions, engagement_ids).values_list(
+    for engagement_id, asked_at in scoped(questions, engagement_ids, id_range).values_list(
         "engagement_id", "asked_at"
     ):
         if engagement_id in facts:
@@ -219,13 +234,13 @@ def collect(*, at: datetime, engagement_ids: list[int] | None = None) -> dict[in
     changes = ScopeChange.unscoped.filter(
         at__lte=at, at__gt=at - timedelta(days=SCOPE_LOOKBACK_DAYS)
     )
-    for engagement_id, changed_at in _by_engagement(changes, engagement_ids).values_list(
+    for engagement_id, changed_at in scoped(changes, engagement_ids, id_range).values_list(
         "engagement_id", "at"
     ):
         if engagement_id in facts:
             facts[engagement_id].scope_changes.append(changed_at)
 
-    for row in _by_engagement(ExitCriterion.unscoped.all(), engagement_ids).values(
+    for row in scoped(ExitCriterion.unscoped.all(), engagement_ids, id_range).values(
         "engagement_id", "label", "combinator", "conditions"
     ):
         if row["engagement_id"] in facts:
@@ -243,7 +258,7 @@ def _unanswered_ours(since: datetime) -> Q:
     return Q(outcome=Outcome.UNANSWERED, direction=Direction.WE_TO_VENDOR, occurred_at__gte=since)
 
 
-def _comfort_windows(at: datetime, engagement_ids: list[int] | None):
+def _comfort_windows(at: datetime, engagement_ids: list[int] | None, id_range: IdRange | None):
     """(engagement_id, rank, comfort) for the 10 newest rated interactions of each engagement.
 
     One window-function query over the whole table (the ORM cannot filter on a window
@@ -256,6 +271,13 @@ def _comfort_windows(at: datetime, engagement_ids: list[int] | None):
         scope = f"JOIN {engagement} e ON e.id = i.engagement_id AND e.status = %s"
         params.insert(0, EngagementStatus.ACTIVE.value)
         where = ""
+        lo, hi = id_range or (None, None)
+        if lo is not None:
+            where += " AND i.engagement_id >= %s"
+            params.append(lo)
+        if hi is not None:
+            where += " AND i.engagement_id <= %s"
+            params.append(hi)
     else:
         scope = ""
         where = f"AND i.engagement_id IN ({', '.join(['%s'] * len(engagement_ids))})"

@@ -1,6 +1,9 @@
 """Thin Celery entry points of the health watcher: load, call one service. Harmless twice."""
 
+from datetime import datetime
+
 from celery import shared_task
+from django.conf import settings
 from django.utils import timezone
 
 from .models import PortalAccess
@@ -9,8 +12,24 @@ from .services import health, portal
 
 @shared_task
 def sweep_health() -> None:
-    """Evaluate every active engagement as of now (beat; expires, so outages do not pile up)."""
-    health.sweep(at=timezone.now())
+    """Evaluate every active engagement as of now, in chunks spread over the workers.
+
+    Beat's entry expires, so outages do not pile up; so do the chunks. A chunk whose worker
+    dies is redelivered (acks late) or covered by the next sweep: every write is idempotent.
+    """
+    at = timezone.now()
+    run, ranges = health.start_run(at=at)
+    for lo, hi in ranges:
+        sweep_health_chunk.apply_async(
+            kwargs={"run_id": run.pk, "at": at.isoformat(), "lo": lo, "hi": hi},
+            expires=settings.HEALTH_SWEEP_INTERVAL_SECONDS * 0.9,
+        )
+
+
+@shared_task
+def sweep_health_chunk(*, run_id: int, at: str, lo: int | None, hi: int | None) -> None:
+    """Evaluate the active engagements with ids lo..hi as of the run's moment ``at``."""
+    health.sweep_chunk(at=datetime.fromisoformat(at), id_range=(lo, hi), run_id=run_id)
 
 
 @shared_task

@@ -279,6 +279,8 @@ LOGGING = {
 from celery.schedules import crontab as _crontab  # noqa: E402
 
 HEALTH_SWEEP_INTERVAL_SECONDS = env_int("HEALTH_SWEEP_INTERVAL_SECONDS", 300, minimum=10)
+# A full sweep goes in chunks of this many active engagements, spread over the workers.
+HEALTH_SWEEP_CHUNK = env_int("HEALTH_SWEEP_CHUNK", 5000, minimum=1)
 HEALTH_DEESCALATION_HOLD_HOURS = env_int("HEALTH_DEESCALATION_HOLD_HOURS", 24, minimum=0)
 HEALTH_CUT_LOSSES_PERSIST_DAYS = env_int("HEALTH_CUT_LOSSES_PERSIST_DAYS", 7, minimum=0)
 HEALTH_WEBHOOK_TIMEOUT = env_int("HEALTH_WEBHOOK_TIMEOUT", 5, minimum=1)

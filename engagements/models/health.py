@@ -29,6 +29,7 @@ __all__ = [
     "NotificationChannel",
     "NotificationPreference",
     "NotificationState",
+    "SweepRun",
 ]
 
 User = settings.AUTH_USER_MODEL
@@ -90,6 +91,34 @@ class EngagementHealth(TenantModel):
     @property
     def top_signal(self) -> dict | None:
         return self.signals[0] if self.signals else None
+
+
+class SweepRun(models.Model):
+    """One full sweep of every active engagement, as of ``at``: is the watcher alive, how fast.
+
+    A full sweep runs in ``chunks`` (ranges of engagement ids), possibly on several workers
+    at once; each chunk adds itself when it has committed, and the chunk that completes the
+    count stamps ``finished_at``. A chunk redelivered after its worker died may count twice;
+    ``finished_at`` is then still stamped once. Installation data, not an organization's.
+    """
+
+    at = models.DateTimeField()
+    chunks = models.PositiveIntegerField()
+    chunks_done = models.PositiveIntegerField(default=0)
+    engagements = models.PositiveIntegerField(default=0)
+    started_at = models.DateTimeField(default=timezone.now)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-at", "-pk"]
+        indexes = [models.Index(fields=["-at"], name="sweeprun_at_idx")]
+
+    def __str__(self) -> str:
+        return f"sweep at {self.at:%Y-%m-%d %H:%M}: {self.chunks_done}/{self.chunks} chunks"
+
+    @property
+    def seconds(self) -> float | None:
+        return (self.finished_at - self.started_at).total_seconds() if self.finished_at else None
 
 
 class HealthSnapshot(TenantModel):

@@ -26,12 +26,13 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.mail import send_mail
 from django.db import IntegrityError, transaction
-from django.db.models import F, Max, Q
+from django.db.models import Case, F, Max, Q, Value, When
 from django.utils import timezone
 
 from accounts.models import Membership, Role
 from engagements import health as rules
 from engagements import metrics as metrics_module
+from engagements.metrics import IdRange
 from engagements.models import (
     Alert,
     AlertEvent,
@@ -48,6 +49,7 @@ from engagements.models import (
     NotificationChannel,
     NotificationPreference,
     NotificationState,
+    SweepRun,
 )
 from engagements.models.health import level_rank
 
@@ -70,39 +72,99 @@ class SweepResult:
     changes: list[str] = field(default_factory=list)  # alert changes, human-readable
     notifications: int = 0
 
+    def add(self, other: "SweepResult") -> None:
+        self.engagements += other.engagements
+        self.health_written += other.health_written
+        self.snapshots_written += other.snapshots_written
+        self.changes.extend(other.changes)
+        self.notifications += other.notifications
+
+
+SWEEP_RUN_RETENTION = timedelta(days=30)
+
 
 def sweep(*, at: datetime, engagement_ids: list[int] | None = None) -> SweepResult:
-    """Evaluate all active engagements (or the given ones) as of ``at``; upsert health, alerts, outbox."""
+    """Evaluate all active engagements (or the given ones) as of ``at``; upsert health, alerts, outbox.
+
+    A full sweep goes chunk by chunk in this process (``sweep_chunk``), recorded as a
+    ``SweepRun``; the beat's task hands the same chunks to several workers instead.
+    """
+    if engagement_ids is not None:
+        return sweep_chunk(at=at, engagement_ids=engagement_ids)
+    run, ranges = start_run(at=at)
     result = SweepResult()
-    facts = metrics_module.collect(at=at, engagement_ids=engagement_ids)
+    for id_range in ranges:
+        result.add(sweep_chunk(at=at, id_range=id_range, run_id=run.pk))
+    return result
+
+
+def start_run(*, at: datetime, chunk_size: int | None = None) -> tuple[SweepRun, list[IdRange]]:
+    """Record a full sweep as of ``at`` and split the active engagements into id ranges.
+
+    The ranges cover every id (the first is open below, the last open above), so alerts of
+    engagements that stopped being active are resolved by whichever chunk holds their id.
+    """
+    size = chunk_size or settings.HEALTH_SWEEP_CHUNK
+    active = Engagement.unscoped.filter(status=EngagementStatus.ACTIVE).order_by("pk")
+    starts = list(active.values_list("pk", flat=True))[::size]
+    ranges: list[IdRange] = [
+        (lo if i else None, starts[i + 1] - 1 if i + 1 < len(starts) else None)
+        for i, lo in enumerate(starts)
+    ] or [(None, None)]
+    SweepRun.objects.filter(at__lt=at - SWEEP_RUN_RETENTION).delete()
+    return SweepRun.objects.create(at=at, chunks=len(ranges)), ranges
+
+
+def _finish_chunk(run_id: int, engagements: int) -> None:
+    """Count one chunk of a run as done; the chunk that completes the count stamps the end."""
+    SweepRun.objects.filter(pk=run_id).update(
+        chunks_done=F("chunks_done") + 1,
+        engagements=F("engagements") + engagements,
+        finished_at=Case(
+            When(
+                finished_at__isnull=True,
+                chunks_done__gte=F("chunks") - 1,
+                then=Value(timezone.now()),
+            ),
+            default=F("finished_at"),
+        ),
+    )
+
+
+def sweep_chunk(
+    *,
+    at: datetime,
+    engagement_ids: list[int] | None = None,
+    id_range: IdRange | None = None,
+    run_id: int | None = None,
+) -> SweepResult:
+    """Evaluate the given engagements, or the active ones within ``id_range``, as of ``at``."""
+    result = SweepResult()
+    facts = metrics_module.collect(at=at, engagement_ids=engagement_ids, id_range=id_range)
     result.engagements = len(facts)
-    ids = list(facts) if engagement_ids is None else engagement_ids
     previous = {
         row["engagement_id"]: row
-        for row in EngagementHealth.unscoped.filter(
-            **(
-                {"engagement__status": EngagementStatus.ACTIVE}
-                if engagement_ids is None
-                else {"engagement_id__in": ids}
-            )
+        for row in metrics_module.scoped(
+            EngagementHealth.unscoped.all(), engagement_ids, id_range
         ).values("engagement_id", *HEALTH_FIELDS)
     }  # plain rows, not model instances: at 100,000 engagements instantiation dominates
     hold = timedelta(hours=settings.HEALTH_DEESCALATION_HOLD_HOURS)
     changed: list[EngagementHealth] = []
     snapshots: list[HealthSnapshot] = []
     levels: dict[int, str] = {}
+    today = at.date()
     for engagement_id, f in facts.items():
         old = previous.get(engagement_id)
         new = _evaluate(f, at, old, hold)
         levels[engagement_id] = new["level"]
         differs = old is None or any(old[k] != new[k] for k in COMPARED)
-        if differs or old["snapshot_on"] != at.date():
-            new["snapshot_on"] = at.date()
+        if differs or old["snapshot_on"] != today:
+            new["snapshot_on"] = today
             snapshots.append(
                 HealthSnapshot(
                     org_id=f.org_id,
                     engagement_id=engagement_id,
-                    date=at.date(),
+                    date=today,
                     score=new["score"],
                     level=new["level"],
                 )
@@ -116,9 +178,11 @@ def sweep(*, at: datetime, engagement_ids: list[int] | None = None) -> SweepResu
     if changed or snapshots:
         _write_health(changed, snapshots)
     result.health_written, result.snapshots_written = len(changed), len(snapshots)
-    _apply_alerts(facts, levels, at, result, engagement_ids)
+    _apply_alerts(facts, levels, at, result, engagement_ids, id_range)
     if result.notifications:
         transaction.on_commit(_enqueue_dispatch)
+    if run_id is not None:
+        _finish_chunk(run_id, result.engagements)
     return result
 
 
@@ -179,15 +243,22 @@ def _evaluate(f, at: datetime, old: dict | None, hold: timedelta) -> dict:
     }
 
 
+ALERT_ROW = ("pk", "org_id", "engagement_id", "level", "status", "snoozed_until")
+
+
 def _apply_alerts(
-    facts, levels: dict[int, str], at: datetime, result: SweepResult, engagement_ids
+    facts, levels: dict[int, str], at: datetime, result: SweepResult, engagement_ids, id_range
 ) -> None:
     """Open, escalate, de-escalate, wake, resolve and remind: compare-and-set on the few that change."""
     alerts = Alert.unscoped.exclude(status=AlertStatus.RESOLVED)
-    if engagement_ids is not None:
-        alerts = alerts.filter(engagement_id__in=engagement_ids)
-    unresolved: dict[int, Alert] = {}
-    for alert in alerts:
+    alerts = (
+        alerts.filter(engagement_id__in=engagement_ids)
+        if engagement_ids is not None
+        else metrics_module.in_range(alerts, id_range)
+    )
+    # Named rows, not model instances: most unresolved alerts do not change in a sweep.
+    unresolved = {}
+    for alert in alerts.values_list(*ALERT_ROW, named=True):
         if alert.engagement_id in facts:
             unresolved[alert.engagement_id] = alert
         else:  # completed, terminated or paused: nothing to watch any more
@@ -293,7 +364,7 @@ def _open_alerts(eids: list[int], facts, levels, at: datetime, channels, result)
     )
 
 
-def _alert_needs_change(alert: Alert, level: str, at: datetime) -> bool:
+def _alert_needs_change(alert, level: str, at: datetime) -> bool:
     if level_rank(level) == 0 or level != alert.level:
         return True
     return alert.status == AlertStatus.SNOOZED and alert.snoozed_until <= at
@@ -307,19 +378,19 @@ def _channels(org_ids) -> dict[int, list[NotificationChannel]]:
     return channels
 
 
-def _event(alert: Alert, at: datetime, kind: str, *, by=None, note="", **changes) -> AlertEvent:
+def _event(alert, at: datetime, kind: str, *, by=None, note="", **changes) -> AlertEvent:
     return AlertEvent.unscoped.create(
-        org_id=alert.org_id, alert=alert, at=at, by=by, kind=kind, note=note, **changes
+        org_id=alert.org_id, alert_id=alert.pk, at=at, by=by, kind=kind, note=note, **changes
     )
 
 
 def _queue(
-    alert: Alert, level: str, channels: list[NotificationChannel], at: datetime, sequence: int = 0
+    alert, level: str, channels: list[NotificationChannel], at: datetime, sequence: int = 0
 ) -> int:
     rows = [
         Notification(
             org_id=alert.org_id,
-            alert=alert,
+            alert_id=alert.pk,
             channel=c,
             level=level,
             sequence=sequence,
@@ -377,7 +448,6 @@ def _apply_one(eid, org_id, level, alert, at, channels, result, why="the signals
                 note="" if status == alert.status else f"woke up from {alert.status}",
             )
             if up:
-                alert.level = level
                 result.notifications += _queue(alert, level, org_channels, at)
             result.changes.append(
                 f"engagement {eid}: alert {'escalated' if up else 'de-escalated'} to {level}"
@@ -400,7 +470,7 @@ def _apply_one(eid, org_id, level, alert, at, channels, result, why="the signals
 
 
 def _remind(
-    unresolved: dict[int, Alert], changed_ids: set[int], at: datetime, channels, result: SweepResult
+    unresolved: dict, changed_ids: set[int], at: datetime, channels, result: SweepResult
 ) -> None:
     """Reminders while an alert stays open (unacknowledged), at the policy's cadence per level."""
     open_ids = [a.pk for a in unresolved.values() if a.status == AlertStatus.OPEN]
@@ -424,7 +494,9 @@ def _remind(
     for alert in (fresh.get(a.pk, a) for a in unresolved.values()):
         if alert.status != AlertStatus.OPEN:
             continue
-        policy = policies.get(alert.org_id) or EscalationPolicy.default(alert.org_id)
+        policy = policies.get(alert.org_id)
+        if policy is None:
+            policy = policies[alert.org_id] = EscalationPolicy.default(alert.org_id)
         hours = policy.remind_hours(alert.level)
         if not hours:
             continue

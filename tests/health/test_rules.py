@@ -206,3 +206,13 @@ def test_metrics_provide_every_exit_criteria_metric():
     from engagements.exit_criteria import METRICS
 
     assert set(metrics(facts(), AT)) == set(METRICS)
+
+
+def test_a_signal_stored_by_the_sweep_keeps_every_field_and_its_label():
+    from dataclasses import fields
+
+    from engagements.health import Signal
+
+    stored = Signal("missed_contact", 2, "no call for 20 days", our_fault=True).as_dict()
+    assert set(stored) == {f.name for f in fields(Signal)} | {"label"}
+    assert stored["label"] == "Missed contact" and stored["our_fault"] is True

@@ -14,6 +14,7 @@ from engagements.models import (
     AlertEvent,
     AlertStatus,
     DeliverableStatus,
+    Engagement,
     EngagementHealth,
     EngagementStatus,
     EscalationPolicy,
@@ -23,6 +24,7 @@ from engagements.models import (
     NotificationChannel,
     NotificationState,
     Outcome,
+    SweepRun,
 )
 from engagements.services import health
 from tests.factories import (
@@ -167,16 +169,24 @@ def test_overlapping_sweeps_never_open_a_second_alert_or_queue_twice(owner):
             Alert.objects.create(org=owner.org, engagement=engagement, level=Level.WATCH)
 
 
-def test_a_second_sweep_with_no_changes_writes_nothing(owner, django_assert_num_queries):
+SWEEP_RUN_STATEMENTS = 4  # active ids for the chunks, prune old runs, record, count done
+CHUNK_QUERIES = 14  # reads of one chunk, whatever its size (one: vendors needing review)
+
+
+def _writes(queries) -> list[str]:
+    return [q["sql"] for q in queries if not q["sql"].lstrip().upper().startswith("SELECT")]
+
+
+def test_a_second_sweep_with_no_changes_writes_nothing_but_its_own_record(
+    owner, django_assert_num_queries
+):
     with time_machine.travel(START, tick=False):
         EngagementFactory.create_batch(3, org=owner.org, activated_at=START)
     health.sweep(at=day(20))
-    with django_assert_num_queries(14) as ctx:  # reads only (one of them: vendors needing review)
+    with django_assert_num_queries(SWEEP_RUN_STATEMENTS + CHUNK_QUERIES) as ctx:
         result = health.sweep(at=day(20, hour=10))
     assert result.health_written == 0 and result.snapshots_written == 0
-    assert not [
-        q for q in ctx.captured_queries if not q["sql"].lstrip().upper().startswith("SELECT")
-    ]
+    assert all("sweeprun" in sql for sql in _writes(ctx.captured_queries))
 
 
 @pytest.mark.parametrize("n", [5, 50])
@@ -189,8 +199,46 @@ def test_the_query_count_of_a_sweep_does_not_grow_with_engagements(
             DeliverableFactory(milestone=MilestoneFactory(engagement=engagement))
             SpendEntryFactory(engagement=engagement, date=day(2).date())
     health.sweep(at=day(5))  # first sweep: everyone healthy, rows created
-    with django_assert_num_queries(14):  # one of them: vendors needing review
+    with django_assert_num_queries(SWEEP_RUN_STATEMENTS + CHUNK_QUERIES):
         health.sweep(at=day(5, hour=12))
+
+
+def test_a_sweep_in_chunks_gives_the_same_verdicts_and_records_its_run(owner, settings):
+    """Chunks of 2: five engagements in three chunks, the same alerts as in one chunk."""
+    with time_machine.travel(START, tick=False):
+        quiet = EngagementFactory.create_batch(3, org=owner.org, activated_at=START)
+        silent = EngagementFactory.create_batch(2, org=owner.org, activated_at=START)
+    for engagement in quiet:
+        InteractionFactory(engagement=engagement, occurred_at=day(19), comfort=4)
+    settings.HEALTH_SWEEP_CHUNK = 2
+    result = health.sweep(at=day(20))
+    assert result.engagements == 5
+    assert set(Alert.objects.values_list("engagement_id", flat=True)) == {e.pk for e in silent}
+    run = SweepRun.objects.get()
+    assert (run.chunks, run.chunks_done, run.engagements) == (3, 3, 5)
+    assert run.at == day(20) and run.finished_at is not None and run.seconds >= 0
+    # A paused engagement's alert is resolved by the chunk its id falls in, first or last.
+    for engagement in silent:
+        engagement.status = EngagementStatus.PAUSED
+        engagement.save(update_fields=["status"])
+    health.sweep(at=day(21))
+    assert not Alert.objects.unresolved().exists()
+    assert SweepRun.objects.count() == 2
+
+
+def test_the_chunks_cover_every_id_so_no_alert_is_left_behind(owner):
+    with time_machine.travel(START, tick=False):
+        ids = [e.pk for e in EngagementFactory.create_batch(5, org=owner.org, activated_at=START)]
+    _, ranges = health.start_run(at=day(1), chunk_size=2)
+    assert ranges == [(None, ids[2] - 1), (ids[2], ids[4] - 1), (ids[4], None)]
+    Engagement.objects.update(status=EngagementStatus.COMPLETED)
+    assert health.start_run(at=day(2), chunk_size=2)[1] == [(None, None)]
+
+
+def test_old_sweep_records_are_pruned(owner):
+    health.sweep(at=day(1))
+    health.sweep(at=day(40))
+    assert list(SweepRun.objects.values_list("at", flat=True)) == [day(40)]
 
 
 def test_facts_are_as_of_the_moment_so_a_missed_tick_costs_nothing(engagement):

@@ -12,7 +12,7 @@ from django.core import mail
 from django.utils import timezone
 
 from engagements import tasks
-from engagements.models import Alert, Notification, NotificationState
+from engagements.models import Alert, Notification, NotificationState, SweepRun
 from engagements.services import health
 from outsourcing.celery import app
 from tests.conftest import wait_for
@@ -45,6 +45,21 @@ def test_a_worker_on_redis_sweeps_raises_the_alert_and_delivers_it_once(
     wait_for(lambda: Notification.objects.filter(state=NotificationState.SENT).count() == 1)
     assert Alert.objects.count() == 1
     assert len(mail.outbox) == 1
+
+
+@pytest.mark.redis
+@pytest.mark.django_db(transaction=True)
+def test_the_beat_sweep_fans_out_in_chunks_and_records_when_it_finished(
+    fresh_broker_pool, celery_worker, owner, settings
+):
+    settings.HEALTH_SWEEP_CHUNK = 2
+    silent = EngagementFactory.create_batch(
+        5, org=owner.org, owner=owner.user, activated_at=timezone.now() - timedelta(days=40)
+    )
+    tasks.sweep_health.delay()
+    run = wait_for(lambda: SweepRun.objects.filter(finished_at__isnull=False).first())
+    assert (run.chunks, run.chunks_done, run.engagements) == (3, 3, 5)
+    assert Alert.objects.count() == len(silent)
 
 
 class Receiver(BaseHTTPRequestHandler):

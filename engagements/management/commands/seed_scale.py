@@ -32,8 +32,15 @@ class Command(BaseCommand):
     def add_arguments(self, parser):
         parser.add_argument("--engagements", type=int, default=1000)
         parser.add_argument("--seed", type=int, default=42)
+        parser.add_argument(
+            "--measured-org",
+            type=int,
+            default=0,
+            help="put this many of the engagements in the first organization (the one the "
+            "load benchmark measures); the rest are spread over the other 49",
+        )
 
-    def handle(self, *args, engagements: int, seed: int, **options):
+    def handle(self, *args, engagements: int, seed: int, measured_org: int, **options):
         rng = random.Random(seed)
         now = timezone.now()
         today = now.date()
@@ -60,7 +67,7 @@ class Command(BaseCommand):
         done = 0
         while done < engagements:
             n = min(BATCH, engagements - done)
-            self._chunk(rng, n, done, orgs, users, vendors, now, today)
+            self._chunk(rng, n, done, orgs, users, vendors, now, today, measured_org)
             done += n
             self.stdout.write(f"{done} engagements")
         if connection.vendor == "postgresql":
@@ -68,10 +75,14 @@ class Command(BaseCommand):
                 cursor.execute("ANALYZE")
 
     @transaction.atomic
-    def _chunk(self, rng, n, offset, orgs, users, vendors, now, today):
+    def _chunk(self, rng, n, offset, orgs, users, vendors, now, today, measured_org=0):
         rows = []
         for i in range(n):
-            k = (offset + i) % ORGS
+            position = offset + i
+            if measured_org:
+                k = 0 if position < measured_org else 1 + position % (ORGS - 1)
+            else:
+                k = position % ORGS
             start = today - timedelta(days=rng.randint(30, 150))
             rows.append(
                 Engagement(
