@@ -84,6 +84,9 @@ class Organization(models.Model):
     time_zone = models.CharField(max_length=64, default="UTC", validators=[validate_time_zone])
     currency = models.CharField(max_length=3, choices=CURRENCIES, default="EUR")
     created_at = models.DateTimeField(default=timezone.now)
+    # When something the health dashboard shows last changed (the sweep's verdicts, an
+    # engagement's title or status, a vendor's name): part of the dashboard's cache key.
+    health_changed_at = models.DateTimeField(default=timezone.now)
 
     class Meta:
         ordering = ["name"]

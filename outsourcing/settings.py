@@ -287,6 +287,8 @@ HEALTH_WEBHOOK_TIMEOUT = env_int("HEALTH_WEBHOOK_TIMEOUT", 5, minimum=1)
 # SSRF guard: webhooks may target private/loopback addresses only outside production.
 HEALTH_WEBHOOK_ALLOW_PRIVATE = env_bool("HEALTH_WEBHOOK_ALLOW_PRIVATE", not PRODUCTION)
 HEALTH_DASHBOARD_POLL_SECONDS = env_int("HEALTH_DASHBOARD_POLL_SECONDS", 30, minimum=2)
+# The dashboard's risk table is cached until the sweep or an edit changes it, and at most this long.
+HEALTH_DASHBOARD_CACHE_SECONDS = env_int("HEALTH_DASHBOARD_CACHE_SECONDS", 60, minimum=0)
 # Every entry expires: ticks queued while the broker was down do not pile up, and a missed
 # tick costs nothing because each sweep recomputes everything as of its own moment.
 CELERY_BEAT_SCHEDULE |= {

@@ -7,6 +7,7 @@ REQUIRE_SERVICES=1 (as in CI), where a missing service fails the test instead.
 
 import os
 import shutil
+import uuid
 from dataclasses import dataclass
 
 import pytest
@@ -180,6 +181,16 @@ def wait_for(predicate, timeout: float = 10.0, interval: float = 0.05):
 def _private_media_root(settings, tmp_path):
     """Uploaded files of a test go to its own folder, never to var/media."""
     settings.MEDIA_ROOT = tmp_path / "media"
+
+
+@pytest.fixture(autouse=True)
+def _private_cache(settings):
+    """Each test its own cache namespace: a dashboard cached by an earlier test or CI run
+    (same organization id, same frozen time) never leaks in; nor do rate-limit counters."""
+    settings.CACHES = {
+        alias: {**config, "KEY_PREFIX": f"test-{uuid.uuid4().hex}"}
+        for alias, config in settings.CACHES.items()
+    }
 
 
 @pytest.fixture(autouse=True)

@@ -38,7 +38,7 @@ from engagements.models import (
     SpendEntry,
 )
 from engagements.services import postmortem as postmortems  # post-mortem issue hooks
-from engagements.services.watch import engagement_changed
+from engagements.services.watch import dashboards_changed, engagement_changed
 from vendors.models import ENGAGEABLE_STATUSES, Vendor
 
 S = DeliverableStatus
@@ -315,6 +315,7 @@ def change_engagement_status(
         fields["ended_at"] = now
     if Engagement.objects.filter(pk=engagement.pk, status=old).update(**fields) != 1:
         raise Conflict("Someone else just changed this engagement's status.")
+    dashboards_changed({engagement.org_id})  # it joins or leaves the watched ones
     for name, value in fields.items():
         setattr(engagement, name, value)
     change = EngagementStatusChange.objects.create(

@@ -52,6 +52,7 @@ from engagements.models import (
     SweepRun,
 )
 from engagements.models.health import level_rank
+from engagements.services.watch import dashboards_changed
 
 log = logging.getLogger(__name__)
 
@@ -71,6 +72,7 @@ class SweepResult:
     snapshots_written: int = 0
     changes: list[str] = field(default_factory=list)  # alert changes, human-readable
     notifications: int = 0
+    orgs: set[int] = field(default_factory=set)  # whose dashboards show something new
 
     def add(self, other: "SweepResult") -> None:
         self.engagements += other.engagements
@@ -78,6 +80,11 @@ class SweepResult:
         self.snapshots_written += other.snapshots_written
         self.changes.extend(other.changes)
         self.notifications += other.notifications
+        self.orgs |= other.orgs
+
+    def changed(self, org_id: int, change: str) -> None:
+        self.orgs.add(org_id)
+        self.changes.append(change)
 
 
 SWEEP_RUN_RETENTION = timedelta(days=30)
@@ -177,8 +184,10 @@ def sweep_chunk(
             )
     if changed or snapshots:
         _write_health(changed, snapshots)
+        result.orgs |= {row.org_id for row in [*changed, *snapshots]}
     result.health_written, result.snapshots_written = len(changed), len(snapshots)
     _apply_alerts(facts, levels, at, result, engagement_ids, id_range)
+    dashboards_changed(result.orgs)
     if result.notifications:
         transaction.on_commit(_enqueue_dispatch)
     if run_id is not None:
@@ -359,9 +368,8 @@ def _open_alerts(eids: list[int], facts, levels, at: datetime, channels, result)
     ]
     Notification.unscoped.bulk_create(rows, ignore_conflicts=True)
     result.notifications += len(rows)
-    result.changes.extend(
-        f"engagement {a.engagement_id}: alert opened at {a.level}" for a in opened
-    )
+    for a in opened:
+        result.changed(a.org_id, f"engagement {a.engagement_id}: alert opened at {a.level}")
 
 
 def _alert_needs_change(alert, level: str, at: datetime) -> bool:
@@ -423,7 +431,7 @@ def _apply_one(eid, org_id, level, alert, at, channels, result, why="the signals
                     to_level=Level.HEALTHY,
                     note=why,
                 )
-                result.changes.append(f"engagement {eid}: alert resolved ({why})")
+                result.changed(org_id, f"engagement {eid}: alert resolved ({why})")
             return
         if level != alert.level:
             up = level_rank(level) > level_rank(alert.level)
@@ -449,8 +457,9 @@ def _apply_one(eid, org_id, level, alert, at, channels, result, why="the signals
             )
             if up:
                 result.notifications += _queue(alert, level, org_channels, at)
-            result.changes.append(
-                f"engagement {eid}: alert {'escalated' if up else 'de-escalated'} to {level}"
+            result.changed(
+                org_id,
+                f"engagement {eid}: alert {'escalated' if up else 'de-escalated'} to {level}",
             )
             return
         if alert.status == AlertStatus.SNOOZED and alert.snoozed_until <= at:
@@ -466,7 +475,7 @@ def _apply_one(eid, org_id, level, alert, at, channels, result, why="the signals
                     to_status=AlertStatus.OPEN,
                     note="snooze ended",
                 )
-                result.changes.append(f"engagement {eid}: snooze ended")
+                result.changed(org_id, f"engagement {eid}: snooze ended")
 
 
 def _remind(
@@ -549,6 +558,7 @@ def _change(alert: Alert, *, by, kind: str, note: str, at: datetime, **fields) -
     )
     if won != 1:
         raise ValidationError("This alert changed meanwhile; look again.")
+    dashboards_changed({alert.org_id})
     old_status = alert.status
     for name, value in fields.items():
         setattr(alert, name, value)

@@ -93,7 +93,7 @@ def _act(request: HttpRequest, pk: int, form_class, action) -> HttpResponse:
             request, "engagements/engagement_health.html", ctx, partials=["engagement-health"]
         )
     if target == "alert-list":
-        ctx = dashboard_context(request) | {"form_errors": form, "form_alert": alert.pk}
+        ctx = dashboard_context(request, form_errors=form, form_alert=alert.pk)
         return render(request, "engagements/dashboard.html", ctx, partials=["alert-list"])
     if not error:
         return redirect("engagements:alert_detail", pk=alert.pk)

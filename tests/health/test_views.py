@@ -3,6 +3,7 @@
 from datetime import timedelta
 
 import pytest
+import time_machine
 from django.urls import reverse
 from django.utils import timezone
 
@@ -54,15 +55,100 @@ def test_dashboard_filters_by_level_and_shows_an_empty_state(failing, manager):
     assert "No engagement matches these filters." in response.content.decode()
 
 
+# session, user, memberships, owners and vendors (the filter form), the last sweep
+PAGE_QUERIES = 6
+# on a miss: alerts and their count; the risk table's rows, sparklines and counts by level
+MISS_QUERIES = 5
+
+
 @pytest.mark.parametrize("n", [1, 15])
 def test_dashboard_query_count_is_flat(manager, n, django_assert_num_queries):
     for _ in range(n):
         EngagementFactory(org=manager.org, activated_at=timezone.now() - timedelta(days=40))
     health.sweep(at=timezone.now())
     client = manager.client()
-    # session, user, memberships (2), owners, vendors, rows, snapshots, alerts, their count, counts, …
-    with django_assert_num_queries(13):
+    client.get(reverse("accounts:member_list"))  # the session learns its organization
+    with django_assert_num_queries(PAGE_QUERIES + MISS_QUERIES):
         client.get(reverse("engagements:dashboard"))
+    with django_assert_num_queries(PAGE_QUERIES):  # nothing changed: served from the cache
+        client.get(reverse("engagements:dashboard"))
+
+
+def test_the_cached_dashboard_shows_what_the_next_sweep_changed(owner):
+    engagement = EngagementFactory(
+        org=owner.org, owner=owner.user, activated_at=timezone.now() - timedelta(days=5)
+    )
+    health.sweep(at=timezone.now())
+    client = owner.client()
+    assert "No open alerts." in client.get(reverse("engagements:dashboard")).content.decode()
+    health.sweep(at=timezone.now() + timedelta(days=40))  # the vendor went silent
+    html = client.get(reverse("engagements:dashboard")).content.decode()
+    assert "No open alerts." not in html
+    assert f"{engagement.title}</a> <small" in html  # in the alert list
+    assert "no held contact since the start" in html  # in the risk table
+
+
+def test_an_engagement_renamed_shows_on_the_cached_dashboard_at_once(failing, owner):
+    client = owner.client()
+    client.get(reverse("engagements:dashboard"))
+    failing.title = "Website relaunch, phase 2"
+    failing.save()
+    assert (
+        "Website relaunch, phase 2" in client.get(reverse("engagements:dashboard")).content.decode()
+    )
+
+
+def test_a_cached_alert_list_carries_each_visitors_own_csrf_token(failing, owner, manager):
+    from django.test import Client
+
+    owner.client().get(reverse("engagements:dashboard"))  # fills the cache
+    client = Client(enforce_csrf_checks=True)
+    client.force_login(manager.user)
+    html = client.get(reverse("engagements:dashboard")).content.decode()
+    assert "csrf-token-of-the-request" not in html
+    token = html.split('name="csrfmiddlewaretoken" value="', 1)[1].split('"', 1)[0]
+    response = client.post(
+        reverse("engagements:alert_acknowledge", args=[alert_of(failing).pk]),
+        {"note": "on it", "csrfmiddlewaretoken": token},
+    )
+    assert response.status_code == 302
+    assert alert_of(failing).status == AlertStatus.ACKNOWLEDGED
+
+
+def test_the_risk_table_pages_through_a_large_organization(owner):
+    EngagementFactory.create_batch(
+        53, org=owner.org, owner=owner.user, activated_at=timezone.now() - timedelta(days=1)
+    )
+    health.sweep(at=timezone.now())
+    client = owner.client()
+    first = client.get(reverse("engagements:dashboard")).content.decode()
+    assert first.count('class="sparkline"') == 50 and "1\u201350, riskiest first" in first
+    assert "?page=2" in first
+    second = client.get(reverse("engagements:dashboard"), {"page": 2}).content.decode()
+    assert second.count('class="sparkline"') == 3 and "51\u201353" in second and "← Riskier" in second
+    for odd in ("abc", "-3", "0"):
+        response = client.get(reverse("engagements:dashboard"), {"page": odd})
+        assert response.status_code == 200 and "1\u201350" in response.content.decode()
+    beyond = client.get(reverse("engagements:dashboard"), {"page": 99}).content.decode()
+    assert "No more engagements." in beyond
+
+
+def test_the_dashboard_says_when_the_watcher_last_checked_and_warns_when_it_stopped(
+    owner, settings
+):
+    EngagementFactory(org=owner.org, activated_at=timezone.now() - timedelta(days=1))
+    client = owner.client()
+    html = client.get(reverse("engagements:dashboard")).content.decode()
+    assert "The watcher has not checked any engagement yet" in html
+    health.sweep(at=timezone.now())
+    html = client.get(reverse("engagements:dashboard")).content.decode()
+    assert "The watcher last checked every active engagement" in html
+    assert "has not finished a check" not in html
+    later = timezone.now() + 3 * timedelta(seconds=settings.HEALTH_SWEEP_INTERVAL_SECONDS)
+    with time_machine.travel(later + timedelta(minutes=1)):  # the worker died: no sweep since
+        html = client.get(reverse("engagements:dashboard")).content.decode()
+    assert "The watcher has not finished a check since" in html
+    assert "Is the Celery worker (and beat) running?" in html
 
 
 def test_acknowledging_in_place_re_renders_the_alert_list(failing, manager):
