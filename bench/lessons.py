@@ -79,41 +79,46 @@ def seed(n: int) -> Organization:
         org, _ = Organization.objects.get_or_create(slug=slug, defaults={"name": slug})
         orgs.append(org)
     user, _ = User.objects.get_or_create(email="bench-lessons@example.com")
+    seed_into(orgs[0], n, user)
+    seed_into(orgs[1], n // 10, user)
+    return orgs[0]
+
+
+def seed_into(org: Organization, count: int, user: User) -> None:
+    """``count`` published lessons in ``org`` (replacing earlier bench lessons), indexed."""
     rng = random.Random(6)
-    for org, count in ((orgs[0], n), (orgs[1], n // 10)):
-        Lesson.unscoped.filter(org=org).delete()
-        vendor, _ = Vendor.unscoped.get_or_create(org=org, name="Bench vendor")
-        today = timezone.localdate()
-        engagement, _ = Engagement.unscoped.get_or_create(
-            org=org, title="Bench engagement",
-            defaults={"vendor": vendor, "goal": "g", "definition_of_done": "d", "budget": 1,
-                      "currency": "EUR", "start_date": today, "target_end_date": today,
-                      "owner": user, "status": "terminated", "ended_at": timezone.now()},
-        )  # fmt: skip
-        pm, _ = PostMortem.unscoped.get_or_create(
-            org=org, engagement=engagement,
-            defaults={"outcome": "cut_losses", "status": PostMortemStatus.PUBLISHED,
-                      "published_at": timezone.now()},
-        )  # fmt: skip
-        categories = FailureCategory.values
-        Lesson.unscoped.bulk_create(
-            (
-                Lesson(
-                    org=org, postmortem=pm, vendor=vendor, category=rng.choice(categories),
-                    text=f"{rng.choice(VERBS).capitalize()} the {rng.choice(OBJECTS)} and the "
-                         f"{rng.choice(OBJECTS)} before the {rng.choice(OBJECTS)}.",
-                    tags=", ".join(rng.sample(OBJECTS, 2)), position=i,
-                )
-                for i in range(count)
-            ),
-            batch_size=5000,
-        )  # fmt: skip
-        ids = list(Lesson.unscoped.filter(org=org).values_list("pk", flat=True))
-        services._index(ids)  # one set-based UPDATE
+    Lesson.unscoped.filter(org=org, postmortem__engagement__title="Bench engagement").delete()
+    vendor, _ = Vendor.unscoped.get_or_create(org=org, name="Bench vendor")
+    today = timezone.localdate()
+    engagement, _ = Engagement.unscoped.get_or_create(
+        org=org, title="Bench engagement",
+        defaults={"vendor": vendor, "goal": "g", "definition_of_done": "d", "budget": 1,
+                  "currency": "EUR", "start_date": today, "target_end_date": today,
+                  "owner": user, "status": "terminated", "ended_at": timezone.now()},
+    )  # fmt: skip
+    pm, _ = PostMortem.unscoped.get_or_create(
+        org=org, engagement=engagement,
+        defaults={"outcome": "cut_losses", "status": PostMortemStatus.PUBLISHED,
+                  "published_at": timezone.now()},
+    )  # fmt: skip
+    categories = FailureCategory.values
+    Lesson.unscoped.bulk_create(
+        (
+            Lesson(
+                org=org, postmortem=pm, vendor=vendor, category=rng.choice(categories),
+                text=f"{rng.choice(VERBS).capitalize()} the {rng.choice(OBJECTS)} and the "
+                     f"{rng.choice(OBJECTS)} before the {rng.choice(OBJECTS)}.",
+                tags=", ".join(rng.sample(OBJECTS, 2)), position=i,
+            )
+            for i in range(count)
+        ),
+        batch_size=5000,
+    )  # fmt: skip
+    ids = list(Lesson.unscoped.filter(postmortem=pm).values_list("pk", flat=True))
+    services._index(ids)  # one set-based UPDATE
     if connection.vendor == "postgresql":
         with connection.cursor() as cursor:
             cursor.execute("ANALYZE engagements_lesson")
-    return orgs[0]
 
 
 def main() -> None:

@@ -57,6 +57,13 @@ def setup_django() -> None:
     django.setup()
 
 
+FRAGMENT = {"HX-Request": "true", "HX-Target": "dashboard-live"}  # what the 30 s poll sends
+
+
+def headers_for(label: str) -> dict[str, str]:
+    return FRAGMENT if "fragment" in label else {}
+
+
 def pages(org) -> list[tuple[str, str]]:
     """(label, path) of the measured pages that exist in this build, for ``org``."""
     from django.urls import NoReverseMatch, reverse
@@ -67,7 +74,7 @@ def pages(org) -> list[tuple[str, str]]:
     wanted = [
         ("trivial view (/healthz)", "healthz", []),
         ("dashboard", "engagements:dashboard", []),
-        ("dashboard refresh fragment", "engagements:dashboard_fragment", []),
+        ("dashboard refresh fragment", "engagements:dashboard", []),
         (
             "engagement page",
             "engagements:engagement_detail",
@@ -89,6 +96,19 @@ def pages(org) -> list[tuple[str, str]]:
             path += "?q=vendor"
         out.append((label, path))
     return out
+
+
+def seed_lessons(org, count: int) -> None:
+    """The lessons search needs lessons to search: bench/lessons.py's, in this organization."""
+    from accounts.models import Membership, Role
+    from engagements.models import Lesson
+
+    if count and not Lesson.unscoped.filter(org=org).exists():
+        from lessons import seed_into
+
+        owner = Membership.objects.filter(org=org, role=Role.OWNER).first().user
+        seed_into(org, count, owner)
+        print(f"seeded {count} lessons into {org.slug}", file=sys.stderr)
 
 
 def credentials(org) -> tuple[str, str]:
@@ -143,7 +163,15 @@ def main() -> int:
     parser.add_argument("--clients", default="1,8,32")
     parser.add_argument("--duration", type=int, default=10)
     parser.add_argument("--port", type=int, default=8765)
-    parser.add_argument("--workers", type=int, default=4)
+    parser.add_argument(
+        "--workers", type=int, default=2 * (os.cpu_count() or 1) + 1, help="gunicorn's advice"
+    )
+    parser.add_argument(
+        "--lessons",
+        type=int,
+        default=5000,
+        help="published lessons to seed into the measured organization when it has none",
+    )
     parser.add_argument(
         "--org", help="slug of the measured organization (default: the one with most engagements)"
     )
@@ -166,6 +194,7 @@ def main() -> int:
 
         top = Engagement.unscoped.values("org").annotate(n=Count("id")).order_by("-n").first()
         org = Organization.objects.get(pk=top["org"]) if top else orgs.first()
+    seed_lessons(org, args.lessons)
     cookie, token = credentials(org)
     measured = pages(org)
 
@@ -208,7 +237,8 @@ def main() -> int:
                 else {"Cookie": cookie}
             )
             request = urllib.request.Request(
-                base + path, headers={**headers, "X-Forwarded-Proto": "https"}
+                base + path,
+                headers={**headers, **headers_for(label), "X-Forwarded-Proto": "https"},
             )
             opener = urllib.request.build_opener(NoRedirect)
             status = opener.open(request, timeout=30).status
@@ -226,6 +256,7 @@ def main() -> int:
                     else [f"Cookie: {cookie}"]
                 )
                 headers.append("X-Forwarded-Proto: https")
+                headers += [f"{k}: {v}" for k, v in headers_for(label).items()]
                 result = wrk(base + path, clients, args.duration, headers, f.name)
                 errors += result["errors"] + result["non2xx"]
                 if baseline is None:
