@@ -51,6 +51,7 @@ format: install
 check: lint
 	$(PY) manage.py makemigrations --check --dry-run
 	SECRET_KEY=compose-config-check $(VENV)/bin/docker-compose -f docker-compose.yml config --quiet
+	$(PY) .ci/audit.py uv.lock
 
 test: check
 	$(VENV)/bin/pytest
