@@ -4,9 +4,6 @@ Every write view: decorate, fetch through the organization-scoped manager, valid
 form, call one service, answer with the region htmx targets (or redirect a plain POST).
 """
 
-from collections.abc import Callable
-
-from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
 from django.db.models import Prefetch, Sum
 from django.forms import Form
@@ -54,6 +51,7 @@ from engagements.models import (
     SpendEntry,
 )
 from engagements.services import delivery as services
+from outsourcing.forms import apply_service
 from outsourcing.htmx import render
 
 PAGE = "engagements/engagement_detail.html"
@@ -106,7 +104,7 @@ def engagement_create(request: HttpRequest) -> HttpResponse:
     }
     form = EngagementForm(request.POST or None, initial=initial, org=request.org)
     created = []
-    if request.method == "POST" and _apply(
+    if request.method == "POST" and apply_service(
         form,
         lambda: created.append(
             services.set_up_engagement(
@@ -274,22 +272,6 @@ def _criterion(c) -> dict:
     return {"label": c.label, "combinator": c.combinator, "conditions": c.conditions}
 
 
-def _apply(form: Form, call: Callable[[], object]) -> bool:
-    """Validate ``form`` and run the service; a refusal lands next to the field it concerns."""
-    if not form.is_valid():
-        return False
-    try:
-        call()
-    except ValidationError as exc:
-        if hasattr(exc, "error_dict"):
-            for field, errors in exc.error_dict.items():
-                form.add_error(field if field in form.fields else None, errors)
-        else:
-            form.add_error(None, exc.messages)
-        return False
-    return True
-
-
 def _answer(
     request: HttpRequest, engagement: Engagement, region: str, ok: bool, **context
 ) -> HttpResponse:
@@ -326,7 +308,7 @@ def engagement_status(request: HttpRequest, pk: int) -> HttpResponse:
     """Move the engagement to another status (activate, pause, complete, cut losses)."""
     engagement = _engagement(pk)
     form = StatusForm(request.POST)
-    ok = _apply(
+    ok = apply_service(
         form,
         lambda: services.change_engagement_status(
             engagement=engagement,
@@ -345,7 +327,7 @@ def readiness_override(request: HttpRequest, pk: int) -> HttpResponse:
     engagement = _engagement(pk)
     check = get_object_or_404(ReadinessCheck.objects, engagement=engagement)
     form = ReadinessOverrideForm(request.POST)
-    ok = _apply(
+    ok = apply_service(
         form,
         lambda: services.override_readiness(
             check=check, by=request.user, reason=form.cleaned_data["reason"]
@@ -360,7 +342,9 @@ def brief_update(request: HttpRequest, pk: int) -> HttpResponse:
     """Edit the brief we share with the vendor: vision, short- and long-term goals."""
     engagement = _engagement(pk)
     form = BriefForm(request.POST)
-    ok = _apply(form, lambda: services.update_brief(engagement=engagement, **form.cleaned_data))
+    ok = apply_service(
+        form, lambda: services.update_brief(engagement=engagement, **form.cleaned_data)
+    )
     return _answer(request, engagement, "brief", ok, brief_form=form)
 
 
@@ -370,7 +354,7 @@ def watch_settings_update(request: HttpRequest, pk: int) -> HttpResponse:
     """Change how closely this engagement is watched (cadence, windows, thresholds)."""
     engagement = _engagement(pk)
     form = WatchSettingsForm(request.POST)
-    ok = _apply(
+    ok = apply_service(
         form, lambda: services.update_watch_settings(engagement=engagement, **form.cleaned_data)
     )
     return _answer(request, engagement, "watch-settings", ok, watch_form=form)
@@ -382,7 +366,7 @@ def exit_criterion_create(request: HttpRequest, pk: int) -> HttpResponse:
     """Add a custom exit criterion."""
     engagement = _engagement(pk)
     form = ExitCriterionForm(request.POST)
-    ok = _apply(
+    ok = apply_service(
         form,
         lambda: services.add_exit_criterion(
             engagement=engagement, by=request.user, criterion=form.criterion()
@@ -400,7 +384,9 @@ def milestone_create(request: HttpRequest, pk: int) -> HttpResponse:
     """Add a milestone with its due date."""
     engagement = _engagement(pk)
     form = MilestoneForm(request.POST)
-    ok = _apply(form, lambda: services.add_milestone(engagement=engagement, **form.cleaned_data))
+    ok = apply_service(
+        form, lambda: services.add_milestone(engagement=engagement, **form.cleaned_data)
+    )
     return _answer(request, engagement, "delivery-timeline", ok, milestone_form=form)
 
 
@@ -410,7 +396,7 @@ def deliverable_create(request: HttpRequest, pk: int) -> HttpResponse:
     """Add a deliverable (with its acceptance criteria) under a milestone of this engagement."""
     engagement = _engagement(pk)
     form = DeliverableForm(request.POST, engagement=engagement)
-    ok = _apply(
+    ok = apply_service(
         form,
         lambda: services.add_deliverable(
             engagement=engagement, by=request.user, **form.cleaned_data
@@ -427,7 +413,7 @@ def deliverable_transition(request: HttpRequest, pk: int) -> HttpResponse:
     form = TransitionForm(request.POST)
     status = None
     try:
-        ok = _apply(
+        ok = apply_service(
             form,
             lambda: services.transition_deliverable(
                 deliverable=deliverable,
@@ -455,7 +441,7 @@ def deliverable_update(request: HttpRequest, pk: int) -> HttpResponse:
     form = DeliverableEditForm(request.POST, engagement=deliverable.engagement)
     status = None
     try:
-        ok = _apply(
+        ok = apply_service(
             form,
             lambda: services.update_deliverable(
                 deliverable=deliverable,
@@ -492,7 +478,7 @@ def scope_change_create(request: HttpRequest, pk: int) -> HttpResponse:
     """Record a change of scope: what changed and why."""
     engagement = _engagement(pk)
     form = ScopeChangeForm(request.POST)
-    ok = _apply(
+    ok = apply_service(
         form,
         lambda: services.record_scope_change(
             engagement=engagement, by=request.user, **form.cleaned_data
@@ -510,7 +496,7 @@ def spend_create(request: HttpRequest, pk: int) -> HttpResponse:
     """Record money paid: date, amount, what it paid for."""
     engagement = _engagement(pk)
     form = SpendForm(request.POST, engagement=engagement)
-    ok = _apply(
+    ok = apply_service(
         form,
         lambda: services.record_spend(engagement=engagement, by=request.user, **form.cleaned_data),
     )
@@ -523,7 +509,7 @@ def interaction_create(request: HttpRequest, pk: int) -> HttpResponse:
     """The quick-add: log a call, meeting, e-mail or message in a few seconds."""
     engagement = _engagement(pk)
     form = InteractionForm(request.POST)
-    ok = _apply(
+    ok = apply_service(
         form,
         lambda: services.log_interaction(
             engagement=engagement, by=request.user, **form.cleaned_data
@@ -538,7 +524,9 @@ def question_answer(request: HttpRequest, pk: int) -> HttpResponse:
     """Mark an open question answered."""
     question = get_object_or_404(OpenQuestion.objects.select_related("engagement"), pk=pk)
     form = AnswerForm(request.POST)
-    ok = _apply(form, lambda: services.answer_question(question=question, **form.cleaned_data))
+    ok = apply_service(
+        form, lambda: services.answer_question(question=question, **form.cleaned_data)
+    )
     return _answer(request, question.engagement, "interactions", ok)
 
 
@@ -548,7 +536,7 @@ def risk_create(request: HttpRequest, pk: int) -> HttpResponse:
     """Record a risk or obstacle with its mitigation plan."""
     engagement = _engagement(pk)
     form = RiskForm(request.POST, org=request.org)
-    ok = _apply(form, lambda: services.add_risk(engagement=engagement, **form.cleaned_data))
+    ok = apply_service(form, lambda: services.add_risk(engagement=engagement, **form.cleaned_data))
     return _answer(request, engagement, "risks", ok, risk_form=form)
 
 
@@ -558,5 +546,5 @@ def risk_status(request: HttpRequest, pk: int) -> HttpResponse:
     """Mark a risk mitigated, occurred or closed."""
     risk = get_object_or_404(Risk.objects.select_related("engagement"), pk=pk)
     form = RiskStatusForm(request.POST)
-    ok = _apply(form, lambda: services.change_risk_status(risk=risk, **form.cleaned_data))
+    ok = apply_service(form, lambda: services.change_risk_status(risk=risk, **form.cleaned_data))
     return _answer(request, risk.engagement, "risks", ok)

@@ -24,9 +24,10 @@ from accounts.tenancy import activate_tenant
 from engagements.forms import CheckInForm, PortalInviteForm, PortalSubmitForm, QuestionForm
 from engagements.models import Deliverable, Engagement, Milestone, PortalAccess
 from engagements.services import portal as services
+from outsourcing.forms import apply_service
 from outsourcing.htmx import render
 
-from .engagements import PAGE, REGIONS, _apply, _page
+from .engagements import PAGE, REGIONS, _page
 
 PORTAL_PAGE = "engagements/portal.html"
 
@@ -93,7 +94,7 @@ def portal_home(request: HttpRequest, access: PortalAccess) -> HttpResponse:
 def portal_check_in(request: HttpRequest, access: PortalAccess) -> HttpResponse:
     """Post a check-in: progress, blockers and a comfort rating from the vendor's side."""
     form = CheckInForm(request.POST)
-    if not _apply(form, lambda: services.post_check_in(access=access, **form.cleaned_data)):
+    if not apply_service(form, lambda: services.post_check_in(access=access, **form.cleaned_data)):
         return _portal(request, access, status=422, checkin_form=form)
     messages.success(request, "Thank you: your check-in reached the team.")
     return redirect("portal:portal_home", token=request.resolver_match.kwargs["token"])
@@ -104,7 +105,7 @@ def portal_check_in(request: HttpRequest, access: PortalAccess) -> HttpResponse:
 def portal_question(request: HttpRequest, access: PortalAccess) -> HttpResponse:
     """Ask the team a question; it stays open (and watched) until they answer."""
     form = QuestionForm(request.POST)
-    if not _apply(form, lambda: services.ask_question(access=access, **form.cleaned_data)):
+    if not apply_service(form, lambda: services.ask_question(access=access, **form.cleaned_data)):
         return _portal(request, access, status=422, question_form=form)
     messages.success(request, "Your question is with the team.")
     return redirect("portal:portal_home", token=request.resolver_match.kwargs["token"])
@@ -116,7 +117,9 @@ def portal_submit(request: HttpRequest, access: PortalAccess) -> HttpResponse:
     """Mark a deliverable submitted, with a note or a link to the work."""
     form = PortalSubmitForm(request.POST, engagement=access.engagement)
     try:
-        ok = _apply(form, lambda: services.submit_deliverable(access=access, **form.cleaned_data))
+        ok = apply_service(
+            form, lambda: services.submit_deliverable(access=access, **form.cleaned_data)
+        )
     except services.delivery.Conflict as exc:
         form.add_error(None, str(exc))
         ok = False
@@ -141,7 +144,7 @@ def portal_access_create(request: HttpRequest, pk: int) -> HttpResponse:
         )
         created.update(portal_link=services.portal_url(token), portal_new=access)
 
-    ok = _apply(form, invite)
+    ok = apply_service(form, invite)
     context = _page(request, engagement, **({} if ok else {"portal_form": form}), **created)
     # Not a redirect even for a plain post: the link is shown this once.
     status = 200 if ok or request.htmx else 422

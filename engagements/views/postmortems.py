@@ -2,9 +2,7 @@
 panels that bring them back on the vendor page and the engagement set-up)."""
 
 import csv
-from collections.abc import Callable
 
-from django.core.exceptions import ValidationError
 from django.db.models import Count, Exists, OuterRef
 from django.forms import Form
 from django.http import HttpRequest, HttpResponse
@@ -36,6 +34,7 @@ from engagements.models import (
     PostMortem,
 )
 from engagements.services import postmortem as services
+from outsourcing.forms import apply_service
 from outsourcing.htmx import render
 from vendors.models import Vendor
 
@@ -44,22 +43,6 @@ PANELS = "engagements/lesson_panels.html"
 REGIONS = ("pm-header", "pm-facts", "pm-summary", "pm-failures", "pm-lessons", "pm-comments")
 NEWEST_LESSONS = 10
 LESSONS_PER_PAGE = 50
-
-
-def _apply(form: Form, call: Callable[[], object]) -> bool:
-    """Validate ``form`` and run the service; a refusal lands next to the field it concerns."""
-    if not form.is_valid():
-        return False
-    try:
-        call()
-    except ValidationError as exc:
-        if hasattr(exc, "error_dict"):
-            for field, errors in exc.error_dict.items():
-                form.add_error(field if field in form.fields else None, errors)
-        else:
-            form.add_error(None, exc.messages)
-        return False
-    return True
 
 
 def _context(request: HttpRequest, postmortem: PostMortem, **extra) -> dict:
@@ -134,7 +117,9 @@ def postmortem_summary(request: HttpRequest, pk: int) -> HttpResponse:
     """Change the outcome and what went well (draft only)."""
     postmortem = _postmortem(pk)
     form = SummaryForm(request.POST)
-    ok = _apply(form, lambda: services.update_summary(postmortem=postmortem, **form.cleaned_data))
+    ok = apply_service(
+        form, lambda: services.update_summary(postmortem=postmortem, **form.cleaned_data)
+    )
     return _answer(request, postmortem, "pm-summary", ok, summary_form=form)
 
 
@@ -144,7 +129,7 @@ def postmortem_refresh(request: HttpRequest, pk: int) -> HttpResponse:
     """Recompute the frozen facts from today's data (draft only)."""
     postmortem = _postmortem(pk)
     form = Form(request.POST)
-    ok = _apply(form, lambda: services.refresh_facts(postmortem=postmortem))
+    ok = apply_service(form, lambda: services.refresh_facts(postmortem=postmortem))
     return _answer(request, postmortem, "pm-facts", ok, refresh_form=form)
 
 
@@ -154,7 +139,9 @@ def postmortem_publish(request: HttpRequest, pk: int) -> HttpResponse:
     """Publish the post-mortem (owners); from then on it is read-only except for comments."""
     postmortem = _postmortem(pk)
     form = Form(request.POST)
-    ok = _apply(form, lambda: services.publish_postmortem(postmortem=postmortem, by=request.user))
+    ok = apply_service(
+        form, lambda: services.publish_postmortem(postmortem=postmortem, by=request.user)
+    )
     return _answer(request, postmortem, "pm-header", ok, publish_form=form)
 
 
@@ -164,7 +151,7 @@ def postmortem_comment(request: HttpRequest, pk: int) -> HttpResponse:
     """Comment on a post-mortem, draft or published."""
     postmortem = _postmortem(pk)
     form = CommentForm(request.POST)
-    ok = _apply(
+    ok = apply_service(
         form,
         lambda: services.add_comment(
             postmortem=postmortem, by=request.user, text=form.cleaned_data["text"]
@@ -179,7 +166,9 @@ def failure_create(request: HttpRequest, pk: int) -> HttpResponse:
     """Add a "what went wrong" item."""
     postmortem = _postmortem(pk)
     form = FailureForm(request.POST)
-    ok = _apply(form, lambda: services.add_failure(postmortem=postmortem, **form.cleaned_data))
+    ok = apply_service(
+        form, lambda: services.add_failure(postmortem=postmortem, **form.cleaned_data)
+    )
     return _answer(request, postmortem, "pm-failures", ok, failure_form=form)
 
 
@@ -189,7 +178,9 @@ def lesson_create(request: HttpRequest, pk: int) -> HttpResponse:
     """Add a lesson (its vendor is the engagement's)."""
     postmortem = _postmortem(pk)
     form = LessonForm(request.POST)
-    ok = _apply(form, lambda: services.add_lesson(postmortem=postmortem, **form.cleaned_data))
+    ok = apply_service(
+        form, lambda: services.add_lesson(postmortem=postmortem, **form.cleaned_data)
+    )
     return _answer(request, postmortem, "pm-lessons", ok, lesson_form=form)
 
 
@@ -208,7 +199,7 @@ def _item_action(request: HttpRequest, kind: str, pk: int, action: str) -> HttpR
         "move": lambda: services.move_item(item=item, up=form.cleaned_data["direction"] == "up"),
         "delete": lambda: services.delete_item(item=item),
     }[action]
-    ok = _apply(form, call)
+    ok = apply_service(form, call)
     extra = {} if ok else {"item_form": form, "item_pk": item.pk}
     return _answer(request, item.postmortem, region, ok, **extra)
 

@@ -125,7 +125,9 @@ def test_the_risk_table_pages_through_a_large_organization(owner):
     assert first.count('class="sparkline"') == 50 and "1\u201350, riskiest first" in first
     assert "?page=2" in first
     second = client.get(reverse("engagements:dashboard"), {"page": 2}).content.decode()
-    assert second.count('class="sparkline"') == 3 and "51\u201353" in second and "← Riskier" in second
+    assert (
+        second.count('class="sparkline"') == 3 and "51\u201353" in second and "← Riskier" in second
+    )
     for odd in ("abc", "-3", "0"):
         response = client.get(reverse("engagements:dashboard"), {"page": odd})
         assert response.status_code == 200 and "1\u201350" in response.content.decode()
