@@ -361,16 +361,7 @@ def deliverable_submit(request, deliverable_id: int, payload: TransitionIn):
     summary="Accept submitted work (needs acceptance criteria)",
 )
 def deliverable_accept(request, deliverable_id: int, payload: TransitionIn):
-    deliverable = _deliverable(deliverable_id)
-    _check_step(deliverable, DeliverableStatus.ACCEPTED)
-    services.transition_deliverable(
-        deliverable=deliverable,
-        to=DeliverableStatus.ACCEPTED,
-        by=request.user,
-        note=payload.note,
-        expected_version=payload.expected_version,
-    )
-    return deliverable
+    return _review(request, deliverable_id, DeliverableStatus.ACCEPTED, payload)
 
 
 @deliverables.post(
@@ -379,11 +370,16 @@ def deliverable_accept(request, deliverable_id: int, payload: TransitionIn):
     summary="Reject submitted work, saying why",
 )
 def deliverable_reject(request, deliverable_id: int, payload: RejectIn):
+    return _review(request, deliverable_id, DeliverableStatus.REJECTED, payload)
+
+
+def _review(request, deliverable_id: int, to: str, payload: TransitionIn) -> Deliverable:
+    """Accept or reject submitted work: the same service the engagement page calls."""
     deliverable = _deliverable(deliverable_id)
-    _check_step(deliverable, DeliverableStatus.REJECTED)
+    _check_step(deliverable, to)
     services.transition_deliverable(
         deliverable=deliverable,
-        to=DeliverableStatus.REJECTED,
+        to=to,
         by=request.user,
         note=payload.note,
         expected_version=payload.expected_version,
