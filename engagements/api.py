@@ -8,6 +8,7 @@ from datetime import date, datetime
 from decimal import Decimal
 
 from django.core.exceptions import ValidationError
+from django.db import transaction
 from django.http import HttpRequest
 from django.shortcuts import get_object_or_404
 from ninja import Field, Query, Router, Schema, Status
@@ -42,6 +43,7 @@ from .models import (
     Interaction,
     Milestone,
     Outcome,
+    ReadinessVerdict,
     Risk,
     Side,
     Source,
@@ -185,6 +187,72 @@ def engagement_update(request, engagement_id: int, payload: EngagementPatch):
     if "owner_id" in changes:
         changes["owner"] = _member(request.org, changes.pop("owner_id"), "owner_id")
     services.update_engagement(engagement=engagement, by=request.user, **changes)
+    return Engagement.objects.with_burn().get(pk=engagement.pk)
+
+
+class ReadinessIn(Schema):
+    has_concrete_target: bool = Field(description="Is there a concrete product or market target?")
+    need_is_specific: bool = Field(
+        description="Is the need specific enough to write acceptance criteria?"
+    )
+    money_alternative: Text(10_000, min_length=1) = Field(
+        description="What would this money do otherwise?"
+    )
+    internal_owner: Name = Field(description="Who on our side owns it?")
+    owner_hours_per_week: SmallCount = Field(description="Hours a week they have for it.")
+    override_reason: Text() = Field(
+        "", description="Why we go ahead although the verdict is too soon (lets it activate)."
+    )
+
+
+class ReadinessOut(Schema):
+    engagement_id: int
+    has_concrete_target: bool
+    need_is_specific: bool
+    money_alternative: str
+    internal_owner: str
+    owner_hours_per_week: int
+    verdict: ReadinessVerdict
+    answered_at: datetime
+    override_reason: str
+
+
+@engagements.put(
+    "/{int:engagement_id}/readiness",
+    response={200: ReadinessOut, **WRITE_ERRORS},
+    summary="Answer the readiness check (its verdict gates activation)",
+)
+def engagement_readiness(request, engagement_id: int, payload: ReadinessIn):
+    engagement = _engagement(engagement_id)
+    answers = payload.dict()
+    override = answers.pop("override_reason").strip()
+    with transaction.atomic():
+        check = services.record_readiness(engagement=engagement, by=request.user, **answers)
+        if override:
+            check = services.override_readiness(check=check, by=request.user, reason=override)
+    return check
+
+
+class StatusIn(Schema):
+    to: EngagementStatus
+    reason: Text() = Field("", description="Why: required to pause or terminate.")
+
+
+@engagements.post(
+    "/{int:engagement_id}/status",
+    response={200: EngagementOut, **WRITE_ERRORS},
+    summary="Activate, pause, resume, complete or terminate",
+)
+def engagement_status(request, engagement_id: int, payload: StatusIn):
+    engagement = _engagement(engagement_id)
+    if payload.to not in services.ENGAGEMENT_TRANSITIONS.get(engagement.status, ()):
+        raise Conflict(
+            f"The engagement is {EngagementStatus(engagement.status).label.lower()}; "
+            f"it cannot become {EngagementStatus(payload.to).label.lower()}."
+        )
+    services.change_engagement_status(
+        engagement=engagement, to=payload.to, by=request.user, reason=payload.reason
+    )
     return Engagement.objects.with_burn().get(pk=engagement.pk)
 
 

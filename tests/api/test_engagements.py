@@ -398,3 +398,67 @@ def test_deliverable_list_has_a_flat_query_count(
     with django_assert_num_queries(4):  # token, membership, engagement, page
         page = client.get(url, headers=write_token).json()
     assert len(page["items"]) == min(n, 200)
+
+
+READY = {
+    "has_concrete_target": True,
+    "need_is_specific": True,
+    "money_alternative": "Hire a second in-house developer",
+    "internal_owner": "Dana",
+    "owner_hours_per_week": 4,
+}
+
+
+def test_a_script_answers_the_readiness_check_then_activates_and_later_pauses_the_engagement(
+    client, manager, write_token
+):
+    engagement = EngagementFactory(org=manager.org, status="draft")
+    url = f"/api/v1/engagements/{engagement.pk}"
+    too_early = post(client, f"{url}/status", {"to": "active"}, write_token)
+    assert too_early.status_code == 422
+    assert "readiness check" in too_early.json()["error"]["message"]
+    answered = client.put(f"{url}/readiness", READY, content_type=JSON, headers=write_token)
+    assert answered.status_code == 200, answered.json()
+    assert answered.json()["verdict"] == "ready"
+    active = post(client, f"{url}/status", {"to": "active"}, write_token)
+    assert active.status_code == 200 and active.json()["status"] == "active"
+    no_reason = post(client, f"{url}/status", {"to": "paused"}, write_token)
+    assert no_reason.status_code == 422 and "reason" in no_reason.json()["error"]["fields"]
+    paused = post(
+        client, f"{url}/status", {"to": "paused", "reason": "Vendor on holiday"}, write_token
+    )
+    assert paused.json()["status"] == "paused"
+    engagement.refresh_from_db()
+    assert engagement.status_changes.filter(to_status="paused", by=manager.user).exists()
+
+
+def test_too_soon_activates_only_with_a_recorded_override_and_a_finished_one_never_moves(
+    client, manager, write_token
+):
+    engagement = EngagementFactory(org=manager.org, status="draft")
+    url = f"/api/v1/engagements/{engagement.pk}"
+    vague = READY | {"need_is_specific": False}
+    answered = client.put(f"{url}/readiness", vague, content_type=JSON, headers=write_token)
+    assert answered.json()["verdict"] == "too_soon"
+    assert post(client, f"{url}/status", {"to": "active"}, write_token).status_code == 422
+    overridden = client.put(
+        f"{url}/readiness",
+        vague | {"override_reason": "A fixed-price pilot; we learn what we need."},
+        content_type=JSON,
+        headers=write_token,
+    )
+    assert overridden.json()["override_reason"].startswith("A fixed-price pilot")
+    assert post(client, f"{url}/status", {"to": "active"}, write_token).status_code == 200
+    done = post(client, f"{url}/status", {"to": "completed"}, write_token)
+    assert done.json()["status"] == "completed"
+    again = post(client, f"{url}/status", {"to": "active"}, write_token)
+    assert again.status_code == 409
+    assert "completed; it cannot become active" in again.json()["error"]["message"]
+    bad = client.put(
+        f"{url}/readiness",
+        READY | {"owner_hours_per_week": -1, "money_alternative": ""},
+        content_type=JSON,
+        headers=write_token,
+    )
+    assert bad.status_code == 422
+    assert {"owner_hours_per_week", "money_alternative"} <= set(bad.json()["error"]["fields"])
