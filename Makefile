@@ -13,11 +13,12 @@ UV := var/uv/bin/uv
 VENV := .venv
 PY := $(VENV)/bin/python
 
-.PHONY: help install run test lint format check web worker clean
+.PHONY: help install run test lint format check web worker clean bench
 
 help:
 	@echo "make run    - install, migrate, load demo data, serve on http://127.0.0.1:8000 with a worker and beat"
 	@echo "make test   - lint, migration and compose checks, then the whole test suite"
+	@echo "make bench  - the README's benchmark tables (needs DATABASE_URL=postgres://..., REDIS_URL, wrk)"
 	@echo "make format - ruff format + fix"
 
 $(UV):
@@ -55,6 +56,11 @@ check: lint
 
 test: check
 	$(VENV)/bin/pytest
+
+bench: install
+	@[[ "$$DATABASE_URL" == postgres* && -n "$$REDIS_URL" ]] || { echo "make bench needs DATABASE_URL=postgres://... and REDIS_URL=redis://... (see README, Benchmarks)"; exit 2; }
+	$(PY) bench/sweep.py --engagements 100000 --measured-org 10000
+	$(PY) bench/load.py --clients 1,8,32
 
 clean:
 	rm -rf $(VENV) var
