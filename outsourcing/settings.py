@@ -215,11 +215,14 @@ STORAGES = {
 
 # --- E-mail -----------------------------------------------------------------------------------
 # Django 6.1's MAILERS. EMAIL_BACKEND picks the backend: "console" (development default: printed
-# to the log), "smtp" (production default; EMAIL_HOST & co.), "locmem", or a dotted path.
+# to the log), "smtp" (production default; EMAIL_HOST & co.), "locmem", "file" (one file per
+# connection under EMAIL_FILE_PATH: what a worker in another process sent, for tests), or a
+# dotted path.
 _EMAIL_BACKENDS = {
     "console": "django.core.mail.backends.console.EmailBackend",
     "smtp": "django.core.mail.backends.smtp.EmailBackend",
     "locmem": "django.core.mail.backends.locmem.EmailBackend",
+    "file": "django.core.mail.backends.filebased.EmailBackend",
 }
 _email_backend = env_str("EMAIL_BACKEND") or ("smtp" if PRODUCTION else "console")
 _email_backend = _EMAIL_BACKENDS.get(_email_backend, _email_backend)
@@ -233,6 +236,8 @@ if _email_backend.endswith("smtp.EmailBackend"):
         "use_tls": env_bool("EMAIL_USE_TLS", False),
         "timeout": env_int("EMAIL_TIMEOUT", 10, minimum=1),
     }
+elif _email_backend.endswith("filebased.EmailBackend"):
+    _email_options = {"file_path": env_str("EMAIL_FILE_PATH", str(VAR_DIR / "mail"))}
 MAILERS = {"default": {"BACKEND": _email_backend, "OPTIONS": _email_options}}
 DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", "Vendorwatch <vendorwatch@localhost>")
 SERVER_EMAIL = DEFAULT_FROM_EMAIL

@@ -79,3 +79,27 @@ def test_production_settings_pass_check_deploy(tmp_path):
     )
     assert result.returncode == 0, result.stdout + result.stderr
     assert "no issues" in result.stdout
+
+
+def test_the_file_email_backend_writes_each_message_under_email_file_path(tmp_path):
+    # How a worker in another process shows a test what it sent (tests/faults).
+    script = (
+        "import django; django.setup(); from django.core.mail import send_mail; "
+        "send_mail('Hello', 'Body', None, ['someone@example.com'])"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", script],
+        env={
+            "PATH": "/usr/bin:/bin",
+            "DJANGO_SETTINGS_MODULE": "outsourcing.settings",
+            "VAR_DIR": str(tmp_path / "var"),
+            "EMAIL_BACKEND": "file",
+            "EMAIL_FILE_PATH": str(tmp_path / "mail"),
+        },
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr
+    (written,) = (tmp_path / "mail").iterdir()
+    assert "Subject: Hello" in written.read_text()
