@@ -775,23 +775,44 @@ def send_test_notification(
 
 
 def dispatch_outbox(*, at: datetime | None = None, limit: int = 200) -> int:
-    """Claim due outbox rows one by one (conditional UPDATE) and deliver them; returns how many sent."""
+    """Claim due outbox rows one by one (conditional UPDATE) and deliver them; returns how many sent.
+
+    A channel that fails is not tried again in the same run: its other due rows wait for the
+    next run, unclaimed and with no attempt counted. A receiver that hangs thus costs one
+    timeout per run instead of one per queued notification, which held back every other
+    channel's messages behind it (and, with enough of them, ran the task into its time limit).
+    """
     at = at or timezone.now()
     due = Q(state=NotificationState.PENDING, next_attempt_at__lte=at) | Q(
         state=NotificationState.CLAIMED, claimed_at__lt=at - STALE_CLAIM
     )
-    sent = 0
-    for pk in (
-        Notification.unscoped.filter(due)
-        .order_by("next_attempt_at", "pk")
-        .values_list("pk", flat=True)[:limit]
-    ):
-        # Exactly one row changed = claimed by us; works on SQLite where select_for_update does nothing.
-        claimed = Notification.unscoped.filter(due, pk=pk).update(
-            state=NotificationState.CLAIMED, claimed_at=at, attempts=F("attempts") + 1
+    failing: set[int] = set()
+    sent = tried = 0
+    while tried < limit:
+        # Rows of failing channels are left out of the query, so they never use up the limit.
+        wanted = limit - tried
+        rows = list(
+            Notification.unscoped.filter(due)
+            .exclude(channel_id__in=failing)
+            .order_by("next_attempt_at", "pk")
+            .values_list("pk", "channel_id")[:wanted]
         )
-        if claimed == 1:
-            sent += deliver_notification(notification_id=pk, at=at)
+        for pk, channel_id in rows:
+            if channel_id in failing:
+                continue
+            # Exactly one row changed = claimed by us; works on SQLite where select_for_update does nothing.
+            claimed = Notification.unscoped.filter(due, pk=pk).update(
+                state=NotificationState.CLAIMED, claimed_at=at, attempts=F("attempts") + 1
+            )
+            if claimed != 1:
+                continue  # another dispatcher has it
+            tried += 1
+            if deliver_notification(notification_id=pk, at=at):
+                sent += 1
+            else:
+                failing.add(channel_id)
+        if len(rows) < wanted or not failing:
+            break  # a short batch: nothing more is due; no failure: nothing was skipped
     return sent
 
 

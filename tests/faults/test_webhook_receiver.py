@@ -122,3 +122,40 @@ def test_failing_webhooks_are_retried_with_backoff_until_the_limit_and_shown_on_
         assert reason in shown[name]
         assert "next try" not in shown[name]
     assert "Sent" in shown["Works"] and "Sent" in shown["Team"]
+
+
+def test_a_hanging_receiver_costs_one_timeout_per_run_not_one_per_alert(
+    empty_broker, celery_worker, receivers, owner, settings
+):
+    settings.HEALTH_WEBHOOK_TIMEOUT = TIMEOUT
+    settings.HEALTH_WEBHOOK_ALLOW_PRIVATE = True
+    hanging, working = receivers(hang=10 * TIMEOUT), receivers()
+    health.create_channel(org=owner.org, kind="webhook", name="Hangs", url=hanging.url)
+    health.create_channel(org=owner.org, kind="webhook", name="Works", url=working.url)
+    health.create_channel(org=owner.org, kind="email", name="Team")
+    alerts = 5
+    EngagementFactory.create_batch(
+        alerts, org=owner.org, owner=owner.user, activated_at=timezone.now() - timedelta(days=40)
+    )
+    stuck = Notification.unscoped.filter(channel__name="Hangs")
+
+    def run_done() -> bool:
+        others = Notification.unscoped.exclude(channel__name="Hangs")
+        return (
+            others.filter(state=State.SENT).count() == 2 * alerts
+            and not Notification.unscoped.filter(state=State.CLAIMED).exists()
+        )
+
+    with time_machine.travel(timezone.now(), tick=True) as clock:
+        tasks.sweep_health.delay()  # opens the alerts; the sweep enqueues one delivery run
+        wait_for(run_done, timeout=30)
+        # One try of the hanging channel in this run; its other rows wait, not counted.
+        assert len(hanging.keys) == 1
+        assert sorted(stuck.values_list("attempts", flat=True)) == [0] * (alerts - 1) + [1]
+        assert len(working.keys) == len(mail.outbox) == alerts
+
+        hanging.hang = 0  # the receiver is back
+        clock.move_to(max(stuck.values_list("next_attempt_at", flat=True)) + timedelta(seconds=1))
+        tasks.dispatch_outbox.delay()
+        wait_for(lambda: stuck.filter(state=State.SENT).count() == alerts, timeout=30)
+    assert sorted(set(hanging.keys)) == sorted(stuck.values_list("idempotency_key", flat=True))

@@ -323,6 +323,23 @@ def test_the_dispatcher_claims_each_row_once_and_retries_failures_with_backoff(
     assert len(mailoutbox) == 1
 
 
+def test_a_failing_channel_is_tried_once_per_run_and_its_rows_do_not_use_up_the_limit(
+    owner, mailoutbox
+):
+    with time_machine.travel(START, tick=False):
+        EngagementFactory.create_batch(3, org=owner.org, owner=owner.user, activated_at=START)
+    _email, webhook = channels(owner.org)  # the webhook points at a closed port
+    sweep_on(15)
+    webhook_rows = Notification.objects.filter(channel=webhook)
+    webhook_rows.update(next_attempt_at=day(14))  # overdue: they come first
+    # The first window of 2 is all webhook rows; after one failure the e-mail gets in anyway.
+    assert health.dispatch_outbox(at=day(15), limit=2) == 1
+    assert sorted(webhook_rows.values_list("attempts", flat=True)) == [0, 0, 1]
+    assert health.dispatch_outbox(at=day(15)) == 2
+    assert sorted(webhook_rows.values_list("attempts", flat=True)) == [0, 1, 1]
+    assert len(mailoutbox) == 3
+
+
 def test_a_stale_claim_is_claimed_again(engagement, owner, mailoutbox):
     channels(owner.org)
     sweep_on(15)
