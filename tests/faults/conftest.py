@@ -179,6 +179,10 @@ class Celery:
     def stop_all(self) -> None:
         for program in self.programs:
             program.stop()
+            # Captured output: pytest shows it when the test failed.
+            print(
+                f"--- {program.name} (last lines) ---", *program.log().splitlines()[-30:], sep="\n"
+            )
         wait_for(lambda: sessions(self.prefix) == 0, timeout=30)
 
 
