@@ -879,6 +879,17 @@ def sign(secret: str, body: bytes) -> str:
     return "sha256=" + hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
 
 
+class _NoRedirects(urllib.request.HTTPRedirectHandler):
+    """A 3xx answer is a failure, not followed: the SSRF guard checked only the channel's URL,
+    and a redirect could lead to an internal address."""
+
+    def redirect_request(self, req, fp, code, msg, headers, newurl):
+        return None  # urllib then raises HTTPError for the 3xx
+
+
+_webhook_opener = urllib.request.build_opener(_NoRedirects)
+
+
 def _post_webhook(n: Notification) -> None:
     check_webhook_url(n.channel.url)  # again at send time: DNS may have changed
     body = json.dumps(payload(n), sort_keys=True).encode()
@@ -893,7 +904,7 @@ def _post_webhook(n: Notification) -> None:
             "X-Vendorwatch-Signature": sign(n.channel.secret, body),
         },
     )
-    with urllib.request.urlopen(request, timeout=settings.HEALTH_WEBHOOK_TIMEOUT) as response:
+    with _webhook_opener.open(request, timeout=settings.HEALTH_WEBHOOK_TIMEOUT) as response:
         if not 200 <= response.status < 300:
             raise urllib.error.HTTPError(
                 n.channel.url, response.status, "not 2xx", response.headers, None

@@ -223,23 +223,28 @@ def sent_emails(folder: Path) -> list[Message]:
 
 class Receiver:
     """A webhook receiver on loopback, one thread per request. ``answer`` is the status it
-    returns; ``hang`` makes it read the request and then say nothing for that many seconds."""
+    returns (with ``location`` as its Location header, if given); ``hang`` makes it read the
+    request and then say nothing for that many seconds."""
 
-    def __init__(self, answer: int = 204, hang: float = 0.0):
-        self.answer, self.hang = answer, hang
+    def __init__(self, answer: int = 204, hang: float = 0.0, location: str = ""):
+        self.answer, self.hang, self.location = answer, hang, location
         self.keys: list[str] = []
         self.released = threading.Event()
         receiver = self
 
         class Handler(BaseHTTPRequestHandler):
             def do_POST(self):
-                self.rfile.read(int(self.headers["Content-Length"]))
+                self.rfile.read(int(self.headers.get("Content-Length", 0)))
                 receiver.keys.append(self.headers["Idempotency-Key"])
                 if receiver.hang:
                     receiver.released.wait(receiver.hang)
                     return  # the client gave up long ago
                 self.send_response(receiver.answer)
+                if receiver.location:
+                    self.send_header("Location", receiver.location)
                 self.end_headers()
+
+            do_GET = do_POST  # a followed redirect arrives as a GET
 
             def log_message(self, *args):
                 pass

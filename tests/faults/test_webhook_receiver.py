@@ -159,3 +159,23 @@ def test_a_hanging_receiver_costs_one_timeout_per_run_not_one_per_alert(
         tasks.dispatch_outbox.delay()
         wait_for(lambda: stuck.filter(state=State.SENT).count() == alerts, timeout=30)
     assert sorted(set(hanging.keys)) == sorted(stuck.values_list("idempotency_key", flat=True))
+
+
+def test_a_receiver_that_redirects_fails_and_the_redirect_is_not_followed(
+    empty_broker, celery_worker, receivers, owner, settings
+):
+    # The SSRF guard checks the channel's URL; a redirect would lead past it (to an internal
+    # address in production), so a 3xx answer is a failed delivery like any other non-2xx.
+    settings.HEALTH_WEBHOOK_ALLOW_PRIVATE = True
+    internal = receivers()
+    redirecting = receivers(answer=302, location=internal.url)
+    health.create_channel(org=owner.org, kind="webhook", name="Redirects", url=redirecting.url)
+    EngagementFactory(
+        org=owner.org, owner=owner.user, activated_at=timezone.now() - timedelta(days=40)
+    )
+    tasks.sweep_health.delay()
+    tried = Notification.unscoped.filter(attempts=1).exclude(state=State.CLAIMED)
+    n = wait_for(tried.first, timeout=30)
+    assert (n.state, n.last_error) == (State.PENDING, "attempt 1: HTTPError: HTTP Error 302: Found")
+    assert len(redirecting.keys) == 1
+    assert internal.keys == []
