@@ -22,6 +22,7 @@ from datetime import datetime, timedelta
 from decimal import Decimal
 from urllib.parse import urlsplit
 
+from celery.exceptions import SoftTimeLimitExceeded
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.mail import send_mail
@@ -829,6 +830,13 @@ def deliver_notification(*, notification_id: int, at: datetime | None = None) ->
             _post_webhook(n)
         else:
             _send_email(n)
+    except SoftTimeLimitExceeded:
+        # The task ran out of time mid-delivery: not the endpoint's failure. Back to pending,
+        # the attempt uncounted, and the task ends; the next run delivers it.
+        Notification.unscoped.filter(pk=n.pk, state=NotificationState.CLAIMED).update(
+            state=NotificationState.PENDING, attempts=F("attempts") - 1
+        )
+        raise
     except Exception as exc:  # any failure of one endpoint is recorded; others are unaffected
         retry = n.attempts < MAX_ATTEMPTS
         Notification.unscoped.filter(pk=n.pk, state=NotificationState.CLAIMED).update(

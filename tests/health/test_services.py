@@ -340,6 +340,27 @@ def test_a_failing_channel_is_tried_once_per_run_and_its_rows_do_not_use_up_the_
     assert len(mailoutbox) == 3
 
 
+def test_a_dispatch_that_runs_out_of_time_leaves_the_message_pending_not_failed(
+    engagement, owner, monkeypatch
+):
+    """Celery's soft time limit fires mid-delivery: the task must end, and the message must
+    neither count as the receiver's failure nor be lost."""
+    from celery.exceptions import SoftTimeLimitExceeded
+
+    _email, webhook = channels(owner.org)
+    sweep_on(15)
+    Notification.objects.exclude(channel=webhook).delete()
+
+    def out_of_time(notification):
+        raise SoftTimeLimitExceeded()
+
+    monkeypatch.setattr(health, "_post_webhook", out_of_time)
+    with pytest.raises(SoftTimeLimitExceeded):
+        health.dispatch_outbox(at=day(15))
+    row = Notification.objects.get(channel=webhook)
+    assert (row.state, row.attempts, row.last_error) == (NotificationState.PENDING, 0, "")
+
+
 def test_a_stale_claim_is_claimed_again(engagement, owner, mailoutbox):
     channels(owner.org)
     sweep_on(15)
