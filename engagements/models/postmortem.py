@@ -123,6 +123,12 @@ class FailureItem(TenantModel):
 
     class Meta:
         ordering = ["position", "pk"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(category__in=FailureCategory.values), name="failure_category_valid"
+            ),
+            models.CheckConstraint(condition=~Q(text=""), name="failure_text_not_empty"),
+        ]
 
 
 class LessonQuerySet(TenantQuerySet):
@@ -154,6 +160,13 @@ class Lesson(TenantModel):
     class Meta:
         ordering = ["position", "pk"]
         indexes = [models.Index(fields=["org", "created_at"], name="lesson_org_created_idx")]
+        constraints = [
+            # Lessons come back by category when the next vendor is chosen: never a stray one.
+            models.CheckConstraint(
+                condition=Q(category__in=FailureCategory.values), name="lesson_category_valid"
+            ),
+            models.CheckConstraint(condition=~Q(text=""), name="lesson_text_not_empty"),
+        ]
 
     def __str__(self) -> str:
         return self.text

@@ -186,9 +186,21 @@ def _next_position(queryset) -> int:
 
 
 @transaction.atomic
+def _check_item(text: str, category: str) -> None:
+    """The same refusals for a form, the API and a script: a category of ours, some text."""
+    errors = {}
+    if category not in FailureCategory.values:
+        errors["category"] = "Choose one of the listed categories."
+    if not text.strip():
+        errors["text"] = "Write what happened, in a sentence."
+    if errors:
+        raise ValidationError(errors)
+
+
 def add_failure(*, postmortem: PostMortem, text: str, category: str) -> FailureItem:
     """Add one "what went wrong" item to a draft."""
     _require_draft(postmortem)
+    _check_item(text, category)
     return FailureItem.unscoped.create(
         org_id=postmortem.org_id,
         postmortem=postmortem,
@@ -218,6 +230,7 @@ def add_lesson(
 ) -> Lesson:
     """Add one lesson (a short imperative sentence) to a draft; the vendor defaults to its own."""
     _require_draft(postmortem)
+    _check_item(text, category)
     lesson = Lesson.unscoped.create(
         org_id=postmortem.org_id,
         postmortem=postmortem,
@@ -235,6 +248,7 @@ def add_lesson(
 def update_item(*, item: FailureItem | Lesson, text: str, category: str, tags: str = "") -> None:
     """Edit a "what went wrong" item or a lesson of a draft in place."""
     _require_draft(item.postmortem)
+    _check_item(text, category)
     item.text, item.category = text.strip(), category
     fields = ["text", "category"]
     if isinstance(item, Lesson):

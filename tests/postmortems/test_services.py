@@ -3,7 +3,7 @@ from decimal import Decimal
 import pytest
 import time_machine
 from django.core.exceptions import ValidationError
-from django.db import IntegrityError
+from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from engagements.models import (
@@ -103,6 +103,22 @@ def test_a_published_post_mortem_refuses_every_edit_but_takes_comments(owner, po
 def test_the_database_refuses_a_published_post_mortem_without_a_time(postmortem):
     with pytest.raises(IntegrityError):
         PostMortem.objects.filter(pk=postmortem.pk).update(status=PostMortemStatus.PUBLISHED)
+
+
+def test_a_lesson_or_failure_needs_one_of_our_categories_and_some_text(postmortem):
+    """A stray category would never come back when the next vendor is chosen."""
+    with pytest.raises(ValidationError) as refused:
+        services.add_lesson(postmortem=postmortem, text="  ", category="bad-luck")
+    assert set(refused.value.message_dict) == {"category", "text"}
+    with pytest.raises(ValidationError):
+        services.add_failure(postmortem=postmortem, text="Slipped", category="bad-luck")
+    lesson = services.add_lesson(postmortem=postmortem, text="Call references", category="other")
+    with pytest.raises(ValidationError):
+        services.update_item(item=lesson, text="Call references", category="")
+    assert not postmortem.failures.exists()
+    # And the database itself, for whatever bypasses the services.
+    with pytest.raises(IntegrityError), transaction.atomic():
+        Lesson.objects.filter(pk=lesson.pk).update(category="bad-luck")
 
 
 def test_items_reorder_in_place(postmortem):
