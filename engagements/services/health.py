@@ -25,7 +25,7 @@ from urllib.parse import urlsplit
 from celery.exceptions import SoftTimeLimitExceeded
 from django.conf import settings
 from django.core.exceptions import ValidationError
-from django.core.mail import send_mail
+from django.core.mail import EmailMessage, send_mail
 from django.db import IntegrityError, transaction
 from django.db.models import Case, F, Max, Q, Value, When
 from django.utils import timezone
@@ -962,7 +962,14 @@ def _send_email(n: Notification) -> None:
             + f"\n\n{body['url']}\n"
         )
     if to:
-        send_mail(subject, text, from_email=None, recipient_list=to)
+        # The same Message-ID on every attempt: if a worker dies after the SMTP server took
+        # the message but before we recorded it, the resend is a duplicate mail systems drop.
+        EmailMessage(subject, text, to=to, headers={"Message-ID": message_id(n)}).send()
+
+
+def message_id(n: Notification) -> str:
+    host = urlsplit(settings.SITE_URL).hostname or "vendorwatch.invalid"
+    return f"<{n.idempotency_key}@{host}>"
 
 
 # --- settings and the digest -------------------------------------------------------------------

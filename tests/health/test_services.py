@@ -323,6 +323,22 @@ def test_the_dispatcher_claims_each_row_once_and_retries_failures_with_backoff(
     assert len(mailoutbox) == 1
 
 
+def test_an_alert_mail_sent_again_after_a_crash_carries_the_same_message_id(
+    engagement, owner, mailoutbox, settings
+):
+    """A worker that dies between the SMTP send and recording it sends the mail again on the
+    next run; the same Message-ID lets mail systems drop the second copy."""
+    settings.SITE_URL = "https://vendorwatch.example.com"
+    health.create_channel(org=owner.org, kind="email", name="Team e-mail")
+    sweep_on(15)
+    assert health.dispatch_outbox(at=day(15)) == 1
+    row = Notification.objects.get()
+    Notification.objects.update(state=NotificationState.PENDING)  # the record never happened
+    assert health.dispatch_outbox(at=day(15)) == 1
+    first, second = (m.message()["Message-ID"] for m in mailoutbox)
+    assert first == second == f"<{row.idempotency_key}@vendorwatch.example.com>"
+
+
 def test_a_failing_channel_is_tried_once_per_run_and_its_rows_do_not_use_up_the_limit(
     owner, mailoutbox
 ):
