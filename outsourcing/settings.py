@@ -41,6 +41,7 @@ INSTALLED_APPS = [
     "django.contrib.sessions",
     "django.contrib.messages",
     "django.contrib.staticfiles",
+    "django.contrib.humanize",
     "django.contrib.postgres",  # lessons full-text search (SearchVectorField); harmless on SQLite
     "django_htmx",
     "ninja",  # serves the API docs' assets from static/, no CDN

@@ -91,12 +91,19 @@ def dashboard_context(request: HttpRequest, *, form_errors=None, form_alert=None
         "alert_list": alerts.replace(CSRF_SLOT, get_token(request)),
         "updated_at": now,
         "last_sweep": last_sweep,
-        "watcher_late": last_sweep is None
-        or now - last_sweep.finished_at
-        > timedelta(seconds=3 * settings.HEALTH_SWEEP_INTERVAL_SECONDS),
+        "watcher_late": _watcher_late(last_sweep, now),
         "poll_seconds": settings.HEALTH_DASHBOARD_POLL_SECONDS,
         "query": urlencode(filters | ({"page": page} if page > 1 else {})),
     }
+
+
+def _watcher_late(last_sweep: SweepRun | None, now) -> bool:
+    """No full sweep finished for three intervals: a dead worker or beat, not "all is well".
+    Before the very first sweep that only matters once there is something to watch."""
+    if last_sweep is None:
+        return Engagement.objects.active().exists()
+    limit = timedelta(seconds=3 * settings.HEALTH_SWEEP_INTERVAL_SECONDS)
+    return now - last_sweep.finished_at > limit
 
 
 FILTERS = {  # the filter form's fields, as lookups on alerts and on health rows alike

@@ -3,14 +3,14 @@
 import pytest
 from django.core.management import call_command
 
-from engagements.models import EngagementHealth, Level
+from engagements.models import Alert, EngagementHealth, Level, SweepRun
 
 pytestmark = pytest.mark.django_db
 
 
-def test_seed_demo_then_a_sweep_gives_healthy_drifting_and_cut_losses(capsys):
+def test_seed_demo_leaves_one_healthy_one_drifting_and_one_to_cut_already_swept(capsys):
     call_command("seed_demo", "--force")  # tests run with DEBUG off
-    call_command("sweep_health")
+    assert "Health: 3 active engagements checked." in capsys.readouterr().out
     levels = {
         h.engagement.title: h.level
         for h in EngagementHealth.objects.filter(org__slug="demo").select_related("engagement")
@@ -19,4 +19,7 @@ def test_seed_demo_then_a_sweep_gives_healthy_drifting_and_cut_losses(capsys):
     assert levels["Mobile app redesign"] in (Level.WATCH, Level.WARNING)
     assert levels["Data warehouse migration"] == Level.CUT_LOSSES
     assert "Brand refresh" not in levels  # completed: no longer watched
-    assert "alert opened at cut_losses" in capsys.readouterr().out
+    assert Alert.objects.filter(org__slug="demo", level=Level.CUT_LOSSES).count() == 1
+    assert SweepRun.objects.filter(finished_at__isnull=False).exists()  # the dashboard says so
+    call_command("sweep_health")  # beat's next tick: nothing new
+    assert "0 alert changes" in capsys.readouterr().out

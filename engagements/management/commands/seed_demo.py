@@ -2,9 +2,11 @@
 
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
+from django.utils import timezone
 
 from accounts.demo import DEMO_PASSWORD, DEMO_USERS, seed_accounts
 from engagements.demo import seed_engagements
+from engagements.services import health
 from vendors.demo import seed_vendors
 
 
@@ -25,6 +27,9 @@ class Command(BaseCommand):
         seed_vendors(accounts)
         made = seed_engagements(accounts)  # with the approved/active demo vendors
         self.stdout.write(f"Demo engagements: {len(made)} created.")
+        # The watcher's first full sweep, now: beat's first tick is an interval away.
+        swept = health.sweep(at=timezone.now())
+        self.stdout.write(f"Health: {swept.engagements} active engagements checked.")
         self.stdout.write(self.style.SUCCESS(f"Demo organization '{accounts.org.slug}' is ready."))
         self.stdout.write(
             f"Open {settings.SITE_URL}/ and log in with (password '{DEMO_PASSWORD}'):"
