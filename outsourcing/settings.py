@@ -311,7 +311,8 @@ CELERY_BEAT_SCHEDULE |= {
     },
     "send-digest": {
         "task": "engagements.tasks.send_digest",
-        "schedule": _crontab(hour=7, minute=0),  # UTC; at most one per member and day
+        # Hourly: each organization's digest goes from 07:00 in its own time zone, once a day.
+        "schedule": _crontab(minute=0),
         "options": {"expires": 3000},
     },
 }

@@ -422,3 +422,17 @@ def test_the_daily_digest_goes_once_to_members_who_did_not_opt_out(
     assert health.send_digest(at=day(16)) == 2  # the owner (also the engagement's), the manager
     assert viewer.user.email not in {m.to[0] for m in mailoutbox}
     assert health.send_digest(at=day(16, hour=15)) == 0
+
+
+def test_the_digest_goes_at_seven_in_each_organizations_own_time_zone(
+    engagement, owner, mailoutbox
+):
+    """Berlin (UTC+2 in September) gets it at 07:00 Berlin time; Los Angeles at 07:00 there."""
+    sweep_on(15)
+    assert health.send_digest(at=day(16, hour=4)) == 0  # 06:00 in Berlin: still night
+    assert health.send_digest(at=day(16, hour=5)) == 1  # 07:00 in Berlin
+    owner.org.time_zone = "America/Los_Angeles"
+    owner.org.save(update_fields=["time_zone"])
+    assert health.send_digest(at=day(17, hour=10)) == 0  # 03:00 in Los Angeles
+    assert health.send_digest(at=day(17, hour=14)) == 1  # 07:00 in Los Angeles
+    assert len(mailoutbox) == 2
