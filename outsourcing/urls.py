@@ -31,6 +31,7 @@ urlpatterns = [
     ),
     path("healthz", views.healthz, name="healthz"),
     path("readyz", views.readyz, name="readyz"),
+    path("watcherz", views.watcherz, name="watcherz"),
     path("admin/", admin.site.urls),
 ]
 

@@ -1,13 +1,15 @@
-"""Process-level endpoints (liveness, readiness) and error pages."""
+"""Process-level endpoints (liveness, readiness, the watcher's pulse) and error pages."""
 
 import logging
 import sys
 
 from django import db
+from django.conf import settings
 from django.contrib.auth.decorators import login_not_required
 from django.db import connection
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import render
+from django.utils import timezone
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_safe
 
@@ -42,6 +44,29 @@ def broker_ok() -> bool:
     except Exception as exc:
         log.warning("readyz: broker unreachable: %s", exc)
         return False
+
+
+@login_not_required
+@never_cache
+@require_safe
+def watcherz(request: HttpRequest) -> HttpResponse:
+    """For an uptime monitor: the health watcher finished a full sweep within three sweep
+    intervals (503 when not, once there is an active engagement to watch). The web app
+    keeps serving either way; this is what tells someone the worker or beat is down."""
+    from engagements.models import Engagement, SweepRun
+
+    last = SweepRun.last_finished()
+    late = SweepRun.overdue(last, timezone.now()) and (
+        last is not None or Engagement.unscoped.filter(status="active").exists()
+    )
+    return JsonResponse(
+        {
+            "status": "late" if late else "ok",
+            "last_sweep_finished_at": last.finished_at.isoformat() if last else None,
+            "sweep_interval_seconds": settings.HEALTH_SWEEP_INTERVAL_SECONDS,
+        },
+        status=503 if late else 200,
+    )
 
 
 @login_not_required

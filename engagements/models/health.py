@@ -124,6 +124,18 @@ class SweepRun(models.Model):
     def seconds(self) -> float | None:
         return (self.finished_at - self.started_at).total_seconds() if self.finished_at else None
 
+    @classmethod
+    def last_finished(cls) -> "SweepRun | None":
+        return cls.objects.filter(finished_at__isnull=False).first()
+
+    @staticmethod
+    def overdue(last: "SweepRun | None", now) -> bool:
+        """No full sweep finished within three sweep intervals (or none ever): the worker
+        or beat is down, and "no alerts" means nothing."""
+        if last is None:
+            return True
+        return (now - last.finished_at).total_seconds() > 3 * settings.HEALTH_SWEEP_INTERVAL_SECONDS
+
 
 class HealthSnapshot(TenantModel):
     """The health of one engagement on one day (the last sweep of the day wins): the trend."""

@@ -70,7 +70,7 @@ def dashboard_context(request: HttpRequest, *, form_errors=None, form_alert=None
     filters = {k: v for k, v in form.cleaned_data.items() if v} if form.is_valid() else {}
     page = _page(request.GET.get("page"))
     query = urlencode(filters)
-    last_sweep = SweepRun.objects.filter(finished_at__isnull=False).first()
+    last_sweep = SweepRun.last_finished()
     now = timezone.now()
     can_write = bool(request.membership and request.membership.can_write)
 
@@ -102,8 +102,7 @@ def _watcher_late(last_sweep: SweepRun | None, now) -> bool:
     Before the very first sweep that only matters once there is something to watch."""
     if last_sweep is None:
         return Engagement.objects.active().exists()
-    limit = timedelta(seconds=3 * settings.HEALTH_SWEEP_INTERVAL_SECONDS)
-    return now - last_sweep.finished_at > limit
+    return SweepRun.overdue(last_sweep, now)
 
 
 FILTERS = {  # the filter form's fields, as lookups on alerts and on health rows alike

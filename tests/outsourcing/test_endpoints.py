@@ -15,6 +15,29 @@ def test_healthz_answers_without_log_in(client):
     assert response.json() == {"status": "ok"}
 
 
+def test_watcherz_tells_an_uptime_monitor_when_the_watcher_stopped(client, owner, settings):
+    import datetime as dt
+
+    import time_machine
+    from django.utils import timezone
+
+    from engagements.services import health
+    from tests.factories import EngagementFactory
+
+    assert client.get("/watcherz").status_code == 200  # nothing to watch yet
+    EngagementFactory(org=owner.org, activated_at=timezone.now())
+    never = client.get("/watcherz")
+    assert never.status_code == 503 and never.json()["last_sweep_finished_at"] is None
+    health.sweep(at=timezone.now())
+    fresh = client.get("/watcherz")
+    assert fresh.status_code == 200 and fresh.json()["status"] == "ok"
+    three_ticks = dt.timedelta(seconds=3 * settings.HEALTH_SWEEP_INTERVAL_SECONDS + 60)
+    with time_machine.travel(timezone.now() + three_ticks):
+        late = client.get("/watcherz")
+    assert late.status_code == 503 and late.json()["status"] == "late"
+    assert late.json()["last_sweep_finished_at"] == fresh.json()["last_sweep_finished_at"]
+
+
 def test_readyz_reports_database_and_broker(client):
     response = client.get("/readyz")
     assert response.status_code == 200, response.content
