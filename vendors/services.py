@@ -196,13 +196,7 @@ def decide(
         raise ValidationError(
             {"override": f"These criteria are thin: {flags}. Tick the override to approve anyway."}
         )
-    extra: dict = {}
-    if approve:
-        interval = (
-            vendor.review_interval_months
-            or VendorSettings.for_org(vendor.org_id).review_interval_months
-        )
-        extra = {"last_reviewed_at": at, "review_due_on": add_months(at.date(), interval)}
+    extra = _reviewed(vendor, at) if approve else {}
     change = _record_status(vendor=vendor, by=by, to=to, reason=rationale, at=at, **extra)
     if change is None:
         raise Conflict("Somebody decided on this vendor meanwhile; reload to see the decision.")
@@ -224,28 +218,23 @@ def record_review(
         raise ValidationError("Only approved or active vendors are reviewed; vet the others.")
     if not note.strip():
         raise ValidationError({"note": "Say what you checked."})
+    # A review is a lifecycle event that keeps the status (from == to marks it); the
+    # compare-and-set on the status means a vendor offboarded meanwhile is not "reviewed".
+    change = _record_status(
+        vendor=vendor, by=by, to=vendor.status, reason=note, at=at, **_reviewed(vendor, at)
+    )
+    if change is None:
+        raise Conflict("The vendor's status changed meanwhile; reload and try again.")
+    return change
+
+
+def _reviewed(vendor: Vendor, at: datetime.datetime) -> dict:
+    """Reviewed now: the next review is one review interval (the vendor's or the org's) later."""
     interval = (
         vendor.review_interval_months
         or VendorSettings.for_org(vendor.org_id).review_interval_months
     )
-    due = add_months(at.date(), interval)
-    # Compare-and-set on the status: a vendor offboarded meanwhile is not "reviewed".
-    changed = Vendor.unscoped.filter(pk=vendor.pk, status=vendor.status).update(
-        last_reviewed_at=at, review_due_on=due, updated_at=at
-    )
-    if changed != 1:
-        raise Conflict("The vendor's status changed meanwhile; reload and try again.")
-    vendor.last_reviewed_at, vendor.review_due_on = at, due
-    # A review is a lifecycle event that keeps the status: from == to marks it.
-    return VendorStatusChange.unscoped.create(
-        org_id=vendor.org_id,
-        vendor=vendor,
-        from_status=vendor.status,
-        to_status=vendor.status,
-        reason=note,
-        by=by,
-        at=at,
-    )
+    return {"last_reviewed_at": at, "review_due_on": add_months(at.date(), interval)}
 
 
 def vendor_scorecard(*, vendor: Vendor) -> scorecard.Scorecard:
@@ -272,9 +261,10 @@ def recompute_scores(*, org: Organization) -> int:
     )
     scores = {row["vendor_id"]: scorecard.overall(row, weights) for row in rows}
     vendors = list(Vendor.unscoped.filter(org=org).only("pk", "score"))
-    for vendor in vendors:
-        vendor.score = scores.get(vendor.pk)
-    Vendor.unscoped.bulk_update(vendors, ["score"], batch_size=500)
+    now = timezone.now()
+    for vendor in vendors:  # a new score is a change: API clients syncing by updated_since see it
+        vendor.score, vendor.updated_at = scores.get(vendor.pk), now
+    Vendor.unscoped.bulk_update(vendors, ["score", "updated_at"], batch_size=500)
     return len(vendors)
 
 

@@ -205,11 +205,15 @@ def test_changing_weights_rescores_every_vendor_of_the_organization(org, owner, 
         verified=True,
         scores={"expertise": 5, "value": 1},
     )
+    vendor.refresh_from_db()
+    before, untouched = vendor.updated_at, Vendor.objects.get(pk=elsewhere.pk).updated_at
     services.update_vendor_settings(org=org, weight_expertise=1, weight_value=3)
     vendor.refresh_from_db()
     elsewhere.refresh_from_db()
     assert vendor.score == Decimal("2.00")  # (5*1 + 1*3) / 4
     assert elsewhere.score == Decimal("4.00")  # defaults: (5*3 + 1*1) / 4
+    # A re-scored vendor counts as changed for API clients syncing by updated_since.
+    assert vendor.updated_at > before and elsewhere.updated_at == untouched
 
 
 def test_a_new_primary_contact_replaces_the_old_one(org):
