@@ -60,13 +60,6 @@ class PostMortemQuerySet(TenantQuerySet):
     def for_detail(self) -> "PostMortemQuerySet":
         return self.select_related("engagement", "engagement__vendor", "published_by")
 
-    def due(self, at) -> "PostMortemQuerySet":
-        """Not published although the engagement ended at least 14 days before ``at``."""
-        return self.filter(
-            status=PostMortemStatus.DRAFT,
-            engagement__ended_at__lte=at - timezone.timedelta(days=14),
-        )
-
 
 class PostMortem(TenantModel):
     """The review of one ended engagement; read-only (except comments) once published."""

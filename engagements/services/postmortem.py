@@ -185,7 +185,6 @@ def _next_position(queryset) -> int:
     return (queryset.aggregate(m=Max("position"))["m"] or 0) + 1
 
 
-@transaction.atomic
 def _check_item(text: str, category: str) -> None:
     """The same refusals for a form, the API and a script: a category of ours, some text."""
     errors = {}
@@ -197,6 +196,7 @@ def _check_item(text: str, category: str) -> None:
         raise ValidationError(errors)
 
 
+@transaction.atomic
 def add_failure(*, postmortem: PostMortem, text: str, category: str) -> FailureItem:
     """Add one "what went wrong" item to a draft."""
     _require_draft(postmortem)
