@@ -42,7 +42,6 @@ from engagements.models import (
     Engagement,
     EngagementHealth,
     EngagementStatus,
-    EngagementStatusChange,
     EscalationPolicy,
     HealthSnapshot,
     Level,
@@ -53,6 +52,7 @@ from engagements.models import (
     SweepRun,
 )
 from engagements.models.health import level_rank
+from engagements.services import delivery
 from engagements.services.watch import dashboards_changed
 
 log = logging.getLogger(__name__)
@@ -635,41 +635,20 @@ def resolve_alert(*, alert: Alert, by, note: str, at: datetime | None = None) ->
 def terminate_engagement(
     *, engagement: Engagement, by, reason: str, at: datetime | None = None
 ) -> Engagement:
-    """Cut losses: active|paused → terminated, with a status change row; the open alert resolves."""
-    at = at or timezone.now()
+    """Cut losses from an alert: active|paused → terminated through the engagement's own status
+    change (its event row, its post-mortem, the dashboards), and the open alert resolved."""
+    if engagement.status not in (EngagementStatus.ACTIVE, EngagementStatus.PAUSED):
+        raise ValidationError("Only an active or paused engagement can be terminated.")
     if not reason.strip():
         raise ValidationError({"reason": "Say why the engagement is terminated."})
-    old = engagement.status
-    won = (
-        Engagement.unscoped.filter(
-            pk=engagement.pk, status__in=[EngagementStatus.ACTIVE, EngagementStatus.PAUSED]
+    try:
+        delivery.change_engagement_status(
+            engagement=engagement, to=EngagementStatus.TERMINATED, by=by, reason=reason
         )
-        .filter(status=old)
-        .update(status=EngagementStatus.TERMINATED, ended_at=at, updated_at=at)
-    )
-    if won != 1:
-        raise ValidationError("Only an active or paused engagement can be terminated.")
-    EngagementStatusChange.unscoped.create(
-        org_id=engagement.org_id,
-        engagement=engagement,
-        from_status=old,
-        to_status=EngagementStatus.TERMINATED,
-        by=by,
-        at=at,
-        reason=reason,
-    )
-    engagement.status, engagement.ended_at = EngagementStatus.TERMINATED, at
+    except delivery.Conflict as exc:
+        raise ValidationError(str(exc)) from exc
     for alert in Alert.unscoped.filter(engagement=engagement).exclude(status=AlertStatus.RESOLVED):
-        _change(
-            alert,
-            by=by,
-            kind="resolved",
-            note=f"engagement terminated: {reason}",
-            at=at,
-            status=AlertStatus.RESOLVED,
-            resolved_at=at,
-            snoozed_until=None,
-        )
+        resolve_alert(alert=alert, by=by, note=f"engagement terminated: {reason}", at=at)
     return engagement
 
 

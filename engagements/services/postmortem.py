@@ -1,7 +1,7 @@
 """Post-mortems and lessons: open (facts frozen), draft together, publish, and bring lessons back.
 
-``open_postmortem`` is called when an engagement ends (``delivery.change_engagement_status``
-and the cut-your-losses terminate view); ``require_lessons_acknowledged`` is called before a
+``open_postmortem`` is called when an engagement ends (``delivery.change_engagement_status``,
+which cutting losses from an alert goes through too); ``require_lessons_acknowledged`` is called before a
 draft engagement is activated.
 """
 

@@ -12,7 +12,6 @@ from engagements.alert_forms import AcknowledgeForm, ResolveForm, SnoozeForm, Te
 from engagements.health import LABELS
 from engagements.models import Alert, Engagement, EngagementHealth
 from engagements.services import health
-from engagements.services.postmortem import open_postmortem  # post-mortem issue hook
 from outsourcing.htmx import render
 
 from .dashboard import dashboard_context, sparkline
@@ -154,9 +153,8 @@ def engagement_terminate(request: HttpRequest, pk: int) -> HttpResponse:
         except ValidationError as exc:
             form.add_error(None, exc.messages)
     if form.is_valid() and not form.errors:
-        # Post-mortem issue: terminating from the alert opens the pre-filled post-mortem.
-        postmortem = open_postmortem(engagement=engagement)
-        return redirect("engagements:postmortem_detail", pk=postmortem.pk)
+        # The status change opened the pre-filled post-mortem: that is where cutting losses goes on.
+        return redirect("engagements:postmortem_detail", pk=engagement.postmortem.pk)
     alert = Alert.objects.for_list().filter(engagement=engagement).order_by("-opened_at").first()
     if alert is None:
         return redirect("engagements:dashboard")

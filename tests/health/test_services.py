@@ -290,6 +290,7 @@ def test_terminating_cuts_losses_and_resolves_the_alert(engagement, owner):
     assert engagement.status == EngagementStatus.TERMINATED
     assert engagement.status_changes.get().reason == "silent vendor"
     assert Alert.objects.get().status == AlertStatus.RESOLVED
+    assert engagement.postmortem.status == "draft"  # the review starts with the decision
     with pytest.raises(ValidationError):
         health.terminate_engagement(engagement=engagement, by=owner.user, reason="again")
 
