@@ -56,9 +56,7 @@ def watcherz(request: HttpRequest) -> HttpResponse:
     from engagements.models import Engagement, SweepRun
 
     last = SweepRun.last_finished()
-    late = SweepRun.overdue(last, timezone.now()) and (
-        last is not None or Engagement.unscoped.filter(status="active").exists()
-    )
+    late = SweepRun.late(last, timezone.now(), Engagement.unscoped.all())
     return JsonResponse(
         {
             "status": "late" if late else "ok",

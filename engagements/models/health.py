@@ -129,11 +129,12 @@ class SweepRun(models.Model):
         return cls.objects.filter(finished_at__isnull=False).first()
 
     @staticmethod
-    def overdue(last: "SweepRun | None", now) -> bool:
-        """No full sweep finished within three sweep intervals (or none ever): the worker
-        or beat is down, and "no alerts" means nothing."""
+    def late(last: "SweepRun | None", now, watched) -> bool:
+        """No full sweep finished within three sweep intervals: the worker or beat is down,
+        and "no alerts" means nothing. Before the first sweep, late only once ``watched``
+        (a queryset of engagements) holds an active one."""
         if last is None:
-            return True
+            return watched.filter(status="active").exists()
         return (now - last.finished_at).total_seconds() > 3 * settings.HEALTH_SWEEP_INTERVAL_SECONDS
 
 

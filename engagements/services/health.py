@@ -354,19 +354,7 @@ def _open_alerts(eids: list[int], facts, levels, at: datetime, channels, result)
         ],
         ignore_conflicts=True,
     )
-    rows = [
-        Notification(
-            org_id=a.org_id,
-            alert=a,
-            channel=c,
-            level=a.level,
-            idempotency_key=f"alert-{a.pk}-channel-{c.pk}-{a.level}-0",
-            next_attempt_at=at,
-            created_at=at,
-        )
-        for a in opened
-        for c in channels.get(a.org_id, [])
-    ]
+    rows = [row for a in opened for row in _outbox_rows(a, a.level, channels.get(a.org_id, []), at)]
     Notification.unscoped.bulk_create(rows, ignore_conflicts=True)
     result.notifications += len(rows)
     for a in opened:
@@ -393,10 +381,11 @@ def _event(alert, at: datetime, kind: str, *, by=None, note="", **changes) -> Al
     )
 
 
-def _queue(
+def _outbox_rows(
     alert, level: str, channels: list[NotificationChannel], at: datetime, sequence: int = 0
-) -> int:
-    rows = [
+) -> list[Notification]:
+    """One outbox row per channel; the idempotency key is what makes a row unique."""
+    return [
         Notification(
             org_id=alert.org_id,
             alert_id=alert.pk,
@@ -409,6 +398,12 @@ def _queue(
         )
         for c in channels
     ]
+
+
+def _queue(
+    alert, level: str, channels: list[NotificationChannel], at: datetime, sequence: int = 0
+) -> int:
+    rows = _outbox_rows(alert, level, channels, at, sequence)
     # ignore_conflicts: a second sweep racing this one queues nothing twice (notification_once).
     Notification.unscoped.bulk_create(rows, ignore_conflicts=True)
     return len(rows)

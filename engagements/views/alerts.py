@@ -9,7 +9,6 @@ from django.views.decorators.http import require_POST, require_safe
 
 from accounts.decorators import manager_required, member_required
 from engagements.alert_forms import AcknowledgeForm, ResolveForm, SnoozeForm, TerminateForm
-from engagements.health import LABELS
 from engagements.models import Alert, Engagement, EngagementHealth
 from engagements.services import health
 from outsourcing.htmx import render
@@ -29,7 +28,6 @@ def engagement_health_context(engagement: Engagement, **extra) -> dict:
         "state": state,
         "alert": Alert.objects.unresolved().filter(engagement=engagement).first(),
         "spark": sparkline(scores),
-        "labels": LABELS,
         "hold_hours": settings.HEALTH_DEESCALATION_HOLD_HOURS,
         **extra,
     }
@@ -63,7 +61,6 @@ def alert_context(alert: Alert, **extra) -> dict:
         "summary": health.loss_summary(engagement=alert.engagement, at=timezone.now()),
         "events": alert.events.select_related("by"),
         "notifications": alert.notifications.select_related("channel")[:50],
-        "labels": LABELS,
         "terminate_form": extra.pop("terminate_form", TerminateForm()),
         **extra,
     }

@@ -91,18 +91,10 @@ def dashboard_context(request: HttpRequest, *, form_errors=None, form_alert=None
         "alert_list": alerts.replace(CSRF_SLOT, get_token(request)),
         "updated_at": now,
         "last_sweep": last_sweep,
-        "watcher_late": _watcher_late(last_sweep, now),
+        "watcher_late": SweepRun.late(last_sweep, now, Engagement.objects.all()),
         "poll_seconds": settings.HEALTH_DASHBOARD_POLL_SECONDS,
         "query": urlencode(filters | ({"page": page} if page > 1 else {})),
     }
-
-
-def _watcher_late(last_sweep: SweepRun | None, now) -> bool:
-    """No full sweep finished for three intervals: a dead worker or beat, not "all is well".
-    Before the very first sweep that only matters once there is something to watch."""
-    if last_sweep is None:
-        return Engagement.objects.active().exists()
-    return SweepRun.overdue(last_sweep, now)
 
 
 FILTERS = {  # the filter form's fields, as lookups on alerts and on health rows alike
