@@ -289,7 +289,9 @@ def _answer(
         "oob_header", bool(request.htmx) and region in ("delivery-timeline", "spend")
     )
     engagement = Engagement.objects.for_detail().get(pk=engagement.pk)  # fresh burn figures
-    context.setdefault("metrics", engagement_metrics(engagement))
+    if not request.htmx or request.htmx.target == "exit-criteria":
+        # The live metric values (ten queries) only show in the exit-criteria region.
+        context.setdefault("metrics", engagement_metrics(engagement))
     return render(
         request, PAGE, _page(request, engagement, **context), partials=REGIONS, status=status
     )

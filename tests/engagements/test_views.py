@@ -701,6 +701,25 @@ def test_risk_scope_change_brief_and_exit_criterion_from_the_page(manager, engag
     assert e.vision == "Grow" and e.brief_shared_at is not None
 
 
+def test_a_save_in_place_computes_the_live_metrics_only_for_the_region_that_shows_them(
+    manager, engagement
+):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    def comfort_window_queries(target: str, view: str, data: dict) -> int:
+        with CaptureQueriesContext(connection) as ctx:
+            response = manager.client().post(url(view, engagement.pk), data, headers=hx(target))
+        assert response.status_code == 200
+        return sum("ROW_NUMBER()" in q["sql"] for q in ctx.captured_queries)
+
+    spend = {"date": "2026-02-01", "description": "Invoice", "amount": "10", "currency": "EUR"}
+    assert comfort_window_queries("spend", "spend_create", spend) == 0
+    criterion = {"label": "Slow", "combinator": "all", "metric_1": "days_without_acceptance"}
+    criterion |= {"op_1": ">=", "value_1": "30"}
+    assert comfort_window_queries("exit-criteria", "exit_criterion_create", criterion) == 1
+
+
 WRITE_VIEWS = [
     ("engagement_status", "engagement"),
     ("readiness_override", "engagement"),
