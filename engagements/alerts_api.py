@@ -7,7 +7,6 @@ alert that changed meanwhile is a 409, a bad moment or a missing note a 422.
 from datetime import datetime
 from typing import Literal
 
-from django.core.exceptions import ValidationError
 from django.shortcuts import get_object_or_404
 from ninja import Field, Query, Router, Schema
 
@@ -85,10 +84,8 @@ def _act(request, alert_id: int, action, **kwargs):
     alert = get_object_or_404(Alert.objects.select_related("engagement"), pk=alert_id)
     try:
         action(alert=alert, by=request.user, **kwargs)
-    except ValidationError as exc:
-        if not hasattr(exc, "error_dict") and "changed meanwhile" in " ".join(exc.messages):
-            raise Conflict(" ".join(exc.messages)) from None
-        raise
+    except health.AlertChanged as exc:
+        raise Conflict(" ".join(exc.messages)) from None
     return Alert.objects.select_related("engagement").get(pk=alert.pk)
 
 

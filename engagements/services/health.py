@@ -546,6 +546,10 @@ def engagement_changed_after_commit(*, engagement_id: int) -> None:
 # --- people acting on alerts -----------------------------------------------------------------
 
 
+class AlertChanged(ValidationError):
+    """Someone (or the watcher) changed the alert since it was read: a lost race, not bad input."""
+
+
 def _change(alert: Alert, *, by, kind: str, note: str, at: datetime, **fields) -> Alert:
     won = (
         Alert.unscoped.filter(pk=alert.pk, status=alert.status, level=alert.level)
@@ -553,7 +557,7 @@ def _change(alert: Alert, *, by, kind: str, note: str, at: datetime, **fields) -
         .update(**fields)
     )
     if won != 1:
-        raise ValidationError("This alert changed meanwhile; look again.")
+        raise AlertChanged("This alert changed meanwhile; look again.")
     dashboards_changed({alert.org_id})
     old_status = alert.status
     for name, value in fields.items():

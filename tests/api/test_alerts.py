@@ -130,3 +130,20 @@ def test_alert_list_query_count_is_flat(client, manager, write_token, n, django_
     with django_assert_num_queries(3):  # token, membership, alerts page
         response = client.get("/api/v1/alerts", headers=write_token)
     assert len(response.json()["items"]) == n
+
+
+def test_acting_on_an_alert_someone_already_resolved_is_a_409(client, manager, write_token):
+    failing_engagement(manager.org, owner=manager.user)
+    health.sweep(at=timezone.now())
+    alert = Alert.objects.get()
+    note = {"note": "Vendor called back"}
+    first = client.post(
+        f"/api/v1/alerts/{alert.pk}/resolve", note, content_type=JSON, headers=write_token
+    )
+    assert first.status_code == 200 and first.json()["status"] == "resolved"
+    again = client.post(
+        f"/api/v1/alerts/{alert.pk}/acknowledge", note, content_type=JSON, headers=write_token
+    )
+    assert again.status_code == 409
+    assert again.json()["error"]["code"] == "conflict"
+    assert "changed meanwhile" in again.json()["error"]["message"]
