@@ -66,7 +66,6 @@ class Facts:
     comfort_before: list[int] = field(default_factory=list)  # the 5 before those
     planned_value: Decimal = Decimal("0")
     accepted_value: Decimal = Decimal("0")
-    deliverables: int = 0
     last_accepted_at: datetime | None = None
     without_criteria: int = 0
     rejected_twice: int = 0  # ever (the exit-criteria metric)
@@ -180,7 +179,6 @@ def collect(
         .annotate(
             planned=Sum("value"),
             accepted=Sum("value", filter=Q(status=DeliverableStatus.ACCEPTED)),
-            n=Count("pk"),
             last_accepted=Max("accepted_at", filter=Q(accepted_at__lte=at)),
             without_criteria=Count("pk", filter=not_accepted & Q(acceptance_criteria="")),
             rejected_twice=Count("pk", filter=Q(times_rejected__gte=2)),
@@ -201,7 +199,6 @@ def collect(
         if f:
             f.planned_value = row["planned"] or Decimal("0")
             f.accepted_value = row["accepted"] or Decimal("0")
-            f.deliverables = row["n"]
             f.last_accepted_at = row["last_accepted"]
             f.without_criteria = row["without_criteria"]
             f.rejected_twice = row["rejected_twice"]
@@ -327,5 +324,4 @@ def metrics(f: Facts, at: datetime) -> dict[str, float | None]:
 
 def for_engagement(engagement: Engagement, at: datetime) -> dict[str, float | None]:
     """One engagement's metric values as of ``at`` (a constant number of queries)."""
-    facts = collect(at=at, engagement_ids=[engagement.pk])
-    return metrics(facts[engagement.pk], at) if engagement.pk in facts else {}
+    return metrics(collect(at=at, engagement_ids=[engagement.pk])[engagement.pk], at)

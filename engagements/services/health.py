@@ -669,20 +669,8 @@ class LossSummary:
 
 def loss_summary(*, engagement: Engagement, at: datetime) -> LossSummary:
     """What has been spent, what was accepted for it, and what finishing would cost at this rate."""
-    facts = metrics_module.collect(at=at, engagement_ids=[engagement.pk]).get(engagement.pk)
-    if facts is None:  # not active any more: read it anyway
-        facts = metrics_module.Facts(
-            engagement_id=engagement.pk,
-            org_id=engagement.org_id,
-            vendor_id=engagement.vendor_id,
-            owner_id=engagement.owner_id,
-            title=engagement.title,
-            budget=engagement.budget,
-            start_date=engagement.start_date,
-            target_end_date=engagement.target_end_date,
-            baseline=at,
-            settings=engagement.watch_settings(),
-        )
+    # engagement_ids reads an engagement whatever its status: a terminated one too.
+    facts = metrics_module.collect(at=at, engagement_ids=[engagement.pk])[engagement.pk]
     unaccepted = facts.planned_value - facts.accepted_value
     share = facts.accepted_value / facts.planned_value if facts.planned_value else Decimal("0")
     # At the current rate, each accepted share of the value has cost spent/share.

@@ -63,7 +63,6 @@ def facts(draw) -> Facts:
         comfort_before=draw(comforts),
         planned_value=draw(money),
         accepted_value=draw(money),
-        deliverables=draw(counts),
         last_accepted_at=draw(moments),
         without_criteria=draw(counts),
         rejected_twice=draw(counts),
