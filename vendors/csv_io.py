@@ -58,8 +58,7 @@ def parse(text: str, *, org) -> ImportPreview:
             errors.append(RowError(line, "", f"At most {MAX_ROWS} rows per import."))
             break
         data = {k.strip(): (v or "").strip() for k, v in raw.items() if k and k.strip() in COLUMNS}
-        data.setdefault("currency", org.currency)
-        if not data.get("currency"):
+        if not data.get("currency"):  # missing column or empty cell
             data["currency"] = org.currency
         # Names are checked below against the file and the organization in one query.
         form = VendorForm(data, org=org, check_name=False)

@@ -425,9 +425,6 @@ class Evidence(TenantModel):
             if getattr(self, score_field(c))
         ]
 
-    def is_expired(self, on: datetime.date) -> bool:
-        return self.expires_on is not None and self.expires_on <= on
-
 
 class EvidenceRevision(TenantModel):
     """The state of an evidence entry before an edit: editing never loses what was there."""
@@ -448,10 +445,6 @@ class EvidenceRevision(TenantModel):
 
     def __str__(self) -> str:
         return f"evidence {self.evidence_id} v{self.version}"
-
-
-class ContractQuerySet(TenantQuerySet):
-    pass
 
 
 class Contract(TenantModel):
@@ -487,7 +480,7 @@ class Contract(TenantModel):
     created_at = models.DateTimeField(default=timezone.now)
     created_by = models.ForeignKey(User, on_delete=models.SET_NULL, null=True, related_name="+")
 
-    objects = TenantManager.from_queryset(ContractQuerySet)()
+    objects = TenantManager()
 
     class Meta:
         ordering = ["-start_date", "-pk"]
