@@ -1,5 +1,4 @@
 from django.contrib import messages
-from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
 from django.http import FileResponse, HttpRequest, HttpResponse, StreamingHttpResponse
 from django.shortcuts import get_object_or_404, redirect
@@ -9,6 +8,7 @@ from django.utils.dateformat import format as date_format
 from django.views.decorators.http import require_http_methods, require_POST, require_safe
 
 from accounts.decorators import manager_required, member_required, owner_required
+from outsourcing.forms import apply_service
 from outsourcing.htmx import render
 
 from . import csv_io, services
@@ -195,20 +195,18 @@ def evidence_delete(request: HttpRequest, pk: int) -> HttpResponse:
 def vendor_decide(request: HttpRequest, pk: int) -> HttpResponse:
     vendor = get_object_or_404(Vendor.objects, pk=pk)
     form = DecisionForm(request.POST)
-    if form.is_valid():
-        try:
-            services.decide(
-                vendor=vendor,
-                by=request.user,
-                approve=form.cleaned_data["decision"] == "approve",
-                rationale=form.cleaned_data["rationale"],
-                override=form.cleaned_data["override"],
-            )
-        except ValidationError as exc:
-            form.add_error(None, exc)
-        except services.Conflict as exc:
-            form.add_error(None, str(exc))
-    if not form.is_valid():
+    decided = apply_service(
+        form,
+        lambda: services.decide(
+            vendor=vendor,
+            by=request.user,
+            approve=form.cleaned_data["decision"] == "approve",
+            rationale=form.cleaned_data["rationale"],
+            override=form.cleaned_data["override"],
+        ),
+        conflicts=(services.Conflict,),
+    )
+    if not decided:
         return _detail(request, vendor, status=_invalid(request), decision_form=form)
     messages.success(request, f"{vendor.name} is now {vendor.get_status_display().lower()}.")
     return redirect("vendors:vendor_detail", pk=vendor.pk)
@@ -219,14 +217,12 @@ def vendor_decide(request: HttpRequest, pk: int) -> HttpResponse:
 def vendor_status(request: HttpRequest, pk: int) -> HttpResponse:
     vendor = get_object_or_404(Vendor.objects, pk=pk)
     form = StatusForm(request.POST, vendor=vendor)
-    if form.is_valid():
-        try:
-            services.change_status(vendor=vendor, by=request.user, **form.cleaned_data)
-        except ValidationError as exc:
-            form.add_error(None, exc)
-        except services.Conflict as exc:
-            form.add_error(None, str(exc))
-    if not form.is_valid():
+    changed = apply_service(
+        form,
+        lambda: services.change_status(vendor=vendor, by=request.user, **form.cleaned_data),
+        conflicts=(services.Conflict,),
+    )
+    if not changed:
         return _detail(request, vendor, status=_invalid(request), status_form=form)
     messages.success(request, f"{vendor.name} is now {vendor.get_status_display().lower()}.")
     return redirect("vendors:vendor_detail", pk=vendor.pk)
@@ -237,14 +233,12 @@ def vendor_status(request: HttpRequest, pk: int) -> HttpResponse:
 def vendor_review(request: HttpRequest, pk: int) -> HttpResponse:
     vendor = get_object_or_404(Vendor.objects, pk=pk)
     form = ReviewForm(request.POST)
-    if form.is_valid():
-        try:
-            services.record_review(vendor=vendor, by=request.user, **form.cleaned_data)
-        except ValidationError as exc:
-            form.add_error(None, exc)
-        except services.Conflict as exc:
-            form.add_error(None, str(exc))
-    if not form.is_valid():
+    reviewed = apply_service(
+        form,
+        lambda: services.record_review(vendor=vendor, by=request.user, **form.cleaned_data),
+        conflicts=(services.Conflict,),
+    )
+    if not reviewed:
         return _detail(request, vendor, status=_invalid(request), review_form=form)
     due = date_format(vendor.review_due_on, "j M Y")
     messages.success(request, f"Review recorded; the next one is due on {due}.")
