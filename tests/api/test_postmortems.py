@@ -2,6 +2,7 @@
 
 import pytest
 
+from engagements.models import PostMortem
 from tests.postmortems.conftest import ended_engagement, published_lesson
 
 pytestmark = pytest.mark.django_db
@@ -25,7 +26,9 @@ def test_a_script_exports_the_published_lessons_and_reads_their_post_mortem(
     assert body["status"] == "published"
     assert [f["text"] for f in body["failures"]] == ["Nobody checked references."]
     assert [le["text"] for le in body["lessons"]] == ["Ask for two references before signing."]
-    assert "spent" in " ".join(body["facts"]) or body["facts"]
+    frozen = PostMortem.objects.get(pk=lesson.postmortem_id).facts
+    assert body["facts"] == frozen  # the facts as frozen when the engagement ended
+    assert {"spent", "accepted_value", "lost", "days_over_schedule"} <= set(body["facts"])
 
 
 def test_lessons_search_finds_words_and_filters_by_category(client, owner, write_token):

@@ -288,6 +288,21 @@ def test_exit_criteria_show_distance_to_tripping_when_metrics_are_given(manager,
     assert "tripped" in html and "now 25" in html
 
 
+def test_the_engagement_page_shows_an_exit_criterion_tripped_by_a_silent_vendor(
+    manager, engagement
+):
+    """The line drawn at the start, judged by the page itself on the real interactions."""
+    ExitCriterion.objects.create(
+        org=manager.org,
+        engagement=engagement,
+        label="Silent vendor",
+        conditions=[{"metric": "days_since_held_contact", "op": ">=", "value": 21}],
+    )
+    InteractionFactory(engagement=engagement, occurred_at=timezone.now() - dt.timedelta(days=25))
+    response = manager.client().get(url("engagement_detail", engagement.pk))
+    assert "tripped" in response.text and "now 25" in response.text
+
+
 def test_engagement_page_with_200_deliverables_and_2000_interactions_has_a_flat_query_count(
     manager, engagement, django_assert_num_queries
 ):

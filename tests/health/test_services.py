@@ -437,3 +437,24 @@ def test_the_digest_goes_at_seven_in_each_organizations_own_time_zone(
     assert health.send_digest(at=day(17, hour=10)) == 0  # 03:00 in Los Angeles
     assert health.send_digest(at=day(17, hour=14)) == 1  # 07:00 in Los Angeles
     assert len(mailoutbox) == 2
+
+
+def test_the_escalation_policy_decides_who_is_emailed_at_each_level(owner, manager, viewer):
+    """Default: the engagement's owner at watch, + managers at warning, + owners at cut losses;
+    viewers never. A saved policy changes it."""
+    engagement = EngagementFactory(org=owner.org, owner=manager.user)
+
+    def who(level: str) -> list[str]:
+        return health.recipients(org_id=owner.org.pk, level=level, owner_id=engagement.owner_id)
+
+    assert who(Level.WATCH) == [manager.user.email]
+    assert who(Level.WARNING) == [manager.user.email]
+    assert who(Level.CUT_LOSSES) == sorted([manager.user.email, owner.user.email])
+    health.save_escalation_policy(
+        org=owner.org,
+        watch_audience=["owners"],
+        warning_audience=["owners"],
+        cut_losses_audience=["owners", "managers"],
+    )
+    assert who(Level.WATCH) == [owner.user.email]
+    assert viewer.user.email not in who(Level.CUT_LOSSES)
