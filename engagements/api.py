@@ -25,6 +25,7 @@ from outsourcing.api import (
     Money,
     Name,
     Page,
+    PageQuery,
     SmallCount,
     Text,
     api,
@@ -276,16 +277,12 @@ class MilestoneIn(Schema):
     description: Text() = ""
 
 
-class SubList(ListQuery):
-    pass
-
-
 @engagements.get(
     "/{int:engagement_id}/milestones",
     response={200: MilestonePage, **READ_ERRORS},
     summary="An engagement's milestones",
 )
-def milestone_list(request, engagement_id: int, filters: Query[SubList]):
+def milestone_list(request, engagement_id: int, filters: Query[PageQuery]):
     engagement = _engagement(engagement_id)
     return list_page(Milestone.objects.filter(engagement=engagement), filters)
 
@@ -549,7 +546,7 @@ class SpendIn(Schema):
     response={200: SpendPage, **READ_ERRORS},
     summary="Money paid on an engagement",
 )
-def spend_list(request, engagement_id: int, filters: Query[SubList]):
+def spend_list(request, engagement_id: int, filters: Query[ListQuery]):
     return list_page(
         SpendEntry.objects.filter(engagement=_engagement(engagement_id)),
         filters,

@@ -360,11 +360,16 @@ SmallCount = Annotated[int, PydanticField(ge=0, le=10_000)]
 Id = Annotated[int, PydanticField(ge=1, le=2**31 - 1)]
 
 
-class ListQuery(Schema):
-    """Paging and sync parameters every list accepts."""
+class PageQuery(Schema):
+    """Paging parameters every list accepts."""
 
     cursor: Text(200) | None = None
     limit: int = PydanticField(50, ge=1, le=200)
+
+
+class ListQuery(PageQuery):
+    """Paging, and syncing by change time, for lists that have a time to sync by."""
+
     updated_since: Moment | None = PydanticField(
         None, description="Only rows changed at or after this moment (ISO 8601 with offset)."
     )

@@ -18,6 +18,7 @@ from outsourcing.api import (
     Moment,
     Name,
     Page,
+    PageQuery,
     Text,
     Url,
     api,
@@ -154,10 +155,6 @@ class ContactIn(Schema):
     email: Email = ""
     phone: Text(40) = ""
     is_primary: bool = False
-
-
-class PageQuery(ListQuery):
-    pass
 
 
 @router.get(

@@ -136,3 +136,20 @@ def test_vendor_list_has_a_flat_query_count_at_10000_vendors(
                 "/api/v1/vendors?limit=200&updated_since=2000-01-01T00:00:00Z",
                 headers=write_token,
             )
+
+
+def test_only_lists_that_can_sync_by_change_time_offer_updated_since(client):
+    """A documented parameter that a list silently ignored would hand a sync client every row."""
+    paths = client.get("/api/v1/openapi.json").json()["paths"]
+
+    def params(path: str) -> set[str]:
+        return {p["name"] for p in paths[path]["get"].get("parameters", [])}
+
+    assert "updated_since" in params("/api/v1/vendors")
+    assert "updated_since" in params("/api/v1/engagements/{engagement_id}/spend")
+    for path in (
+        "/api/v1/vendors/{vendor_id}/contacts",
+        "/api/v1/vendors/{vendor_id}/evidence",
+        "/api/v1/engagements/{engagement_id}/milestones",
+    ):
+        assert "updated_since" not in params(path) and "cursor" in params(path)
