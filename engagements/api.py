@@ -63,11 +63,13 @@ def _delivery_conflict(request: HttpRequest, exc: services.Conflict):
     return error_response(request, 409, "conflict", str(exc))
 
 
-def _member(org, user_id: int, field: str) -> User:
-    """A user of this organization by id, or a 422 naming ``field``."""
-    membership = Membership.objects.select_related("user").filter(org=org, user_id=user_id).first()
+def _member(org, user_id: int, field: str, roles=None) -> User:
+    """A user of this organization (with one of ``roles``) by id, or a 422 naming ``field``."""
+    members = Membership.objects.select_related("user").filter(org=org, user_id=user_id)
+    membership = (members.filter(role__in=roles) if roles else members).first()
     if membership is None:
-        raise ValidationError({field: "No member of this organization has this id."})
+        who = "owner or manager" if roles else "member"
+        raise ValidationError({field: f"No {who} of this organization has this id."})
     return membership.user
 
 
@@ -160,7 +162,11 @@ def engagement_create(request, payload: EngagementIn):
     if vendor is None:
         raise ValidationError({"vendor_id": "No vendor of this organization has this id."})
     owner_id = data.pop("owner_id")
-    owner = _member(request.org, owner_id, "owner_id") if owner_id else request.user
+    owner = (
+        _member(request.org, owner_id, "owner_id", services.OWNER_ROLES)
+        if owner_id
+        else request.user
+    )
     data["currency"] = data["currency"] or request.org.currency
     if data["currency"] not in dict(CURRENCIES):
         raise ValidationError({"currency": "Use one of the listed currency codes."})
@@ -186,7 +192,9 @@ def engagement_update(request, engagement_id: int, payload: EngagementPatch):
     engagement = _engagement(engagement_id)
     changes = {k: v for k, v in payload.dict(exclude_unset=True).items() if v is not None}
     if "owner_id" in changes:
-        changes["owner"] = _member(request.org, changes.pop("owner_id"), "owner_id")
+        changes["owner"] = _member(
+            request.org, changes.pop("owner_id"), "owner_id", services.OWNER_ROLES
+        )
     services.update_engagement(engagement=engagement, by=request.user, **changes)
     return Engagement.objects.with_burn().get(pk=engagement.pk)
 

@@ -5,7 +5,7 @@ from decimal import Decimal
 from django import forms
 from django.core.exceptions import ValidationError
 
-from accounts.models import CURRENCIES, Role, User
+from accounts.models import CURRENCIES, User
 from vendors.models import ENGAGEABLE_STATUSES, Vendor, VendorContact
 
 from . import exit_criteria
@@ -22,6 +22,7 @@ from .models import (
     Side,
 )
 from .models.delivery import WatchSettings
+from .services.delivery import OWNER_ROLES
 
 DATE = forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
 TEXT = forms.Textarea(attrs={"rows": 3})
@@ -125,7 +126,7 @@ class EngagementForm(forms.Form):
             else f"{v.name} ({v.get_status_display().lower()}: needs a reason)"
         )
         self.fields["owner"].queryset = User.objects.filter(
-            memberships__org=org, memberships__role__in=[Role.OWNER, Role.MANAGER]
+            memberships__org=org, memberships__role__in=OWNER_ROLES
         ).order_by("email")
 
     def clean(self) -> dict:

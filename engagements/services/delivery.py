@@ -16,7 +16,7 @@ from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
 
-from accounts.models import Membership, User
+from accounts.models import Membership, Role, User
 from engagements import exit_criteria
 from engagements.models import (
     Deliverable,
@@ -146,9 +146,17 @@ def create_engagement(
     return engagement
 
 
+# Who may own an engagement: someone who can act on it (viewers change nothing).
+OWNER_ROLES = (Role.OWNER, Role.MANAGER)
+
+
 def _check_owner(org, owner: User) -> None:
-    if not Membership.objects.filter(org_id=org.pk, user_id=owner.pk).exists():
-        raise ValidationError({"owner": "The owner must be a member of this organization."})
+    if not Membership.objects.filter(
+        org_id=org.pk, user_id=owner.pk, role__in=OWNER_ROLES
+    ).exists():
+        raise ValidationError(
+            {"owner": "The owner must be an owner or a manager of this organization."}
+        )
 
 
 # What update_engagement may change; status has its own transitions, the brief its own form.

@@ -162,6 +162,21 @@ def test_an_engagement_cannot_be_given_to_another_organizations_vendor_or_owner(
     assert refused.status_code == 422 and "owner_id" in refused.json()["error"]["fields"]
 
 
+def test_a_viewer_cannot_be_made_an_engagements_owner(client, manager, viewer, write_token):
+    """The set-up form offers owners and managers only; the API keeps the same rule."""
+    engagement = EngagementFactory(org=manager.org, owner=manager.user)
+    refused = client.patch(
+        f"/api/v1/engagements/{engagement.pk}",
+        {"owner_id": viewer.user.pk},
+        content_type=JSON,
+        headers=write_token,
+    )
+    assert refused.status_code == 422
+    assert "owner or manager" in refused.json()["error"]["fields"]["owner_id"][0]
+    engagement.refresh_from_db()
+    assert engagement.owner == manager.user
+
+
 def test_patch_changes_only_what_is_sent(client, manager, write_token):
     engagement = EngagementFactory(org=manager.org, title="Old")
     response = client.patch(
