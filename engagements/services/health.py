@@ -965,23 +965,37 @@ def send_digest(*, at: datetime | None = None) -> int:
     from ``DIGEST_HOUR`` o'clock in the organization's time zone (beat asks every hour, so
     a missed hour is caught up; the day is the organization's local day)."""
     at = at or timezone.now()
-    alerts: dict[int, list[Alert]] = {}
-    for alert in Alert.unscoped.exclude(status=AlertStatus.RESOLVED).select_related(
-        "engagement__vendor"
-    ):
-        alerts.setdefault(alert.org_id, []).append(alert)
-    if not alerts:
-        return 0
+    # Who is due first (cheap: members, preferences, today's digests), so the 17 hourly runs
+    # a day after 07:00 read no alert at all once everyone has had theirs.
     opted_out = set(
         NotificationPreference.unscoped.filter(daily_digest=False).values_list("org_id", "user_id")
     )
-    sent = 0
-    for m in Membership.objects.filter(org_id__in=list(alerts)).select_related("user", "org"):
+    days = (at - timedelta(days=1)).date(), (at + timedelta(days=1)).date()  # any time zone
+    had = set(DigestSent.unscoped.filter(date__range=days).values_list("org_id", "user_id", "date"))
+    due = []
+    for m in Membership.objects.select_related("user", "org"):
         local = at.astimezone(m.org.tzinfo)
-        if (m.org_id, m.user_id) in opted_out or local.hour < DIGEST_HOUR:
-            continue
+        if (
+            local.hour >= DIGEST_HOUR
+            and (m.org_id, m.user_id) not in opted_out
+            and (m.org_id, m.user_id, local.date()) not in had
+        ):
+            due.append((m, local))
+    if not due:
+        return 0
+    alerts: dict[int, list[Alert]] = {}
+    for alert in (
+        Alert.unscoped.exclude(status=AlertStatus.RESOLVED)
+        .filter(org_id__in={m.org_id for m, _ in due})
+        .select_related("engagement__vendor")
+    ):
+        alerts.setdefault(alert.org_id, []).append(alert)
+    sent = 0
+    for m, local in due:
+        if m.org_id not in alerts:
+            continue  # nothing open: no digest
         try:
-            with transaction.atomic():
+            with transaction.atomic():  # the constraint decides when two runs race
                 DigestSent.unscoped.create(
                     org_id=m.org_id, user_id=m.user_id, date=local.date(), sent_at=at
                 )
