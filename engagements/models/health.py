@@ -304,6 +304,11 @@ class EscalationPolicy(TenantModel):
         verbose_name_plural = "escalation policies"
 
     @classmethod
+    def for_org(cls, org_id: int) -> "EscalationPolicy":
+        """The organization's saved policy, or the default one."""
+        return cls.unscoped.filter(org_id=org_id).first() or cls.default(org_id)
+
+    @classmethod
     def default(cls, org_id: int) -> "EscalationPolicy":
         return cls(
             org_id=org_id,

@@ -887,9 +887,7 @@ def _post_webhook(n: Notification) -> None:
 
 def recipients(*, org_id: int, level: str, owner_id: int | None) -> list[str]:
     """E-mail addresses the escalation policy names for ``level``."""
-    policy = EscalationPolicy.unscoped.filter(org_id=org_id).first() or EscalationPolicy.default(
-        org_id
-    )
+    policy = EscalationPolicy.for_org(org_id)
     audience = set(policy.audience(level))
     who = Q(pk__in=[])
     roles = [

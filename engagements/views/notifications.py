@@ -19,7 +19,7 @@ from outsourcing.htmx import render
 
 
 def settings_context(request: HttpRequest, **extra) -> dict:
-    policy = EscalationPolicy.objects.first() or EscalationPolicy.default(request.org.pk)
+    policy = EscalationPolicy.for_org(request.org.pk)
     pref = NotificationPreference.objects.filter(user=request.user).first()
     initial = {name: getattr(policy, name) for name in EscalationPolicyForm.base_fields}
     return {
