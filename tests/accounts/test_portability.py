@@ -80,9 +80,14 @@ def test_importing_into_an_organization_with_data_is_refused_and_changes_nothing
     org, other_org, owner
 ):
     victim_world(org, owner.user)
-    VendorFactory(org=other_org)
+    VendorFactory(org=other_org, name="Theirs")
+    from engagements.models import Engagement
+    from vendors.models import Vendor
+
     with pytest.raises(ImportError_, match="already has data"):
         import_organization(org=other_org, data=export_organization(org))
+    assert list(Vendor.unscoped.filter(org=other_org).values_list("name", flat=True)) == ["Theirs"]
+    assert not Engagement.unscoped.filter(org=other_org).exists()
 
 
 def test_a_file_that_is_not_an_export_is_refused(other_org):
