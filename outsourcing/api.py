@@ -34,6 +34,7 @@ from accounts.audit import audit_as
 from accounts.middleware import SAFE_METHODS
 from accounts.models import ApiToken, Membership, hash_token
 from accounts.tenancy import activate_tenant
+from outsourcing.validation import DATE_RANGE_MESSAGE, EARLIEST_YEAR, LATEST_YEAR
 
 log = logging.getLogger(__name__)
 
@@ -308,14 +309,14 @@ def _no_nul(value: str) -> str:
 
 
 def _sane_moment(value: datetime) -> datetime:
-    if not 1900 <= value.year <= 2200:
-        raise ValueError("Use a date between the years 1900 and 2200.")
+    if not EARLIEST_YEAR <= value.year <= LATEST_YEAR:
+        raise ValueError(DATE_RANGE_MESSAGE)
     return value
 
 
 def _sane_day(value: date) -> date:
-    if not 1900 <= value.year <= 2200:
-        raise ValueError("Use a date between the years 1900 and 2200.")
+    if not EARLIEST_YEAR <= value.year <= LATEST_YEAR:
+        raise ValueError(DATE_RANGE_MESSAGE)
     return value
 
 
