@@ -4,11 +4,12 @@ from collections.abc import Callable
 
 from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponse
+from django.urls import reverse
 from django.utils import timezone
 
 from .audit import audit_channel
 from .models import Membership
-from .tenancy import NOBODY, tenant_scope
+from .tenancy import NOBODY, all_organizations, tenant_scope
 
 SESSION_KEY = "org_id"
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "TRACE"})
@@ -17,7 +18,8 @@ SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "TRACE"})
 class OrganizationMiddleware:
     """Sets ``request.org`` and ``request.membership`` from the session (or the user's
     first membership), activates the organization's time zone, and runs the view inside
-    ``tenant_scope(request.org)``.
+    ``tenant_scope(request.org)``. Staff in the Django admin work across organizations,
+    and say so (``all_organizations``); nobody else ever does in a request.
 
     Viewers may never change anything: a non-safe method from a viewer is refused here,
     for every view, unless the view is marked with ``@allow_viewer`` (log-out, switching
@@ -36,7 +38,7 @@ class OrganizationMiddleware:
             timezone.activate(request.org.tzinfo)
         try:
             with (
-                tenant_scope(request.org if request.org is not None else NOBODY),
+                self._scope(request),
                 audit_channel("ui" if request.org is not None else "", ""),
             ):
                 return self.get_response(request)
@@ -52,6 +54,19 @@ class OrganizationMiddleware:
             and not getattr(view_func, "allow_viewer", False)
         ):
             raise PermissionDenied("Viewers can read everything but change nothing.")
+
+    @staticmethod
+    def _scope(request: HttpRequest):
+        user = getattr(request, "user", None)
+        if (
+            user is not None
+            and user.is_active
+            and user.is_staff
+            and request.path.startswith(reverse("admin:index"))
+        ):
+            # Inlines, foreign-key choices and changelists alike see every organization.
+            return all_organizations()
+        return tenant_scope(request.org if request.org is not None else NOBODY)
 
     @staticmethod
     def _memberships(request: HttpRequest) -> list[Membership]:

@@ -1,4 +1,4 @@
-"""The one mechanism that scopes tenant data to the current organization.
+"""The one mechanism that scopes tenant data to an organization, and fails closed.
 
 ``OrganizationMiddleware`` enters ``tenant_scope(org)`` around every request. Inside it,
 the default manager of every ``TenantModel`` (``Model.objects``) returns only that
@@ -6,9 +6,12 @@ organization's rows -- in views, forms (ModelChoiceField querysets), reverse rel
 templates alike -- so a view cannot forget the filter. An anonymous request, or a user
 without a membership, gets a scope that matches nothing.
 
-Outside a request (Celery tasks, management commands, tests) nothing is scoped by default:
-system code that works across organizations says so by filtering explicitly
-(``.for_org(org)``) or by using ``Model.unscoped``.
+Outside any scope the default manager **raises** ``TenantScopeMissing``: a queryset built
+at import time (a form field's class-level ``queryset=``), or a task that forgot to say
+whose data it reads, fails loudly instead of returning every organization's rows. Code
+that truly works across organizations says so: ``Model.unscoped`` for one query, or
+``all_organizations()`` (a context manager and decorator) around the sweep, the digest,
+Celery tasks, management commands and the admin for staff.
 """
 
 from collections.abc import Iterator
@@ -22,15 +25,23 @@ if TYPE_CHECKING:
     from .models import Organization
 
 
-class _Unscoped:
+class _Sentinel:
+    def __init__(self, name: str) -> None:
+        self.name = name
+
     def __repr__(self) -> str:
-        return "UNSCOPED"
+        return self.name
 
 
-UNSCOPED = _Unscoped()
+UNSET = _Sentinel("UNSET")  # no scope declared: tenant queries refuse to run
+ALL = _Sentinel("ALL_ORGANIZATIONS")  # declared cross-organization work
 NOBODY = None  # a scope that matches no organization
 
-_current: ContextVar[Any] = ContextVar("vendorwatch_tenant", default=UNSCOPED)
+_current: ContextVar[Any] = ContextVar("vendorwatch_tenant", default=UNSET)
+
+
+class TenantScopeMissing(RuntimeError):
+    """A tenant model was queried through its default manager outside any tenant scope."""
 
 
 @contextmanager
@@ -43,13 +54,28 @@ def tenant_scope(org: "Organization | None") -> Iterator[None]:
         _current.reset(token)
 
 
-def current_org() -> "Organization | None":
-    scope = _current.get()
-    return None if scope is UNSCOPED else scope
+@contextmanager
+def all_organizations() -> Iterator[None]:
+    """Declare the block cross-organization work: the default manager returns every row.
+
+    For system code only (the sweep, digests, Celery tasks, management commands, the admin
+    for staff). Usable as a decorator.
+    """
+    token = _current.set(ALL)
+    try:
+        yield
+    finally:
+        _current.reset(token)
 
 
-def is_scoped() -> bool:
-    return _current.get() is not UNSCOPED
+@contextmanager
+def no_tenant_scope() -> Iterator[None]:
+    """Leave every scope for the block: the default manager raises inside it (for tests)."""
+    token = _current.set(UNSET)
+    try:
+        yield
+    finally:
+        _current.reset(token)
 
 
 class TenantQuerySet(models.QuerySet):
@@ -58,12 +84,19 @@ class TenantQuerySet(models.QuerySet):
 
 
 class TenantManager(models.Manager.from_queryset(TenantQuerySet)):
-    """Default manager of tenant data: filtered by the scope of the current request."""
+    """Default manager of tenant data: filtered by the current scope, refused outside one."""
 
     def get_queryset(self) -> TenantQuerySet:
-        queryset = super().get_queryset()
         scope = _current.get()
-        if scope is UNSCOPED:
+        if scope is UNSET:
+            raise TenantScopeMissing(
+                f"{self.model.__name__}.objects was used outside a tenant scope. Inside a "
+                "request the middleware scopes it; elsewhere use tenant_scope(org), "
+                f"all_organizations() or {self.model.__name__}.unscoped, and never build "
+                "a queryset at import time."
+            )
+        queryset = super().get_queryset()
+        if scope is ALL:
             return queryset
         if scope is NOBODY:
             return queryset.none()

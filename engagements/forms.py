@@ -42,7 +42,7 @@ class IdsOfItsOwn:
 class EngagementForm(forms.Form):
     """Set-up: the vendor, why, what done means, money, dates, owner, watch settings, exit lines."""
 
-    vendor = forms.ModelChoiceField(queryset=Vendor.objects.none())
+    vendor = forms.ModelChoiceField(queryset=None)
     vendor_override_reason = forms.CharField(
         label="Why this vendor anyway",
         required=False,
@@ -240,7 +240,7 @@ class MilestoneForm(IdsOfItsOwn, forms.Form):
 class DeliverableForm(IdsOfItsOwn, forms.Form):
     ids = "deliverable"
 
-    milestone = forms.ModelChoiceField(queryset=Milestone.objects.none())
+    milestone = forms.ModelChoiceField(queryset=None)
     title = forms.CharField(max_length=200)
     due_date = forms.DateField(widget=DATE)
     value = forms.DecimalField(min_value=Decimal("0"), initial=0, **MONEY)
@@ -260,7 +260,7 @@ class DeliverableForm(IdsOfItsOwn, forms.Form):
 class DeliverableEditForm(forms.Form):
     """Changing a deliverable is a scope change: the form asks why."""
 
-    milestone = forms.ModelChoiceField(queryset=Milestone.objects.none())
+    milestone = forms.ModelChoiceField(queryset=None)
     title = forms.CharField(max_length=200)
     due_date = forms.DateField(widget=DATE)
     value = forms.DecimalField(min_value=Decimal("0"), **MONEY)
@@ -296,7 +296,7 @@ class SpendForm(IdsOfItsOwn, forms.Form):
     amount = forms.DecimalField(**MONEY)
     currency = forms.ChoiceField(choices=CURRENCIES)
     description = forms.CharField(label="What it paid for", max_length=300)
-    milestone = forms.ModelChoiceField(queryset=Milestone.objects.none(), required=False)
+    milestone = forms.ModelChoiceField(queryset=None, required=False)
 
     def __init__(self, *args, engagement: Engagement, **kwargs) -> None:
         super().__init__(*args, **kwargs)
@@ -380,9 +380,7 @@ class EngagementFilterForm(forms.Form):
         "-budget": ("-budget", "Largest budget"),
         "-spent": ("-spent", "Most spent"),
     }
-    vendor = forms.ModelChoiceField(
-        queryset=Vendor.objects.none(), required=False, empty_label="All vendors"
-    )
+    vendor = forms.ModelChoiceField(queryset=None, required=False, empty_label="All vendors")
     status = forms.ChoiceField(
         choices=[("", "All statuses"), *EngagementStatus.choices], required=False
     )
@@ -419,7 +417,7 @@ class PortalInviteForm(IdsOfItsOwn, forms.Form):
     ids = "portal"
 
     contact = forms.ModelChoiceField(
-        queryset=VendorContact.objects.none(),
+        queryset=None,
         label="Vendor contact",
         empty_label=None,
         error_messages={"invalid_choice": "Choose a contact of this engagement's vendor."},
@@ -481,7 +479,7 @@ class PortalSubmitForm(IdsOfItsOwn, forms.Form):
     ids = "submit"
 
     deliverable = forms.ModelChoiceField(
-        queryset=Deliverable.objects.none(),
+        queryset=None,
         error_messages={"invalid_choice": "Choose one of the open deliverables."},
     )
     note = forms.CharField(

@@ -54,13 +54,16 @@ class LessonFilterForm(forms.Form):
     category = forms.ChoiceField(
         required=False, choices=[("", "Any category"), *FailureCategory.choices]
     )
-    vendor = forms.ModelChoiceField(
-        queryset=Vendor.objects.order_by("name"), required=False, empty_label="Any vendor"
-    )
+    vendor = forms.ModelChoiceField(queryset=None, required=False, empty_label="Any vendor")
     tag = forms.CharField(required=False, max_length=60)
     since = forms.DateField(
         label="Since", required=False, widget=forms.DateInput(attrs={"type": "date"})
     )
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        # Built per form, inside the request's tenant scope: this organization's vendors.
+        self.fields["vendor"].queryset = Vendor.objects.order_by("name")
 
 
 class ToggleForm(forms.Form):

@@ -207,3 +207,20 @@ def fresh_broker_pool(redis_broker) -> str:
     app._pool = None
     app.amqp._producer_pool = None
     return redis_broker
+
+
+@pytest.fixture(autouse=True)
+def _system_scope(request):
+    """A test body acts as the system: it sets up and inspects every organization's rows.
+
+    Requests still run in the middleware's own scope, Celery worker threads start with
+    none (so a task that forgets to declare its scope fails here as it would in
+    production), and ``@pytest.mark.no_tenant_scope`` runs a test outside any scope.
+    """
+    from accounts.tenancy import all_organizations, no_tenant_scope
+
+    scope = (
+        no_tenant_scope if request.node.get_closest_marker("no_tenant_scope") else all_organizations
+    )
+    with scope():
+        yield

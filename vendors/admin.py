@@ -13,13 +13,9 @@ from .models import (
 
 
 class UnscopedAdmin(admin.ModelAdmin):
-    """Staff see every organization's rows: the default manager is scoped to the staff
-    member's own organization (or to nothing), which would hide them."""
-
-    def get_queryset(self, request):
-        queryset = self.model.unscoped.all()
-        ordering = self.get_ordering(request)
-        return queryset.order_by(*ordering) if ordering else queryset
+    """Staff see every organization's rows: ``OrganizationMiddleware`` runs the admin for
+    staff inside ``all_organizations()``, so changelists, inlines and foreign-key choices
+    are all unscoped."""
 
 
 class ContactInline(admin.TabularInline):

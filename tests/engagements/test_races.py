@@ -5,6 +5,7 @@ import threading
 import pytest
 from django.db import connection
 
+from accounts.tenancy import tenant_scope
 from engagements.models import Deliverable, DeliverableTransition
 from engagements.services import delivery as services
 from tests.factories import DeliverableFactory, MembershipFactory
@@ -18,17 +19,18 @@ def test_accept_and_reject_at_once_one_wins_the_other_is_told(postgres, transact
     outcomes: dict[str, str] = {}
 
     def review(to: str, user) -> None:
-        copy = Deliverable.objects.get(pk=deliverable.pk)  # both read version 1
-        barrier.wait()
-        try:
-            services.transition_deliverable(
-                deliverable=copy, to=to, by=user, note="Not good enough", expected_version=1
-            )
-            outcomes[to] = "won"
-        except services.Conflict:
-            outcomes[to] = "told"
-        finally:
-            connection.close()
+        with tenant_scope(deliverable.org):  # as each reviewer's request would be
+            copy = Deliverable.objects.get(pk=deliverable.pk)  # both read version 1
+            barrier.wait()
+            try:
+                services.transition_deliverable(
+                    deliverable=copy, to=to, by=user, note="Not good enough", expected_version=1
+                )
+                outcomes[to] = "won"
+            except services.Conflict:
+                outcomes[to] = "told"
+            finally:
+                connection.close()
 
     threads = [
         threading.Thread(target=review, args=("accepted", reviewers[0])),

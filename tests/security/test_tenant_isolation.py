@@ -26,18 +26,18 @@ ALLOWED = {403, 404, 405}
 METHODS = ["get", "post", "put", "patch", "delete"]
 
 
-def victim_world(org, user) -> dict[type, list]:
-    """One row of every tenant model in ``org``, text fields carrying MARKER."""
-    vendor = f.VendorFactory(org=org, name=f"{MARKER} vendor", description=MARKER)
+def victim_world(org, user, marker: str = MARKER) -> dict[type, list]:
+    """One row of every tenant model in ``org``, text fields carrying ``marker``."""
+    vendor = f.VendorFactory(org=org, name=f"{marker} vendor", description=marker)
     engagement = f.EngagementFactory(
-        org=org, vendor=vendor, owner=user, title=f"{MARKER} engagement", goal=MARKER
+        org=org, vendor=vendor, owner=user, title=f"{marker} engagement", goal=marker
     )
-    milestone = f.MilestoneFactory(engagement=engagement, title=f"{MARKER} milestone")
-    deliverable = f.DeliverableFactory(milestone=milestone, title=f"{MARKER} deliverable")
-    interaction = f.InteractionFactory(engagement=engagement, notes=MARKER)
+    milestone = f.MilestoneFactory(engagement=engagement, title=f"{marker} milestone")
+    deliverable = f.DeliverableFactory(milestone=milestone, title=f"{marker} deliverable")
+    interaction = f.InteractionFactory(engagement=engagement, notes=marker)
     rows = [vendor, engagement, milestone, deliverable, interaction]
-    rows.append(f.SpendEntryFactory(engagement=engagement, description=MARKER))
-    rows.append(f.OpenQuestionFactory(engagement=engagement, question=MARKER))
+    rows.append(f.SpendEntryFactory(engagement=engagement, description=marker))
+    rows.append(f.OpenQuestionFactory(engagement=engagement, question=marker))
     rows += victim_extras(
         org=org,
         user=user,
@@ -45,15 +45,16 @@ def victim_world(org, user) -> dict[type, list]:
         vendor=vendor,
         deliverable=deliverable,
         milestone=milestone,
+        marker=marker,
     )
-    create_api_token(org=org, user=user, name=MARKER, scope=TokenScope.WRITE)
+    create_api_token(org=org, user=user, name=marker, scope=TokenScope.WRITE)
     world: dict[type, list] = {}
     for row in rows:
         world.setdefault(type(row), []).append(row)
     return world
 
 
-def victim_extras(*, org, user, engagement, vendor, deliverable, milestone) -> list:
+def victim_extras(*, org, user, engagement, vendor, deliverable, milestone, marker) -> list:
     """Rows of the remaining tenant models (kept in one place as models are added)."""
     from django.core.files.base import ContentFile
 
@@ -69,17 +70,17 @@ def victim_extras(*, org, user, engagement, vendor, deliverable, milestone) -> l
     from vendors.models import Attachment, EvidenceRevision, VendorSettings, VendorStatusChange
 
     common = {"org": org}
-    evidence = f.EvidenceFactory(vendor=vendor, summary=MARKER)
-    contract = f.ContractFactory(vendor=vendor, title=MARKER, payment_terms=MARKER)
+    evidence = f.EvidenceFactory(vendor=vendor, summary=marker)
+    contract = f.ContractFactory(vendor=vendor, title=marker, payment_terms=marker)
     attachment = Attachment(
         **common,
         vendor=vendor,
         evidence=evidence,
-        original_name=f"{MARKER}.txt",
+        original_name=f"{marker}.txt",
         content_type="text/plain",
-        size=len(MARKER),
+        size=len(marker),
     )
-    attachment.file.save("marker.txt", ContentFile(MARKER.encode()), save=False)
+    attachment.file.save("marker.txt", ContentFile(marker.encode()), save=False)
     attachment.save()
     from datetime import timedelta
 
@@ -89,12 +90,14 @@ def victim_extras(*, org, user, engagement, vendor, deliverable, milestone) -> l
     from engagements.health import Signal
     from engagements.models import PortalAccess
 
-    contact = f.VendorContactFactory(vendor=vendor, name=MARKER, email="marker@victim.example")
+    contact = f.VendorContactFactory(
+        vendor=vendor, name=marker, email=f"{marker.lower()}@victim.example"
+    )
     portal_access = PortalAccess.objects.create(
         **common,
         engagement=engagement,
         contact=contact,
-        token_hash=hash_token(MARKER),
+        token_hash=hash_token(marker),
         created_by=user,
         expires_at=timezone.now() + timedelta(days=30),
     )
@@ -110,22 +113,22 @@ def victim_extras(*, org, user, engagement, vendor, deliverable, milestone) -> l
         NotificationPreference,
     )
 
-    alert = Alert.objects.create(**common, engagement=engagement, level="warning", note=MARKER)
+    alert = Alert.objects.create(**common, engagement=engagement, level="warning", note=marker)
     channel = NotificationChannel.objects.create(
-        **common, kind="webhook", name=MARKER, url="https://hooks.victim.example/x", secret=MARKER
+        **common, kind="webhook", name=marker, url="https://hooks.victim.example/x", secret=marker
     )
     health_rows = [
         alert,
         channel,
         AlertEvent.objects.create(
-            **common, alert=alert, kind="opened", to_level="warning", note=MARKER
+            **common, alert=alert, kind="opened", to_level="warning", note=marker
         ),
         EngagementHealth.objects.create(
             **common,
             engagement=engagement,
             score=40,
             level="warning",
-            signals=[Signal("missed_contact", 2, MARKER).as_dict()],
+            signals=[Signal("missed_contact", 2, marker).as_dict()],
         ),
         HealthSnapshot.objects.create(
             **common, engagement=engagement, date=engagement.start_date, score=40, level="warning"
@@ -136,8 +139,8 @@ def victim_extras(*, org, user, engagement, vendor, deliverable, milestone) -> l
             alert=alert,
             channel=channel,
             level="warning",
-            idempotency_key=MARKER,
-            last_error=MARKER,
+            idempotency_key=marker,
+            last_error=marker,
         ),
         NotificationPreference.objects.create(**common, user=user, daily_digest=False),
         DigestSent.objects.create(**common, user=user, date=engagement.start_date),
@@ -155,44 +158,46 @@ def victim_extras(*, org, user, engagement, vendor, deliverable, milestone) -> l
             vendor=vendor,
             from_status="prospect",
             to_status="vetting",
-            reason=MARKER,
+            reason=marker,
             by=user,
         ),
         EvidenceRevision.objects.create(
-            **common, evidence=evidence, version=1, snapshot={"summary": MARKER}, edited_by=user
+            **common, evidence=evidence, version=1, snapshot={"summary": marker}, edited_by=user
         ),
         EngagementDefaults.objects.create(**common),
         EngagementStatusChange.objects.create(
-            **common, engagement=engagement, to_status="active", by=user, reason=MARKER
+            **common, engagement=engagement, to_status="active", by=user, reason=marker
         ),
         ReadinessCheck.objects.create(
             **common,
             engagement=engagement,
             has_concrete_target=True,
             need_is_specific=True,
-            money_alternative=MARKER,
-            internal_owner=MARKER,
+            money_alternative=marker,
+            internal_owner=marker,
             owner_hours_per_week=4,
             verdict="ready",
         ),
-        ExitCriterion.objects.create(**common, engagement=engagement, label=MARKER, conditions=[]),
+        ExitCriterion.objects.create(**common, engagement=engagement, label=marker, conditions=[]),
         DeliverableTransition.objects.create(
             **common,
             deliverable=deliverable,
             from_status="planned",
             to_status="in_progress",
-            note=MARKER,
+            note=marker,
         ),
         ScopeChange.objects.create(
-            **common, engagement=engagement, what_changed=MARKER, why=MARKER, by=user
+            **common, engagement=engagement, what_changed=marker, why=marker, by=user
         ),
-        Risk.objects.create(**common, engagement=engagement, description=MARKER, mitigation=MARKER),
-        *postmortem_rows(org=org, user=user, engagement=engagement, vendor=vendor),
+        Risk.objects.create(**common, engagement=engagement, description=marker, mitigation=marker),
+        *postmortem_rows(org=org, user=user, engagement=engagement, vendor=vendor, marker=marker),
     ]
 
 
-def postmortem_rows(*, org, user, engagement, vendor) -> list:
+def postmortem_rows(*, org, user, engagement, vendor, marker) -> list:
     """Post-mortems, lessons, read marks, acknowledgements, checklist items and comments."""
+    from django.utils import timezone
+
     from engagements.models import (
         ChecklistItem,
         FailureItem,
@@ -205,21 +210,28 @@ def postmortem_rows(*, org, user, engagement, vendor) -> list:
 
     common = {"org": org}
     pm = PostMortem.objects.create(
-        **common, engagement=engagement, outcome="cut_losses", went_well=MARKER, facts={"m": MARKER}
+        **common,
+        engagement=engagement,
+        outcome="cut_losses",
+        went_well=marker,
+        facts={"m": marker},
+        # Published, so its lessons are what searches, lists and set-up pages would show.
+        status="published",
+        published_at=timezone.now(),
     )
     lesson = Lesson.objects.create(
-        **common, postmortem=pm, vendor=vendor, text=MARKER, category="other", tags=MARKER
+        **common, postmortem=pm, vendor=vendor, text=marker, category="other", tags=marker
     )
     return [
         pm,
         lesson,
-        FailureItem.objects.create(**common, postmortem=pm, text=MARKER, category="other"),
+        FailureItem.objects.create(**common, postmortem=pm, text=marker, category="other"),
         LessonRead.objects.create(**common, lesson=lesson, user=user),
         LessonAcknowledgement.objects.create(
             **common, lesson=lesson, engagement=engagement, user=user
         ),
-        ChecklistItem.objects.create(**common, engagement=engagement, lesson=lesson, text=MARKER),
-        PostMortemComment.objects.create(**common, postmortem=pm, by=user, text=MARKER),
+        ChecklistItem.objects.create(**common, engagement=engagement, lesson=lesson, text=marker),
+        PostMortemComment.objects.create(**common, postmortem=pm, by=user, text=marker),
     ]
 
 
@@ -262,23 +274,6 @@ def snapshot(org) -> str:
         if issubclass(model, TenantModel):
             rows += list(model.unscoped.filter(org=org).order_by("pk"))
     return serializers.serialize("json", rows)
-
-
-@pytest.fixture
-def loose_rate_limit():
-    """The crawl sends thousands of requests with one token: the rate limit is not its subject."""
-    from django.core.cache import cache
-
-    from outsourcing.api import api
-
-    saved = [(t, t.num_requests, t.duration) for t in api.throttle]
-    for throttle in api.throttle:
-        throttle.num_requests, throttle.duration = 1_000_000, 60
-    cache.clear()
-    yield
-    for throttle, num, duration in saved:
-        throttle.num_requests, throttle.duration = num, duration
-    cache.clear()
 
 
 @pytest.mark.django_db

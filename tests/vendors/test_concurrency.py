@@ -6,6 +6,7 @@ import threading
 import pytest
 from django.db import connection
 
+from accounts.tenancy import tenant_scope
 from tests.factories import EvidenceFactory, VendorFactory
 from vendors import services
 from vendors.models import Evidence, EvidenceRevision
@@ -20,6 +21,10 @@ def test_simultaneous_edits_of_one_entry_let_exactly_one_win(
     outcomes: list[str] = []
 
     def edit(user, summary: str) -> None:
+        with tenant_scope(manager.org):  # as each person's request would be
+            edit_in_scope(user, summary)
+
+    def edit_in_scope(user, summary: str) -> None:
         try:
             barrier.wait()
             services.update_evidence(

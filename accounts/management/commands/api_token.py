@@ -5,6 +5,7 @@ from django.core.management.base import BaseCommand, CommandError
 
 from accounts.models import Organization, TokenScope, User
 from accounts.services import create_api_token
+from accounts.tenancy import all_organizations
 
 
 class Command(BaseCommand):
@@ -18,6 +19,7 @@ class Command(BaseCommand):
         )
         parser.add_argument("--name", default="Command-line token")
 
+    @all_organizations()
     def handle(
         self, *args, org_slug: str, user_email: str, write: bool, name: str, **options
     ) -> None:

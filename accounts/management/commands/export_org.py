@@ -6,6 +6,7 @@ from django.core.management.base import BaseCommand, CommandError
 
 from accounts.models import Organization
 from accounts.portability import export_organization
+from accounts.tenancy import all_organizations
 
 
 class Command(BaseCommand):
@@ -15,6 +16,7 @@ class Command(BaseCommand):
         parser.add_argument("slug")
         parser.add_argument("path")
 
+    @all_organizations()
     def handle(self, *args, slug: str, path: str, **options) -> None:
         org = Organization.objects.filter(slug=slug).first()
         if org is None:

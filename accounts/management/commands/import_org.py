@@ -6,6 +6,7 @@ from django.core.management.base import BaseCommand, CommandError
 
 from accounts.models import Organization
 from accounts.portability import ImportError_, import_organization, summary
+from accounts.tenancy import all_organizations
 
 
 class Command(BaseCommand):
@@ -16,6 +17,7 @@ class Command(BaseCommand):
         parser.add_argument("path")
         parser.add_argument("--name", help="Name of the organization when it is created.")
 
+    @all_organizations()
     def handle(self, *args, slug: str, path: str, name: str | None, **options) -> None:
         org, _ = Organization.objects.get_or_create(slug=slug, defaults={"name": name or slug})
         try:

@@ -5,6 +5,7 @@ from django.core.management.base import BaseCommand, CommandError
 from django.utils import timezone
 
 from accounts.demo import DEMO_PASSWORD, DEMO_USERS, seed_accounts
+from accounts.tenancy import all_organizations
 from engagements.demo import seed_engagements
 from engagements.services import health
 from vendors.demo import seed_vendors
@@ -18,6 +19,7 @@ class Command(BaseCommand):
             "--force", action="store_true", help="Run even with DEBUG off (never on real data)."
         )
 
+    @all_organizations()
     def handle(self, *args, force: bool = False, **options) -> None:
         if not settings.DEBUG and not force:
             raise CommandError(

@@ -9,6 +9,7 @@ from django.db import connection, transaction
 from django.utils import timezone
 
 from accounts.models import Membership, Organization, Role, User
+from accounts.tenancy import all_organizations
 from engagements.models import (
     Channel,
     Deliverable,
@@ -40,6 +41,7 @@ class Command(BaseCommand):
             "load benchmark measures); the rest are spread over the other 49",
         )
 
+    @all_organizations()
     def handle(self, *args, engagements: int, seed: int, measured_org: int, **options):
         rng = random.Random(seed)
         now = timezone.now()

@@ -5,6 +5,7 @@ from datetime import datetime
 from django.core.management.base import BaseCommand, CommandError
 from django.utils import timezone
 
+from accounts.tenancy import all_organizations
 from engagements.services import health
 
 
@@ -15,6 +16,7 @@ class Command(BaseCommand):
         parser.add_argument("--at", help="ISO moment to evaluate at, e.g. 2026-12-01T09:00 (UTC)")
         parser.add_argument("--dispatch", action="store_true", help="Also deliver the outbox.")
 
+    @all_organizations()
     def handle(self, *args, at=None, dispatch=False, **options):
         if at:
             try:
