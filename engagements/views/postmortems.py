@@ -36,6 +36,7 @@ from engagements.models import (
 from engagements.services import postmortem as services
 from outsourcing.forms import apply_service
 from outsourcing.htmx import render
+from outsourcing.redirects import redirect_back
 from vendors.models import Vendor
 
 PAGE = "engagements/postmortem_detail.html"
@@ -284,7 +285,7 @@ def lesson_read(request: HttpRequest, pk: int) -> HttpResponse:
     services.mark_lesson_read(lesson=lesson, user=request.user)
     if request.htmx:
         return HttpResponse('<span class="badge badge-read">read</span>')
-    return redirect(request.POST.get("next") or reverse("engagements:lesson_list"))
+    return redirect_back(request, reverse("engagements:lesson_list"))
 
 
 @require_safe
