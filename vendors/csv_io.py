@@ -6,6 +6,8 @@ import io
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 
+from outsourcing.exports import csv_writer
+
 from .forms import VendorForm
 from .models import Vendor
 
@@ -89,17 +91,9 @@ class _Echo:
 
 def export_lines(vendors: Iterable[Vendor]) -> Iterator[str]:
     """CSV lines (header first) for a streaming response; round-trips through ``parse``."""
-    writer = csv.writer(_Echo())
+    writer = csv_writer(_Echo())  # formulas in vendor text are neutralised
     yield writer.writerow(EXPORT_COLUMNS)
     for vendor in vendors:
         yield writer.writerow(
-            [
-                "" if getattr(vendor, c) is None else _safe(str(getattr(vendor, c)))
-                for c in EXPORT_COLUMNS
-            ]
+            ["" if getattr(vendor, c) is None else getattr(vendor, c) for c in EXPORT_COLUMNS]
         )
-
-
-def _safe(value: str) -> str:
-    """Neutralise spreadsheet formulas (CSV injection) in exported text."""
-    return "'" + value if value[:1] in ("=", "+", "-", "@") else value

@@ -166,8 +166,12 @@ def evidence_update(request: HttpRequest, pk: int) -> HttpResponse:
                 **data,
             )
         except services.Conflict as exc:
+            # Show both: what is saved now (beside the form) and what this person typed (in
+            # the form, re-based on the current version so a second save goes through).
             evidence.refresh_from_db()
-            form = _evidence_form(evidence)  # show what is there now, with the message
+            typed = request.POST.copy()
+            typed["version"] = str(evidence.version)
+            form = _evidence_form(evidence, typed)
             conflict = str(exc)
         else:
             messages.success(request, "Evidence updated; the previous version is kept.")

@@ -58,6 +58,10 @@ from engagements.services.watch import dashboards_changed
 log = logging.getLogger(__name__)
 
 WEBHOOK_PAYLOAD_VERSION = 1
+WEBHOOK_SIGNATURE_HEADER = "Vendorwatch-Signature"
+# How far a delivery's signed moment may be from the receiver's clock (documented in the
+# README's receiver): older ones are replays, refused.
+WEBHOOK_SIGNATURE_TOLERANCE = timedelta(minutes=5)
 MAX_ATTEMPTS = 6
 STALE_CLAIM = timedelta(minutes=10)
 BATCH = 2000
@@ -849,8 +853,13 @@ def payload(n: Notification) -> dict:
     return body
 
 
-def sign(secret: str, body: bytes) -> str:
-    return "sha256=" + hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
+def sign(secret: str, body: bytes, *, timestamp: int) -> str:
+    """The ``Vendorwatch-Signature`` header: ``t=<unix seconds>,v1=<hex HMAC-SHA256>`` of
+    ``"<t>." + body`` keyed with the channel's secret (Stripe's scheme). The moment is signed
+    with the body, so a captured delivery replayed later fails the receiver's tolerance
+    check (``WEBHOOK_SIGNATURE_TOLERANCE``) and cannot be re-dated without the secret."""
+    signed = str(timestamp).encode() + b"." + body
+    return f"t={timestamp},v1={hmac.new(secret.encode(), signed, hashlib.sha256).hexdigest()}"
 
 
 class _NoRedirects(urllib.request.HTTPRedirectHandler):
@@ -875,7 +884,10 @@ def _post_webhook(n: Notification) -> None:
             "Content-Type": "application/json",
             "User-Agent": "Vendorwatch-Webhook/1",
             "Idempotency-Key": n.idempotency_key,
-            "X-Vendorwatch-Signature": sign(n.channel.secret, body),
+            # A fresh moment per attempt: a retry is a new delivery, same Idempotency-Key.
+            WEBHOOK_SIGNATURE_HEADER: sign(
+                n.channel.secret, body, timestamp=int(timezone.now().timestamp())
+            ),
         },
     )
     with _webhook_opener.open(request, timeout=settings.HEALTH_WEBHOOK_TIMEOUT) as response:

@@ -66,35 +66,40 @@ def alert_context(alert: Alert, **extra) -> dict:
     }
 
 
-def _act(request: HttpRequest, pk: int, form_class, action) -> HttpResponse:
-    """Validate, call one service, answer the region that asked (dashboard, fragment or page)."""
+def _act(request: HttpRequest, pk: int, action: str, form_class, call) -> HttpResponse:
+    """Validate, call one service, answer the region that asked (dashboard, fragment or page).
+
+    A refused form comes back as typed, its errors next to its fields: ``refused`` is
+    ``{"alert": <pk>, "form": <form>, <action>: <form>}`` for the templates.
+    """
     alert = get_object_or_404(Alert.objects.for_list(), pk=pk)
     form = form_class(request.POST)
     error = None
     if form.is_valid():
         try:
-            action(alert, form.cleaned_data)
+            call(alert, form.cleaned_data)
         except ValidationError as exc:
             error = exc
             for field, messages in getattr(exc, "message_dict", {"__all__": exc.messages}).items():
                 form.add_error(None if field not in form.fields else field, messages)
     else:
         error = True
+    refused = {"alert": alert.pk, "form": form, action: form} if error else None
     htmx = getattr(request, "htmx", None)
     target = htmx.target if htmx else None
     status = 200 if (htmx or not error) else 422
     if target == "engagement-health":
-        ctx = engagement_health_context(alert.engagement, form=form, form_alert=alert.pk)
+        ctx = engagement_health_context(alert.engagement, refused=refused)
         return render(
             request, "engagements/engagement_health.html", ctx, partials=["engagement-health"]
         )
     if target == "alert-list":
-        ctx = dashboard_context(request, form_errors=form, form_alert=alert.pk)
+        ctx = dashboard_context(request, refused=refused)
         return render(request, "engagements/dashboard.html", ctx, partials=["alert-list"])
     if not error:
         return redirect("engagements:alert_detail", pk=alert.pk)
     alert.refresh_from_db()
-    ctx = alert_context(alert, form_errors=form, form_alert=alert.pk)
+    ctx = alert_context(alert, refused=refused)
     return render(request, "engagements/alert_detail.html", ctx, status=status)
 
 
@@ -105,6 +110,7 @@ def alert_acknowledge(request: HttpRequest, pk: int) -> HttpResponse:
     return _act(
         request,
         pk,
+        "acknowledge",
         AcknowledgeForm,
         lambda a, d: health.acknowledge_alert(alert=a, by=request.user, note=d["note"]),
     )
@@ -117,6 +123,7 @@ def alert_snooze(request: HttpRequest, pk: int) -> HttpResponse:
     return _act(
         request,
         pk,
+        "snooze",
         SnoozeForm,
         lambda a, d: health.snooze_alert(
             alert=a, by=request.user, until=d["until"], note=d["note"]
@@ -131,6 +138,7 @@ def alert_resolve(request: HttpRequest, pk: int) -> HttpResponse:
     return _act(
         request,
         pk,
+        "resolve",
         ResolveForm,
         lambda a, d: health.resolve_alert(alert=a, by=request.user, note=d["note"]),
     )

@@ -58,7 +58,8 @@ def with_sparklines(rows: list[EngagementHealth], today) -> list[EngagementHealt
     return rows
 
 
-def dashboard_context(request: HttpRequest, *, form_errors=None, form_alert=None) -> dict:
+def dashboard_context(request: HttpRequest, *, refused: dict | None = None) -> dict:
+    """The dashboard; ``refused`` is an alert action form to show again as typed."""
     # The organization's members (a handful), not a scan of every active engagement's owner.
     owners = User.objects.filter(memberships__org=request.org).order_by("email")
     vendors = Vendor.objects.filter(pk__in=Engagement.objects.active().values("vendor_id"))
@@ -75,11 +76,11 @@ def dashboard_context(request: HttpRequest, *, form_errors=None, form_alert=None
     can_write = bool(request.membership and request.membership.can_write)
 
     def alert_list() -> str:
-        return _alerts_html(filters, can_write, form_errors=form_errors, form_alert=form_alert)
+        return _alerts_html(filters, can_write, refused=refused)
 
     alerts = (
         cached_fragment(request, f"alerts|{query}|{can_write}", alert_list)
-        if form_errors is None
+        if refused is None
         else alert_list()
     )
     return {
@@ -115,7 +116,7 @@ def _page(value: str | None) -> int:
 CSRF_SLOT = "csrf-token-of-the-request-" + "0" * 38  # as long as a real token
 
 
-def _alerts_html(filters: dict, can_write: bool, *, form_errors=None, form_alert=None) -> str:
+def _alerts_html(filters: dict, can_write: bool, *, refused: dict | None = None) -> str:
     """The most severe open alerts with their action forms (a large organization has
     thousands open), rendered with ``CSRF_SLOT`` where each form's token goes."""
     severity = Case(
@@ -129,8 +130,7 @@ def _alerts_html(filters: dict, can_write: bool, *, form_errors=None, form_alert
             "alerts": list(alerts[:DASHBOARD_ALERTS]),
             "alerts_total": alerts.count(),
             "can_write": can_write,
-            "form_errors": form_errors,
-            "form_alert": form_alert,
+            "refused": refused,
             "csrf_token": CSRF_SLOT,
         },
     )

@@ -429,7 +429,10 @@ def deliverable_transition(request: HttpRequest, pk: int) -> HttpResponse:
         form.add_error(None, str(exc))
         ok, status = False, 200 if request.htmx else 409
     error = None if ok else " ".join(e for errors in form.errors.values() for e in errors)
-    extra = {"transition_error": (deliverable.pk, error)} if error else {}
+    # The refused form keeps the reason the person typed (the third item).
+    extra = (
+        {"transition_error": (deliverable.pk, error, form.data.get("note", ""))} if error else {}
+    )
     if status:
         extra["status"] = status
     return _answer(request, deliverable.engagement, "delivery-timeline", ok, **extra)

@@ -1,8 +1,6 @@
 """Post-mortems (draft together, publish, export) and lessons (list, search, patterns, and the
 panels that bring them back on the vendor page and the engagement set-up)."""
 
-import csv
-
 from django.db.models import Count, Exists, OuterRef
 from django.forms import Form
 from django.http import HttpRequest, HttpResponse
@@ -34,8 +32,10 @@ from engagements.models import (
     PostMortem,
 )
 from engagements.services import postmortem as services
+from outsourcing.exports import csv_writer
 from outsourcing.forms import apply_service
 from outsourcing.htmx import render
+from outsourcing.redirects import redirect_back
 from vendors.models import Vendor
 
 PAGE = "engagements/postmortem_detail.html"
@@ -284,7 +284,7 @@ def lesson_read(request: HttpRequest, pk: int) -> HttpResponse:
     services.mark_lesson_read(lesson=lesson, user=request.user)
     if request.htmx:
         return HttpResponse('<span class="badge badge-read">read</span>')
-    return redirect(request.POST.get("next") or reverse("engagements:lesson_list"))
+    return redirect_back(request, reverse("engagements:lesson_list"))
 
 
 @require_safe
@@ -294,16 +294,16 @@ def lesson_export(request: HttpRequest) -> HttpResponse:
     lessons = _filtered_lessons(LessonFilterForm(request.GET or None))
     response = HttpResponse(content_type="text/csv; charset=utf-8")
     response["Content-Disposition"] = 'attachment; filename="lessons.csv"'
-    writer = csv.writer(response)
+    writer = csv_writer(response)
     writer.writerow(["lesson", "category", "tags", "vendor", "engagement", "published", "link"])
     for lesson in lessons.iterator(chunk_size=2000):
         writer.writerow(
             [
-                _cell(lesson.text),
+                lesson.text,
                 lesson.get_category_display(),
-                _cell(lesson.tags),
-                _cell(lesson.vendor.name if lesson.vendor else ""),
-                _cell(lesson.postmortem.engagement.title),
+                lesson.tags,
+                lesson.vendor.name if lesson.vendor else "",
+                lesson.postmortem.engagement.title,
                 lesson.created_at.date().isoformat(),
                 request.build_absolute_uri(
                     reverse("engagements:postmortem_detail", args=[lesson.postmortem_id])
@@ -311,11 +311,6 @@ def lesson_export(request: HttpRequest) -> HttpResponse:
             ]
         )
     return response
-
-
-def _cell(value: str) -> str:
-    """Text that a spreadsheet would run as a formula gets a leading quote."""
-    return f"'{value}" if value[:1] in ("=", "+", "-", "@") else value
 
 
 @require_safe

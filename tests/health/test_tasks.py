@@ -91,8 +91,12 @@ def test_a_webhook_is_signed_versioned_and_carries_an_idempotency_key(owner, rec
     health.sweep(at=timezone.now())
     assert health.dispatch_outbox() == 1
     ((headers, body),) = Receiver.received
-    expected = "sha256=" + hmac.new(channel.secret.encode(), body, hashlib.sha256).hexdigest()
-    assert headers["X-Vendorwatch-Signature"] == expected
+    # Vendorwatch-Signature: t=<unix seconds>,v1=<HMAC-SHA256 of "<t>." + body>
+    t, v1 = (part.split("=", 1)[1] for part in headers["Vendorwatch-Signature"].split(","))
+    signed = t.encode() + b"." + body
+    assert v1 == hmac.new(channel.secret.encode(), signed, hashlib.sha256).hexdigest()
+    assert abs(int(t) - timezone.now().timestamp()) < 60
+    assert "X-Vendorwatch-Signature" not in headers  # the replayable body-only signature
     payload = json.loads(body)
     assert payload["version"] == 1
     assert payload["event"] == "alert.level"
