@@ -53,7 +53,7 @@ def test_export_then_import_into_an_empty_organization_round_trips(org, owner):
     victim_world(org, owner.user)
     data = export_organization(org)
     copy = OrganizationFactory(name="Copy", slug="copy")
-    counts = import_organization(org=copy, data=data)
+    counts = import_organization(org=copy, data=data).counts
 
     for model in apps.get_models():
         if issubclass(model, TenantModel) and getattr(model, "exportable", True):
