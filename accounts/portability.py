@@ -405,8 +405,12 @@ def _scalar(field: models.Field, value: Any) -> Any:
         return None
     kind = field.get_internal_type()
     if kind == "JSONField":
-        return value
-    if kind == "BooleanField":
+        # The shape inside is each model's business; the kind of container is not.
+        default = field.get_default() if field.has_default() else None
+        if isinstance(default, list | dict) and not isinstance(value, type(default)):
+            expected = "a list" if isinstance(default, list) else "an object"
+            raise ValidationError(f"expected {expected}, got {type(value).__name__}.")
+    elif kind == "BooleanField":
         if not isinstance(value, bool):
             raise ValidationError(f"expected true or false, got {type(value).__name__}.")
     elif kind in _INT_RANGES:
