@@ -1,5 +1,8 @@
 """What an uploaded file really is, judged by its first bytes, not by its name."""
 
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.core.files import File
 from django.core.files.uploadedfile import UploadedFile
 
 # (content type, allowed extensions, predicate over the first 16 bytes)
@@ -36,7 +39,7 @@ def _looks_like_text(data: bytes) -> bool:
     return True
 
 
-def sniff(upload: UploadedFile) -> str | None:
+def sniff(upload: UploadedFile | File) -> str | None:
     """The content type of ``upload`` if its bytes match its extension and we allow it."""
     name = (upload.name or "").lower()
     extension = name[name.rfind(".") :] if "." in name else ""
@@ -49,3 +52,20 @@ def sniff(upload: UploadedFile) -> str | None:
         if extension in extensions and matches(head[:16]):
             return content_type
     return None
+
+
+def check_upload(upload: UploadedFile | File) -> str:
+    """The content type of a file that obeys the upload rules; ValidationError otherwise.
+
+    The rules of every way a file comes in (forms, services, organization import): at most
+    ``MAX_UPLOAD_MB``, and bytes that match an allowed type and the file's extension.
+    """
+    if upload.size > settings.MAX_UPLOAD_MB * 1024 * 1024:
+        raise ValidationError(f"{upload.name} is larger than {settings.MAX_UPLOAD_MB} MB.")
+    content_type = sniff(upload)
+    if content_type is None:
+        raise ValidationError(
+            f"{upload.name}: this file's content is not an allowed type "
+            "(or does not match its extension)."
+        )
+    return content_type
