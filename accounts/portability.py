@@ -42,8 +42,8 @@ from django.db.models.signals import post_save
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
+from outsourcing.uploads import check_upload
 from outsourcing.validation import MAX_INT, check_date_range
-from vendors.files import check_upload
 
 from .models import Membership, Organization, Role, User
 from .tenancy import TenantModel
@@ -66,12 +66,12 @@ class ImportError_(ValueError):
 
 def max_json_bytes() -> int:
     """Largest ``organization.json`` an import reads, uncompressed."""
-    return int(getattr(settings, "IMPORT_MAX_JSON_MB", 20)) * MB
+    return settings.IMPORT_MAX_JSON_MB * MB
 
 
 def max_total_bytes() -> int:
     """Largest total an archive may expand to (JSON and attachments), uncompressed."""
-    return int(getattr(settings, "IMPORT_MAX_TOTAL_MB", 2048)) * MB
+    return settings.IMPORT_MAX_TOTAL_MB * MB
 
 
 def tenant_models_in_dependency_order() -> list[type[models.Model]]:

@@ -204,6 +204,9 @@ STATIC_ROOT = VAR_DIR / "staticfiles"
 MEDIA_ROOT = Path(env_str("MEDIA_ROOT", str(VAR_DIR / "media")))
 # Largest attachment (vendors: evidence and contracts), in megabytes.
 MAX_UPLOAD_MB = env_int("MAX_UPLOAD_MB", 10, minimum=1)
+# manage.py import_org: caps on what an archive may expand to (organization.json, all members).
+IMPORT_MAX_JSON_MB = env_int("IMPORT_MAX_JSON_MB", 20, minimum=1)
+IMPORT_MAX_TOTAL_MB = env_int("IMPORT_MAX_TOTAL_MB", 2048, minimum=1)
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {

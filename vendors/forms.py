@@ -4,7 +4,8 @@ from django.core.exceptions import ValidationError
 from django.core.validators import URLValidator
 from django.utils import timezone
 
-from .files import ALLOWED_EXTENSIONS, sniff
+from outsourcing.uploads import ALLOWED_EXTENSIONS, sniff
+
 from .models import (
     CRITERION_SHORT,
     Contract,

@@ -12,9 +12,9 @@ from django.db.models import F
 from django.utils import timezone
 
 from accounts.models import Organization, User
+from outsourcing.uploads import sniff
 
 from . import scorecard
-from .files import sniff
 from .models import (
     DECISION_STATUSES,
     Attachment,

@@ -3,7 +3,7 @@
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 
-from vendors.files import sniff
+from outsourcing.uploads import sniff
 
 
 @pytest.mark.parametrize(

@@ -1,4 +1,7 @@
-"""What an uploaded file really is, judged by its first bytes, not by its name."""
+"""What an uploaded file really is, judged by its first bytes, not by its name.
+
+Shared by every way a file comes in: vendor forms and services, and the organization import.
+"""
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
