@@ -261,6 +261,9 @@ class ImportForm(Form):
 
     def clean(self):
         data = super().clean()
+        if self.has_error("text"):  # the hidden copy of the file: say it beside the file field
+            self.add_error("file", self.errors.pop("text"))
+            return data
         upload = data.get("file")
         if upload:
             if upload.size > settings.MAX_UPLOAD_MB * 1024 * 1024:
@@ -269,7 +272,10 @@ class ImportForm(Form):
             try:
                 data["text"] = upload.read().decode("utf-8-sig")
             except UnicodeDecodeError:
-                self.add_error("file", "Save the CSV as UTF-8 and try again.")
+                self.add_error(
+                    "file",
+                    "This file is not UTF-8 text: save it as “CSV UTF-8” and try again.",
+                )
         elif not data.get("text"):
             self.add_error("file", "Choose a CSV file.")
         return data
