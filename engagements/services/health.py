@@ -599,7 +599,10 @@ def snooze_alert(
     *, alert: Alert, by, until: datetime, note: str = "", at: datetime | None = None
 ) -> Alert:
     """Quiet the alert until ``until``; it wakes earlier if the level rises."""
-    check_values(Alert, snoozed_until=until)
+    try:
+        check_values(Alert, snoozed_until=until)
+    except ValidationError as exc:  # the caller's word for it is ``until``
+        raise ValidationError({"until": exc.message_dict["snoozed_until"]}) from None
     at = at or timezone.now()
     if until <= at:
         raise ValidationError({"until": "Snooze until a moment in the future."})
