@@ -136,6 +136,7 @@ def vendor_detail(request, vendor_id: int):
     "/{int:vendor_id}",
     response={200: VendorOut, **WRITE_ERRORS},
     summary="Change a vendor's details (not its status)",
+    description="409 when another vendor of the organization has the new name, ignoring case.",
 )
 def vendor_update(request, vendor_id: int, payload: VendorPatch):
     vendor = _vendor(vendor_id)

@@ -72,6 +72,13 @@ def _name_taken(org_id: int, name: str, *, exclude_pk: int | None = None) -> boo
     return others.exclude(pk=exclude_pk).exists() if exclude_pk else others.exists()
 
 
+def _full_clean(vendor: Vendor) -> None:
+    """The model's own checks, except the name index: a name taken meanwhile is the
+    NameTaken of ``_save_named`` (a 409 on ``name``), not a form-wide constraint message."""
+    vendor.full_clean(validate_constraints=False)
+    vendor.validate_constraints(exclude={"name"})
+
+
 def _save_named(vendor: Vendor, **save) -> None:
     """Save ``vendor``; a name taken meanwhile (two identical creates at once) is NameTaken.
 
@@ -106,7 +113,7 @@ def create_vendor(*, org: Organization, by: User | None, **fields) -> Vendor:
     vendor = Vendor(org=org, created_by=by, status=VendorStatus.PROSPECT, **fields)
     if vendor.name and _name_taken(org.pk, vendor.name):
         raise NameTaken()
-    vendor.full_clean()
+    _full_clean(vendor)
     _save_named(vendor)
     return vendor
 
@@ -127,7 +134,7 @@ def update_vendor(*, vendor: Vendor, **fields) -> Vendor:
         and _name_taken(vendor.org_id, vendor.name, exclude_pk=vendor.pk)
     ):
         raise NameTaken()
-    vendor.full_clean()
+    _full_clean(vendor)
     # Only the edited columns: a decision or score saved meanwhile must not be undone.
     _save_named(vendor, update_fields=list(fields))
     return vendor
