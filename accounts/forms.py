@@ -4,10 +4,12 @@ from django import forms
 from django.contrib.auth import password_validation
 from django.contrib.auth.forms import AuthenticationForm
 
+from outsourcing.forms import Form, InputLimits, ModelForm
+
 from .models import Organization, Role, TokenScope
 
 
-class EmailAuthenticationForm(AuthenticationForm):
+class EmailAuthenticationForm(InputLimits, AuthenticationForm):
     username = forms.EmailField(
         label="E-mail", widget=forms.EmailInput(attrs={"autofocus": True, "autocomplete": "email"})
     )
@@ -18,16 +20,16 @@ class EmailAuthenticationForm(AuthenticationForm):
     }
 
 
-class InviteForm(forms.Form):
+class InviteForm(Form):
     email = forms.EmailField(label="E-mail")
     role = forms.ChoiceField(choices=Role.choices, initial=Role.VIEWER)
 
 
-class RoleForm(forms.Form):
+class RoleForm(Form):
     role = forms.ChoiceField(choices=Role.choices)
 
 
-class RegisterForm(forms.Form):
+class RegisterForm(Form):
     first_name = forms.CharField(max_length=150)
     last_name = forms.CharField(max_length=150, required=False)
     password = forms.CharField(widget=forms.PasswordInput(attrs={"autocomplete": "new-password"}))
@@ -49,7 +51,7 @@ class RegisterForm(forms.Form):
 TIME_ZONE_CHOICES = [(name, name) for name in sorted(zoneinfo.available_timezones())]
 
 
-class OrganizationForm(forms.ModelForm):
+class OrganizationForm(ModelForm):
     time_zone = forms.ChoiceField(choices=TIME_ZONE_CHOICES)
 
     class Meta:
@@ -57,6 +59,6 @@ class OrganizationForm(forms.ModelForm):
         fields = ["name", "time_zone", "currency"]
 
 
-class ApiTokenForm(forms.Form):
+class ApiTokenForm(Form):
     name = forms.CharField(max_length=100, help_text="What it is for, e.g. “CRM sync”.")
     scope = forms.ChoiceField(choices=TokenScope.choices, initial=TokenScope.READ)

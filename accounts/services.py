@@ -47,9 +47,17 @@ def invite_member(*, org: Organization, email: str, role: str, by: User) -> tupl
     now = timezone.now()
     Invitation.objects.pending(now).filter(org=org, email=email).update(revoked_at=now)
     token = Invitation.new_token()
-    invitation = Invitation.objects.create(
-        org=org, email=email, role=role, token_hash=hash_token(token), invited_by=by
-    )
+    try:
+        with transaction.atomic():  # a savepoint: the caller's transaction stays usable
+            invitation = Invitation.objects.create(
+                org=org, email=email, role=role, token_hash=hash_token(token), invited_by=by
+            )
+    except IntegrityError:
+        # Two owners inviting the same address at the same instant: the one-open-invitation
+        # index lets one in; the other is told, instead of an IntegrityError.
+        raise ValidationError(
+            {"email": f"{email} was invited by someone else just now; see the open invitations."}
+        ) from None
     from . import tasks  # tasks import services: keep the import local
 
     enqueue_on_commit(tasks.send_invitation, invitation_id=invitation.pk, token=token)

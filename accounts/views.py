@@ -11,6 +11,8 @@ from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_http_methods, require_POST, require_safe
 
+from outsourcing.validation import parse_id
+
 from . import services
 from .decorators import allow_viewer, member_required, owner_required
 from .forms import ApiTokenForm, InviteForm, OrganizationForm, RegisterForm, RoleForm
@@ -251,12 +253,13 @@ def audit_list(request: HttpRequest) -> HttpResponse:
         .select_related("actor", "content_type")
         .order_by("-timestamp", "-pk")
     )
-    content_type = request.GET.get("type", "")
-    object_id = request.GET.get("object", "")
-    if content_type.isdigit():
-        entries = entries.filter(content_type_id=int(content_type))
-        if object_id.isdigit():
-            entries = entries.filter(object_id=int(object_id))
+    # Junk (``?type=²``, a huge or negative number, empty) is no filter, never an error.
+    content_type = parse_id(request.GET.get("type"))
+    object_id = parse_id(request.GET.get("object"))
+    if content_type:
+        entries = entries.filter(content_type_id=content_type)
+        if object_id:
+            entries = entries.filter(object_id=object_id)
     page = Paginator(entries, AUDIT_PAGE_SIZE).get_page(request.GET.get("page"))
     types = ContentType.objects.filter(
         pk__in=AuditEntry.objects.filter(org=request.org).values("content_type_id").distinct()
@@ -264,7 +267,12 @@ def audit_list(request: HttpRequest) -> HttpResponse:
     return TemplateResponse(
         request,
         "accounts/audit_list.html",
-        {"page": page, "types": types, "type": content_type, "object": object_id},
+        {
+            "page": page,
+            "types": types,
+            "type": str(content_type or ""),
+            "object": str(object_id or ""),
+        },
     )
 
 

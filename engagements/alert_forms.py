@@ -3,15 +3,17 @@
 from django import forms
 from django.utils import timezone
 
+from outsourcing.forms import Form
+
 from .models import Level, NotificationChannel
 from .models.health import AUDIENCES
 
 
-class AcknowledgeForm(forms.Form):
+class AcknowledgeForm(Form):
     note = forms.CharField(required=False, max_length=1000, label="Note")
 
 
-class SnoozeForm(forms.Form):
+class SnoozeForm(Form):
     until = forms.DateTimeField(
         label="Snooze until",
         widget=forms.DateTimeInput(attrs={"type": "datetime-local"}),
@@ -26,17 +28,17 @@ class SnoozeForm(forms.Form):
         return until
 
 
-class ResolveForm(forms.Form):
+class ResolveForm(Form):
     note = forms.CharField(max_length=1000, label="Why is it resolved?")
 
 
-class TerminateForm(forms.Form):
+class TerminateForm(Form):
     reason = forms.CharField(
         widget=forms.Textarea(attrs={"rows": 3}), max_length=2000, label="Why do we stop?"
     )
 
 
-class ChannelForm(forms.Form):
+class ChannelForm(Form):
     kind = forms.ChoiceField(choices=NotificationChannel.Kind.choices, label="Kind")
     name = forms.CharField(max_length=100, label="Name")
     url = forms.URLField(required=False, max_length=500, label="Webhook URL", assume_scheme="https")
@@ -51,7 +53,7 @@ class ChannelForm(forms.Form):
 AUDIENCE_CHOICES = list(AUDIENCES.items())
 
 
-class EscalationPolicyForm(forms.Form):
+class EscalationPolicyForm(Form):
     watch_audience = forms.MultipleChoiceField(
         choices=AUDIENCE_CHOICES,
         required=False,
@@ -81,7 +83,7 @@ class EscalationPolicyForm(forms.Form):
     )
 
 
-class DashboardFilterForm(forms.Form):
+class DashboardFilterForm(Form):
     owner = forms.TypedChoiceField(required=False, coerce=int, empty_value=None, label="Owner")
     vendor = forms.TypedChoiceField(required=False, coerce=int, empty_value=None, label="Vendor")
     level = forms.ChoiceField(

@@ -6,6 +6,7 @@ from django import forms
 from django.core.exceptions import ValidationError
 
 from accounts.models import CURRENCIES, User
+from outsourcing.forms import Form
 from vendors.models import ENGAGEABLE_STATUSES, Vendor, VendorContact
 
 from . import exit_criteria
@@ -39,7 +40,7 @@ class IdsOfItsOwn:
         super().__init__(*args, **kwargs)
 
 
-class EngagementForm(forms.Form):
+class EngagementForm(Form):
     """Set-up: the vendor, why, what done means, money, dates, owner, watch settings, exit lines."""
 
     vendor = forms.ModelChoiceField(queryset=None)
@@ -156,7 +157,7 @@ class EngagementForm(forms.Form):
         return {name: self.cleaned_data[name] for name in self.READINESS_FIELDS}
 
 
-class WatchSettingsForm(IdsOfItsOwn, forms.Form):
+class WatchSettingsForm(IdsOfItsOwn, Form):
     ids = "watch"
 
     contact_cadence_days = forms.IntegerField(label="Contact every (days)", min_value=1)
@@ -168,14 +169,14 @@ class WatchSettingsForm(IdsOfItsOwn, forms.Form):
     scope_change_limit = forms.IntegerField(label="Scope changes allowed", min_value=1)
 
 
-class StatusForm(IdsOfItsOwn, forms.Form):
+class StatusForm(IdsOfItsOwn, Form):
     ids = "status"
 
     to = forms.ChoiceField(choices=EngagementStatus.choices)
     reason = forms.CharField(required=False, max_length=2000)
 
 
-class ReadinessOverrideForm(IdsOfItsOwn, forms.Form):
+class ReadinessOverrideForm(IdsOfItsOwn, Form):
     ids = "override"
 
     reason = forms.CharField(
@@ -183,7 +184,7 @@ class ReadinessOverrideForm(IdsOfItsOwn, forms.Form):
     )
 
 
-class BriefForm(IdsOfItsOwn, forms.Form):
+class BriefForm(IdsOfItsOwn, Form):
     ids = "brief"
 
     vision = forms.CharField(label="Our vision, and why this matters", required=False, widget=TEXT)
@@ -192,7 +193,7 @@ class BriefForm(IdsOfItsOwn, forms.Form):
     shared = forms.BooleanField(label="We have shared this brief with the vendor", required=False)
 
 
-class ExitCriterionForm(IdsOfItsOwn, forms.Form):
+class ExitCriterionForm(IdsOfItsOwn, Form):
     """One custom exit criterion of up to two conditions."""
 
     ids = "criterion"
@@ -229,7 +230,7 @@ class ExitCriterionForm(IdsOfItsOwn, forms.Form):
         return {"label": d["label"], "combinator": d["combinator"], "conditions": conditions}
 
 
-class MilestoneForm(IdsOfItsOwn, forms.Form):
+class MilestoneForm(IdsOfItsOwn, Form):
     ids = "milestone"
 
     title = forms.CharField(max_length=200)
@@ -237,7 +238,7 @@ class MilestoneForm(IdsOfItsOwn, forms.Form):
     description = forms.CharField(required=False, widget=forms.Textarea(attrs={"rows": 2}))
 
 
-class DeliverableForm(IdsOfItsOwn, forms.Form):
+class DeliverableForm(IdsOfItsOwn, Form):
     ids = "deliverable"
 
     milestone = forms.ModelChoiceField(queryset=None)
@@ -257,7 +258,7 @@ class DeliverableForm(IdsOfItsOwn, forms.Form):
         self.fields["milestone"].queryset = Milestone.objects.filter(engagement=engagement)
 
 
-class DeliverableEditForm(forms.Form):
+class DeliverableEditForm(Form):
     """Changing a deliverable is a scope change: the form asks why."""
 
     milestone = forms.ModelChoiceField(queryset=None)
@@ -276,20 +277,20 @@ class DeliverableEditForm(forms.Form):
         return {k: v for k, v in self.cleaned_data.items() if k not in ("why", "version")}
 
 
-class TransitionForm(forms.Form):
+class TransitionForm(Form):
     to = forms.ChoiceField(choices=DeliverableStatus.choices)
     note = forms.CharField(required=False, max_length=2000)
     version = forms.IntegerField(required=False)
 
 
-class ScopeChangeForm(IdsOfItsOwn, forms.Form):
+class ScopeChangeForm(IdsOfItsOwn, Form):
     ids = "scope"
 
     what_changed = forms.CharField(widget=forms.Textarea(attrs={"rows": 2}))
     why = forms.CharField(widget=forms.Textarea(attrs={"rows": 2}))
 
 
-class SpendForm(IdsOfItsOwn, forms.Form):
+class SpendForm(IdsOfItsOwn, Form):
     ids = "spend"
 
     date = forms.DateField(widget=DATE)
@@ -310,7 +311,7 @@ class SpendForm(IdsOfItsOwn, forms.Form):
         return amount
 
 
-class InteractionForm(IdsOfItsOwn, forms.Form):
+class InteractionForm(IdsOfItsOwn, Form):
     """The quick-add: a few seconds to log a call, meeting, e-mail or message."""
 
     ids = "interaction"
@@ -348,11 +349,11 @@ class InteractionForm(IdsOfItsOwn, forms.Form):
         return data
 
 
-class AnswerForm(forms.Form):
+class AnswerForm(Form):
     answer = forms.CharField(required=False, max_length=2000)
 
 
-class RiskForm(IdsOfItsOwn, forms.Form):
+class RiskForm(IdsOfItsOwn, Form):
     ids = "risk"
 
     description = forms.CharField(widget=forms.Textarea(attrs={"rows": 2}))
@@ -368,11 +369,11 @@ class RiskForm(IdsOfItsOwn, forms.Form):
         self.fields["owner"].queryset = User.objects.filter(memberships__org=org).order_by("email")
 
 
-class RiskStatusForm(forms.Form):
+class RiskStatusForm(Form):
     status = forms.ChoiceField(choices=Risk.Status.choices)
 
 
-class EngagementFilterForm(forms.Form):
+class EngagementFilterForm(Form):
     SORTS = {
         "-created": ("-created_at", "Newest"),
         "title": ("title", "Title"),
@@ -411,7 +412,7 @@ class EngagementFilterForm(forms.Form):
 
 
 # --- vendor portal ----------------------------------------------------------------------------
-class PortalInviteForm(IdsOfItsOwn, forms.Form):
+class PortalInviteForm(IdsOfItsOwn, Form):
     """Owners and managers give a contact of the engagement's vendor a private portal link."""
 
     ids = "portal"
@@ -430,7 +431,7 @@ class PortalInviteForm(IdsOfItsOwn, forms.Form):
         )
 
 
-class CheckInForm(IdsOfItsOwn, forms.Form):
+class CheckInForm(IdsOfItsOwn, Form):
     """The vendor's check-in: where things stand, what blocks them, how the work feels."""
 
     ids = "checkin"
@@ -462,7 +463,7 @@ class CheckInForm(IdsOfItsOwn, forms.Form):
     )
 
 
-class QuestionForm(IdsOfItsOwn, forms.Form):
+class QuestionForm(IdsOfItsOwn, Form):
     ids = "question"
 
     question = forms.CharField(
@@ -473,7 +474,7 @@ class QuestionForm(IdsOfItsOwn, forms.Form):
     )
 
 
-class PortalSubmitForm(IdsOfItsOwn, forms.Form):
+class PortalSubmitForm(IdsOfItsOwn, Form):
     """The vendor marks a deliverable submitted, with a note or a link to the work."""
 
     ids = "submit"

@@ -2,6 +2,7 @@
 
 from django import forms
 
+from outsourcing.forms import Form
 from vendors.models import Vendor
 
 from .forms import IdsOfItsOwn
@@ -10,7 +11,7 @@ from .models import FailureCategory, PostMortemOutcome
 TEXT = forms.Textarea(attrs={"rows": 2})
 
 
-class SummaryForm(IdsOfItsOwn, forms.Form):
+class SummaryForm(IdsOfItsOwn, Form):
     ids = "summary"
 
     outcome = forms.ChoiceField(choices=PostMortemOutcome.choices)
@@ -19,14 +20,14 @@ class SummaryForm(IdsOfItsOwn, forms.Form):
     )
 
 
-class FailureForm(IdsOfItsOwn, forms.Form):
+class FailureForm(IdsOfItsOwn, Form):
     ids = "failure"
 
     text = forms.CharField(label="What went wrong", max_length=2000, widget=TEXT)
     category = forms.ChoiceField(choices=FailureCategory.choices)
 
 
-class LessonForm(IdsOfItsOwn, forms.Form):
+class LessonForm(IdsOfItsOwn, Form):
     ids = "lesson"
 
     text = forms.CharField(
@@ -39,17 +40,17 @@ class LessonForm(IdsOfItsOwn, forms.Form):
     tags = forms.CharField(required=False, max_length=200, help_text="Comma-separated.")
 
 
-class MoveForm(forms.Form):
+class MoveForm(Form):
     direction = forms.ChoiceField(choices=[("up", "up"), ("down", "down")])
 
 
-class CommentForm(IdsOfItsOwn, forms.Form):
+class CommentForm(IdsOfItsOwn, Form):
     ids = "comment"
 
     text = forms.CharField(label="Comment", max_length=4000, widget=TEXT)
 
 
-class LessonFilterForm(forms.Form):
+class LessonFilterForm(Form):
     q = forms.CharField(label="Search", required=False, max_length=200)
     category = forms.ChoiceField(
         required=False, choices=[("", "Any category"), *FailureCategory.choices]
@@ -66,5 +67,5 @@ class LessonFilterForm(forms.Form):
         self.fields["vendor"].queryset = Vendor.objects.order_by("name")
 
 
-class ToggleForm(forms.Form):
+class ToggleForm(Form):
     done = forms.BooleanField(required=False)

@@ -1,13 +1,91 @@
-"""Form helpers shared by the apps' views."""
+"""Form helpers shared by the apps' views, and the base forms every form of the app uses."""
 
 from collections.abc import Callable
 
-from django.core.exceptions import ValidationError
-from django.forms import Form
+from django import forms
+from django.core.exceptions import FieldDoesNotExist, ValidationError
+from django.core.validators import DecimalValidator
+
+from .validation import COLUMN_RANGES, MAX_INT, MIN_INT, check_date_range, int_range_message
+
+DEFAULT_MAX_DIGITS = 14  # the money columns' size, for a decimal field that names none
+
+
+class InputLimits:
+    """Every date, integer and decimal field of the form meets ``outsourcing.validation``.
+
+    Applied to every field the form has when it validates, so no field can forget it: dates within the app's years (year 1 or 9999 overflows in the organization's time
+    zone), integers that PostgreSQL's ``integer`` holds, decimals with bounded digits. A
+    field's own tighter ``min_value``/``max_value`` still applies; the service checks the
+    exact column (a ``smallint``) with the same words.
+    """
+
+    def full_clean(self) -> None:
+        # At validation, not in __init__: a field a subclass adds in its own __init__ counts.
+        model = getattr(getattr(self, "_meta", None), "model", None)
+        for name, field in self.fields.items():
+            limit_field(field, column=_column(model, name))
+        super().full_clean()
+
+
+def _column(model, name: str) -> tuple[int, int]:
+    """The range of the integer column a model form's field writes (``integer`` otherwise)."""
+    try:
+        internal = model._meta.get_field(name).get_internal_type()
+    except (AttributeError, LookupError, FieldDoesNotExist):
+        return (MIN_INT, MAX_INT)
+    return COLUMN_RANGES.get(internal, (MIN_INT, MAX_INT))
+
+
+def limit_field(field: forms.Field, *, column: tuple[int, int] = (MIN_INT, MAX_INT)) -> None:
+    """Add the shared limits to one form field (idempotent)."""
+    if getattr(field, "_input_limits", False):
+        return
+    field._input_limits = True
+    if isinstance(field, (forms.DateField, forms.DateTimeField)):
+        field.validators.append(check_date_range)
+    elif isinstance(field, forms.DecimalField):
+        if field.max_digits is None:
+            field.validators.append(DecimalValidator(DEFAULT_MAX_DIGITS, field.decimal_places))
+    elif isinstance(field, forms.IntegerField):
+        field.validators.append(_IntRange(*column, field.min_value, field.max_value))
+
+
+class _IntRange:
+    """The column's ``low <= value <= high``, said the way the API and services say it.
+
+    A value the field's own ``min_value``/``max_value`` already refuses gets that one message,
+    not two.
+    """
+
+    def __init__(self, low: int, high: int, own_min: int | None, own_max: int | None) -> None:
+        self.low = low if own_min is None else max(low, own_min)
+        self.high = high if own_max is None else min(high, own_max)
+        self.own_min, self.own_max = own_min, own_max
+
+    def __call__(self, value: int | None) -> None:
+        if value is None or self.low <= value <= self.high:
+            return
+        if (self.own_min is not None and value < self.own_min) or (
+            self.own_max is not None and value > self.own_max
+        ):
+            return  # the field's own validator says so already
+        raise ValidationError(int_range_message(self.low, self.high), code="int_range")
+
+
+class Form(InputLimits, forms.Form):
+    """The app's plain form: ``django.forms.Form`` with the shared input limits."""
+
+
+class ModelForm(InputLimits, forms.ModelForm):
+    """The app's model form: ``django.forms.ModelForm`` with the shared input limits."""
 
 
 def apply_service(
-    form: Form, call: Callable[[], object], *, conflicts: tuple[type[Exception], ...] = ()
+    form: forms.BaseForm,
+    call: Callable[[], object],
+    *,
+    conflicts: tuple[type[Exception], ...] = (),
 ) -> bool:
     """Validate ``form`` and run the service; a refusal lands next to the field it concerns.
 

@@ -48,6 +48,13 @@ def _vendor_conflict(request: HttpRequest, exc: services.Conflict):
     return error_response(request, 409, "conflict", str(exc))
 
 
+@api.exception_handler(services.NameTaken)
+def _vendor_name_taken(request: HttpRequest, exc: services.NameTaken):
+    # A uniqueness conflict (another vendor has this name, whatever its case; or an identical
+    # create won the race) is a 409 naming the field, like the form's message beside it.
+    return error_response(request, 409, "conflict", " ".join(exc.messages), exc.message_dict)
+
+
 class VendorOut(Schema):
     id: int
     name: str
@@ -109,7 +116,12 @@ def vendor_list(request, filters: Query[VendorFilters]):
     return list_page(queryset, filters, updated_field="updated_at")
 
 
-@router.post("", response={201: VendorOut, **WRITE_ERRORS}, summary="Record a new vendor")
+@router.post(
+    "",
+    response={201: VendorOut, **WRITE_ERRORS},
+    summary="Record a new vendor",
+    description="409 when another vendor of the organization has this name, ignoring case.",
+)
 def vendor_create(request, payload: VendorIn):
     vendor = services.create_vendor(org=request.org, by=request.user, **payload.dict())
     return Status(201, vendor)
@@ -124,6 +136,7 @@ def vendor_detail(request, vendor_id: int):
     "/{int:vendor_id}",
     response={200: VendorOut, **WRITE_ERRORS},
     summary="Change a vendor's details (not its status)",
+    description="409 when another vendor of the organization has the new name, ignoring case.",
 )
 def vendor_update(request, vendor_id: int, payload: VendorPatch):
     vendor = _vendor(vendor_id)

@@ -6,6 +6,8 @@ import io
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 
+from django.core.exceptions import ValidationError
+
 from outsourcing.exports import csv_writer
 
 from .forms import VendorForm
@@ -43,8 +45,36 @@ class ImportPreview:
 
 
 def parse(text: str, *, org) -> ImportPreview:
-    """Validate a CSV text against the vendor form, without saving anything."""
-    reader = csv.DictReader(io.StringIO(text))
+    """Validate a CSV text against the vendor form, without saving anything.
+
+    Problems with a row come back as ``RowError``s; a file that cannot be read as a vendor
+    CSV at all (empty, only a header, NUL bytes, a cell past the csv module's limit) raises
+    ``ValidationError`` with one sentence for the file field.
+    """
+    if "\x00" in text:
+        raise ValidationError(
+            "The file contains NUL bytes, so it is not CSV text: export it from your "
+            "spreadsheet as “CSV UTF-8” and try again."
+        )
+    if not text.strip():
+        raise ValidationError("The file is empty: add a header row and one line per vendor.")
+    # newline="" hands line endings to the csv module, which reads \n, \r\n and the old
+    # Mac \r alike and keeps the line breaks inside quoted cells.
+    reader = csv.DictReader(io.StringIO(text, newline=""))
+    try:
+        return _parse(reader, org=org)
+    except csv.Error as exc:
+        if "field larger than field limit" in str(exc):
+            raise ValidationError(
+                f"Line {reader.line_num} has a cell longer than {csv.field_size_limit():,} "
+                "characters (a quote left open?); nothing was read."
+            ) from None
+        raise ValidationError(
+            f"Line {reader.line_num} cannot be read as CSV ({exc}); nothing was read."
+        ) from None
+
+
+def _parse(reader: csv.DictReader, *, org) -> ImportPreview:
     header = [h.strip() for h in (reader.fieldnames or [])]
     if "name" not in header:
         return ImportPreview(
@@ -80,7 +110,7 @@ def parse(text: str, *, org) -> ImportPreview:
         if row is not None:
             rows.append(row)
     if not rows and not errors:
-        errors.append(RowError(2, "", "The file has no vendor rows."))
+        raise ValidationError("The file has only a header row: add one line per vendor.")
     return ImportPreview(rows, errors)
 
 

@@ -4,6 +4,7 @@ from django.core.exceptions import ValidationError
 from django.core.validators import URLValidator
 from django.utils import timezone
 
+from outsourcing.forms import Form, ModelForm
 from outsourcing.uploads import ALLOWED_EXTENSIONS, sniff
 
 from .models import (
@@ -65,7 +66,7 @@ class AttachmentsField(forms.FileField):
         return cleaned
 
 
-class VendorForm(forms.ModelForm):
+class VendorForm(ModelForm):
     website = HttpURLField(required=False)
 
     class Meta:
@@ -107,13 +108,13 @@ class VendorForm(forms.ModelForm):
         return ", ".join(dict.fromkeys(t for t in tags if t))
 
 
-class ContactForm(forms.ModelForm):
+class ContactForm(ModelForm):
     class Meta:
         model = VendorContact
         fields = ["name", "role", "email", "phone", "is_primary"]
 
 
-class EvidenceForm(forms.Form):
+class EvidenceForm(Form):
     kind = forms.ChoiceField(choices=EvidenceKind.choices)
     summary = forms.CharField(
         widget=forms.Textarea(attrs={"rows": 3}),
@@ -179,7 +180,7 @@ class EvidenceForm(forms.Form):
         return data
 
 
-class DecisionForm(forms.Form):
+class DecisionForm(Form):
     decision = forms.ChoiceField(
         choices=[("approve", "Approve"), ("reject", "Reject")], widget=forms.RadioSelect
     )
@@ -192,7 +193,7 @@ class DecisionForm(forms.Form):
     )
 
 
-class StatusForm(forms.Form):
+class StatusForm(Form):
     to = forms.ChoiceField(label="New status", choices=[])
     reason = forms.CharField(max_length=500, error_messages={"required": "Say why."})
 
@@ -201,7 +202,7 @@ class StatusForm(forms.Form):
         self.fields["to"].choices = [(s, VendorStatus(s).label) for s in vendor.other_transitions]
 
 
-class ReviewForm(forms.Form):
+class ReviewForm(Form):
     note = forms.CharField(
         label="What did you check?",
         max_length=1000,
@@ -209,7 +210,7 @@ class ReviewForm(forms.Form):
     )
 
 
-class ContractForm(forms.ModelForm):
+class ContractForm(ModelForm):
     attachments = AttachmentsField(label="Signed contract")
 
     class Meta:
@@ -237,14 +238,14 @@ class ContractForm(forms.ModelForm):
         return data
 
 
-class VendorSettingsForm(forms.ModelForm):
+class VendorSettingsForm(ModelForm):
     class Meta:
         model = VendorSettings
         fields = ["review_interval_months", *(f"weight_{c.value}" for c in Criterion)]
         labels = {f"weight_{c.value}": f"Weight: {c.label.lower()}" for c in Criterion}
 
 
-class VendorFilterForm(forms.Form):
+class VendorFilterForm(Form):
     q = forms.CharField(label="Search", required=False)
     status = forms.ChoiceField(choices=[("", "Any status"), *VendorStatus.choices], required=False)
     specialty = forms.CharField(required=False)
@@ -254,12 +255,15 @@ class VendorFilterForm(forms.Form):
     )
 
 
-class ImportForm(forms.Form):
+class ImportForm(Form):
     file = forms.FileField(label="CSV file", required=False)
     text = forms.CharField(widget=forms.HiddenInput, required=False)
 
     def clean(self):
         data = super().clean()
+        if self.has_error("text"):  # the hidden copy of the file: say it beside the file field
+            self.add_error("file", self.errors.pop("text"))
+            return data
         upload = data.get("file")
         if upload:
             if upload.size > settings.MAX_UPLOAD_MB * 1024 * 1024:
@@ -268,7 +272,10 @@ class ImportForm(forms.Form):
             try:
                 data["text"] = upload.read().decode("utf-8-sig")
             except UnicodeDecodeError:
-                self.add_error("file", "Save the CSV as UTF-8 and try again.")
+                self.add_error(
+                    "file",
+                    "This file is not UTF-8 text: save it as “CSV UTF-8” and try again.",
+                )
         elif not data.get("text"):
             self.add_error("file", "Choose a CSV file.")
         return data

@@ -14,6 +14,7 @@ from django.conf import settings
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models import Exists, OuterRef, Q
+from django.db.models.functions import Lower
 from django.utils import timezone
 from django.utils.dateformat import format as date_format
 
@@ -245,7 +246,14 @@ class Vendor(TenantModel):
     class Meta:
         ordering = ["name"]
         constraints = [
-            models.UniqueConstraint(fields=["org", "name"], name="vendor_name_unique_per_org"),
+            # One name per organization whatever its case: the form, the CSV import and the
+            # API refuse "acme" beside "Acme" (services.NameTaken); this decides a race.
+            models.UniqueConstraint(
+                Lower("name"),
+                "org",
+                name="vendor_name_ci_unique_per_org",
+                violation_error_message="A vendor with this name already exists.",
+            ),
             models.CheckConstraint(
                 condition=models.Q(status__in=VendorStatus.values), name="vendor_status_valid"
             ),

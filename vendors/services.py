@@ -7,12 +7,14 @@ from collections.abc import Sequence
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.files.uploadedfile import UploadedFile
-from django.db import transaction
-from django.db.models import F
+from django.db import IntegrityError, transaction
+from django.db.models import F, Value
+from django.db.models.functions import Lower
 from django.utils import timezone
 
 from accounts.models import Organization, User
 from outsourcing.uploads import sniff
+from outsourcing.validation import check_values
 
 from . import scorecard
 from .models import (
@@ -49,6 +51,51 @@ class Conflict(Exception):
     """Somebody else changed the row since the form was opened; nothing was saved."""
 
 
+NAME_TAKEN = "A vendor with this name already exists."
+
+
+class NameTaken(ValidationError):
+    """Another vendor of the organization has this name, whatever its case (the API's 409).
+
+    A ``ValidationError`` on ``name``, so a form shows it next to the name field.
+    """
+
+    def __init__(self, message: str = NAME_TAKEN) -> None:
+        super().__init__({"name": [ValidationError(message, code="duplicate")]})
+
+
+def _name_taken(org_id: int, name: str, *, exclude_pk: int | None = None) -> bool:
+    # Lower() on both sides: the same comparison as the vendor_name_ci_unique_per_org index.
+    others = Vendor.unscoped.alias(lname=Lower("name")).filter(
+        org_id=org_id, lname=Lower(Value(name))
+    )
+    return others.exclude(pk=exclude_pk).exists() if exclude_pk else others.exists()
+
+
+def _full_clean(vendor: Vendor) -> None:
+    """The model's own checks, except the name index: a name taken meanwhile is the
+    NameTaken of ``_save_named`` (a 409 on ``name``), not a form-wide constraint message."""
+    vendor.full_clean(validate_constraints=False)
+    vendor.validate_constraints(exclude={"name"})
+
+
+def _save_named(vendor: Vendor, **save) -> None:
+    """Save ``vendor``; a name taken meanwhile (two identical creates at once) is NameTaken.
+
+    The check before is for the message; the unique index is what decides a race, and its
+    IntegrityError is caught in a savepoint so the caller's transaction stays usable.
+    """
+    if _name_taken(vendor.org_id, vendor.name, exclude_pk=vendor.pk):
+        raise NameTaken()
+    try:
+        with transaction.atomic():
+            vendor.save(**save)
+    except IntegrityError:
+        if _name_taken(vendor.org_id, vendor.name, exclude_pk=vendor.pk):
+            raise NameTaken() from None
+        raise
+
+
 def add_months(day: datetime.date, months: int) -> datetime.date:
     month = day.month - 1 + months
     year, month = day.year + month // 12, month % 12 + 1
@@ -59,10 +106,15 @@ def add_months(day: datetime.date, months: int) -> datetime.date:
 
 @transaction.atomic
 def create_vendor(*, org: Organization, by: User | None, **fields) -> Vendor:
-    """Record a new vendor as a prospect."""
+    """Record a new vendor as a prospect; its name is unique in the organization, ignoring case."""
+    if isinstance(fields.get("name"), str):
+        fields["name"] = fields["name"].strip()
+    check_values(Vendor, **fields)
     vendor = Vendor(org=org, created_by=by, status=VendorStatus.PROSPECT, **fields)
-    vendor.full_clean()
-    vendor.save()
+    if vendor.name and _name_taken(org.pk, vendor.name):
+        raise NameTaken()
+    _full_clean(vendor)
+    _save_named(vendor)
     return vendor
 
 
@@ -70,13 +122,29 @@ def create_vendor(*, org: Organization, by: User | None, **fields) -> Vendor:
 def update_vendor(*, vendor: Vendor, **fields) -> Vendor:
     """Change a vendor's details (never its status: that is change_status/decide)."""
     fields.pop("status", None)
+    if isinstance(fields.get("name"), str):
+        fields["name"] = fields["name"].strip()
+    check_values(Vendor, **fields)
     fields["updated_at"] = timezone.now()
     for name, value in fields.items():
         setattr(vendor, name, value)
-    vendor.full_clean()
+    if (
+        "name" in fields
+        and vendor.name
+        and _name_taken(vendor.org_id, vendor.name, exclude_pk=vendor.pk)
+    ):
+        raise NameTaken()
+    _full_clean(vendor)
     # Only the edited columns: a decision or score saved meanwhile must not be undone.
-    vendor.save(update_fields=list(fields))
+    _save_named(vendor, update_fields=list(fields))
     return vendor
+
+
+def _lock_contacts(vendor_id: int) -> None:
+    """Take the vendor's row lock: two contact changes at once (two "add a first contact",
+    two "make primary") would otherwise both set a primary and break the one-primary index.
+    Part of the caller's transaction; SQLite serialises writers anyway."""
+    list(Vendor.unscoped.select_for_update().filter(pk=vendor_id).values_list("pk"))
 
 
 @transaction.atomic
@@ -90,6 +158,7 @@ def add_contact(
     is_primary: bool = False,
 ) -> VendorContact:
     """Add a contact person; a new primary contact replaces the old one."""
+    _lock_contacts(vendor.pk)
     first = not VendorContact.unscoped.filter(vendor=vendor).exists()
     if is_primary or first:
         VendorContact.unscoped.filter(vendor=vendor, is_primary=True).update(is_primary=False)
@@ -107,6 +176,7 @@ def add_contact(
 @transaction.atomic
 def make_primary_contact(*, contact: VendorContact) -> VendorContact:
     """Make ``contact`` its vendor's one primary contact."""
+    _lock_contacts(contact.vendor_id)
     # Clear the old primary first: the partial unique index allows one at a time.
     VendorContact.unscoped.filter(vendor_id=contact.vendor_id, is_primary=True).exclude(
         pk=contact.pk
@@ -119,6 +189,7 @@ def make_primary_contact(*, contact: VendorContact) -> VendorContact:
 @transaction.atomic
 def remove_contact(*, contact: VendorContact) -> None:
     """Remove a contact; if it was the primary one, the next contact by name takes over."""
+    _lock_contacts(contact.vendor_id)
     contact.delete()
     if contact.is_primary:
         successor = (
@@ -309,6 +380,7 @@ def add_evidence(
 
     A reference check without an expiry date expires a year after it was taken: an old
     reference is exactly what re-vetting should renew."""
+    check_values(Evidence, recorded_at=recorded_at, expires_on=expires_on, **(scores or {}))
     recorded_at = recorded_at or timezone.now()
     if kind == EvidenceKind.REFERENCE and expires_on is None:
         expires_on = add_months(timezone.localdate(recorded_at), REFERENCE_VALID_MONTHS)
@@ -354,6 +426,7 @@ def update_evidence(
     if fields.get("recorded_at") is None:
         fields.pop("recorded_at", None)  # an emptied "recorded at" keeps the original moment
     values = {**fields, **{score_field(Criterion(c)): s for c, s in scores.items()}}
+    check_values(Evidence, **values)
     # Compare-and-set on the version: on databases without SELECT ... FOR UPDATE (SQLite
     # serialises writers anyway) the filter is what makes the later save lose.
     changed = Evidence.unscoped.filter(pk=evidence.pk, version=version).update(
@@ -393,6 +466,7 @@ def add_contract(
     **fields,
 ) -> Contract:
     """Record a contract with its checklist (and optionally the signed file)."""
+    check_values(Contract, **fields)
     contract = Contract(org_id=vendor.org_id, vendor=vendor, created_by=by, **fields)
     contract.full_clean()
     contract.save()
@@ -415,6 +489,28 @@ def update_vendor_settings(*, org: Organization, **fields) -> VendorSettings:
 
 @transaction.atomic
 def import_vendors(*, org: Organization, by: User | None, rows: list[dict]) -> list[Vendor]:
-    """Create the vendors of an already validated CSV import, all or nothing."""
-    vendors = [Vendor(org=org, created_by=by, **row) for row in rows]
-    return Vendor.unscoped.bulk_create(vendors, batch_size=500)
+    """Create the vendors of an already validated CSV import, all or nothing.
+
+    Names taken meanwhile (the confirm button pressed twice, or someone adding one of them)
+    refuse the whole import with NameTaken; nothing is saved.
+    """
+    for row in rows:
+        check_values(Vendor, **row)
+    names = [row["name"].strip() for row in rows]
+    existing = {n.lower() for n in Vendor.unscoped.filter(org=org).values_list("name", flat=True)}
+    if any(name.lower() in existing for name in names):
+        raise NameTaken(IMPORT_TAKEN)
+    vendors = [
+        Vendor(org=org, created_by=by, **row | {"name": name})
+        for row, name in zip(rows, names, strict=True)
+    ]
+    try:
+        with transaction.atomic():
+            return Vendor.unscoped.bulk_create(vendors, batch_size=500)
+    except IntegrityError:
+        raise NameTaken(IMPORT_TAKEN) from None
+
+
+IMPORT_TAKEN = (
+    "Some of these vendors exist already (was the import confirmed twice?): nothing was imported."
+)

@@ -1,4 +1,5 @@
 from django.contrib import messages
+from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
 from django.http import FileResponse, HttpRequest, HttpResponse, StreamingHttpResponse
 from django.shortcuts import get_object_or_404, redirect
@@ -63,10 +64,15 @@ def vendor_list(request: HttpRequest) -> HttpResponse:
 def vendor_create(request: HttpRequest) -> HttpResponse:
     form = VendorForm(request.POST or None, org=request.org)
     if request.method == "POST":
-        if form.is_valid():
-            vendor = services.create_vendor(org=request.org, by=request.user, **form.cleaned_data)
-            messages.success(request, f"{vendor.name} added as a prospect.")
-            return redirect("vendors:vendor_detail", pk=vendor.pk)
+        created = []
+        if apply_service(
+            form,
+            lambda: created.append(
+                services.create_vendor(org=request.org, by=request.user, **form.cleaned_data)
+            ),
+        ):
+            messages.success(request, f"{created[0].name} added as a prospect.")
+            return redirect("vendors:vendor_detail", pk=created[0].pk)
         return render(request, "vendors/vendor_form.html", {"form": form}, status=_invalid(request))
     return render(request, "vendors/vendor_form.html", {"form": form})
 
@@ -77,8 +83,7 @@ def vendor_update(request: HttpRequest, pk: int) -> HttpResponse:
     vendor = get_object_or_404(Vendor.objects, pk=pk)
     form = VendorForm(request.POST or None, instance=vendor, org=request.org)
     if request.method == "POST":
-        if form.is_valid():
-            services.update_vendor(vendor=vendor, **form.cleaned_data)
+        if apply_service(form, lambda: services.update_vendor(vendor=vendor, **form.cleaned_data)):
             messages.success(request, "Vendor details saved.")
             return redirect("vendors:vendor_detail", pk=vendor.pk)
         ctx = {"form": form, "vendor": vendor}
@@ -131,9 +136,11 @@ def vendor_detail(request: HttpRequest, pk: int) -> HttpResponse:
 def evidence_create(request: HttpRequest, pk: int) -> HttpResponse:
     vendor = get_object_or_404(Vendor.objects, pk=pk)
     form = EvidenceForm(request.POST, request.FILES)
-    if not form.is_valid():
+    if not apply_service(
+        form,
+        lambda: services.add_evidence(vendor=vendor, by=request.user, **form.service_kwargs()),
+    ):
         return _detail(request, vendor, status=_invalid(request), evidence_form=form)
-    services.add_evidence(vendor=vendor, by=request.user, **form.service_kwargs())
     if request.htmx:
         return _detail(request, vendor)
     messages.success(request, "Evidence recorded.")
@@ -173,6 +180,8 @@ def evidence_update(request: HttpRequest, pk: int) -> HttpResponse:
             typed["version"] = str(evidence.version)
             form = _evidence_form(evidence, typed)
             conflict = str(exc)
+        except ValidationError as exc:
+            form.add_error(None, exc.messages)
         else:
             messages.success(request, "Evidence updated; the previous version is kept.")
             return redirect(
@@ -254,9 +263,8 @@ def vendor_review(request: HttpRequest, pk: int) -> HttpResponse:
 def contact_create(request: HttpRequest, pk: int) -> HttpResponse:
     vendor = get_object_or_404(Vendor.objects, pk=pk)
     form = ContactForm(request.POST)
-    if not form.is_valid():
+    if not apply_service(form, lambda: services.add_contact(vendor=vendor, **form.cleaned_data)):
         return _detail(request, vendor, status=_invalid(request), contact_form=form)
-    services.add_contact(vendor=vendor, **form.cleaned_data)
     messages.success(request, "Contact added.")
     return redirect(reverse("vendors:vendor_detail", args=[vendor.pk]) + "#contacts")
 
@@ -284,9 +292,10 @@ def contact_delete(request: HttpRequest, pk: int) -> HttpResponse:
 def contract_create(request: HttpRequest, pk: int) -> HttpResponse:
     vendor = get_object_or_404(Vendor.objects, pk=pk)
     form = ContractForm(request.POST, request.FILES)
-    if not form.is_valid():
+    if not apply_service(
+        form, lambda: services.add_contract(vendor=vendor, by=request.user, **form.cleaned_data)
+    ):
         return _detail(request, vendor, status=_invalid(request), contract_form=form)
-    services.add_contract(vendor=vendor, by=request.user, **form.cleaned_data)
     messages.success(request, "Contract recorded.")
     return redirect(reverse("vendors:vendor_detail", args=[vendor.pk]) + "#contracts")
 
@@ -328,11 +337,16 @@ def vendor_import(request: HttpRequest) -> HttpResponse:
         return render(request, "vendors/vendor_import.html", context)
     if not form.is_valid():
         return render(request, "vendors/vendor_import.html", context, status=_invalid(request))
-    preview = csv_io.parse(form.cleaned_data["text"], org=request.org)
-    if preview.ok and request.POST.get("confirm"):
-        created = services.import_vendors(org=request.org, by=request.user, rows=preview.rows)
-        messages.success(request, f"Imported {len(created)} vendors.")
-        return redirect("vendors:vendor_list")
+    preview = None
+    try:
+        preview = csv_io.parse(form.cleaned_data["text"], org=request.org)
+        if preview.ok and request.POST.get("confirm"):
+            created = services.import_vendors(org=request.org, by=request.user, rows=preview.rows)
+            messages.success(request, f"Imported {len(created)} vendors.")
+            return redirect("vendors:vendor_list")
+    except ValidationError as exc:  # a file it cannot read, or names taken since the preview
+        form.add_error("file", exc.messages)
+        return render(request, "vendors/vendor_import.html", context, status=_invalid(request))
     context |= {"preview": preview, "text": form.cleaned_data["text"]}
     return render(
         request,
@@ -347,10 +361,12 @@ def vendor_import(request: HttpRequest) -> HttpResponse:
 def vendor_settings(request: HttpRequest) -> HttpResponse:
     form = VendorSettingsForm(request.POST or None, instance=VendorSettings.for_org(request.org))
     if request.method == "POST":
-        if form.is_valid():
-            services.update_vendor_settings(
+        if apply_service(
+            form,
+            lambda: services.update_vendor_settings(
                 org=request.org, **{f: form.cleaned_data[f] for f in form.fields}
-            )
+            ),
+        ):
             messages.success(request, "Vendor settings saved; scores recomputed.")
             return redirect("vendors:vendor_settings")
         return render(

@@ -39,6 +39,7 @@ from engagements.models import (
 )
 from engagements.services import postmortem as postmortems  # post-mortem issue hooks
 from engagements.services.watch import dashboards_changed, engagement_changed
+from outsourcing.validation import check_values
 from vendors.models import ENGAGEABLE_STATUSES, Vendor
 
 S = DeliverableStatus
@@ -99,6 +100,13 @@ def create_engagement(
     presets: Iterable[str] = (),
 ) -> Engagement:
     """Create a draft engagement with its watch settings and the exit-criteria presets chosen."""
+    check_values(
+        Engagement,
+        budget=budget,
+        start_date=start_date,
+        target_end_date=target_end_date,
+        **(watch or {}),
+    )
     if vendor.org_id != org.pk:
         raise ValidationError({"vendor": "Choose one of your organization's vendors."})
     override = vendor_override_reason.strip()
@@ -177,6 +185,7 @@ def update_engagement(*, engagement: Engagement, by: User, **changes) -> Engagem
     unknown = set(changes) - set(ENGAGEMENT_EDITABLE)
     if unknown:
         raise ValidationError(f"Cannot change {', '.join(sorted(unknown))} here.")
+    check_values(Engagement, **changes)
     for name in ("goal", "definition_of_done", "title"):
         if name in changes and not str(changes[name]).strip():
             raise ValidationError({name: "This cannot be empty."})
@@ -255,6 +264,7 @@ def record_readiness(
     owner_hours_per_week: int,
 ) -> ReadinessCheck:
     """Keep the readiness answers and their verdict (answering again replaces them)."""
+    check_values(ReadinessCheck, owner_hours_per_week=owner_hours_per_week)
     verdict = readiness_verdict(
         has_concrete_target=has_concrete_target,
         need_is_specific=need_is_specific,
@@ -370,6 +380,7 @@ def update_watch_settings(*, engagement: Engagement, **settings: int) -> Engagem
     unknown = set(settings) - set(Engagement.WATCH_FIELDS)
     if unknown:
         raise ValidationError(f"Unknown watch settings: {', '.join(sorted(unknown))}.")
+    check_values(Engagement, **settings)
     errors = {}
     for name, value in settings.items():
         try:  # the model field's own validators (e.g. a cadence of at least one day)
@@ -402,6 +413,7 @@ def add_milestone(
     *, engagement: Engagement, title: str, due_date: date, description: str = ""
 ) -> Milestone:
     """Add a milestone at the end of the engagement's ordered list."""
+    check_values(Milestone, due_date=due_date)
     _check_due(engagement, due_date)
     last = (
         Milestone.unscoped.filter(engagement=engagement).order_by("-position").first()
@@ -431,6 +443,7 @@ def add_deliverable(
     value: Decimal = Decimal("0"),
 ) -> Deliverable:
     """Add a deliverable under one of this engagement's milestones."""
+    check_values(Deliverable, due_date=due_date, value=value)
     if milestone.engagement_id != engagement.pk or milestone.org_id != engagement.org_id:
         raise ValidationError({"milestone": "Choose a milestone of this engagement."})
     _check_due(engagement, due_date)
@@ -567,6 +580,7 @@ def update_deliverable(
     unknown = set(changes) - set(EDITABLE)
     if unknown:
         raise ValidationError(f"Cannot change {', '.join(sorted(unknown))}.")
+    check_values(Deliverable, **changes)
     milestone = changes.get("milestone")
     if milestone is not None and (
         milestone.engagement_id != engagement.pk or milestone.org_id != engagement.org_id
@@ -645,6 +659,7 @@ def record_spend(
     milestone: Milestone | None = None,
 ) -> SpendEntry:
     """Record money paid to the vendor, in the engagement's currency."""
+    check_values(SpendEntry, date=date, amount=amount)
     if amount is None or amount <= 0:
         raise ValidationError({"amount": "Enter an amount above zero."})
     if currency != engagement.currency:
@@ -690,6 +705,9 @@ def log_interaction(
     source: str = "ui",
 ) -> Interaction:
     """Record a call, meeting, e-mail or message (and an open question raised in it)."""
+    check_values(
+        Interaction, occurred_at=occurred_at, comfort=comfort, response_hours=response_hours
+    )
     if outcome == Outcome.ANSWERED and response_hours is None:
         raise ValidationError({"response_hours": "After how many hours was it answered?"})
     if comfort is not None and not 1 <= comfort <= 5:

@@ -54,6 +54,7 @@ from engagements.models import (
 from engagements.models.health import level_rank
 from engagements.services import delivery
 from engagements.services.watch import dashboards_changed
+from outsourcing.validation import check_values
 
 log = logging.getLogger(__name__)
 
@@ -602,6 +603,10 @@ def snooze_alert(
     *, alert: Alert, by, until: datetime, note: str = "", at: datetime | None = None
 ) -> Alert:
     """Quiet the alert until ``until``; it wakes earlier if the level rises."""
+    try:
+        check_values(Alert, snoozed_until=until)
+    except ValidationError as exc:  # the caller's word for it is ``until``
+        raise ValidationError({"until": exc.message_dict["snoozed_until"]}) from None
     at = at or timezone.now()
     if until <= at:
         raise ValidationError({"until": "Snooze until a moment in the future."})
@@ -963,6 +968,7 @@ def set_daily_digest(*, org, user, enabled: bool) -> NotificationPreference:
 @transaction.atomic
 def save_escalation_policy(*, org, **values) -> EscalationPolicy:
     """Store the organization's escalation policy (audiences and reminder cadences per level)."""
+    check_values(EscalationPolicy, **values)
     policy, _ = EscalationPolicy.unscoped.update_or_create(org=org, defaults=values)
     return policy
 

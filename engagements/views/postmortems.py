@@ -36,6 +36,7 @@ from outsourcing.exports import csv_writer
 from outsourcing.forms import apply_service
 from outsourcing.htmx import render
 from outsourcing.redirects import redirect_back
+from outsourcing.validation import parse_id
 from vendors.models import Vendor
 
 PAGE = "engagements/postmortem_detail.html"
@@ -363,8 +364,8 @@ def vendor_lessons(request: HttpRequest, pk: int) -> HttpResponse:
 @member_required
 def setup_lessons(request: HttpRequest) -> HttpResponse:
     """Lessons that apply to the vendor chosen on /engagements/new/ (?vendor=<id>)."""
-    vendor_id = request.GET.get("vendor", "")
-    vendor = Vendor.objects.filter(pk=vendor_id).first() if vendor_id.isdigit() else None
+    vendor_id = parse_id(request.GET.get("vendor"))  # junk such as "²" or 10**20 is no vendor
+    vendor = Vendor.objects.filter(pk=vendor_id).first() if vendor_id else None
     lessons = services.applicable_lessons(vendor=vendor) if vendor else []
     context = {"vendor": vendor, "lessons": lessons, "why": services.WHY, "page": "setup"}
     return render(request, PANELS, context, partials=["setup-lessons"])

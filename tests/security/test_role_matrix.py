@@ -151,3 +151,47 @@ def test_every_write_route_refuses_exactly_the_roles_it_should(org, owner, manag
                     f"{role} POST {path} -> {response.status_code} ({got}), documented: {wanted}"
                 )
     assert not problems, "\n".join(problems[:40])
+
+
+JUNK_QUERIES = [
+    "",
+    "page=²&type=²&vendor=²&owner=²&object=²",
+    "page=99999999999999999999&type=99999999999999999999&vendor=99999999999999999999",
+    "page=-1&type=-1&vendor=-1&object=-1&since=-1",
+    "page=&type=&vendor=&object=&since=&level=&status=&sort=",
+]
+
+
+HTMX_WAYS = [{"HX-Request": "true"}, {"HX-Request": "true", "HX-Target": "no-such-region"}]
+
+
+@pytest.mark.django_db
+def test_every_route_read_by_every_role_plain_htmx_or_with_junk_never_breaks(
+    org, owner, manager, viewer, loose_rate_limit
+):
+    """Reading never fails with a 5xx, whoever asks, however they ask (a fragment URL
+    followed without JavaScript, htmx naming no or an unknown region, junk in the query)."""
+    victim_world(org, owner.user)
+    members = {Role.VIEWER: viewer, Role.MANAGER: manager, Role.OWNER: owner}
+    problems = []
+    for role in ["anonymous", Role.VIEWER, Role.MANAGER, Role.OWNER]:
+        client = Client(raise_request_exception=False)
+        headers = {}
+        if role != "anonymous":
+            member = members[role]
+            client.force_login(member.user)
+            token = create_api_token(org=org, user=member.user, name=role, scope=TokenScope.READ)
+            headers = {"Authorization": f"Bearer {token[1]}"}
+        for path in paths([1, 2]):
+            if path.startswith("/admin/") or path.endswith(("/logout/", "/watcherz", "/readyz")):
+                continue
+            api = path.startswith("/api/")
+            for query in JUNK_QUERIES:
+                url = f"{path}?{query}" if query else path
+                ways = [{}] if api or query else [{}, *HTMX_WAYS]
+                for htmx in ways:
+                    response = client.get(url, headers={**htmx, **(headers if api else {})})
+                    if response.status_code >= 500:
+                        how = "htmx " if htmx else ""
+                        problems.append(f"{role}: {how}GET {url} -> {response.status_code}")
+    assert not problems, "\n".join(problems[:40])

@@ -293,7 +293,10 @@ def test_adding_evidence_with_htmx_returns_the_updated_vetting_region(manager):
         ({"summary": "   "}, "Write what you saw or were told."),
         ({"score_expertise": "6"}, "A score is a whole number from 1 to 5."),
         ({"link": "javascript:alert(1)"}, "starting with http:// or https://"),
-        ({"recorded_at": "2999-01-01T10:00"}, "Evidence cannot be recorded in the future."),
+        ({"recorded_at": "2199-01-01T10:00"}, "Evidence cannot be recorded in the future."),
+        ({"recorded_at": "2999-01-01T10:00"}, "Use a date between the years 1900 and 2200."),
+        ({"recorded_at": "0001-01-01T00:00"}, "Use a date between the years 1900 and 2200."),
+        ({"expires_on": "9999-12-31"}, "Use a date between the years 1900 and 2200."),
     ],
 )
 def test_bad_evidence_is_explained_inside_the_form_and_nothing_is_saved(
