@@ -1,1 +1,0 @@
-"""Writes to engagement data: one module per subject (delivery, health, post-mortems)."""
