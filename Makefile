@@ -50,6 +50,7 @@ format: install
 	$(VENV)/bin/ruff check --fix .
 
 check: lint
+	$(VENV)/bin/lint-imports
 	$(PY) manage.py makemigrations --check --dry-run
 	SECRET_KEY=compose-config-check $(VENV)/bin/docker-compose -f docker-compose.yml config --quiet
 	$(PY) .ci/audit.py uv.lock

@@ -25,6 +25,16 @@ from .models import (
 log = logging.getLogger(__name__)
 
 
+def mark_dashboards_stale(org_ids) -> None:
+    """What these organizations' dashboards show has changed: their cached parts are stale.
+
+    Called by whatever changes a row a dashboard shows (a vendor, an engagement, an alert,
+    a sweep's verdicts); the dashboard's cache keys carry ``health_changed_at``.
+    """
+    if org_ids:
+        Organization.objects.filter(pk__in=org_ids).update(health_changed_at=timezone.now())
+
+
 @transaction.atomic
 def create_organization(
     *, name: str, slug: str, owner: User, time_zone: str = "UTC", currency: str = "EUR"

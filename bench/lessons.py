@@ -34,7 +34,7 @@ from engagements.models import (  # noqa: E402
     PostMortem,
     PostMortemStatus,
 )
-from engagements.services import postmortem as services  # noqa: E402
+from engagements.postmortems import services  # noqa: E402
 from vendors.models import Vendor  # noqa: E402
 
 VERBS = [

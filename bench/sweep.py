@@ -52,7 +52,7 @@ from engagements.models import (  # noqa: E402
     Notification,
     SweepRun,
 )
-from engagements.services import health  # noqa: E402
+from engagements.watch import services as watch  # noqa: E402
 
 
 def counting(fn):
@@ -200,8 +200,8 @@ def main() -> None:
     rows.append(("plain GROUP BY over the interactions table", f"{floor:.2f}", "1", "", "1.0x"))
 
     forget_health()
-    _, first, first_queries = counting(lambda: health.sweep(at=timezone.now()))
-    _, steady, steady_queries = counting(lambda: health.sweep(at=timezone.now()))
+    _, first, first_queries = counting(lambda: watch.sweep(at=timezone.now()))
+    _, steady, steady_queries = counting(lambda: watch.sweep(at=timezone.now()))
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     rows.append(
         (
@@ -259,7 +259,7 @@ def main() -> None:
     )
     at = timezone.now()
     _, naive, naive_queries = counting(
-        lambda: [health.sweep(at=at, engagement_ids=[i]) for i in ids]
+        lambda: [watch.sweep(at=at, engagement_ids=[i]) for i in ids]
     )
     rows.append(
         (

@@ -14,7 +14,8 @@ from decimal import Decimal
 from django.db import transaction
 from django.utils import timezone
 
-from engagements.models import (
+from engagements.delivery import services
+from engagements.delivery.models import (
     Channel,
     Deliverable,
     DeliverableTransition,
@@ -26,7 +27,8 @@ from engagements.models import (
     Risk,
     Side,
 )
-from engagements.services import delivery as services
+from engagements.postmortems import services as pm_services
+from engagements.postmortems.models import PostMortem
 from vendors.models import Vendor, VendorStatus
 
 # Created only when the vendors' demo data has fewer than three approved or active vendors.
@@ -283,11 +285,8 @@ def seed_engagements(accounts, vendors: list[Vendor] | None = None) -> list[Enga
 
 
 def seed_postmortem(accounts) -> None:
-    """Post-mortem issue: the completed demo engagement gets a published post-mortem with two
+    """The completed demo engagement gets a published post-mortem with two
     lessons, so the lessons list and the vendor panel are not empty (idempotent)."""
-    from engagements.models import PostMortem
-    from engagements.services import postmortem as pm_services
-
     engagement = Engagement.unscoped.filter(org=accounts.org, title="Brand refresh").first()
     if engagement is None or not engagement.is_ended:
         return

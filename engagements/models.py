@@ -1,9 +1,14 @@
-"""Engagement data. ``delivery``: what we asked for, what came back, what it cost, how it felt.
-``health`` (health-watcher issue): signals, health, alerts and the notification outbox.
-``portal``: the vendor contacts' private links to an engagement's brief.
-``postmortem``: post-mortems, lessons, acknowledgements and checklist items."""
+"""Every model of the app, re-exported so Django finds them; each lives with its concern.
 
-from .delivery import *  # noqa: F403
-from .health import *  # noqa: F403
-from .portal import *  # noqa: F403
-from .postmortem import *  # noqa: F403
+``delivery``: what we asked for, what came back, what it cost, how it felt.
+``watch``: each engagement's health, its daily trend and the record of each sweep.
+``alerts``: alerts, notification channels, the escalation policy, the outbox, the digest.
+``postmortems``: post-mortems, lessons, acknowledgements and checklist items.
+``portal``: the vendor contacts' private links to an engagement's brief.
+"""
+
+from .alerts.models import *  # noqa: F403
+from .delivery.models import *  # noqa: F403
+from .portal.models import *  # noqa: F403
+from .postmortems.models import *  # noqa: F403
+from .watch.models import *  # noqa: F403

@@ -73,6 +73,16 @@ class _IntRange:
         raise ValidationError(int_range_message(self.low, self.high), code="int_range")
 
 
+class IdsOfItsOwn:
+    """Forms sharing one page get ids of their own (``milestone_title``, not ``id_title``)."""
+
+    ids = "id"
+
+    def __init__(self, *args, **kwargs) -> None:
+        kwargs.setdefault("auto_id", f"{self.ids}_%s")
+        super().__init__(*args, **kwargs)
+
+
 class Form(InputLimits, forms.Form):
     """The app's plain form: ``django.forms.Form`` with the shared input limits."""
 

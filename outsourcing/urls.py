@@ -2,11 +2,11 @@ from django.contrib import admin
 from django.urls import include, path
 
 from accounts.api import router as accounts_api
-from engagements.alerts_api import router as alerts_api
-from engagements.api import deliverables as deliverables_api
-from engagements.api import engagements as engagements_api
-from engagements.postmortems_api import lessons as lessons_api
-from engagements.postmortems_api import postmortems as postmortems_api
+from engagements.alerts.api import router as alerts_api
+from engagements.delivery.api import deliverables as deliverables_api
+from engagements.delivery.api import engagements as engagements_api
+from engagements.postmortems.api import lessons as lessons_api
+from engagements.postmortems.api import postmortems as postmortems_api
 from vendors.api import router as vendors_api
 
 from . import views
@@ -24,7 +24,7 @@ urlpatterns = [
     path("", include("engagements.urls")),
     path("", include("accounts.urls")),
     path("vendors/", include("vendors.urls")),
-    path("portal/", include("engagements.portal_urls")),
+    path("portal/", include("engagements.portal.urls")),
     path(
         "api/v1/",
         include((login_not_required_urls(api.urls[0]), api.urls[1]), namespace=api.urls[2]),

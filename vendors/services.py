@@ -13,6 +13,7 @@ from django.db.models.functions import Lower
 from django.utils import timezone
 
 from accounts.models import Organization, User
+from accounts.services import mark_dashboards_stale
 from outsourcing.uploads import sniff
 from outsourcing.validation import check_values
 
@@ -94,6 +95,7 @@ def _save_named(vendor: Vendor, **save) -> None:
         if _name_taken(vendor.org_id, vendor.name, exclude_pk=vendor.pk):
             raise NameTaken() from None
         raise
+    mark_dashboards_stale({vendor.org_id})  # a dashboard shows the vendor's name
 
 
 def add_months(day: datetime.date, months: int) -> datetime.date:

@@ -10,6 +10,8 @@ from typing import Literal
 from django.shortcuts import get_object_or_404
 from ninja import Field, Query, Router, Schema
 
+from engagements.alerts import services as health
+from engagements.alerts.models import Alert, AlertStatus
 from outsourcing.api import (
     READ_ERRORS,
     WRITE_ERRORS,
@@ -21,9 +23,6 @@ from outsourcing.api import (
     Text,
     list_page,
 )
-
-from .models import Alert, AlertStatus
-from .services import health
 
 router = Router(tags=["alerts"])
 

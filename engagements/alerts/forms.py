@@ -3,10 +3,9 @@
 from django import forms
 from django.utils import timezone
 
+from engagements.alerts.models import AUDIENCES, NotificationChannel
+from engagements.watch.models import Level
 from outsourcing.forms import Form
-
-from .models import Level, NotificationChannel
-from .models.health import AUDIENCES
 
 
 class AcknowledgeForm(Form):

@@ -1,10 +1,9 @@
-"""What the health watcher knows: the current health of each engagement, a daily snapshot for
-the trend, alerts with their history, notification channels, the escalation policy and the
-notification outbox.
+"""Alerts with their history, notification channels, the escalation policy, the
+notification outbox and the digest's record.
 
 Exactly-once is enforced here, in the database, not only in Python: one open alert per
 engagement (partial unique constraint), one notification per (alert, channel, level,
-reminder sequence), one snapshot per engagement and day, one digest per member and day.
+reminder sequence), one digest per member and day.
 """
 
 from django.conf import settings
@@ -13,146 +12,22 @@ from django.db.models import Q
 from django.utils import timezone
 
 from accounts.tenancy import TenantManager, TenantModel, TenantQuerySet
-
-from .delivery import Engagement
+from engagements.delivery.models import Engagement
+from engagements.watch.models import Level
 
 __all__ = [
     "Alert",
     "AlertEvent",
     "AlertStatus",
     "DigestSent",
-    "EngagementHealth",
     "EscalationPolicy",
-    "HealthSnapshot",
-    "Level",
     "Notification",
     "NotificationChannel",
     "NotificationPreference",
     "NotificationState",
-    "SweepRun",
 ]
 
 User = settings.AUTH_USER_MODEL
-
-
-class Level(models.TextChoices):
-    HEALTHY = "healthy", "Healthy"
-    WATCH = "watch", "Watch"
-    WARNING = "warning", "Warning"
-    CUT_LOSSES = "cut_losses", "Cut your losses"
-
-
-LEVEL_RANK = {Level.HEALTHY: 0, Level.WATCH: 1, Level.WARNING: 2, Level.CUT_LOSSES: 3}
-
-
-def level_rank(level: str) -> int:
-    return LEVEL_RANK[Level(level)]
-
-
-class EngagementHealthQuerySet(TenantQuerySet):
-    def for_dashboard(self) -> "EngagementHealthQuerySet":
-        """Active engagements ordered by risk, with what a dashboard row shows."""
-        return (
-            self.filter(engagement__status="active")
-            .select_related("engagement__vendor", "engagement__owner")
-            .order_by("score", "engagement_id")  # walks health_org_score_idx, stops early
-        )
-
-
-class EngagementHealth(TenantModel):
-    """The watcher's current verdict on one engagement (upserted by the sweep, one row each).
-
-    ``raw_level`` is what the signals say now; ``level`` is what we show and alert on: it
-    follows ``raw_level`` up at once and down only after the lower level held for
-    ``HEALTH_DEESCALATION_HOLD_HOURS`` (``lower_since``), so alerts do not flap.
-    """
-
-    engagement = models.OneToOneField(Engagement, on_delete=models.CASCADE, related_name="health")
-    score = models.PositiveSmallIntegerField(default=100)
-    level = models.CharField(max_length=12, choices=Level.choices, default=Level.HEALTHY)
-    raw_level = models.CharField(max_length=12, choices=Level.choices, default=Level.HEALTHY)
-    lower_since = models.DateTimeField(null=True, blank=True)
-    # [{"kind", "severity", "evidence", "our_fault", "since"}], strongest first.
-    signals = models.JSONField(default=list)
-    evaluated_at = models.DateTimeField(default=timezone.now)
-    snapshot_on = models.DateField(null=True, blank=True)
-
-    objects = TenantManager.from_queryset(EngagementHealthQuerySet)()
-
-    class Meta:
-        constraints = [
-            models.CheckConstraint(condition=Q(score__lte=100), name="health_score_0_to_100"),
-            models.CheckConstraint(condition=Q(level__in=Level.values), name="health_level_valid"),
-        ]
-        indexes = [
-            # The dashboard's risk table: an organization's engagements, riskiest first.
-            models.Index(fields=["org", "score", "engagement"], name="health_org_score_idx"),
-        ]
-
-    def __str__(self) -> str:
-        return f"{self.engagement_id}: {self.level} ({self.score})"
-
-    @property
-    def top_signal(self) -> dict | None:
-        return self.signals[0] if self.signals else None
-
-
-class SweepRun(models.Model):
-    """One full sweep of every active engagement, as of ``at``: is the watcher alive, how fast.
-
-    A full sweep runs in ``chunks`` (ranges of engagement ids), possibly on several workers
-    at once; each chunk adds itself when it has committed, and the chunk that completes the
-    count stamps ``finished_at``. A chunk redelivered after its worker died may count twice;
-    ``finished_at`` is then still stamped once. Installation data, not an organization's.
-    """
-
-    at = models.DateTimeField()
-    chunks = models.PositiveIntegerField()
-    chunks_done = models.PositiveIntegerField(default=0)
-    engagements = models.PositiveIntegerField(default=0)
-    started_at = models.DateTimeField(default=timezone.now)
-    finished_at = models.DateTimeField(null=True, blank=True)
-
-    class Meta:
-        ordering = ["-at", "-pk"]
-        indexes = [models.Index(fields=["-at"], name="sweeprun_at_idx")]
-
-    def __str__(self) -> str:
-        return f"sweep at {self.at:%Y-%m-%d %H:%M}: {self.chunks_done}/{self.chunks} chunks"
-
-    @property
-    def seconds(self) -> float | None:
-        return (self.finished_at - self.started_at).total_seconds() if self.finished_at else None
-
-    @classmethod
-    def last_finished(cls) -> "SweepRun | None":
-        return cls.objects.filter(finished_at__isnull=False).first()
-
-    @staticmethod
-    def late(last: "SweepRun | None", now, watched) -> bool:
-        """No full sweep finished within three sweep intervals: the worker or beat is down,
-        and "no alerts" means nothing. Before the first sweep, late only once ``watched``
-        (a queryset of engagements) holds an active one."""
-        if last is None:
-            return watched.filter(status="active").exists()
-        return (now - last.finished_at).total_seconds() > 3 * settings.HEALTH_SWEEP_INTERVAL_SECONDS
-
-
-class HealthSnapshot(TenantModel):
-    """The health of one engagement on one day (the last sweep of the day wins): the trend."""
-
-    engagement = models.ForeignKey(
-        Engagement, on_delete=models.CASCADE, related_name="health_snapshots"
-    )
-    date = models.DateField()
-    score = models.PositiveSmallIntegerField()
-    level = models.CharField(max_length=12, choices=Level.choices)
-
-    class Meta:
-        ordering = ["engagement", "date"]
-        constraints = [
-            models.UniqueConstraint(fields=["engagement", "date"], name="snapshot_one_per_day")
-        ]
 
 
 class AlertStatus(models.TextChoices):

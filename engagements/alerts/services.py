@@ -1,275 +1,63 @@
-"""The health watcher's writes: the sweep, the alert lifecycle, the outbox and its delivery.
+"""Alerts: what the watcher's verdicts open, escalate, de-escalate and resolve; what people do
+with them (acknowledge, snooze, resolve, cut losses); channels and the escalation policy.
 
-Exactly-once lives in the database: the sweep upserts health rows (idempotent), opens an
-alert under the partial unique constraint "one unresolved alert per engagement", changes an
-alert only by compare-and-set (``filter(pk=…, level=old).update(…)``: exactly one row
-changed = this sweep won) and writes the alert event and the outbox rows in that same
-transaction; outbox rows are unique per (alert, channel, level, reminder sequence). Two
-overlapping sweeps therefore never open a second alert or queue a second notification.
+Exactly-once lives in the database: an alert is opened under the partial unique constraint
+"one unresolved alert per engagement", changed only by compare-and-set
+(``filter(pk=…, level=old).update(…)``: exactly one row changed = this sweep won), and its
+event and outbox rows are written in that same transaction; outbox rows are unique per
+(alert, channel, level, reminder sequence). Two overlapping sweeps therefore never open a
+second alert or queue a second notification. Delivery of the outbox: ``outbox.py``.
 """
 
-import hashlib
-import hmac
-import ipaddress
-import json
 import logging
 import secrets
-import socket
-import urllib.error
-import urllib.request
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from decimal import Decimal
-from urllib.parse import urlsplit
 
-from celery.exceptions import SoftTimeLimitExceeded
-from django.conf import settings
 from django.core.exceptions import ValidationError
-from django.core.mail import EmailMessage, send_mail
-from django.db import IntegrityError, transaction
-from django.db.models import Case, F, Max, Q, Value, When
+from django.db import transaction
+from django.db.models import Max
 from django.utils import timezone
 
-from accounts.models import Membership, Role
-from engagements import health as rules
-from engagements import metrics as metrics_module
-from engagements.metrics import IdRange
-from engagements.models import (
+from accounts.services import mark_dashboards_stale
+from engagements.alerts import tasks
+from engagements.alerts.models import (
     Alert,
     AlertEvent,
     AlertStatus,
-    DigestSent,
-    Engagement,
-    EngagementHealth,
-    EngagementStatus,
     EscalationPolicy,
-    HealthSnapshot,
-    Level,
     Notification,
     NotificationChannel,
     NotificationPreference,
-    NotificationState,
-    SweepRun,
 )
-from engagements.models.health import level_rank
-from engagements.services import delivery
-from engagements.services.watch import dashboards_changed
+from engagements.alerts.outbox import check_webhook_url
+from engagements.delivery import services as delivery
+from engagements.delivery.models import Engagement, EngagementStatus
+from engagements.watch import facts as facts_module
+from engagements.watch.models import Level, level_rank
+from engagements.watch.services import BATCH, SweepResult
 from outsourcing.validation import check_values
 
 log = logging.getLogger(__name__)
 
-WEBHOOK_PAYLOAD_VERSION = 1
-WEBHOOK_SIGNATURE_HEADER = "Vendorwatch-Signature"
-# How far a delivery's signed moment may be from the receiver's clock (documented in the
-# README's receiver): older ones are replays, refused.
-WEBHOOK_SIGNATURE_TOLERANCE = timedelta(minutes=5)
-MAX_ATTEMPTS = 6
-STALE_CLAIM = timedelta(minutes=10)
-BATCH = 2000
 
-
-# --- the sweep -------------------------------------------------------------------------------
-
-
-@dataclass
-class SweepResult:
-    engagements: int = 0
-    health_written: int = 0
-    snapshots_written: int = 0
-    changes: list[str] = field(default_factory=list)  # alert changes, human-readable
-    notifications: int = 0
-    orgs: set[int] = field(default_factory=set)  # whose dashboards show something new
-
-    def add(self, other: "SweepResult") -> None:
-        self.engagements += other.engagements
-        self.health_written += other.health_written
-        self.snapshots_written += other.snapshots_written
-        self.changes.extend(other.changes)
-        self.notifications += other.notifications
-        self.orgs |= other.orgs
-
-    def changed(self, org_id: int, change: str) -> None:
-        self.orgs.add(org_id)
-        self.changes.append(change)
-
-
-SWEEP_RUN_RETENTION = timedelta(days=30)
-
-
-def sweep(*, at: datetime, engagement_ids: list[int] | None = None) -> SweepResult:
-    """Evaluate all active engagements (or the given ones) as of ``at``; upsert health, alerts, outbox.
-
-    A full sweep goes chunk by chunk in this process (``sweep_chunk``), recorded as a
-    ``SweepRun``; the beat's task hands the same chunks to several workers instead.
-    """
-    if engagement_ids is not None:
-        return sweep_chunk(at=at, engagement_ids=engagement_ids)
-    run, ranges = start_run(at=at)
-    result = SweepResult()
-    for id_range in ranges:
-        result.add(sweep_chunk(at=at, id_range=id_range, run_id=run.pk))
-    return result
-
-
-def start_run(*, at: datetime, chunk_size: int | None = None) -> tuple[SweepRun, list[IdRange]]:
-    """Record a full sweep as of ``at`` and split the active engagements into id ranges.
-
-    The ranges cover every id (the first is open below, the last open above), so alerts of
-    engagements that stopped being active are resolved by whichever chunk holds their id.
-    """
-    size = chunk_size or settings.HEALTH_SWEEP_CHUNK
-    active = Engagement.unscoped.filter(status=EngagementStatus.ACTIVE).order_by("pk")
-    starts = list(active.values_list("pk", flat=True))[::size]
-    ranges: list[IdRange] = [
-        (lo if i else None, starts[i + 1] - 1 if i + 1 < len(starts) else None)
-        for i, lo in enumerate(starts)
-    ] or [(None, None)]
-    SweepRun.objects.filter(at__lt=at - SWEEP_RUN_RETENTION).delete()
-    return SweepRun.objects.create(at=at, chunks=len(ranges)), ranges
-
-
-def _finish_chunk(run_id: int, engagements: int) -> None:
-    """Count one chunk of a run as done; the chunk that completes the count stamps the end."""
-    SweepRun.objects.filter(pk=run_id).update(
-        chunks_done=F("chunks_done") + 1,
-        engagements=F("engagements") + engagements,
-        finished_at=Case(
-            When(
-                finished_at__isnull=True,
-                chunks_done__gte=F("chunks") - 1,
-                then=Value(timezone.now()),
-            ),
-            default=F("finished_at"),
-        ),
-    )
-
-
-def sweep_chunk(
-    *,
-    at: datetime,
-    engagement_ids: list[int] | None = None,
-    id_range: IdRange | None = None,
-    run_id: int | None = None,
-) -> SweepResult:
-    """Evaluate the given engagements, or the active ones within ``id_range``, as of ``at``."""
-    result = SweepResult()
-    facts = metrics_module.collect(at=at, engagement_ids=engagement_ids, id_range=id_range)
-    result.engagements = len(facts)
-    previous = {
-        row["engagement_id"]: row
-        for row in metrics_module.scoped(
-            EngagementHealth.unscoped.all(), engagement_ids, id_range
-        ).values("engagement_id", *HEALTH_FIELDS)
-    }  # plain rows, not model instances: at 100,000 engagements instantiation dominates
-    hold = timedelta(hours=settings.HEALTH_DEESCALATION_HOLD_HOURS)
-    changed: list[EngagementHealth] = []
-    snapshots: list[HealthSnapshot] = []
-    levels: dict[int, str] = {}
-    today = at.date()
-    for engagement_id, f in facts.items():
-        old = previous.get(engagement_id)
-        new = _evaluate(f, at, old, hold)
-        levels[engagement_id] = new["level"]
-        differs = old is None or any(old[k] != new[k] for k in COMPARED)
-        if differs or old["snapshot_on"] != today:
-            new["snapshot_on"] = today
-            snapshots.append(
-                HealthSnapshot(
-                    org_id=f.org_id,
-                    engagement_id=engagement_id,
-                    date=today,
-                    score=new["score"],
-                    level=new["level"],
-                )
-            )
-        if differs or new["snapshot_on"] != old["snapshot_on"]:
-            changed.append(
-                EngagementHealth(
-                    org_id=f.org_id, engagement_id=engagement_id, evaluated_at=at, **new
-                )
-            )
-    if changed or snapshots:
-        _write_health(changed, snapshots)
-        result.orgs |= {row.org_id for row in [*changed, *snapshots]}
-    result.health_written, result.snapshots_written = len(changed), len(snapshots)
-    _apply_alerts(facts, levels, at, result, engagement_ids, id_range)
-    dashboards_changed(result.orgs)
-    if result.notifications:
-        transaction.on_commit(_enqueue_dispatch)
-    if run_id is not None:
-        _finish_chunk(run_id, result.engagements)
-    return result
-
-
-@transaction.atomic
-def _write_health(changed: list[EngagementHealth], snapshots: list[HealthSnapshot]) -> None:
-    EngagementHealth.unscoped.bulk_create(
-        changed,
-        batch_size=BATCH,
-        update_conflicts=True,
-        unique_fields=["engagement"],
-        update_fields=[
-            "score",
-            "level",
-            "raw_level",
-            "lower_since",
-            "signals",
-            "evaluated_at",
-            "snapshot_on",
-        ],
-    )
-    HealthSnapshot.unscoped.bulk_create(
-        snapshots,
-        batch_size=BATCH,
-        update_conflicts=True,
-        unique_fields=["engagement", "date"],
-        update_fields=["score", "level"],
-    )
-
-
-HEALTH_FIELDS = ("score", "level", "raw_level", "lower_since", "signals", "snapshot_on")
-COMPARED = HEALTH_FIELDS[:-1]
-
-
-def _evaluate(f, at: datetime, old: dict | None, hold: timedelta) -> dict:
-    found = rules.signals(f, at)
-    first_seen = {s["kind"]: s.get("since") for s in (old["signals"] if old else [])}
-    since = {
-        s.kind: datetime.fromisoformat(first_seen[s.kind]) if first_seen.get(s.kind) else at
-        for s in found
-    }
-    score, raw = rules.assess(
-        found, since, at, persist_days=settings.HEALTH_CUT_LOSSES_PERSIST_DAYS
-    )
-    level, lower_since = raw, None
-    if old is not None and level_rank(raw) < level_rank(old["level"]):
-        # De-escalate only after the lower level held for the hold time: no flapping.
-        lower_since = old["lower_since"] or at
-        level = raw if at - lower_since >= hold else old["level"]
-        if level == raw:
-            lower_since = None
-    return {
-        "score": score,
-        "level": level,
-        "raw_level": raw,
-        "lower_since": lower_since,
-        "signals": [s.as_dict() | {"since": since[s.kind].isoformat()} for s in found],
-        "snapshot_on": old["snapshot_on"] if old else None,
-    }
+# --- after each sweep's chunk ------------------------------------------------------------------
 
 
 ALERT_ROW = ("pk", "org_id", "engagement_id", "level", "status", "snoozed_until")
 
 
-def _apply_alerts(
-    facts, levels: dict[int, str], at: datetime, result: SweepResult, engagement_ids, id_range
+def apply_alerts(
+    *, facts, levels: dict[int, str], at: datetime, result: SweepResult, engagement_ids, id_range
 ) -> None:
-    """Open, escalate, de-escalate, wake, resolve and remind: compare-and-set on the few that change."""
+    """Open, escalate, de-escalate, wake, resolve and remind after a sweep's chunk: compare-and-set
+    on the few alerts that change; the outbox is dispatched after commit if anything was queued."""
     alerts = Alert.unscoped.exclude(status=AlertStatus.RESOLVED)
     alerts = (
         alerts.filter(engagement_id__in=engagement_ids)
         if engagement_ids is not None
-        else metrics_module.in_range(alerts, id_range)
+        else facts_module.in_range(alerts, id_range)
     )
     # Named rows, not model instances: most unresolved alerts do not change in a sweep.
     unresolved = {}
@@ -316,6 +104,8 @@ def _apply_alerts(
             result,
         )
     _remind(unresolved, set(todo), at, channels, result)
+    if result.notifications:
+        transaction.on_commit(_enqueue_dispatch)
 
 
 @transaction.atomic
@@ -523,29 +313,10 @@ def _remind(
 
 
 def _enqueue_dispatch() -> None:
-    from engagements import tasks
-
     try:
         tasks.dispatch_outbox.apply_async(retry=False)
     except Exception as exc:  # broker down: the outbox keeps the rows; beat's dispatcher catches up
         log.warning("broker unreachable (%s); the outbox will be dispatched later", exc)
-
-
-def engagement_changed_after_commit(*, engagement_id: int) -> None:
-    """Re-evaluate one engagement's health now that a change that matters was committed."""
-    from engagements import tasks
-
-    try:
-        tasks.reevaluate_engagement.apply_async(
-            kwargs={"engagement_id": engagement_id}, retry=False
-        )
-    except Exception as exc:
-        # Broker down: one engagement's sweep is a dozen queries and no network (notifications
-        # go to the outbox), so do it here; the request still succeeds.
-        log.warning(
-            "broker unreachable (%s); re-evaluating engagement %s in-process", exc, engagement_id
-        )
-        sweep(at=timezone.now(), engagement_ids=[engagement_id])
 
 
 # --- people acting on alerts -----------------------------------------------------------------
@@ -563,7 +334,7 @@ def _change(alert: Alert, *, by, kind: str, note: str, at: datetime, **fields) -
     )
     if won != 1:
         raise AlertChanged("This alert changed meanwhile; look again.")
-    dashboards_changed({alert.org_id})
+    mark_dashboards_stale({alert.org_id})
     old_status = alert.status
     for name, value in fields.items():
         setattr(alert, name, value)
@@ -679,7 +450,7 @@ class LossSummary:
 def loss_summary(*, engagement: Engagement, at: datetime) -> LossSummary:
     """What has been spent, what was accepted for it, and what finishing would cost at this rate."""
     # engagement_ids reads an engagement whatever its status: a terminated one too.
-    facts = metrics_module.collect(at=at, engagement_ids=[engagement.pk])[engagement.pk]
+    facts = facts_module.collect(at=at, engagement_ids=[engagement.pk])[engagement.pk]
     unaccepted = facts.planned_value - facts.accepted_value
     share = facts.accepted_value / facts.planned_value if facts.planned_value else Decimal("0")
     # At the current rate, each accepted share of the value has cost spent/share.
@@ -692,29 +463,12 @@ def loss_summary(*, engagement: Engagement, at: datetime) -> LossSummary:
         unaccepted_value=unaccepted,
         projected_cost_to_finish=projected,
         days_overdue=max(0, (at.date() - facts.target_end_date).days),
-        metrics=metrics_module.metrics(facts, at),
+        metrics=facts_module.metrics(facts, at),
         currency=engagement.currency,
     )
 
 
 # --- channels and the outbox -------------------------------------------------------------------
-
-
-def check_webhook_url(url: str) -> None:
-    """http(s) only; outside development/tests no private, loopback or link-local target (SSRF)."""
-    parts = urlsplit(url)
-    if parts.scheme not in ("http", "https") or not parts.hostname:
-        raise ValidationError({"url": "A webhook URL must start with http:// or https://."})
-    if settings.HEALTH_WEBHOOK_ALLOW_PRIVATE:
-        return
-    try:
-        addresses = {info[4][0] for info in socket.getaddrinfo(parts.hostname, parts.port or 443)}
-    except OSError:
-        raise ValidationError({"url": f"{parts.hostname} does not resolve."}) from None
-    for address in addresses:
-        ip = ipaddress.ip_address(address.split("%")[0])
-        if not ip.is_global or ip.is_multicast:
-            raise ValidationError({"url": f"{parts.hostname} points at a private address ({ip})."})
 
 
 @transaction.atomic
@@ -750,209 +504,6 @@ def send_test_notification(
     return notification
 
 
-def dispatch_outbox(*, at: datetime | None = None, limit: int = 200) -> int:
-    """Claim due outbox rows one by one (conditional UPDATE) and deliver them; returns how many sent.
-
-    A channel that fails is not tried again in the same run: its other due rows wait for the
-    next run, unclaimed and with no attempt counted. A receiver that hangs thus costs one
-    timeout per run instead of one per queued notification, which held back every other
-    channel's messages behind it (and, with enough of them, ran the task into its time limit).
-    """
-    at = at or timezone.now()
-    due = Q(state=NotificationState.PENDING, next_attempt_at__lte=at) | Q(
-        state=NotificationState.CLAIMED, claimed_at__lt=at - STALE_CLAIM
-    )
-    failing: set[int] = set()
-    sent = tried = 0
-    while tried < limit:
-        # Rows of failing channels are left out of the query, so they never use up the limit.
-        wanted = limit - tried
-        rows = list(
-            Notification.unscoped.filter(due)
-            .exclude(channel_id__in=failing)
-            .order_by("next_attempt_at", "pk")
-            .values_list("pk", "channel_id")[:wanted]
-        )
-        for pk, channel_id in rows:
-            if channel_id in failing:
-                continue
-            # Exactly one row changed = claimed by us; works on SQLite where select_for_update does nothing.
-            claimed = Notification.unscoped.filter(due, pk=pk).update(
-                state=NotificationState.CLAIMED, claimed_at=at, attempts=F("attempts") + 1
-            )
-            if claimed != 1:
-                continue  # another dispatcher has it
-            tried += 1
-            if deliver_notification(notification_id=pk, at=at):
-                sent += 1
-            else:
-                failing.add(channel_id)
-        if len(rows) < wanted or not failing:
-            break  # a short batch: nothing more is due; no failure: nothing was skipped
-    return sent
-
-
-def deliver_notification(*, notification_id: int, at: datetime | None = None) -> int:
-    """Deliver one claimed outbox row and record the outcome (retry later with backoff on failure)."""
-    at = at or timezone.now()
-    n = Notification.unscoped.select_related("channel", "alert__engagement__vendor").get(
-        pk=notification_id
-    )
-    if n.state != NotificationState.CLAIMED:
-        return 0
-    try:
-        if n.channel.kind == NotificationChannel.Kind.WEBHOOK:
-            _post_webhook(n)
-        else:
-            _send_email(n)
-    except SoftTimeLimitExceeded:
-        # The task ran out of time mid-delivery: not the endpoint's failure. Back to pending,
-        # the attempt uncounted, and the task ends; the next run delivers it.
-        Notification.unscoped.filter(pk=n.pk, state=NotificationState.CLAIMED).update(
-            state=NotificationState.PENDING, attempts=F("attempts") - 1
-        )
-        raise
-    except Exception as exc:  # any failure of one endpoint is recorded; others are unaffected
-        retry = n.attempts < MAX_ATTEMPTS
-        Notification.unscoped.filter(pk=n.pk, state=NotificationState.CLAIMED).update(
-            state=NotificationState.PENDING if retry else NotificationState.FAILED,
-            next_attempt_at=at + timedelta(seconds=min(3600, 30 * 2**n.attempts)),
-            last_error=f"attempt {n.attempts}: {type(exc).__name__}: {exc}"[:1000],
-        )
-        log.warning("notification %s failed (attempt %s): %s", n.pk, n.attempts, exc)
-        return 0
-    Notification.unscoped.filter(pk=n.pk, state=NotificationState.CLAIMED).update(
-        state=NotificationState.SENT, sent_at=at, last_error=""
-    )
-    return 1
-
-
-def payload(n: Notification) -> dict:
-    """The documented webhook body (``version`` 1)."""
-    body = {"version": WEBHOOK_PAYLOAD_VERSION, "id": n.idempotency_key, "test": n.is_test}
-    if n.alert_id:
-        alert, engagement = n.alert, n.alert.engagement
-        health = EngagementHealth.unscoped.filter(engagement=engagement).first()
-        body |= {
-            "event": "alert.reminder" if n.sequence else "alert.level",
-            "level": n.level,
-            "reminder": n.sequence,
-            "alert": {
-                "id": alert.pk,
-                "status": alert.status,
-                "opened_at": alert.opened_at.isoformat(),
-            },
-            "engagement": {
-                "id": engagement.pk,
-                "title": engagement.title,
-                "vendor": engagement.vendor.name,
-            },
-            "health": {
-                "score": health.score if health else None,
-                "signals": health.signals if health else [],
-            },
-            "url": f"{settings.SITE_URL}/alerts/{alert.pk}/",
-        }
-    else:
-        body |= {"event": "test", "level": n.level}
-    return body
-
-
-def sign(secret: str, body: bytes, *, timestamp: int) -> str:
-    """The ``Vendorwatch-Signature`` header: ``t=<unix seconds>,v1=<hex HMAC-SHA256>`` of
-    ``"<t>." + body`` keyed with the channel's secret (Stripe's scheme). The moment is signed
-    with the body, so a captured delivery replayed later fails the receiver's tolerance
-    check (``WEBHOOK_SIGNATURE_TOLERANCE``) and cannot be re-dated without the secret."""
-    signed = str(timestamp).encode() + b"." + body
-    return f"t={timestamp},v1={hmac.new(secret.encode(), signed, hashlib.sha256).hexdigest()}"
-
-
-class _NoRedirects(urllib.request.HTTPRedirectHandler):
-    """A 3xx answer is a failure, not followed: the SSRF guard checked only the channel's URL,
-    and a redirect could lead to an internal address."""
-
-    def redirect_request(self, req, fp, code, msg, headers, newurl):
-        return None  # urllib then raises HTTPError for the 3xx
-
-
-_webhook_opener = urllib.request.build_opener(_NoRedirects)
-
-
-def _post_webhook(n: Notification) -> None:
-    check_webhook_url(n.channel.url)  # again at send time: DNS may have changed
-    body = json.dumps(payload(n), sort_keys=True).encode()
-    request = urllib.request.Request(
-        n.channel.url,
-        data=body,
-        method="POST",
-        headers={
-            "Content-Type": "application/json",
-            "User-Agent": "Vendorwatch-Webhook/1",
-            "Idempotency-Key": n.idempotency_key,
-            # A fresh moment per attempt: a retry is a new delivery, same Idempotency-Key.
-            WEBHOOK_SIGNATURE_HEADER: sign(
-                n.channel.secret, body, timestamp=int(timezone.now().timestamp())
-            ),
-        },
-    )
-    with _webhook_opener.open(request, timeout=settings.HEALTH_WEBHOOK_TIMEOUT) as response:
-        if not 200 <= response.status < 300:
-            raise urllib.error.HTTPError(
-                n.channel.url, response.status, "not 2xx", response.headers, None
-            )
-
-
-def recipients(*, org_id: int, level: str, owner_id: int | None) -> list[str]:
-    """E-mail addresses the escalation policy names for ``level``."""
-    policy = EscalationPolicy.for_org(org_id)
-    audience = set(policy.audience(level))
-    who = Q(pk__in=[])
-    roles = [
-        r for key, r in (("managers", Role.MANAGER), ("owners", Role.OWNER)) if key in audience
-    ]
-    if roles:
-        who |= Q(role__in=roles)
-    if "engagement_owner" in audience and owner_id:
-        who |= Q(user_id=owner_id)
-    return sorted(
-        Membership.objects.filter(who, org_id=org_id)
-        .values_list("user__email", flat=True)
-        .distinct()
-    )
-
-
-def _send_email(n: Notification) -> None:
-    if n.is_test:
-        to = recipients(org_id=n.org_id, level=Level.CUT_LOSSES, owner_id=None)
-        subject, text = "Vendorwatch test notification", "This channel works."
-    else:
-        engagement = n.alert.engagement
-        to = recipients(org_id=n.org_id, level=n.level, owner_id=engagement.owner_id)
-        label = Level(n.level).label
-        subject = f"[{label}] {engagement.title}" + (
-            f" (reminder {n.sequence})" if n.sequence else ""
-        )
-        body = payload(n)
-        lines = [
-            f"- {rules.LABELS.get(s['kind'], s['kind'])}: {s['evidence']}"
-            for s in body["health"]["signals"]
-        ]
-        text = (
-            f"{engagement.title} ({engagement.vendor.name}) is at {label}.\n\n"
-            + "\n".join(lines)
-            + f"\n\n{body['url']}\n"
-        )
-    if to:
-        # The same Message-ID on every attempt: if a worker dies after the SMTP server took
-        # the message but before we recorded it, the resend is a duplicate mail systems drop.
-        EmailMessage(subject, text, to=to, headers={"Message-ID": message_id(n)}).send()
-
-
-def message_id(n: Notification) -> str:
-    host = urlsplit(settings.SITE_URL).hostname or "vendorwatch.invalid"
-    return f"<{n.idempotency_key}@{host}>"
-
-
 # --- settings and the digest -------------------------------------------------------------------
 
 
@@ -971,69 +522,3 @@ def save_escalation_policy(*, org, **values) -> EscalationPolicy:
     check_values(EscalationPolicy, **values)
     policy, _ = EscalationPolicy.unscoped.update_or_create(org=org, defaults=values)
     return policy
-
-
-DIGEST_HOUR = 7  # in each organization's own time zone
-
-
-def send_digest(*, at: datetime | None = None) -> int:
-    """E-mail each opted-in member a list of their organization's open alerts, once a day,
-    from ``DIGEST_HOUR`` o'clock in the organization's time zone (beat asks every hour, so
-    a missed hour is caught up; the day is the organization's local day)."""
-    at = at or timezone.now()
-    # Who is due first (cheap: members, preferences, today's digests), so the 17 hourly runs
-    # a day after 07:00 read no alert at all once everyone has had theirs.
-    opted_out = set(
-        NotificationPreference.unscoped.filter(daily_digest=False).values_list("org_id", "user_id")
-    )
-    days = (at - timedelta(days=1)).date(), (at + timedelta(days=1)).date()  # any time zone
-    had = set(DigestSent.unscoped.filter(date__range=days).values_list("org_id", "user_id", "date"))
-    due = []
-    for m in Membership.objects.select_related("user", "org"):
-        local = at.astimezone(m.org.tzinfo)
-        if (
-            local.hour >= DIGEST_HOUR
-            and (m.org_id, m.user_id) not in opted_out
-            and (m.org_id, m.user_id, local.date()) not in had
-        ):
-            due.append((m, local))
-    if not due:
-        return 0
-    alerts: dict[int, list[Alert]] = {}
-    for alert in (
-        Alert.unscoped.exclude(status=AlertStatus.RESOLVED)
-        .filter(org_id__in={m.org_id for m, _ in due})
-        .select_related("engagement__vendor")
-    ):
-        alerts.setdefault(alert.org_id, []).append(alert)
-    sent = 0
-    for m, local in due:
-        if m.org_id not in alerts:
-            continue  # nothing open: no digest
-        try:
-            with transaction.atomic():  # the constraint decides when two runs race
-                DigestSent.unscoped.create(
-                    org_id=m.org_id, user_id=m.user_id, date=local.date(), sent_at=at
-                )
-        except IntegrityError:
-            continue  # already sent today
-        lines = [
-            f"- [{Level(a.level).label}] {a.engagement.title} ({a.engagement.vendor.name}): "
-            f"{settings.SITE_URL}/alerts/{a.pk}/"
-            for a in alerts[m.org_id]
-        ]
-        try:
-            send_mail(
-                f"{len(lines)} open alert{'s' if len(lines) != 1 else ''} in {m.org.name}",
-                "\n".join(lines) + "\n\nTurn this digest off on the notifications page.\n",
-                from_email=None,
-                recipient_list=[m.user.email],
-            )
-        except Exception:
-            DigestSent.unscoped.filter(
-                org_id=m.org_id, user_id=m.user_id, date=local.date()
-            ).delete()
-            log.exception("digest to %s failed; it will be retried on the next run", m.user.email)
-            continue
-        sent += 1
-    return sent

@@ -14,6 +14,23 @@ from django.shortcuts import get_object_or_404
 from ninja import Field, Query, Router, Schema, Status
 
 from accounts.models import CURRENCIES, Membership, User
+from engagements.delivery import services
+from engagements.delivery.models import (
+    Channel,
+    Deliverable,
+    DeliverableStatus,
+    Direction,
+    Engagement,
+    EngagementStatus,
+    Interaction,
+    Milestone,
+    Outcome,
+    ReadinessVerdict,
+    Risk,
+    Side,
+    Source,
+    SpendEntry,
+)
 from outsourcing.api import (
     READ_ERRORS,
     WRITE_ERRORS,
@@ -33,24 +50,6 @@ from outsourcing.api import (
     list_page,
 )
 from vendors.models import Vendor
-
-from .models import (
-    Channel,
-    Deliverable,
-    DeliverableStatus,
-    Direction,
-    Engagement,
-    EngagementStatus,
-    Interaction,
-    Milestone,
-    Outcome,
-    ReadinessVerdict,
-    Risk,
-    Side,
-    Source,
-    SpendEntry,
-)
-from .services import delivery as services
 
 engagements = Router(tags=["engagements"])
 deliverables = Router(tags=["deliverables"])

@@ -6,13 +6,9 @@ from django import forms
 from django.core.exceptions import ValidationError
 
 from accounts.models import CURRENCIES, User
-from outsourcing.forms import Form
-from vendors.models import ENGAGEABLE_STATUSES, Vendor, VendorContact
-
-from . import exit_criteria
-from .models import (
+from engagements.delivery import exit_criteria
+from engagements.delivery.models import (
     Channel,
-    Deliverable,
     DeliverableStatus,
     Direction,
     Engagement,
@@ -21,23 +17,15 @@ from .models import (
     Outcome,
     Risk,
     Side,
+    WatchSettings,
 )
-from .models.delivery import WatchSettings
-from .services.delivery import OWNER_ROLES
+from engagements.delivery.services import OWNER_ROLES
+from outsourcing.forms import Form, IdsOfItsOwn
+from vendors.models import ENGAGEABLE_STATUSES, Vendor
 
 DATE = forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
 TEXT = forms.Textarea(attrs={"rows": 3})
 MONEY = {"max_digits": 14, "decimal_places": 2}
-
-
-class IdsOfItsOwn:
-    """Forms sharing one page get ids of their own (``milestone_title``, not ``id_title``)."""
-
-    ids = "id"
-
-    def __init__(self, *args, **kwargs) -> None:
-        kwargs.setdefault("auto_id", f"{self.ids}_%s")
-        super().__init__(*args, **kwargs)
 
 
 class EngagementForm(Form):
@@ -409,94 +397,3 @@ class EngagementFilterForm(Form):
             queryset = queryset.filter(owner=d["owner"])
         order = self.SORTS.get(d.get("sort") or "-created", self.SORTS["-created"])[0]
         return queryset.order_by(order, "-pk")
-
-
-# --- vendor portal ----------------------------------------------------------------------------
-class PortalInviteForm(IdsOfItsOwn, Form):
-    """Owners and managers give a contact of the engagement's vendor a private portal link."""
-
-    ids = "portal"
-
-    contact = forms.ModelChoiceField(
-        queryset=None,
-        label="Vendor contact",
-        empty_label=None,
-        error_messages={"invalid_choice": "Choose a contact of this engagement's vendor."},
-    )
-
-    def __init__(self, *args, engagement, **kwargs) -> None:
-        super().__init__(*args, **kwargs)
-        self.fields["contact"].queryset = VendorContact.objects.filter(
-            vendor_id=engagement.vendor_id
-        )
-
-
-class CheckInForm(IdsOfItsOwn, Form):
-    """The vendor's check-in: where things stand, what blocks them, how the work feels."""
-
-    ids = "checkin"
-
-    progress = forms.CharField(
-        label="Progress since the last check-in",
-        max_length=4000,
-        widget=forms.Textarea(attrs={"rows": 3}),
-        error_messages={"required": "Tell us where things stand."},
-    )
-    blockers = forms.CharField(
-        label="Blockers, if any",
-        max_length=4000,
-        required=False,
-        widget=forms.Textarea(attrs={"rows": 2}),
-    )
-    comfort = forms.TypedChoiceField(
-        label="How is the collaboration going, from your side?",
-        choices=[
-            ("", "—"),
-            ("5", "5 — great"),
-            ("4", "4 — good"),
-            ("3", "3 — so-so"),
-            ("2", "2 — difficult"),
-            ("1", "1 — not working"),
-        ],
-        coerce=int,
-        error_messages={"required": "Pick a rating: it helps us fix our side too."},
-    )
-
-
-class QuestionForm(IdsOfItsOwn, Form):
-    ids = "question"
-
-    question = forms.CharField(
-        label="Your question",
-        max_length=2000,
-        widget=forms.Textarea(attrs={"rows": 2}),
-        error_messages={"required": "Write your question."},
-    )
-
-
-class PortalSubmitForm(IdsOfItsOwn, Form):
-    """The vendor marks a deliverable submitted, with a note or a link to the work."""
-
-    ids = "submit"
-
-    deliverable = forms.ModelChoiceField(
-        queryset=None,
-        error_messages={"invalid_choice": "Choose one of the open deliverables."},
-    )
-    note = forms.CharField(
-        label="Note", max_length=4000, required=False, widget=forms.Textarea(attrs={"rows": 2})
-    )
-    link = forms.URLField(
-        label="Link to the work", max_length=500, required=False, assume_scheme="https"
-    )
-
-    def __init__(self, *args, engagement, **kwargs) -> None:
-        super().__init__(*args, **kwargs)
-        self.fields["deliverable"].queryset = Deliverable.unscoped.filter(
-            engagement_id=engagement.pk,
-            status__in=[
-                DeliverableStatus.PLANNED,
-                DeliverableStatus.IN_PROGRESS,
-                DeliverableStatus.REJECTED,
-            ],
-        )

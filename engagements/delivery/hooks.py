@@ -1,28 +1,46 @@
-"""The seam between data entry and the health watcher.
+"""What delivery tells the concerns built on it, without importing them.
 
-Every service that changes what the warning-sign rules read (interactions, deliverable
-transitions, spend, scope changes, status changes, questions) calls
-``engagement_changed(engagement)`` inside its transaction. The health watcher re-evaluates
-that one engagement after the transaction commits. ``dashboards_changed`` marks the
-dashboards' cached parts of some organizations stale.
+Delivery is the bottom layer: the health watcher, alerts, post-mortems and the vendor portal
+import delivery, never the other way round. Where delivery must let them act (a change the
+warning-sign rules read, an engagement that ends, what the engagement page shows of them),
+it calls one of the hooks below, and the higher concern registers its receiver from
+``EngagementsConfig.ready()``, the one place that wires the concerns together.
+
+Receivers run in registration order, inside the caller's transaction; one that raises
+(``ValidationError``) refuses the change.
 """
 
-from django.db import transaction
-from django.utils import timezone
-
-from accounts.models import Organization
+from collections.abc import Callable
+from typing import Any
 
 
-def engagement_changed(engagement) -> None:
-    """Re-evaluate ``engagement``'s health right after the current transaction commits."""
-    from engagements.services import health  # the health watcher's module
+class Hook:
+    """An ordered set of receivers called with keyword arguments."""
 
-    transaction.on_commit(
-        lambda: health.engagement_changed_after_commit(engagement_id=engagement.pk)
-    )
+    def __init__(self, name: str) -> None:
+        self.name = name
+        self.receivers: list[Callable[..., Any]] = []
+
+    def register(self, receiver: Callable[..., Any]) -> Callable[..., Any]:
+        """Add ``receiver`` once (``ready()`` may run twice in tests)."""
+        if receiver not in self.receivers:
+            self.receivers.append(receiver)
+        return receiver
+
+    def __call__(self, **kwargs: Any) -> list[Any]:
+        return [receiver(**kwargs) for receiver in self.receivers]
+
+    def __repr__(self) -> str:
+        return f"<Hook {self.name}: {len(self.receivers)} receivers>"
 
 
-def dashboards_changed(org_ids) -> None:
-    """What these organizations' dashboards show has changed: their cached parts are stale."""
-    if org_ids:
-        Organization.objects.filter(pk__in=org_ids).update(health_changed_at=timezone.now())
+# ``engagement``: something the warning-sign rules read changed (inside its transaction).
+engagement_changed = Hook("engagement_changed")
+# ``engagement``, ``to``: before a status change is written; a receiver may refuse it.
+status_changing = Hook("status_changing")
+# ``engagement``, ``change``, ``at``: a status change was written (same transaction).
+status_changed = Hook("status_changed")
+# ``engagement`` → the exit-criteria metric values now (the watcher's facts), or nothing.
+engagement_metrics = Hook("engagement_metrics")
+# ``request``, ``engagement`` → extra context the engagement page shows (the portal links).
+engagement_page = Hook("engagement_page")

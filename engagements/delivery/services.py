@@ -2,8 +2,9 @@
 deliverables and their transitions, scope changes, spend, interactions, questions, risks.
 
 Every service that changes what the warning-sign rules read calls
-``watch.engagement_changed(engagement)`` inside its transaction. Views, the API and the
-vendor portal all go through these functions.
+``hooks.engagement_changed(engagement=…)`` inside its transaction (the health watcher
+re-evaluates after commit); one that changes what a dashboard shows marks the dashboards
+stale. Views, the API and the vendor portal all go through these functions.
 """
 
 from collections.abc import Iterable
@@ -17,8 +18,9 @@ from django.db.models import F
 from django.utils import timezone
 
 from accounts.models import Membership, Role, User
-from engagements import exit_criteria
-from engagements.models import (
+from accounts.services import mark_dashboards_stale
+from engagements.delivery import exit_criteria, hooks
+from engagements.delivery.models import (
     Deliverable,
     DeliverableStatus,
     DeliverableTransition,
@@ -37,8 +39,6 @@ from engagements.models import (
     ScopeChange,
     SpendEntry,
 )
-from engagements.services import postmortem as postmortems  # post-mortem issue hooks
-from engagements.services.watch import dashboards_changed, engagement_changed
 from outsourcing.validation import check_values
 from vendors.models import ENGAGEABLE_STATUSES, Vendor
 
@@ -147,6 +147,7 @@ def create_engagement(
     EngagementStatusChange.objects.create(
         org=org, engagement=engagement, to_status=E.DRAFT, by=by, at=now, reason="Created"
     )
+    mark_dashboards_stale({org.pk})
     for key in presets:
         if key not in exit_criteria.PRESETS:
             raise ValidationError({"presets": f"Unknown exit-criteria preset {key!r}."})
@@ -201,7 +202,8 @@ def update_engagement(*, engagement: Engagement, by: User, **changes) -> Engagem
         setattr(engagement, name, value)
     engagement.updated_at = timezone.now()
     engagement.save(update_fields=[*changes, "updated_at"])
-    engagement_changed(engagement)
+    mark_dashboards_stale({engagement.org_id})  # title, owner or vendor on a dashboard
+    hooks.engagement_changed(engagement=engagement)
     return engagement
 
 
@@ -225,7 +227,7 @@ def add_exit_criterion(*, engagement: Engagement, by: User, criterion: dict) -> 
         conditions=clean["conditions"],
         created_by=by,
     )
-    engagement_changed(engagement)
+    hooks.engagement_changed(engagement=engagement)
     return created
 
 
@@ -323,8 +325,7 @@ def change_engagement_status(
             raise ValidationError(
                 "The readiness check says it is too soon; record an override to activate anyway."
             )
-        # Post-mortem issue: lessons from past engagements must be acknowledged first.
-        postmortems.require_lessons_acknowledged(engagement=engagement)
+    hooks.status_changing(engagement=engagement, to=to)  # e.g. lessons to acknowledge first
     now = timezone.now()
     fields: dict = {"status": to, "updated_at": now}
     if to == E.ACTIVE and engagement.activated_at is None:
@@ -333,7 +334,7 @@ def change_engagement_status(
         fields["ended_at"] = now
     if Engagement.objects.filter(pk=engagement.pk, status=old).update(**fields) != 1:
         raise Conflict("Someone else just changed this engagement's status.")
-    dashboards_changed({engagement.org_id})  # it joins or leaves the watched ones
+    mark_dashboards_stale({engagement.org_id})  # it joins or leaves the watched ones
     for name, value in fields.items():
         setattr(engagement, name, value)
     change = EngagementStatusChange.objects.create(
@@ -345,9 +346,8 @@ def change_engagement_status(
         at=now,
         reason=reason.strip(),
     )
-    if to in (E.COMPLETED, E.TERMINATED):  # post-mortem issue: the draft opens with the end
-        postmortems.open_postmortem(engagement=engagement, at=now)
-    engagement_changed(engagement)
+    hooks.status_changed(engagement=engagement, change=change, at=now)  # e.g. a post-mortem opens
+    hooks.engagement_changed(engagement=engagement)
     return change
 
 
@@ -370,7 +370,7 @@ def update_brief(
         engagement.brief_shared_at = engagement.updated_at
         fields.append("brief_shared_at")
     engagement.save(update_fields=fields)
-    engagement_changed(engagement)
+    hooks.engagement_changed(engagement=engagement)
     return engagement
 
 
@@ -391,7 +391,7 @@ def update_watch_settings(*, engagement: Engagement, **settings: int) -> Engagem
         raise ValidationError(errors)
     engagement.updated_at = timezone.now()
     engagement.save(update_fields=[*settings, "updated_at"])
-    engagement_changed(engagement)
+    hooks.engagement_changed(engagement=engagement)
     return engagement
 
 
@@ -426,7 +426,7 @@ def add_milestone(
         due_date=due_date,
         position=(last.position + 1) if last else 1,
     )
-    engagement_changed(engagement)
+    hooks.engagement_changed(engagement=engagement)
     return milestone
 
 
@@ -459,7 +459,7 @@ def add_deliverable(
         due_date=due_date,
         value=value,
     )
-    engagement_changed(engagement)
+    hooks.engagement_changed(engagement=engagement)
     return deliverable
 
 
@@ -523,7 +523,7 @@ def transition_deliverable(
         at=now,
         note=note.strip(),
     )
-    engagement_changed(deliverable.engagement)
+    hooks.engagement_changed(engagement=deliverable.engagement)
     return transition
 
 
@@ -640,7 +640,7 @@ def record_scope_change(
         why=why,
         by=by,
     )
-    engagement_changed(engagement)
+    hooks.engagement_changed(engagement=engagement)
     return change
 
 
@@ -681,7 +681,7 @@ def record_spend(
         milestone=milestone,
         created_by=by,
     )
-    engagement_changed(engagement)
+    hooks.engagement_changed(engagement=engagement)
     return entry
 
 
@@ -736,7 +736,7 @@ def log_interaction(
             owed_by=question_owed_by,
             asked_at=interaction.occurred_at,
         )
-    engagement_changed(engagement)
+    hooks.engagement_changed(engagement=engagement)
     return interaction
 
 
@@ -748,7 +748,7 @@ def answer_question(*, question: OpenQuestion, answer: str = "") -> OpenQuestion
         answered_at=now, answer=answer
     ):
         question.answered_at, question.answer = now, answer
-        engagement_changed(question.engagement)
+        hooks.engagement_changed(engagement=question.engagement)
     return question
 
 

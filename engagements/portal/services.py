@@ -9,13 +9,13 @@ from datetime import timedelta
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
-from django.core.mail import send_mail
 from django.db import transaction
-from django.urls import reverse
 from django.utils import timezone
 
 from accounts.models import User, hash_token
-from engagements.models import (
+from engagements.delivery import hooks
+from engagements.delivery import services as delivery
+from engagements.delivery.models import (
     Channel,
     Deliverable,
     DeliverableTransition,
@@ -24,11 +24,11 @@ from engagements.models import (
     Interaction,
     OpenQuestion,
     Outcome,
-    PortalAccess,
     Side,
     Source,
 )
-from engagements.services import delivery
+from engagements.portal import tasks
+from engagements.portal.models import PortalAccess
 from outsourcing.queue import enqueue_on_commit
 from vendors.models import VendorContact
 
@@ -64,34 +64,9 @@ def invite_vendor_contact(
         brief_shared_at=now
     )
     if contact.email:
-        from engagements import tasks  # tasks import services: keep the import local
-
         enqueue_on_commit(tasks.send_portal_link, portal_access_id=access.pk, token=token)
-    delivery.engagement_changed(engagement)
+    hooks.engagement_changed(engagement=engagement)
     return access, token
-
-
-def portal_url(token: str) -> str:
-    return settings.SITE_URL + reverse("portal:portal_home", args=[token])
-
-
-def send_portal_link(*, access: PortalAccess, token: str) -> None:
-    """E-mail the portal link to the contact (a second e-mail carries the same link)."""
-    engagement, contact = access.engagement, access.contact
-    inviter = access.created_by.display_name if access.created_by else "Your client"
-    send_mail(
-        subject=f"{engagement.title}: your link to the brief and check-ins",
-        message=(
-            f"Hello {contact.name},\n\n{inviter} shared the brief of “{engagement.title}” "
-            "with you: our vision, the goal, the milestones and deliverables with their "
-            "acceptance criteria. Through the same page you can post a check-in, ask us a "
-            "question or mark a deliverable as submitted.\n\n"
-            f"{portal_url(token)}\n\nThe link is personal and works until "
-            f"{access.expires_at:%Y-%m-%d}."
-        ),
-        from_email=None,
-        recipient_list=[contact.email],
-    )
 
 
 @transaction.atomic

@@ -1,8 +1,10 @@
-"""/portal/<token>/: the vendor portal. The token in the path is the only key."""
+"""The vendor portal. ``urlpatterns``: /portal/<token>/, the vendor's side (the ``portal:``
+namespace; the token in the path is the only key). ``staff_urlpatterns``: the links on the
+engagement page (under ``engagements:``)."""
 
 from django.urls import path
 
-from .views import portal as views
+from engagements.portal import views
 
 app_name = "portal"
 
@@ -11,4 +13,17 @@ urlpatterns = [
     path("<str:token>/check-in/", views.portal_check_in, name="portal_check_in"),
     path("<str:token>/question/", views.portal_question, name="portal_question"),
     path("<str:token>/submit/", views.portal_submit, name="portal_submit"),
+]
+
+staff_urlpatterns = [
+    path(
+        "engagements/<int:pk>/portal/",
+        views.portal_access_create,
+        name="portal_access_create",
+    ),
+    path(
+        "portal-links/<int:pk>/revoke/",
+        views.portal_access_revoke,
+        name="portal_access_revoke",
+    ),
 ]

@@ -21,13 +21,14 @@ from django.views.decorators.http import require_POST, require_safe
 from accounts.audit import audit_as
 from accounts.decorators import manager_required
 from accounts.tenancy import activate_tenant
-from engagements.forms import CheckInForm, PortalInviteForm, PortalSubmitForm, QuestionForm
-from engagements.models import Deliverable, Engagement, Milestone, PortalAccess
-from engagements.services import portal as services
+from engagements.delivery.models import Deliverable, Engagement, Milestone
+from engagements.delivery.pages import PAGE, REGIONS, page_context
+from engagements.portal import services
+from engagements.portal.forms import CheckInForm, PortalInviteForm, PortalSubmitForm, QuestionForm
+from engagements.portal.mail import portal_url
+from engagements.portal.models import PortalAccess
 from outsourcing.forms import apply_service
 from outsourcing.htmx import render
-
-from .engagements import PAGE, REGIONS, _page
 
 PORTAL_PAGE = "engagements/portal.html"
 
@@ -130,6 +131,8 @@ def portal_submit(request: HttpRequest, access: PortalAccess) -> HttpResponse:
 
 
 # --- on the engagement page -------------------------------------------------------------------
+
+
 @require_POST
 @manager_required
 def portal_access_create(request: HttpRequest, pk: int) -> HttpResponse:
@@ -142,10 +145,10 @@ def portal_access_create(request: HttpRequest, pk: int) -> HttpResponse:
         access, token = services.invite_vendor_contact(
             engagement=engagement, contact=form.cleaned_data["contact"], by=request.user
         )
-        created.update(portal_link=services.portal_url(token), portal_new=access)
+        created.update(portal_link=portal_url(token), portal_new=access)
 
     ok = apply_service(form, invite)
-    context = _page(request, engagement, **({} if ok else {"portal_form": form}), **created)
+    context = page_context(request, engagement, **({} if ok else {"portal_form": form}), **created)
     # Not a redirect even for a plain post: the link is shown this once.
     status = 200 if ok or request.htmx else 422
     return render(request, PAGE, context, partials=REGIONS, status=status)
@@ -160,4 +163,4 @@ def portal_access_revoke(request: HttpRequest, pk: int) -> HttpResponse:
     if not request.htmx:
         return redirect("engagements:engagement_detail", pk=access.engagement_id)
     engagement = Engagement.objects.for_detail().get(pk=access.engagement_id)
-    return render(request, PAGE, _page(request, engagement), partials=REGIONS)
+    return render(request, PAGE, page_context(request, engagement), partials=REGIONS)

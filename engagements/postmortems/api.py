@@ -5,10 +5,15 @@ from datetime import datetime
 from django.shortcuts import get_object_or_404
 from ninja import Field, Query, Router, Schema
 
+from engagements.postmortems.models import (
+    FailureCategory,
+    Lesson,
+    PostMortem,
+    PostMortemOutcome,
+    PostMortemStatus,
+)
+from engagements.postmortems.services import search_lessons
 from outsourcing.api import READ_ERRORS, Id, ListQuery, Page, Text, list_page
-
-from .models import FailureCategory, Lesson, PostMortem, PostMortemOutcome, PostMortemStatus
-from .services.postmortem import search_lessons
 
 postmortems = Router(tags=["post-mortems"])
 lessons = Router(tags=["lessons"])

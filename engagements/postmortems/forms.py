@@ -2,11 +2,9 @@
 
 from django import forms
 
-from outsourcing.forms import Form
+from engagements.postmortems.models import FailureCategory, PostMortemOutcome
+from outsourcing.forms import Form, IdsOfItsOwn
 from vendors.models import Vendor
-
-from .forms import IdsOfItsOwn
-from .models import FailureCategory, PostMortemOutcome
 
 TEXT = forms.Textarea(attrs={"rows": 2})
 

@@ -14,8 +14,7 @@ from django.db.models import Q
 from django.utils import timezone
 
 from accounts.tenancy import TenantManager, TenantModel, TenantQuerySet
-
-from .delivery import Engagement
+from engagements.delivery.models import Engagement
 
 __all__ = [
     "ChecklistItem",

@@ -1,8 +1,9 @@
 """Post-mortems and lessons: open (facts frozen), draft together, publish, and bring lessons back.
 
-``open_postmortem`` is called when an engagement ends (``delivery.change_engagement_status``,
-which cutting losses from an alert goes through too); ``require_lessons_acknowledged`` is called before a
-draft engagement is activated.
+``open_when_ended`` and ``require_lessons_acknowledged`` receive delivery's status hooks
+(registered in ``engagements/wiring.py``): a post-mortem opens when an engagement ends
+(cutting losses from an alert goes through the same status change), and a draft engagement
+is activated only once the lessons that apply are acknowledged.
 """
 
 from dataclasses import dataclass
@@ -29,26 +30,27 @@ from django.db.models import (
 from django.utils import timezone
 
 from accounts.models import User
-from engagements.models import (
-    ChecklistItem,
+from engagements.alerts.models import AlertEvent
+from engagements.delivery.models import (
     Deliverable,
     DeliverableStatus,
     Engagement,
-    EngagementHealth,
     EngagementStatus,
+    EngagementStatusChange,
+)
+from engagements.postmortems.models import (
+    ChecklistItem,
     FailureCategory,
     FailureItem,
-    HealthSnapshot,
     Lesson,
     LessonAcknowledgement,
     LessonRead,
-    Level,
     PostMortem,
     PostMortemComment,
     PostMortemOutcome,
     PostMortemStatus,
 )
-from engagements.models.health import AlertEvent
+from engagements.watch.models import EngagementHealth, HealthSnapshot, Level
 from vendors.models import Criterion, Evidence, EvidenceKind, Vendor, score_field
 
 BAD_LEVELS = (Level.WARNING, Level.CUT_LOSSES)
@@ -154,6 +156,14 @@ def open_postmortem(*, engagement: Engagement, at: datetime | None = None) -> Po
         facts=facts,
         facts_at=at or timezone.now(),
     )
+
+
+def open_when_ended(
+    *, engagement: Engagement, change: EngagementStatusChange, at: datetime
+) -> None:
+    """The draft post-mortem opens with the end (the receiver of ``delivery.hooks.status_changed``)."""
+    if change.to_status in (EngagementStatus.COMPLETED, EngagementStatus.TERMINATED):
+        open_postmortem(engagement=engagement, at=at)
 
 
 def _require_draft(postmortem: PostMortem) -> None:
@@ -412,8 +422,13 @@ def unacknowledged_lessons(*, engagement: Engagement) -> list:
     ]
 
 
-def require_lessons_acknowledged(*, engagement: Engagement) -> None:
-    """Refuse activation while an applicable lesson is unacknowledged (called by delivery)."""
+def require_lessons_acknowledged(*, engagement: Engagement, to: str) -> None:
+    """Refuse the first activation while an applicable lesson is unacknowledged.
+
+    The receiver of ``delivery.hooks.status_changing``.
+    """
+    if not (engagement.status == EngagementStatus.DRAFT and to == EngagementStatus.ACTIVE):
+        return
     missing = unacknowledged_lessons(engagement=engagement)
     if missing:
         raise ValidationError(

@@ -12,7 +12,9 @@ from django.views.decorators.http import require_POST, require_safe
 
 from accounts.decorators import allow_viewer, manager_required, member_required, owner_required
 from accounts.models import Membership
-from engagements.forms_postmortem import (
+from engagements.delivery.models import Engagement
+from engagements.postmortems import services
+from engagements.postmortems.forms import (
     CommentForm,
     FailureForm,
     LessonFilterForm,
@@ -21,9 +23,8 @@ from engagements.forms_postmortem import (
     SummaryForm,
     ToggleForm,
 )
-from engagements.models import (
+from engagements.postmortems.models import (
     ChecklistItem,
-    Engagement,
     FailureCategory,
     FailureItem,
     Lesson,
@@ -31,7 +32,6 @@ from engagements.models import (
     LessonRead,
     PostMortem,
 )
-from engagements.services import postmortem as services
 from outsourcing.exports import csv_writer
 from outsourcing.forms import apply_service
 from outsourcing.htmx import render

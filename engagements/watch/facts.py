@@ -20,9 +20,7 @@ from django.db import connection
 from django.db.models import Count, Max, Min, Q, Sum
 from django.utils import timezone
 
-from vendors.models import Vendor
-
-from .models import (
+from engagements.delivery.models import (
     Deliverable,
     DeliverableStatus,
     Direction,
@@ -36,6 +34,7 @@ from .models import (
     Side,
     SpendEntry,
 )
+from vendors.models import Vendor
 
 RECENT_DAYS = 30  # no-shows and unanswered messages count over this window
 SCOPE_LOOKBACK_DAYS = 366  # longest scope-change window an engagement may set
@@ -325,3 +324,8 @@ def metrics(f: Facts, at: datetime) -> dict[str, float | None]:
 def for_engagement(engagement: Engagement, at: datetime) -> dict[str, float | None]:
     """One engagement's metric values as of ``at`` (a constant number of queries)."""
     return metrics(collect(at=at, engagement_ids=[engagement.pk])[engagement.pk], at)
+
+
+def metrics_now(*, engagement: Engagement) -> dict[str, float | None]:
+    """One engagement's metric values now (the receiver of ``delivery.hooks.engagement_metrics``)."""
+    return for_engagement(engagement, timezone.now())

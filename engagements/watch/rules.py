@@ -16,8 +16,8 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from .exit_criteria import evaluate
-from .metrics import Facts, metrics
+from engagements.delivery.exit_criteria import evaluate
+from engagements.watch.facts import Facts, metrics
 
 HEALTHY_MIN, WATCH_MIN, CUT_LOSSES_CAP = 91, 65, 30
 CUT_LOSSES_PERSIST_DAYS = 7

@@ -8,7 +8,7 @@ from django.utils import timezone
 from accounts.models import TokenScope
 from accounts.services import create_api_token
 from engagements.models import Alert, AlertEvent
-from engagements.services import health
+from engagements.watch import services as watch
 from tests.api.conftest import bearer
 from tests.factories import DeliverableFactory, EngagementFactory, InteractionFactory
 
@@ -34,7 +34,7 @@ def test_a_script_reads_the_alert_the_watcher_raised_and_acknowledges_it(
     client, manager, write_token
 ):
     engagement = failing_engagement(manager.org, owner=manager.user)
-    health.sweep(at=timezone.now())
+    watch.sweep(at=timezone.now())
 
     listed = client.get("/api/v1/alerts", headers=write_token)
     assert listed.status_code == 200, listed.json()
@@ -57,7 +57,7 @@ def test_a_script_reads_the_alert_the_watcher_raised_and_acknowledges_it(
 def test_alerts_filter_by_level_and_engagement(client, manager, write_token):
     first = failing_engagement(manager.org)
     failing_engagement(manager.org)
-    health.sweep(at=timezone.now())
+    watch.sweep(at=timezone.now())
     one = client.get(f"/api/v1/alerts?engagement={first.pk}", headers=write_token).json()["items"]
     assert [a["engagement_id"] for a in one] == [first.pk]
     level = one[0]["level"]
@@ -69,7 +69,7 @@ def test_alerts_filter_by_level_and_engagement(client, manager, write_token):
 
 def test_snoozing_into_the_past_is_a_422_naming_the_field(client, manager, write_token):
     failing_engagement(manager.org)
-    health.sweep(at=timezone.now())
+    watch.sweep(at=timezone.now())
     alert = Alert.objects.get()
     past = (timezone.now() - dt.timedelta(hours=1)).isoformat()
     response = client.post(
@@ -81,7 +81,7 @@ def test_snoozing_into_the_past_is_a_422_naming_the_field(client, manager, write
 
 def test_resolving_needs_a_note(client, manager, write_token):
     failing_engagement(manager.org)
-    health.sweep(at=timezone.now())
+    watch.sweep(at=timezone.now())
     alert = Alert.objects.get()
     response = client.post(
         f"/api/v1/alerts/{alert.pk}/resolve", {"note": ""}, content_type=JSON, headers=write_token
@@ -92,7 +92,7 @@ def test_resolving_needs_a_note(client, manager, write_token):
 
 def test_another_organizations_alert_is_a_404_and_untouched(client, manager, outsider, write_token):
     failing_engagement(outsider.org)
-    health.sweep(at=timezone.now())
+    watch.sweep(at=timezone.now())
     theirs = Alert.objects.get()
     assert client.get(f"/api/v1/alerts/{theirs.pk}", headers=write_token).status_code == 404
     response = client.post(
@@ -109,7 +109,7 @@ def test_another_organizations_alert_is_a_404_and_untouched(client, manager, out
 
 def test_a_read_token_cannot_acknowledge(client, manager):
     failing_engagement(manager.org)
-    health.sweep(at=timezone.now())
+    watch.sweep(at=timezone.now())
     alert = Alert.objects.get()
     read = bearer(
         create_api_token(org=manager.org, user=manager.user, name="r", scope=TokenScope.READ)[1]
@@ -125,7 +125,7 @@ def test_a_read_token_cannot_acknowledge(client, manager):
 def test_alert_list_query_count_is_flat(client, manager, write_token, n, django_assert_num_queries):
     for _ in range(n):
         failing_engagement(manager.org)
-    health.sweep(at=timezone.now())
+    watch.sweep(at=timezone.now())
     client.get("/api/v1/me", headers=write_token)
     with django_assert_num_queries(3):  # token, membership, alerts page
         response = client.get("/api/v1/alerts", headers=write_token)
@@ -134,7 +134,7 @@ def test_alert_list_query_count_is_flat(client, manager, write_token, n, django_
 
 def test_acting_on_an_alert_someone_already_resolved_is_a_409(client, manager, write_token):
     failing_engagement(manager.org, owner=manager.user)
-    health.sweep(at=timezone.now())
+    watch.sweep(at=timezone.now())
     alert = Alert.objects.get()
     note = {"note": "Vendor called back"}
     first = client.post(

@@ -47,7 +47,7 @@ def test_lessons_search_finds_words_and_filters_by_category(client, owner, write
 
 
 def test_drafts_lessons_are_not_listed_but_the_draft_post_mortem_is(client, owner, write_token):
-    from engagements.services import postmortem as services
+    from engagements.postmortems import services
 
     draft = services.open_postmortem(engagement=ended_engagement(owner.org))
     services.add_lesson(postmortem=draft, text="Not yet agreed.", category="other")

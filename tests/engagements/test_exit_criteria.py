@@ -3,7 +3,7 @@
 import pytest
 from django.core.exceptions import ValidationError
 
-from engagements.exit_criteria import PRESETS, evaluate, validate
+from engagements.delivery.exit_criteria import PRESETS, evaluate, validate
 
 
 @pytest.mark.parametrize("key", list(PRESETS))

@@ -3,7 +3,7 @@
 from hypothesis import given
 from hypothesis import strategies as st
 
-from engagements.exit_criteria import METRICS, OPERATORS, evaluate, validate
+from engagements.delivery.exit_criteria import METRICS, OPERATORS, evaluate, validate
 
 metric_values = st.one_of(st.none(), st.floats(min_value=0, max_value=1e9, allow_nan=False))
 conditions = st.lists(

@@ -15,8 +15,8 @@ import accounts
 import engagements
 import outsourcing
 import vendors
+from engagements.delivery import services as delivery
 from engagements.models import Engagement, Interaction, Milestone, SpendEntry
-from engagements.services import delivery
 from outsourcing.forms import InputLimits
 from outsourcing.validation import DATE_RANGE_MESSAGE
 from tests.factories import EngagementFactory, VendorFactory
@@ -225,31 +225,31 @@ def test_services_refuse_integers_past_the_column_naming_the_field(manager):
     ("form_class", "data", "field", "message"),
     [
         (
-            "engagements.forms.SpendForm",
+            "engagements.delivery.forms.SpendForm",
             {"date": "0001-01-01", "amount": "1", "currency": "EUR", "description": "x"},
             "date",
             DATE_RANGE_MESSAGE,
         ),
         (
-            "engagements.forms.MilestoneForm",
+            "engagements.delivery.forms.MilestoneForm",
             {"title": "x", "due_date": "9999-12-31"},
             "due_date",
             DATE_RANGE_MESSAGE,
         ),
         (
-            "engagements.alert_forms.SnoozeForm",
+            "engagements.alerts.forms.SnoozeForm",
             {"until": "9999-12-31T23:59"},
             "until",
             DATE_RANGE_MESSAGE,
         ),
         (
-            "engagements.forms_postmortem.LessonFilterForm",
+            "engagements.postmortems.forms.LessonFilterForm",
             {"since": "0001-01-01"},
             "since",
             DATE_RANGE_MESSAGE,
         ),
         (
-            "engagements.forms.WatchSettingsForm",
+            "engagements.delivery.forms.WatchSettingsForm",
             {
                 "contact_cadence_days": 7,
                 "contact_grace_days": 3,
@@ -262,7 +262,7 @@ def test_services_refuse_integers_past_the_column_naming_the_field(manager):
             "stall_days",
             "Use a whole number between 1 and 2147483647.",
         ),
-        ("engagements.forms.ExitCriterionForm", {"value_1": "1e30"}, "value_1", "digits"),
+        ("engagements.delivery.forms.ExitCriterionForm", {"value_1": "1e30"}, "value_1", "digits"),
     ],
 )
 def test_the_forms_refuse_impossible_values_before_any_service_runs(

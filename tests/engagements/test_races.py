@@ -6,8 +6,8 @@ import pytest
 from django.db import connection
 
 from accounts.tenancy import tenant_scope
+from engagements.delivery import services
 from engagements.models import Deliverable, DeliverableTransition
-from engagements.services import delivery as services
 from tests.factories import DeliverableFactory, MembershipFactory
 
 

@@ -8,6 +8,7 @@ import time_machine
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 
+from engagements.delivery import hooks, services
 from engagements.models import (
     Deliverable,
     DeliverableTransition,
@@ -20,7 +21,6 @@ from engagements.models import (
     ReadinessVerdict,
     SpendEntry,
 )
-from engagements.services import delivery as services
 from tests.factories import (
     DeliverableFactory,
     EngagementFactory,
@@ -54,7 +54,7 @@ def changed(monkeypatch):
     """Engagement ids the health watcher was asked to re-evaluate."""
     calls = []
     monkeypatch.setattr(
-        "engagements.services.delivery.engagement_changed", lambda e: calls.append(e.pk)
+        hooks.engagement_changed, "receivers", [lambda engagement: calls.append(engagement.pk)]
     )
     return calls
 

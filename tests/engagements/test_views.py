@@ -273,7 +273,7 @@ def test_exit_criteria_show_conditions_alone_without_metrics(manager, engagement
 
 
 def test_exit_criteria_show_distance_to_tripping_when_metrics_are_given(manager, engagement):
-    from engagements.views.engagements import _page
+    from engagements.delivery.pages import page_context as _page
 
     ExitCriterion.objects.create(
         org=manager.org,

@@ -16,8 +16,8 @@ from django.utils import timezone
 
 from accounts.models import TokenScope
 from accounts.services import create_api_token
+from engagements.alerts import outbox
 from engagements.models import Alert, Interaction, Notification
-from engagements.services import health
 from outsourcing.celery import app
 from tests.conftest import need, wait_for
 from tests.factories import DeliverableFactory, EngagementFactory, InteractionFactory
@@ -92,7 +92,7 @@ def test_while_redis_is_down_pages_and_data_entry_work_and_the_missed_sweep_catc
     stoppable_redis, manager
 ):
     stop, start = stoppable_redis
-    from engagements.services.health import create_channel
+    from engagements.alerts.services import create_channel
 
     engagement = EngagementFactory(org=manager.org, owner=manager.user)
     create_channel(org=manager.org, kind="email", name="Team inbox")
@@ -146,6 +146,6 @@ def test_while_redis_is_down_pages_and_data_entry_work_and_the_missed_sweep_catc
         tasks.sweep_health.delay()  # a second tick, and a redelivered dispatch, change nothing
         tasks.dispatch_outbox.delay()
         time.sleep(2)
-    health.dispatch_outbox(at=timezone.now())
+    outbox.dispatch_outbox(at=timezone.now())
     assert len(mail.outbox) == sent
     assert Alert.objects.filter(engagement=engagement).count() == 1

@@ -13,9 +13,9 @@ from itertools import combinations
 import pytest
 
 from engagements import tasks
+from engagements.alerts import services as alerts
 from engagements.models import Alert, AlertEvent, Engagement, Level, Notification, SweepRun
 from engagements.models import NotificationState as State
-from engagements.services import health
 from tests.conftest import wait_for
 from tests.faults.conftest import clean_sweep_verdict, seed_engagements, sent_emails, verdict
 
@@ -30,8 +30,8 @@ SENT = "Sending due task sweep-health (engagements.tasks.sweep_health)"
 
 def test_two_beats_at_once_still_give_one_sweeps_effects(celery_programs, receivers, owner):
     receiver = receivers()
-    health.create_channel(org=owner.org, kind="email", name="Team")
-    health.create_channel(org=owner.org, kind="webhook", name="Ops", url=receiver.url)
+    alerts.create_channel(org=owner.org, kind="email", name="Team")
+    alerts.create_channel(org=owner.org, kind="webhook", name="Ops", url=receiver.url)
     watched = set(
         seed_engagements(
             n=ENGAGEMENTS, watched=owner.org, owner=owner.user, watched_every=WATCHED_EVERY

@@ -19,10 +19,11 @@ from django.urls import reverse
 from django.utils import timezone
 
 from engagements import tasks
+from engagements.alerts import outbox
+from engagements.alerts import services as alert_services
+from engagements.alerts.outbox import MAX_ATTEMPTS
 from engagements.models import Alert, Level, Notification
 from engagements.models import NotificationState as State
-from engagements.services import health
-from engagements.services.health import MAX_ATTEMPTS
 from tests.conftest import wait_for
 from tests.factories import EngagementFactory
 
@@ -61,9 +62,9 @@ def test_failing_webhooks_are_retried_with_backoff_until_the_limit_and_shown_on_
     why = {"Answers 500": "HTTP Error 500", "Hangs": "timed out", "Not there": "refused"}
     urls = {"Answers 500": server_error.url, "Hangs": hanging.url, "Not there": _nobody_listens()}
     for name, url in urls.items():
-        health.create_channel(org=owner.org, kind="webhook", name=name, url=url)
-    health.create_channel(org=owner.org, kind="webhook", name="Works", url=working.url)
-    health.create_channel(org=owner.org, kind="email", name="Team")
+        alert_services.create_channel(org=owner.org, kind="webhook", name=name, url=url)
+    alert_services.create_channel(org=owner.org, kind="webhook", name="Works", url=working.url)
+    alert_services.create_channel(org=owner.org, kind="email", name="Team")
     engagement = EngagementFactory(
         org=owner.org, owner=owner.user, activated_at=timezone.now() - timedelta(days=40)
     )
@@ -91,13 +92,13 @@ def test_failing_webhooks_are_retried_with_backoff_until_the_limit_and_shown_on_
             assert reason in retrying[name]
         for attempt in range(2, MAX_ATTEMPTS + 1):
             due = max(failing.values_list("next_attempt_at", flat=True))
-            assert not health.dispatch_outbox(at=due - timedelta(seconds=1))  # not before
+            assert not outbox.dispatch_outbox(at=due - timedelta(seconds=1))  # not before
             clock.move_to(due + timedelta(seconds=1))
             tasks.dispatch_outbox.delay()
             wait_for(lambda n=attempt: attempts_done(n), timeout=30)
             record()
         clock.move_to(timezone.now() + timedelta(hours=2))
-        assert health.dispatch_outbox() == 0  # the limit: nothing is tried again
+        assert outbox.dispatch_outbox() == 0  # the limit: nothing is tried again
 
     for name, reason in why.items():
         n = failing.get(channel__name=name)
@@ -130,9 +131,9 @@ def test_a_hanging_receiver_costs_one_timeout_per_run_not_one_per_alert(
     settings.HEALTH_WEBHOOK_TIMEOUT = TIMEOUT
     settings.HEALTH_WEBHOOK_ALLOW_PRIVATE = True
     hanging, working = receivers(hang=10 * TIMEOUT), receivers()
-    health.create_channel(org=owner.org, kind="webhook", name="Hangs", url=hanging.url)
-    health.create_channel(org=owner.org, kind="webhook", name="Works", url=working.url)
-    health.create_channel(org=owner.org, kind="email", name="Team")
+    alert_services.create_channel(org=owner.org, kind="webhook", name="Hangs", url=hanging.url)
+    alert_services.create_channel(org=owner.org, kind="webhook", name="Works", url=working.url)
+    alert_services.create_channel(org=owner.org, kind="email", name="Team")
     alerts = 5
     EngagementFactory.create_batch(
         alerts, org=owner.org, owner=owner.user, activated_at=timezone.now() - timedelta(days=40)
@@ -169,7 +170,9 @@ def test_a_receiver_that_redirects_fails_and_the_redirect_is_not_followed(
     settings.HEALTH_WEBHOOK_ALLOW_PRIVATE = True
     internal = receivers()
     redirecting = receivers(answer=302, location=internal.url)
-    health.create_channel(org=owner.org, kind="webhook", name="Redirects", url=redirecting.url)
+    alert_services.create_channel(
+        org=owner.org, kind="webhook", name="Redirects", url=redirecting.url
+    )
     EngagementFactory(
         org=owner.org, owner=owner.user, activated_at=timezone.now() - timedelta(days=40)
     )

@@ -13,6 +13,7 @@ import pytest
 from django.db import connection
 
 from engagements import tasks
+from engagements.alerts import services as alerts
 from engagements.models import (
     Alert,
     AlertEvent,
@@ -23,7 +24,6 @@ from engagements.models import (
     Notification,
     NotificationState,
 )
-from engagements.services import health
 from tests.conftest import wait_for
 from tests.faults.conftest import (
     clean_sweep_verdict,
@@ -72,8 +72,8 @@ def test_a_worker_killed_mid_sweep_leaves_each_engagement_one_right_alert_notifi
     celery_programs, empty_broker, receivers, owner
 ):
     receiver = receivers()
-    health.create_channel(org=owner.org, kind="email", name="Team")
-    health.create_channel(org=owner.org, kind="webhook", name="Ops", url=receiver.url)
+    alerts.create_channel(org=owner.org, kind="email", name="Team")
+    alerts.create_channel(org=owner.org, kind="webhook", name="Ops", url=receiver.url)
     watched = set(
         seed_engagements(
             n=ENGAGEMENTS, watched=owner.org, owner=owner.user, watched_every=WATCHED_EVERY

@@ -10,8 +10,8 @@ from decimal import Decimal
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from engagements.health import WEIGHTS, Signal, assess, signals
-from engagements.metrics import Facts, metrics
+from engagements.watch.facts import Facts, metrics
+from engagements.watch.rules import WEIGHTS, Signal, assess, signals
 
 AT = datetime(2026, 12, 1, 9, 0, tzinfo=UTC)
 RANK = {"healthy": 0, "watch": 1, "warning": 2, "cut_losses": 3}

@@ -10,7 +10,7 @@ from django.utils import timezone
 from django.utils.html import escape
 
 from engagements.models import Alert, AlertStatus
-from engagements.services import health
+from engagements.watch import services as watch
 from tests.factories import EngagementFactory
 from tests.html_forms import form_values
 
@@ -31,7 +31,7 @@ def alert(manager) -> Alert:
     EngagementFactory(
         org=manager.org, owner=manager.user, activated_at=timezone.now() - timedelta(days=40)
     )
-    health.sweep(at=timezone.now())
+    watch.sweep(at=timezone.now())
     return Alert.objects.get()
 
 

@@ -3,9 +3,9 @@
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 
-from engagements import health
-from engagements.metrics import Facts, metrics
 from engagements.models import Engagement
+from engagements.watch import rules as health
+from engagements.watch.facts import Facts, metrics
 
 AT = datetime(2026, 12, 1, 9, 0, tzinfo=UTC)
 DEFAULTS = {f.name: f.default for f in Engagement._meta.fields if f.name in Engagement.WATCH_FIELDS}
@@ -203,7 +203,7 @@ def test_a_mild_sign_is_watch_and_no_sign_is_healthy():
 
 
 def test_metrics_provide_every_exit_criteria_metric():
-    from engagements.exit_criteria import METRICS
+    from engagements.delivery.exit_criteria import METRICS
 
     assert set(metrics(facts(), AT)) == set(METRICS)
 
@@ -211,7 +211,7 @@ def test_metrics_provide_every_exit_criteria_metric():
 def test_a_signal_stored_by_the_sweep_keeps_every_field_and_its_label():
     from dataclasses import fields
 
-    from engagements.health import Signal
+    from engagements.watch.rules import Signal
 
     stored = Signal("missed_contact", 2, "no call for 20 days", our_fault=True).as_dict()
     assert set(stored) == {f.name for f in fields(Signal)} | {"label"}

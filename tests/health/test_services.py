@@ -8,7 +8,8 @@ import time_machine
 from django.core.exceptions import ValidationError
 from django.utils import timezone
 
-from engagements import metrics
+from engagements.alerts import digest, outbox
+from engagements.alerts import services as alerts
 from engagements.models import (
     Alert,
     AlertEvent,
@@ -26,7 +27,9 @@ from engagements.models import (
     Outcome,
     SweepRun,
 )
-from engagements.services import health
+from engagements.watch import facts as metrics
+from engagements.watch import services as watch
+from engagements.watch import tasks as watch_tasks
 from tests.factories import (
     DeliverableFactory,
     EngagementFactory,
@@ -57,14 +60,14 @@ def no_reminders(org) -> None:
 
 def channels(org) -> list[NotificationChannel]:
     return [
-        health.create_channel(org=org, kind="email", name="Team e-mail"),
-        health.create_channel(org=org, kind="webhook", name="Ops", url="http://127.0.0.1:9/hook"),
+        alerts.create_channel(org=org, kind="email", name="Team e-mail"),
+        alerts.create_channel(org=org, kind="webhook", name="Ops", url="http://127.0.0.1:9/hook"),
     ]
 
 
 def sweep_on(n: int, hour: int = 9, **kwargs):
     with time_machine.travel(day(n, hour), tick=False):
-        return health.sweep(at=timezone.now(), **kwargs)
+        return watch.sweep(at=timezone.now(), **kwargs)
 
 
 @pytest.fixture
@@ -155,9 +158,9 @@ def test_overlapping_sweeps_never_open_a_second_alert_or_queue_twice(owner):
     with time_machine.travel(START, tick=False):
         engagement = EngagementFactory(org=owner.org, activated_at=START)
     at = day(20)
-    health.sweep(at=at)
+    watch.sweep(at=at)
     # A second worker ran the same tick (beat twice, a redelivered task): nothing new.
-    again = health.sweep(at=at)
+    again = watch.sweep(at=at)
     assert again.changes == [] and again.notifications == 0
     assert Alert.objects.filter(engagement=engagement).count() == 1
     assert Notification.objects.count() == 2
@@ -182,9 +185,9 @@ def test_a_second_sweep_with_no_changes_writes_nothing_but_its_own_record(
 ):
     with time_machine.travel(START, tick=False):
         EngagementFactory.create_batch(3, org=owner.org, activated_at=START)
-    health.sweep(at=day(20))
+    watch.sweep(at=day(20))
     with django_assert_num_queries(SWEEP_RUN_STATEMENTS + CHUNK_QUERIES) as ctx:
-        result = health.sweep(at=day(20, hour=10))
+        result = watch.sweep(at=day(20, hour=10))
     assert result.health_written == 0 and result.snapshots_written == 0
     assert all("sweeprun" in sql for sql in _writes(ctx.captured_queries))
 
@@ -198,9 +201,9 @@ def test_the_query_count_of_a_sweep_does_not_grow_with_engagements(
             InteractionFactory(engagement=engagement, occurred_at=day(1), comfort=3)
             DeliverableFactory(milestone=MilestoneFactory(engagement=engagement))
             SpendEntryFactory(engagement=engagement, date=day(2).date())
-    health.sweep(at=day(5))  # first sweep: everyone healthy, rows created
+    watch.sweep(at=day(5))  # first sweep: everyone healthy, rows created
     with django_assert_num_queries(SWEEP_RUN_STATEMENTS + CHUNK_QUERIES):
-        health.sweep(at=day(5, hour=12))
+        watch.sweep(at=day(5, hour=12))
 
 
 def test_a_sweep_in_chunks_gives_the_same_verdicts_and_records_its_run(owner, settings):
@@ -211,7 +214,7 @@ def test_a_sweep_in_chunks_gives_the_same_verdicts_and_records_its_run(owner, se
     for engagement in quiet:
         InteractionFactory(engagement=engagement, occurred_at=day(19), comfort=4)
     settings.HEALTH_SWEEP_CHUNK = 2
-    result = health.sweep(at=day(20))
+    result = watch.sweep(at=day(20))
     assert result.engagements == 5
     assert set(Alert.objects.values_list("engagement_id", flat=True)) == {e.pk for e in silent}
     run = SweepRun.objects.get()
@@ -221,7 +224,7 @@ def test_a_sweep_in_chunks_gives_the_same_verdicts_and_records_its_run(owner, se
     for engagement in silent:
         engagement.status = EngagementStatus.PAUSED
         engagement.save(update_fields=["status"])
-    health.sweep(at=day(21))
+    watch.sweep(at=day(21))
     assert not Alert.objects.unresolved().exists()
     assert SweepRun.objects.count() == 2
 
@@ -229,15 +232,15 @@ def test_a_sweep_in_chunks_gives_the_same_verdicts_and_records_its_run(owner, se
 def test_the_chunks_cover_every_id_so_no_alert_is_left_behind(owner):
     with time_machine.travel(START, tick=False):
         ids = [e.pk for e in EngagementFactory.create_batch(5, org=owner.org, activated_at=START)]
-    _, ranges = health.start_run(at=day(1), chunk_size=2)
+    _, ranges = watch.start_run(at=day(1), chunk_size=2)
     assert ranges == [(None, ids[2] - 1), (ids[2], ids[4] - 1), (ids[4], None)]
     Engagement.objects.update(status=EngagementStatus.COMPLETED)
-    assert health.start_run(at=day(2), chunk_size=2)[1] == [(None, None)]
+    assert watch.start_run(at=day(2), chunk_size=2)[1] == [(None, None)]
 
 
 def test_old_sweep_records_are_pruned(owner):
-    health.sweep(at=day(1))
-    health.sweep(at=day(40))
+    watch.sweep(at=day(1))
+    watch.sweep(at=day(40))
     assert list(SweepRun.objects.values_list("at", flat=True)) == [day(40)]
 
 
@@ -261,7 +264,7 @@ def test_escalation_wakes_a_snoozed_alert_and_reminders_follow_the_policy(engage
     channels(owner.org)
     sweep_on(15)  # no held contact for 15 days: watch
     alert = Alert.objects.get()
-    health.snooze_alert(alert=alert, by=owner.user, until=day(40), at=day(15))
+    alerts.snooze_alert(alert=alert, by=owner.user, until=day(40), at=day(15))
     sweep_on(25)  # 25 days: warning, wakes up
     alert.refresh_from_db()
     assert (alert.level, alert.status) == (Level.WARNING, AlertStatus.OPEN)
@@ -270,7 +273,7 @@ def test_escalation_wakes_a_snoozed_alert_and_reminders_follow_the_policy(engage
     assert not Notification.objects.filter(sequence=1).exists()
     sweep_on(26, hour=10)  # 25 h later, still open: the daily reminder at warning
     assert Notification.objects.filter(level=Level.WARNING, sequence=1).count() == 2
-    health.acknowledge_alert(alert=alert, by=owner.user, note="calling them", at=day(26, 11))
+    alerts.acknowledge_alert(alert=alert, by=owner.user, note="calling them", at=day(26, 11))
     sweep_on(28)
     assert not Notification.objects.filter(sequence=2).exists()
 
@@ -279,20 +282,20 @@ def test_snoozing_into_the_past_is_refused(engagement, owner):
     sweep_on(15)
     alert = Alert.objects.get()
     with pytest.raises(ValidationError, match="future"):
-        health.snooze_alert(alert=alert, by=owner.user, until=day(14), at=day(15))
+        alerts.snooze_alert(alert=alert, by=owner.user, until=day(14), at=day(15))
     assert AlertEvent.objects.filter(kind="snoozed").count() == 0
 
 
 def test_terminating_cuts_losses_and_resolves_the_alert(engagement, owner):
     sweep_on(15)
-    health.terminate_engagement(engagement=engagement, by=owner.user, reason="silent vendor")
+    alerts.terminate_engagement(engagement=engagement, by=owner.user, reason="silent vendor")
     engagement.refresh_from_db()
     assert engagement.status == EngagementStatus.TERMINATED
     assert engagement.status_changes.get().reason == "silent vendor"
     assert Alert.objects.get().status == AlertStatus.RESOLVED
     assert engagement.postmortem.status == "draft"  # the review starts with the decision
     with pytest.raises(ValidationError):
-        health.terminate_engagement(engagement=engagement, by=owner.user, reason="again")
+        alerts.terminate_engagement(engagement=engagement, by=owner.user, reason="again")
 
 
 def test_the_loss_summary_shows_spend_accepted_value_and_the_cost_to_finish(engagement):
@@ -300,7 +303,7 @@ def test_the_loss_summary_shows_spend_accepted_value_and_the_cost_to_finish(enga
     DeliverableFactory(milestone=milestone, status=DeliverableStatus.ACCEPTED, accepted_at=day(5))
     DeliverableFactory(milestone=milestone)
     SpendEntryFactory(engagement=engagement, date=day(5).date(), amount=Decimal("20000"))
-    summary = health.loss_summary(engagement=engagement, at=day(10))
+    summary = alerts.loss_summary(engagement=engagement, at=day(10))
     assert summary.spent == Decimal("20000")
     assert summary.accepted_value == Decimal("10000")
     assert summary.unaccepted_value == Decimal("10000")
@@ -312,7 +315,7 @@ def test_the_dispatcher_claims_each_row_once_and_retries_failures_with_backoff(
 ):
     _email, webhook = channels(owner.org)  # the webhook points at a closed port
     sweep_on(15)
-    assert health.dispatch_outbox(at=day(15)) == 1
+    assert outbox.dispatch_outbox(at=day(15)) == 1
     assert [m.subject for m in mailoutbox] == [f"[Watch] {engagement.title}"]
     assert mailoutbox[0].to == [owner.user.email]
     failed = Notification.objects.get(channel=webhook)
@@ -320,7 +323,7 @@ def test_the_dispatcher_claims_each_row_once_and_retries_failures_with_backoff(
     assert failed.attempts == 1
     assert "attempt 1" in failed.last_error
     assert failed.next_attempt_at == day(15) + timedelta(seconds=60)
-    assert health.dispatch_outbox(at=day(15)) == 0  # not due yet; the e-mail is not re-sent
+    assert outbox.dispatch_outbox(at=day(15)) == 0  # not due yet; the e-mail is not re-sent
     assert len(mailoutbox) == 1
 
 
@@ -330,12 +333,12 @@ def test_an_alert_mail_sent_again_after_a_crash_carries_the_same_message_id(
     """A worker that dies between the SMTP send and recording it sends the mail again on the
     next run; the same Message-ID lets mail systems drop the second copy."""
     settings.SITE_URL = "https://vendorwatch.example.com"
-    health.create_channel(org=owner.org, kind="email", name="Team e-mail")
+    alerts.create_channel(org=owner.org, kind="email", name="Team e-mail")
     sweep_on(15)
-    assert health.dispatch_outbox(at=day(15)) == 1
+    assert outbox.dispatch_outbox(at=day(15)) == 1
     row = Notification.objects.get()
     Notification.objects.update(state=NotificationState.PENDING)  # the record never happened
-    assert health.dispatch_outbox(at=day(15)) == 1
+    assert outbox.dispatch_outbox(at=day(15)) == 1
     first, second = (m.message()["Message-ID"] for m in mailoutbox)
     assert first == second == f"<{row.idempotency_key}@vendorwatch.example.com>"
 
@@ -350,9 +353,9 @@ def test_a_failing_channel_is_tried_once_per_run_and_its_rows_do_not_use_up_the_
     webhook_rows = Notification.objects.filter(channel=webhook)
     webhook_rows.update(next_attempt_at=day(14))  # overdue: they come first
     # The first window of 2 is all webhook rows; after one failure the e-mail gets in anyway.
-    assert health.dispatch_outbox(at=day(15), limit=2) == 1
+    assert outbox.dispatch_outbox(at=day(15), limit=2) == 1
     assert sorted(webhook_rows.values_list("attempts", flat=True)) == [0, 0, 1]
-    assert health.dispatch_outbox(at=day(15)) == 2
+    assert outbox.dispatch_outbox(at=day(15)) == 2
     assert sorted(webhook_rows.values_list("attempts", flat=True)) == [0, 1, 1]
     assert len(mailoutbox) == 3
 
@@ -371,9 +374,9 @@ def test_a_dispatch_that_runs_out_of_time_leaves_the_message_pending_not_failed(
     def out_of_time(notification):
         raise SoftTimeLimitExceeded()
 
-    monkeypatch.setattr(health, "_post_webhook", out_of_time)
+    monkeypatch.setattr(outbox, "_post_webhook", out_of_time)
     with pytest.raises(SoftTimeLimitExceeded):
-        health.dispatch_outbox(at=day(15))
+        outbox.dispatch_outbox(at=day(15))
     row = Notification.objects.get(channel=webhook)
     assert (row.state, row.attempts, row.last_error) == (NotificationState.PENDING, 0, "")
 
@@ -382,19 +385,19 @@ def test_a_stale_claim_is_claimed_again(engagement, owner, mailoutbox):
     channels(owner.org)
     sweep_on(15)
     Notification.objects.update(state=NotificationState.CLAIMED, claimed_at=day(15))
-    assert health.dispatch_outbox(at=day(15, hour=9) + timedelta(minutes=5)) == 0
-    assert health.dispatch_outbox(at=day(15, hour=9) + timedelta(minutes=11)) == 1
+    assert outbox.dispatch_outbox(at=day(15, hour=9) + timedelta(minutes=5)) == 0
+    assert outbox.dispatch_outbox(at=day(15, hour=9) + timedelta(minutes=11)) == 1
 
 
 def test_a_webhook_url_must_be_http_and_public_in_production(settings):
     with pytest.raises(ValidationError, match="http"):
-        health.check_webhook_url("ftp://example.com/hook")
-    health.check_webhook_url("http://127.0.0.1:8000/hook")  # allowed in tests
+        outbox.check_webhook_url("ftp://example.com/hook")
+    outbox.check_webhook_url("http://127.0.0.1:8000/hook")  # allowed in tests
     settings.HEALTH_WEBHOOK_ALLOW_PRIVATE = False
     with pytest.raises(ValidationError, match="private address"):
-        health.check_webhook_url("http://127.0.0.1:8000/hook")
+        outbox.check_webhook_url("http://127.0.0.1:8000/hook")
     with pytest.raises(ValidationError, match="private address"):
-        health.check_webhook_url("http://169.254.169.254/latest")
+        outbox.check_webhook_url("http://169.254.169.254/latest")
 
 
 def test_a_change_that_matters_is_re_evaluated_even_when_the_broker_is_down(
@@ -410,7 +413,7 @@ def test_a_change_that_matters_is_re_evaluated_even_when_the_broker_is_down(
     # Patch the send, not the broker URL: a pool created for a dead URL outlives the test.
     monkeypatch.setattr(tasks.reevaluate_engagement, "apply_async", broker_down)
     with time_machine.travel(day(15), tick=False):
-        health.engagement_changed_after_commit(engagement_id=engagement.pk)
+        watch_tasks.engagement_changed_after_commit(engagement_id=engagement.pk)
     assert EngagementHealth.objects.get(engagement=engagement).level == Level.WATCH
     assert Alert.objects.filter(engagement=engagement).exists()
 
@@ -419,12 +422,12 @@ def test_the_daily_digest_goes_once_to_members_who_did_not_opt_out(
     engagement, owner, manager, viewer, mailoutbox, django_assert_num_queries
 ):
     sweep_on(15)
-    health.set_daily_digest(org=owner.org, user=viewer.user, enabled=False)
-    assert health.send_digest(at=day(16)) == 2  # the owner (also the engagement's), the manager
+    alerts.set_daily_digest(org=owner.org, user=viewer.user, enabled=False)
+    assert digest.send_digest(at=day(16)) == 2  # the owner (also the engagement's), the manager
     assert viewer.user.email not in {m.to[0] for m in mailoutbox}
     # The later hourly runs of the day: preferences, today's digests, members; no alert read.
     with django_assert_num_queries(3):
-        assert health.send_digest(at=day(16, hour=15)) == 0
+        assert digest.send_digest(at=day(16, hour=15)) == 0
 
 
 def test_the_digest_goes_at_seven_in_each_organizations_own_time_zone(
@@ -432,12 +435,12 @@ def test_the_digest_goes_at_seven_in_each_organizations_own_time_zone(
 ):
     """Berlin (UTC+2 in September) gets it at 07:00 Berlin time; Los Angeles at 07:00 there."""
     sweep_on(15)
-    assert health.send_digest(at=day(16, hour=4)) == 0  # 06:00 in Berlin: still night
-    assert health.send_digest(at=day(16, hour=5)) == 1  # 07:00 in Berlin
+    assert digest.send_digest(at=day(16, hour=4)) == 0  # 06:00 in Berlin: still night
+    assert digest.send_digest(at=day(16, hour=5)) == 1  # 07:00 in Berlin
     owner.org.time_zone = "America/Los_Angeles"
     owner.org.save(update_fields=["time_zone"])
-    assert health.send_digest(at=day(17, hour=10)) == 0  # 03:00 in Los Angeles
-    assert health.send_digest(at=day(17, hour=14)) == 1  # 07:00 in Los Angeles
+    assert digest.send_digest(at=day(17, hour=10)) == 0  # 03:00 in Los Angeles
+    assert digest.send_digest(at=day(17, hour=14)) == 1  # 07:00 in Los Angeles
     assert len(mailoutbox) == 2
 
 
@@ -447,12 +450,12 @@ def test_the_escalation_policy_decides_who_is_emailed_at_each_level(owner, manag
     engagement = EngagementFactory(org=owner.org, owner=manager.user)
 
     def who(level: str) -> list[str]:
-        return health.recipients(org_id=owner.org.pk, level=level, owner_id=engagement.owner_id)
+        return outbox.recipients(org_id=owner.org.pk, level=level, owner_id=engagement.owner_id)
 
     assert who(Level.WATCH) == [manager.user.email]
     assert who(Level.WARNING) == [manager.user.email]
     assert who(Level.CUT_LOSSES) == sorted([manager.user.email, owner.user.email])
-    health.save_escalation_policy(
+    alerts.save_escalation_policy(
         org=owner.org,
         watch_audience=["owners"],
         warning_audience=["owners"],

@@ -12,8 +12,10 @@ from django.core import mail
 from django.utils import timezone
 
 from engagements import tasks
+from engagements.alerts import outbox
+from engagements.alerts import services as alerts
 from engagements.models import Alert, Notification, NotificationState, SweepRun
-from engagements.services import health
+from engagements.watch import services as watch
 from outsourcing.celery import app
 from tests.conftest import wait_for
 from tests.factories import EngagementFactory
@@ -35,7 +37,7 @@ def test_a_worker_on_redis_sweeps_raises_the_alert_and_delivers_it_once(
     engagement = EngagementFactory(
         org=owner.org, owner=owner.user, activated_at=timezone.now() - timedelta(days=40)
     )
-    health.create_channel(org=owner.org, kind="email", name="Team")
+    alerts.create_channel(org=owner.org, kind="email", name="Team")
     tasks.sweep_health.delay()
     alert = wait_for(lambda: Alert.objects.filter(engagement=engagement).first())
     wait_for(lambda: mail.outbox)
@@ -87,9 +89,9 @@ def receiver():
 
 def test_a_webhook_is_signed_versioned_and_carries_an_idempotency_key(owner, receiver):
     EngagementFactory(org=owner.org, activated_at=timezone.now() - timedelta(days=40))
-    channel = health.create_channel(org=owner.org, kind="webhook", name="Ops", url=receiver)
-    health.sweep(at=timezone.now())
-    assert health.dispatch_outbox() == 1
+    channel = alerts.create_channel(org=owner.org, kind="webhook", name="Ops", url=receiver)
+    watch.sweep(at=timezone.now())
+    assert outbox.dispatch_outbox() == 1
     ((headers, body),) = Receiver.received
     # Vendorwatch-Signature: t=<unix seconds>,v1=<HMAC-SHA256 of "<t>." + body>
     t, v1 = (part.split("=", 1)[1] for part in headers["Vendorwatch-Signature"].split(","))
@@ -113,10 +115,10 @@ def test_a_hanging_webhook_times_out_and_is_retried_later(owner, settings):
     try:
         EngagementFactory(org=owner.org, activated_at=timezone.now() - timedelta(days=40))
         url = f"http://127.0.0.1:{hanging.getsockname()[1]}/hook"
-        health.create_channel(org=owner.org, kind="webhook", name="Slow", url=url)
-        health.create_channel(org=owner.org, kind="email", name="Team")
-        health.sweep(at=timezone.now())
-        assert health.dispatch_outbox() == 1  # the e-mail still went out
+        alerts.create_channel(org=owner.org, kind="webhook", name="Slow", url=url)
+        alerts.create_channel(org=owner.org, kind="email", name="Team")
+        watch.sweep(at=timezone.now())
+        assert outbox.dispatch_outbox() == 1  # the e-mail still went out
     finally:
         hanging.close()
     slow = Notification.objects.get(channel__name="Slow")

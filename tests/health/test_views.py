@@ -7,8 +7,9 @@ import time_machine
 from django.urls import reverse
 from django.utils import timezone
 
+from engagements.delivery import services as delivery
 from engagements.models import Alert, AlertStatus, EngagementStatus, NotificationChannel
-from engagements.services import health
+from engagements.watch import services as watch
 from tests.factories import EngagementFactory
 
 HTMX = {"HX-Request": "true"}
@@ -20,7 +21,7 @@ def failing(owner):
     engagement = EngagementFactory(
         org=owner.org, owner=owner.user, activated_at=timezone.now() - timedelta(days=40)
     )
-    health.sweep(at=timezone.now())
+    watch.sweep(at=timezone.now())
     return engagement
 
 
@@ -30,7 +31,7 @@ def alert_of(engagement) -> Alert:
 
 def test_dashboard_lists_engagements_by_risk_with_counts_and_open_alerts(failing, manager):
     EngagementFactory(org=manager.org, title="Calm work", activated_at=timezone.now())
-    health.sweep(at=timezone.now())
+    watch.sweep(at=timezone.now())
     response = manager.client().get(reverse("engagements:dashboard"))
     html = response.content.decode()
     assert response.status_code == 200
@@ -65,7 +66,7 @@ MISS_QUERIES = 5
 def test_dashboard_query_count_is_flat(manager, n, django_assert_num_queries):
     for _ in range(n):
         EngagementFactory(org=manager.org, activated_at=timezone.now() - timedelta(days=40))
-    health.sweep(at=timezone.now())
+    watch.sweep(at=timezone.now())
     client = manager.client()
     client.get(reverse("accounts:member_list"))  # the session learns its organization
     with django_assert_num_queries(PAGE_QUERIES + MISS_QUERIES):
@@ -78,10 +79,10 @@ def test_the_cached_dashboard_shows_what_the_next_sweep_changed(owner):
     engagement = EngagementFactory(
         org=owner.org, owner=owner.user, activated_at=timezone.now() - timedelta(days=5)
     )
-    health.sweep(at=timezone.now())
+    watch.sweep(at=timezone.now())
     client = owner.client()
     assert "No open alerts." in client.get(reverse("engagements:dashboard")).content.decode()
-    health.sweep(at=timezone.now() + timedelta(days=40))  # the vendor went silent
+    watch.sweep(at=timezone.now() + timedelta(days=40))  # the vendor went silent
     html = client.get(reverse("engagements:dashboard")).content.decode()
     assert "No open alerts." not in html
     assert f"{engagement.title}</a> <small" in html  # in the alert list
@@ -91,8 +92,8 @@ def test_the_cached_dashboard_shows_what_the_next_sweep_changed(owner):
 def test_an_engagement_renamed_shows_on_the_cached_dashboard_at_once(failing, owner):
     client = owner.client()
     client.get(reverse("engagements:dashboard"))
-    failing.title = "Website relaunch, phase 2"
-    failing.save()
+    # Renamed through the service the UI and the API use (it marks the dashboards stale).
+    delivery.update_engagement(engagement=failing, by=owner.user, title="Website relaunch, phase 2")
     assert (
         "Website relaunch, phase 2" in client.get(reverse("engagements:dashboard")).content.decode()
     )
@@ -119,7 +120,7 @@ def test_the_risk_table_pages_through_a_large_organization(owner):
     EngagementFactory.create_batch(
         53, org=owner.org, owner=owner.user, activated_at=timezone.now() - timedelta(days=1)
     )
-    health.sweep(at=timezone.now())
+    watch.sweep(at=timezone.now())
     client = owner.client()
     first = client.get(reverse("engagements:dashboard")).content.decode()
     assert first.count('class="sparkline"') == 50 and "1\u201350, riskiest first" in first
@@ -144,7 +145,7 @@ def test_the_dashboard_says_when_the_watcher_last_checked_and_warns_when_it_stop
     EngagementFactory(org=owner.org, activated_at=timezone.now() - timedelta(days=1))
     html = client.get(reverse("engagements:dashboard")).content.decode()
     assert "The watcher has not checked any engagement yet" in html
-    health.sweep(at=timezone.now())
+    watch.sweep(at=timezone.now())
     html = client.get(reverse("engagements:dashboard")).content.decode()
     assert "The watcher last checked every active engagement" in html
     assert "has not finished a check" not in html
@@ -325,7 +326,7 @@ def test_the_engagement_page_loads_just_the_health_region(manager):
 def test_owners_see_a_webhook_channels_signing_secret_and_viewers_do_not(owner, viewer):
     from django.urls import reverse
 
-    from engagements.services.health import create_channel
+    from engagements.alerts.services import create_channel
 
     channel = create_channel(
         org=owner.org, kind="webhook", name="Chat", url="https://hooks.example.com/x"

@@ -14,14 +14,16 @@ import pytest
 import time_machine
 from django.utils import timezone
 
+from engagements.alerts import outbox
+from engagements.alerts import services as alerts
 from engagements.models import Notification, NotificationState
-from engagements.services import health
+from engagements.watch import services as watch
 from tests.factories import EngagementFactory
 
 pytestmark = pytest.mark.django_db
 
 README = Path(__file__).resolve().parents[2] / "README.md"
-TOLERANCE = health.WEBHOOK_SIGNATURE_TOLERANCE.total_seconds()
+TOLERANCE = outbox.WEBHOOK_SIGNATURE_TOLERANCE.total_seconds()
 
 
 def readme_receiver() -> dict:
@@ -66,11 +68,11 @@ def receiver(settings):
 def delivery(owner, receiver):
     """One real alert delivery: (channel secret, headers, body, unix moment it was sent)."""
     url, capture = receiver
-    channel = health.create_channel(org=owner.org, kind="webhook", name="Ops", url=url)
+    channel = alerts.create_channel(org=owner.org, kind="webhook", name="Ops", url=url)
     EngagementFactory(org=owner.org, activated_at=timezone.now() - timedelta(days=40))
-    health.sweep(at=timezone.now())
+    watch.sweep(at=timezone.now())
     sent_at = timezone.now().timestamp()
-    assert health.dispatch_outbox() == 1
+    assert outbox.dispatch_outbox() == 1
     ((headers, body),) = capture.received
     return channel.secret.encode(), headers, body, sent_at
 
@@ -113,7 +115,7 @@ def test_a_malformed_signature_header_is_refused_not_an_error(delivery, verify, 
 
 def test_the_signature_is_hmac_sha256_of_timestamp_dot_body():
     # A fixed vector receivers in other languages can check their code against.
-    header = health.sign("whsec_test", b'{"id": "x"}', timestamp=1_700_000_000)
+    header = outbox.sign("whsec_test", b'{"id": "x"}', timestamp=1_700_000_000)
     mac = hmac.new(b"whsec_test", b'1700000000.{"id": "x"}', hashlib.sha256).hexdigest()
     assert header == f"t=1700000000,v1={mac}"
 
@@ -121,14 +123,14 @@ def test_the_signature_is_hmac_sha256_of_timestamp_dot_body():
 def test_a_retry_is_signed_afresh_with_the_same_idempotency_key(owner, receiver, verify):
     url, capture = receiver
     capture.status = 500
-    channel = health.create_channel(org=owner.org, kind="webhook", name="Ops", url=url)
+    channel = alerts.create_channel(org=owner.org, kind="webhook", name="Ops", url=url)
     EngagementFactory(org=owner.org, activated_at=timezone.now() - timedelta(days=40))
-    health.sweep(at=timezone.now())
+    watch.sweep(at=timezone.now())
     with time_machine.travel(timezone.now(), tick=False) as clock:
-        assert health.dispatch_outbox() == 0  # the receiver answered 500
+        assert outbox.dispatch_outbox() == 0  # the receiver answered 500
         capture.status = 204
         clock.shift(timedelta(hours=1))
-        assert health.dispatch_outbox() == 1
+        assert outbox.dispatch_outbox() == 1
         now = timezone.now().timestamp()
     (first_headers, body), (retry_headers, retry_body) = capture.received
     assert body == retry_body

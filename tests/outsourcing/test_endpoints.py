@@ -21,14 +21,14 @@ def test_watcherz_tells_an_uptime_monitor_when_the_watcher_stopped(client, owner
     import time_machine
     from django.utils import timezone
 
-    from engagements.services import health
+    from engagements.watch import services as watch
     from tests.factories import EngagementFactory
 
     assert client.get("/watcherz").status_code == 200  # nothing to watch yet
     EngagementFactory(org=owner.org, activated_at=timezone.now())
     never = client.get("/watcherz")
     assert never.status_code == 503 and never.json()["last_sweep_finished_at"] is None
-    health.sweep(at=timezone.now())
+    watch.sweep(at=timezone.now())
     fresh = client.get("/watcherz")
     assert fresh.status_code == 200 and fresh.json()["status"] == "ok"
     three_ticks = dt.timedelta(seconds=3 * settings.HEALTH_SWEEP_INTERVAL_SECONDS + 60)

@@ -19,7 +19,7 @@ from engagements.models import (
     Side,
     Source,
 )
-from engagements.services import portal
+from engagements.portal import services as portal
 from tests.factories import (
     DeliverableFactory,
     EngagementFactory,

@@ -4,7 +4,7 @@ import pytest
 from django.utils import timezone
 
 from engagements.models import EngagementStatus, PostMortem
-from engagements.services import postmortem as services
+from engagements.postmortems import services
 from tests.factories import EngagementFactory, VendorFactory
 from vendors.models import VendorStatus
 

@@ -8,7 +8,7 @@ import pytest
 from django.urls import reverse
 
 from engagements.models import Lesson
-from engagements.services import postmortem as services
+from engagements.postmortems import services
 
 from .conftest import ended_engagement, published_lesson
 

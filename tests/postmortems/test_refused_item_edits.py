@@ -4,7 +4,7 @@ text the person typed, not the saved one."""
 import pytest
 from django.urls import reverse
 
-from engagements.services import postmortem as services
+from engagements.postmortems import services
 
 pytestmark = pytest.mark.django_db
 

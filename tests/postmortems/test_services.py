@@ -6,6 +6,7 @@ from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
+from engagements.delivery import services as delivery
 from engagements.models import (
     DeliverableStatus,
     EngagementStatus,
@@ -15,8 +16,7 @@ from engagements.models import (
     PostMortem,
     PostMortemStatus,
 )
-from engagements.services import delivery
-from engagements.services import postmortem as services
+from engagements.postmortems import services
 from tests.factories import DeliverableFactory, EngagementFactory, SpendEntryFactory, VendorFactory
 from vendors.models import VendorStatus
 

@@ -13,7 +13,7 @@ from engagements.models import (
     LessonRead,
     PostMortem,
 )
-from engagements.services import postmortem as services
+from engagements.postmortems import services
 from tests.factories import EngagementFactory, VendorFactory
 from vendors.models import VendorStatus
 

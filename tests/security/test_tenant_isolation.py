@@ -87,8 +87,8 @@ def victim_extras(*, org, user, engagement, vendor, deliverable, milestone, mark
     from django.utils import timezone
 
     from accounts.models import hash_token
-    from engagements.health import Signal
     from engagements.models import PortalAccess
+    from engagements.watch.rules import Signal
 
     contact = f.VendorContactFactory(
         vendor=vendor, name=marker, email=f"{marker.lower()}@victim.example"

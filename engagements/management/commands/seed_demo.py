@@ -7,7 +7,7 @@ from django.utils import timezone
 from accounts.demo import DEMO_PASSWORD, DEMO_USERS, seed_accounts
 from accounts.tenancy import all_organizations
 from engagements.demo import seed_engagements
-from engagements.services import health
+from engagements.watch import services as watch
 from vendors.demo import seed_vendors
 
 
@@ -30,7 +30,7 @@ class Command(BaseCommand):
         made = seed_engagements(accounts)  # with the approved/active demo vendors
         self.stdout.write(f"Demo engagements: {len(made)} created.")
         # The watcher's first full sweep, now: beat's first tick is an interval away.
-        swept = health.sweep(at=timezone.now())
+        swept = watch.sweep(at=timezone.now())
         self.stdout.write(f"Health: {swept.engagements} active engagements checked.")
         self.stdout.write(self.style.SUCCESS(f"Demo organization '{accounts.org.slug}' is ready."))
         self.stdout.write(

@@ -10,7 +10,7 @@ from django.utils import timezone
 
 from accounts.models import Membership, Organization, Role, User
 from accounts.tenancy import all_organizations
-from engagements.models import (
+from engagements.delivery.models import (
     Channel,
     Deliverable,
     Direction,

@@ -6,7 +6,8 @@ from django.core.management.base import BaseCommand, CommandError
 from django.utils import timezone
 
 from accounts.tenancy import all_organizations
-from engagements.services import health
+from engagements.alerts import outbox
+from engagements.watch import services as watch
 
 
 class Command(BaseCommand):
@@ -29,7 +30,7 @@ class Command(BaseCommand):
                 moment = timezone.make_aware(moment, timezone.UTC)
         else:
             moment = timezone.now()
-        result = health.sweep(at=moment)
+        result = watch.sweep(at=moment)
         for line in result.changes:
             self.stdout.write(line)
         self.stdout.write(
@@ -38,5 +39,5 @@ class Command(BaseCommand):
             f"{len(result.changes)} alert changes, {result.notifications} notifications queued"
         )
         if dispatch:
-            sent = health.dispatch_outbox(at=moment)
+            sent = outbox.dispatch_outbox(at=moment)
             self.stdout.write(f"delivered {sent} notifications")

@@ -1,0 +1,1 @@
+"""Alerts: their lifecycle, channels, escalation policy, outbox, webhooks, e-mail, digest, dashboard."""

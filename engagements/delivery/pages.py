@@ -1,0 +1,193 @@
+"""The engagement page's context: what each region shows, in a fixed number of queries.
+
+Used by delivery's views and by the concerns above that answer a region of this page
+(the vendor portal's links); they add their own part through ``hooks.engagement_page``.
+"""
+
+from django.core.paginator import Paginator
+from django.db.models import Prefetch, Sum
+from django.http import HttpRequest
+from django.utils import timezone
+
+from engagements.delivery import exit_criteria, hooks, services, svg
+from engagements.delivery.forms import (
+    BriefForm,
+    DeliverableForm,
+    ExitCriterionForm,
+    InteractionForm,
+    MilestoneForm,
+    ReadinessOverrideForm,
+    RiskForm,
+    ScopeChangeForm,
+    SpendForm,
+    StatusForm,
+    WatchSettingsForm,
+)
+from engagements.delivery.models import (
+    Deliverable,
+    DeliverableStatus,
+    Engagement,
+    EngagementStatus,
+    Interaction,
+    Milestone,
+    OpenQuestion,
+    ReadinessCheck,
+    Risk,
+    ScopeChange,
+    SpendEntry,
+)
+
+PAGE = "engagements/engagement_detail.html"
+INTERACTIONS_PER_PAGE = 20
+REGIONS = (
+    "engagement-header",
+    "delivery-timeline",
+    "interactions",
+    "spend",
+    "risks",
+    "scope-changes",
+    "exit-criteria",
+    "brief",
+    "watch-settings",
+    "portal-access",
+)
+
+
+def engagement_metrics(engagement: Engagement) -> dict[str, float | None] | None:
+    """The exit-criteria metric values of one engagement now, from the health watcher's facts
+    (the same numbers the sweep judges the criteria by), through ``hooks.engagement_metrics``."""
+    for values in hooks.engagement_metrics(engagement=engagement):
+        return values
+    return None
+
+
+def page_context(request: HttpRequest, engagement: Engagement, **overrides) -> dict:
+    """Everything the engagement page shows, in a fixed number of queries."""
+    today = timezone.localdate()
+    milestones = list(
+        Milestone.objects.filter(engagement=engagement).prefetch_related(
+            Prefetch("deliverables", queryset=Deliverable.objects.order_by("due_date", "pk"))
+        )
+    )
+    deliverables = [d for m in milestones for d in m.deliverables.all()]
+    refused_pk, refused_data = overrides.pop("edit_values", (None, {}))
+    for d in deliverables:
+        d.next_steps = [DeliverableStatus(s) for s in services.DELIVERABLE_TRANSITIONS[d.status]]
+        d.is_overdue = d.status != DeliverableStatus.ACCEPTED and d.due_date < today
+        # The "change scope" form: what is saved, or what the person typed if it was refused.
+        d.edit = {
+            "title": d.title,
+            "milestone": str(d.milestone_id),
+            "due_date": d.due_date.isoformat(),
+            "value": str(d.value),
+            "acceptance_criteria": d.acceptance_criteria,
+            "why": "",
+        }
+        if d.pk == refused_pk:
+            d.edit.update({k: refused_data.get(k, "") for k in d.edit})
+    interactions = Paginator(
+        Interaction.objects.filter(engagement=engagement).select_related("logged_by"),
+        INTERACTIONS_PER_PAGE,
+    ).get_page(request.GET.get("page"))
+    spend_by_date = list(
+        SpendEntry.objects.filter(engagement=engagement)
+        .order_by()
+        .values_list("date")
+        .annotate(total=Sum("amount"))
+    )
+    accepted_by_date = [
+        (timezone.localdate(d.accepted_at), d.value)
+        for d in deliverables
+        if d.status == DeliverableStatus.ACCEPTED and d.accepted_at
+    ]
+    criteria = list(engagement.exit_criteria.all())
+    metrics = overrides.pop("metrics", None)
+    burn = services.Burn(
+        budget=engagement.budget,
+        spent=engagement.spent,
+        planned_value=engagement.planned_value,
+        accepted_value=engagement.accepted_value,
+    )
+    context = {
+        "engagement": engagement,
+        "readiness": _readiness(engagement),
+        "burn": burn,
+        "today": today,
+        "milestones": milestones,
+        "deliverable_count": len(deliverables),
+        "overdue_count": sum(d.is_overdue for d in deliverables),
+        "interactions": interactions,
+        "open_questions": OpenQuestion.objects.filter(
+            engagement=engagement, answered_at__isnull=True
+        ).order_by("asked_at")[:50],
+        "answered_questions": OpenQuestion.objects.filter(
+            engagement=engagement, answered_at__isnull=False
+        ).order_by("-answered_at")[:5],
+        "spend_entries": SpendEntry.objects.filter(engagement=engagement).select_related(
+            "milestone"
+        )[:20],
+        "risks": Risk.objects.filter(engagement=engagement).select_related("owner"),
+        "scope_changes": ScopeChange.objects.filter(engagement=engagement).select_related(
+            "by", "deliverable"
+        )[:20],
+        "status_changes": engagement.status_changes.select_related("by")[:10],
+        "exit_criteria": [
+            (
+                c,
+                exit_criteria.evaluate(_criterion(c), metrics) if metrics is not None else None,
+                [_condition_text(cond) for cond in c.conditions],
+            )
+            for c in criteria
+        ],
+        "next_steps": [
+            EngagementStatus(s) for s in services.ENGAGEMENT_TRANSITIONS[engagement.status]
+        ],
+        "timeline_svg": svg.timeline(engagement=engagement, milestones=milestones, today=today),
+        "burn_svg": svg.burn_chart(
+            engagement=engagement,
+            spend_by_date=spend_by_date,
+            accepted_by_date=accepted_by_date,
+            today=today,
+        ),
+        "status_form": StatusForm(),
+        "watch_form": WatchSettingsForm(initial=engagement.watch_settings()),
+        "override_form": ReadinessOverrideForm(),
+        "brief_form": BriefForm(
+            initial={
+                "vision": engagement.vision,
+                "short_term_goals": engagement.short_term_goals,
+                "long_term_goals": engagement.long_term_goals,
+                "shared": engagement.brief_shared_at is not None,
+            }
+        ),
+        "criterion_form": ExitCriterionForm(),
+        "milestone_form": MilestoneForm(),
+        "deliverable_form": DeliverableForm(engagement=engagement),
+        "scope_form": ScopeChangeForm(),
+        "spend_form": SpendForm(
+            engagement=engagement, initial={"date": today, "currency": engagement.currency}
+        ),
+        "interaction_form": InteractionForm(),
+        "risk_form": RiskForm(org=request.org),
+    }
+    for extra in hooks.engagement_page(request=request, engagement=engagement):
+        context.update(extra)  # the regions of the concerns above (the vendor portal's links)
+    context.update(overrides)
+    return context
+
+
+def _readiness(engagement: Engagement) -> ReadinessCheck | None:
+    try:
+        return engagement.readiness
+    except ReadinessCheck.DoesNotExist:
+        return None
+
+
+def _condition_text(condition: dict) -> str:
+    metric = exit_criteria.METRICS.get(condition.get("metric"))
+    label = metric.label if metric else condition.get("metric")
+    return f"{label} {condition.get('op')} {float(condition.get('value', 0)):g}"
+
+
+def _criterion(c) -> dict:
+    return {"label": c.label, "combinator": c.combinator, "conditions": c.conditions}

@@ -1,0 +1,1 @@
+"""Post-mortems, lessons and the checklist."""

@@ -1,0 +1,28 @@
+"""The composition root: where the concerns built on delivery register with its hooks.
+
+Called once from ``EngagementsConfig.ready()``. A lower concern never imports a higher one;
+it calls a hook, and this module (the only one that sees every concern) connects the
+receivers. Registering twice is harmless.
+"""
+
+from engagements.alerts import services as alerts
+from engagements.delivery import hooks as delivery
+from engagements.portal import pages as portal_pages
+from engagements.postmortems import services as postmortems
+from engagements.watch import facts
+from engagements.watch import hooks as watch
+from engagements.watch import tasks as watch_tasks
+
+
+def connect() -> None:
+    """Register every receiver (idempotent)."""
+    # The watcher re-evaluates an engagement after a change its rules read is committed.
+    delivery.engagement_changed.register(watch_tasks.reevaluate_after_commit)
+    delivery.engagement_metrics.register(facts.metrics_now)
+    # Alerts follow the watcher's verdicts.
+    watch.evaluated.register(alerts.apply_alerts)
+    # Lessons must be acknowledged before the first activation; the end opens a post-mortem.
+    delivery.status_changing.register(postmortems.require_lessons_acknowledged)
+    delivery.status_changed.register(postmortems.open_when_ended)
+    # The engagement page's vendor-portal region.
+    delivery.engagement_page.register(portal_pages.engagement_page_context)
