@@ -2,7 +2,7 @@
 
 A criterion is ``{"label", "combinator": "all" | "any", "conditions": [{"metric", "op", "value"}]}``
 (stored on ``ExitCriterion``). The health watcher computes the metric values of every
-active engagement set-based (``engagements.metrics``) and calls ``evaluate`` per criterion;
+active engagement set-based (``engagements.watch.facts``) and calls ``evaluate`` per criterion;
 the engagement page calls the same function to show how close each condition is to tripping.
 """
 

@@ -2,7 +2,7 @@
 
 ``collect(at=…)`` reads ALL active engagements (or the given ids) in a fixed number of
 queries -- grouped aggregates per table and one window-function query for the comfort
-ratings -- never one query per engagement. The warning-sign rules (``engagements.health``)
+ratings -- never one query per engagement. The warning-sign rules (``engagements.watch.rules``)
 read the resulting ``Facts``; ``metrics(facts, at)`` turns them into the values named in
 ``engagements.exit_criteria.METRICS``.
 

@@ -1,7 +1,7 @@
 """The warning-sign rules and how they combine into a health score and a level.
 
 Each rule is a plain function ``rule(facts, at) -> Signal | None`` over the ``Facts`` of one
-engagement (``engagements.metrics``) and a moment ``at`` -- no database, no hidden ``now()``
+engagement (``engagements.watch.facts``) and a moment ``at`` -- no database, no hidden ``now()``
 -- with its thresholds from the engagement's watch settings. A signal carries a severity
 (1 mild, 2 clear, 3 severe) and evidence a person can read.
 
