@@ -1,6 +1,6 @@
 """/api/v1/alerts: the health watcher's alerts, and acknowledging, snoozing or resolving one.
 
-The actions call the same ``engagements.alerts.services`` functions as the dashboard; an
+The actions call the same ``engagements.services.health`` functions as the dashboard; an
 alert that changed meanwhile is a 409, a bad moment or a missing note a 422.
 """
 
