@@ -604,14 +604,20 @@ class _Driver:
             self.raised_after = AlertEvent.unscoped.filter(
                 alert__engagement=eng, at__gt=moment, kind__in=("opened", "escalated")
             ).count()
+        # Neglect starts when a question the vendor asked goes past the response window and
+        # then stays unanswered long enough to matter (until the warning target, or the end).
         window = timedelta(hours=eng.response_window_hours)
-        overdue = [
-            (q.answered_at is None or q.answered_at > q.asked_at + window, q.asked_at + window)
+        longest = timedelta(days=NEGLECT_WARNING_DAYS)
+        last = h.moment(h.last_day, 23, 59)
+        neglected = sorted(
+            q.asked_at + window
             for q in OpenQuestion.unscoped.filter(engagement=eng, owed_by="us")
-        ]
-        late = sorted(when for was_late, when in overdue if was_late)
-        if late:
-            self.result.overdue_on = (late[0].date() - h.start).days
+            if (q.answered_at or last) - (q.asked_at + window)
+            >= min(longest, last - q.asked_at - window)
+            and q.asked_at + window < last
+        )
+        if neglected:
+            self.result.overdue_on = (neglected[0].date() - h.start).days
 
 
 def _days(result: Result, e: dict) -> list[Day]:
