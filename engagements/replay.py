@@ -94,7 +94,7 @@ LEVELS = [Level.HEALTHY, Level.WATCH, Level.WARNING, Level.CUT_LOSSES]
 LETTER = {Level.HEALTHY: ".", Level.WATCH: "w", Level.WARNING: "W", Level.CUT_LOSSES: "X"}
 KINDS = ("failing", "healthy", "recovering", "our_side", "other")
 
-# What every history of a kind must show (the targets); checked by ``replay``.
+# What every history of a kind must show; checked by ``replay`` on top of its ``expect``.
 LEAD_DAYS = 14  # failing: cut your losses at least this many days before the scripted end
 RECOVERY_HOURS = 72  # recovering: back at healthy/watch this soon after the last fix
 NEGLECT_WATCH_DAYS, NEGLECT_WARNING_DAYS = 7, 21  # our_side: after a question goes overdue
@@ -394,7 +394,7 @@ def _travel(drivers: list["_Driver"]) -> None:
             )
         }
         for d in running:
-            if d.engagement.pk in rows:
+            if d.engagement.pk in rows and not d.engagement.is_ended:
                 d.record(day, rows[d.engagement.pk])
 
 

@@ -7,7 +7,6 @@ Every history is replayed through the services and the daily sweep; the library'
 from pathlib import Path
 
 import pytest
-from django.core.management import CommandError, call_command
 
 from engagements import replay
 
@@ -15,13 +14,16 @@ HERE = Path(__file__).parent
 FILES = sorted(HERE.glob("*.yaml"))
 
 
-@pytest.fixture(scope="module")
-def results(django_db_setup, django_db_blocker):
-    """Replay the whole library once for this module (side by side: one sweep a day)."""
-    from accounts.tenancy import all_organizations
+_replayed: dict[str, replay.Result] = {}
 
-    with django_db_blocker.unblock(), all_organizations():
-        return {r.history.name: r for r in replay.replay_many([replay.load(f) for f in FILES])}
+
+@pytest.fixture
+def results(db) -> dict[str, replay.Result]:
+    """The whole library, replayed once for this module (side by side: one sweep a day)."""
+    if not _replayed:
+        histories = [replay.load(f) for f in FILES]
+        _replayed.update({r.history.name: r for r in replay.replay_many(histories)})
+    return _replayed
 
 
 def test_the_library_covers_every_kind_with_at_least_40_histories(results):
