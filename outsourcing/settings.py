@@ -285,7 +285,7 @@ LOGGING = {
     "loggers": {"django.db.backends": {"level": "INFO"}},
 }
 
-# --- Health watcher (engagements.services.health) -----------------------------------------
+# --- Health watcher (engagements.watch, engagements.alerts) -----------------------------------------
 from celery.schedules import crontab as _crontab  # noqa: E402
 
 HEALTH_SWEEP_INTERVAL_SECONDS = env_int("HEALTH_SWEEP_INTERVAL_SECONDS", 300, minimum=10)

@@ -246,6 +246,7 @@ def _send_email(n: Notification) -> None:
         body = payload(n)
         lines = [
             f"- {rules.LABELS.get(s['kind'], s['kind'])}: {s['evidence']}"
+            + (f"\n  To clear it: {s['clears']}" if s.get("clears") else "")
             for s in body["health"]["signals"]
         ]
         text = (

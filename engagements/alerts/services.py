@@ -422,7 +422,7 @@ def terminate_engagement(
         raise ValidationError({"reason": "Say why the engagement is terminated."})
     try:
         delivery.change_engagement_status(
-            engagement=engagement, to=EngagementStatus.TERMINATED, by=by, reason=reason
+            engagement=engagement, to=EngagementStatus.TERMINATED, by=by, reason=reason, at=at
         )
     except delivery.Conflict as exc:
         raise ValidationError(str(exc)) from exc

@@ -1,6 +1,6 @@
 """/api/v1/engagements and /api/v1/deliverables: the delivery side of the token's organization.
 
-Every write calls the ``engagements.services.delivery`` function the engagement page calls;
+Every write calls the ``engagements.delivery.services`` function the engagement page calls;
 a refusal there (django ValidationError) is a 422 naming the field, a lost race a 409.
 """
 

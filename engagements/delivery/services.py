@@ -307,9 +307,11 @@ def override_readiness(*, check: ReadinessCheck, by: User, reason: str) -> Readi
 
 @transaction.atomic
 def change_engagement_status(
-    *, engagement: Engagement, to: str, by: User, reason: str = ""
+    *, engagement: Engagement, to: str, by: User, reason: str = "", at: datetime | None = None
 ) -> EngagementStatusChange:
-    """Move an engagement along draft → active → paused → completed / terminated (compare-and-set)."""
+    """Move an engagement along draft → active → paused → completed / terminated (compare-and-set).
+
+    ``at`` (default now) is the moment recorded: a replayed history passes its own day."""
     old = engagement.status
     if to not in ENGAGEMENT_TRANSITIONS.get(old, ()):
         raise ValidationError(
@@ -326,7 +328,7 @@ def change_engagement_status(
                 "The readiness check says it is too soon; record an override to activate anyway."
             )
     hooks.status_changing(engagement=engagement, to=to)  # e.g. lessons to acknowledge first
-    now = timezone.now()
+    now = at or timezone.now()
     fields: dict = {"status": to, "updated_at": now}
     if to == E.ACTIVE and engagement.activated_at is None:
         fields["activated_at"] = now
@@ -472,6 +474,7 @@ def transition_deliverable(
     note: str = "",
     by_vendor: bool = False,
     expected_version: int | None = None,
+    at: datetime | None = None,
 ) -> DeliverableTransition:
     """Move a deliverable one step (compare-and-set on status and version) and record who did it.
 
@@ -494,7 +497,7 @@ def transition_deliverable(
         )
     if to == S.REJECTED and not note.strip():
         raise ValidationError({"note": "Say why it is rejected, so the vendor can fix it."})
-    now = timezone.now()
+    now = at or timezone.now()
     fields: dict = {
         "status": to,
         "status_changed_at": now,
@@ -535,6 +538,7 @@ def submit_deliverable(
     note: str = "",
     by_vendor: bool = False,
     expected_version: int | None = None,
+    at: datetime | None = None,
 ) -> DeliverableTransition:
     """Mark a deliverable submitted; one still planned is started first (two recorded steps)."""
     if deliverable.status == S.PLANNED:
@@ -544,6 +548,7 @@ def submit_deliverable(
             by=by,
             by_vendor=by_vendor,
             expected_version=expected_version,
+            at=at,
         )
         expected_version = None  # the start just moved the version on
     return transition_deliverable(
@@ -553,6 +558,7 @@ def submit_deliverable(
         note=note,
         by_vendor=by_vendor,
         expected_version=expected_version,
+        at=at,
     )
 
 
@@ -568,7 +574,13 @@ EDITABLE = {
 
 @transaction.atomic
 def update_deliverable(
-    *, deliverable: Deliverable, by: User, why: str, expected_version: int | None = None, **changes
+    *,
+    deliverable: Deliverable,
+    by: User,
+    why: str,
+    expected_version: int | None = None,
+    at: datetime | None = None,
+    **changes,
 ) -> ScopeChange | None:
     """Change what a deliverable asks for, recorded as a scope change (what, why, by whom).
 
@@ -596,8 +608,9 @@ def update_deliverable(
     if not why.strip():
         raise ValidationError({"why": "Say why the scope changes."})
     version = deliverable.version if expected_version is None else expected_version
+    now = at or timezone.now()
     won = Deliverable.unscoped.filter(pk=deliverable.pk, version=version).update(
-        **changed, version=F("version") + 1, updated_at=timezone.now()
+        **changed, version=F("version") + 1, updated_at=now
     )
     if won != 1:
         raise Conflict("Someone else just changed this deliverable; here it is as it stands now.")
@@ -612,6 +625,7 @@ def update_deliverable(
         what_changed=f"“{deliverable.title}”: {what}",
         why=why.strip(),
         deliverable=deliverable,
+        at=now,
     )
 
 
@@ -628,8 +642,9 @@ def record_scope_change(
     what_changed: str,
     why: str,
     deliverable: Deliverable | None = None,
+    at: datetime | None = None,
 ) -> ScopeChange:
-    """Record that what we asked for changed: what, why and by whom."""
+    """Record that what we asked for changed: what, why and by whom (``at``: default now)."""
     if deliverable is not None and deliverable.engagement_id != engagement.pk:
         raise ValidationError({"deliverable": "Choose a deliverable of this engagement."})
     change = ScopeChange.objects.create(
@@ -639,6 +654,7 @@ def record_scope_change(
         what_changed=what_changed,
         why=why,
         by=by,
+        at=at or timezone.now(),
     )
     hooks.engagement_changed(engagement=engagement)
     return change
@@ -741,9 +757,11 @@ def log_interaction(
 
 
 @transaction.atomic
-def answer_question(*, question: OpenQuestion, answer: str = "") -> OpenQuestion:
+def answer_question(
+    *, question: OpenQuestion, answer: str = "", at: datetime | None = None
+) -> OpenQuestion:
     """Mark an open question answered (once; answering twice changes nothing)."""
-    now = timezone.now()
+    now = at or timezone.now()
     if OpenQuestion.objects.filter(pk=question.pk, answered_at__isnull=True).update(
         answered_at=now, answer=answer
     ):

@@ -5,7 +5,7 @@ land in the interaction log and the timeline and feed the health watcher exactly
 our own entries (a low comfort rating counts; a question they ask is owed by *us*).
 """
 
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
@@ -100,7 +100,12 @@ def find_portal_access(token: str) -> PortalAccess | None:
 
 @transaction.atomic
 def post_check_in(
-    *, access: PortalAccess, progress: str, blockers: str = "", comfort: int
+    *,
+    access: PortalAccess,
+    progress: str,
+    blockers: str = "",
+    comfort: int,
+    at: datetime | None = None,
 ) -> Interaction:
     """The vendor's check-in: progress, blockers and how comfortable the collaboration feels."""
     if not progress.strip():
@@ -117,11 +122,14 @@ def post_check_in(
         comfort=comfort,
         notes=f"{notes}\n— {access.contact.name}",
         source=Source.PORTAL,
+        occurred_at=at,
     )
 
 
 @transaction.atomic
-def ask_question(*, access: PortalAccess, question: str) -> OpenQuestion:
+def ask_question(
+    *, access: PortalAccess, question: str, at: datetime | None = None
+) -> OpenQuestion:
     """The vendor asks us something: an open question owed by our side (watched)."""
     if not question.strip():
         raise ValidationError({"question": "Write your question."})
@@ -135,13 +143,19 @@ def ask_question(*, access: PortalAccess, question: str) -> OpenQuestion:
         question=question,
         question_owed_by=Side.US,
         source=Source.PORTAL,
+        occurred_at=at,
     )
     return OpenQuestion.unscoped.get(interaction=interaction)
 
 
 @transaction.atomic
 def submit_deliverable(
-    *, access: PortalAccess, deliverable: Deliverable, note: str = "", link: str = ""
+    *,
+    access: PortalAccess,
+    deliverable: Deliverable,
+    note: str = "",
+    link: str = "",
+    at: datetime | None = None,
 ) -> DeliverableTransition:
     """The vendor marks one of this engagement's deliverables submitted, with a note or link."""
     if deliverable.engagement_id != access.engagement_id:
@@ -152,4 +166,5 @@ def submit_deliverable(
         by=None,
         note=f"{text}\n— {access.contact.name}" if text else f"— {access.contact.name}",
         by_vendor=True,
+        at=at,
     )

@@ -65,12 +65,16 @@ class Facts:
     comfort_before: list[int] = field(default_factory=list)  # the 5 before those
     planned_value: Decimal = Decimal("0")
     accepted_value: Decimal = Decimal("0")
+    due_value: Decimal = Decimal("0")  # of deliverables whose due date has passed
+    due_open: int = 0  # deliverables past their due date, not accepted
+    due_open_value: Decimal = Decimal("0")
     last_accepted_at: datetime | None = None
     without_criteria: int = 0
     rejected_twice: int = 0  # ever (the exit-criteria metric)
     rejected_twice_open: int = 0  # and still not accepted (the stalled-deliverable rule)
     submitted_waiting: int = 0
     oldest_submitted_at: datetime | None = None
+    newest_submitted_at: datetime | None = None
     in_progress_overdue: int = 0
     oldest_in_progress_due: date | None = None
     late_milestones: int = 0
@@ -178,12 +182,16 @@ def collect(
         .annotate(
             planned=Sum("value"),
             accepted=Sum("value", filter=Q(status=DeliverableStatus.ACCEPTED)),
+            due=Sum("value", filter=Q(due_date__lt=today)),
+            due_open=Count("pk", filter=not_accepted & Q(due_date__lt=today)),
+            due_open_value=Sum("value", filter=not_accepted & Q(due_date__lt=today)),
             last_accepted=Max("accepted_at", filter=Q(accepted_at__lte=at)),
             without_criteria=Count("pk", filter=not_accepted & Q(acceptance_criteria="")),
             rejected_twice=Count("pk", filter=Q(times_rejected__gte=2)),
             rejected_twice_open=Count("pk", filter=not_accepted & Q(times_rejected__gte=2)),
             submitted=Count("pk", filter=Q(status=DeliverableStatus.SUBMITTED)),
             oldest_submitted=Min("submitted_at", filter=Q(status=DeliverableStatus.SUBMITTED)),
+            newest_submitted=Max("submitted_at", filter=Q(status=DeliverableStatus.SUBMITTED)),
             in_progress_overdue=Count(
                 "pk", filter=Q(status=DeliverableStatus.IN_PROGRESS, due_date__lt=today)
             ),
@@ -198,12 +206,16 @@ def collect(
         if f:
             f.planned_value = row["planned"] or Decimal("0")
             f.accepted_value = row["accepted"] or Decimal("0")
+            f.due_value = row["due"] or Decimal("0")
+            f.due_open = row["due_open"]
+            f.due_open_value = row["due_open_value"] or Decimal("0")
             f.last_accepted_at = row["last_accepted"]
             f.without_criteria = row["without_criteria"]
             f.rejected_twice = row["rejected_twice"]
             f.rejected_twice_open = row["rejected_twice_open"]
             f.submitted_waiting = row["submitted"]
             f.oldest_submitted_at = row["oldest_submitted"]
+            f.newest_submitted_at = row["newest_submitted"]
             f.in_progress_overdue = row["in_progress_overdue"]
             f.oldest_in_progress_due = row["oldest_in_progress_due"]
             f.late_milestones = row["late_milestones"]

@@ -5,10 +5,16 @@ engagement (``engagements.watch.facts``) and a moment ``at`` -- no database, no 
 -- with its thresholds from the engagement's watch settings. A signal carries a severity
 (1 mild, 2 clear, 3 severe) and evidence a person can read.
 
+Each signal also says what would clear it (``clears``), in words a manager can act on.
+
 Weighting (``WEIGHTS``): score = 100 - sum(weight * severity), floored at 0.
-Level: healthy > 90 ≥ watch ≥ 65 > warning. **cut_losses** when an exit criterion is met,
-when burn without delivery is severe, or when ≥ 2 distinct warning signs of severity ≥ 2
-have persisted ≥ ``CUT_LOSSES_PERSIST_DAYS`` (score then capped at 30).
+Level: healthy > 90 ≥ watch ≥ 65 > warning. **cut_losses** at once when an exit criterion
+the team wrote at the start is met; otherwise only after a persistence of
+``CUT_LOSSES_PERSIST_DAYS``, counted from the day a sign became clear (severity ≥ 2): when a
+severe burn without delivery has persisted, or ≥ 2 distinct clear warning signs on the
+vendor's side have persisted and the score is below 65 (or they persisted twice as long;
+before that they mean warning). Score capped at 30 at cut_losses. Our side slipping warns, and weighs as much as
+a vendor's missed contact, but never tells you to cut the vendor loose: the remedy is ours.
 ``vendor_needs_review`` is a reminder: weight 0, never raises the level.
 """
 
@@ -29,7 +35,7 @@ WEIGHTS = {
     "no_results": 10,
     "uncomfortable_collaboration": 8,
     "stalled_deliverable": 7,
-    "our_side_slipping": 6,
+    "our_side_slipping": 12,
     "blurry_lines": 5,
     "vendor_needs_review": 0,
 }
@@ -53,6 +59,7 @@ class Signal:
     severity: int  # 1 mild, 2 clear, 3 severe
     evidence: str
     our_fault: bool = False
+    clears: str = ""  # what would clear it, e.g. "answer the 2 questions the vendor asked on …"
 
     def as_dict(self) -> dict:
         # By hand, not dataclasses.asdict: the sweep calls this for every signal it finds.
@@ -61,6 +68,7 @@ class Signal:
             "severity": self.severity,
             "evidence": self.evidence,
             "our_fault": self.our_fault,
+            "clears": self.clears,
             "label": LABELS[self.kind],
         }
 
@@ -69,11 +77,33 @@ def _plural(n: int, word: str) -> str:
     return f"{n} {word}{'' if n == 1 else 's'}"
 
 
+def _on(moments: list[datetime]) -> str:
+    """'3 and 6 Nov', '30 Oct, 3 and 6 Nov': the days of some moments, for a reader."""
+    days = sorted({m.date() for m in moments})
+    if not days:
+        return ""
+    parts: list[str] = []
+    for i, d in enumerate(days):
+        same_month_next = i + 1 < len(days) and (days[i + 1].year, days[i + 1].month) == (
+            d.year,
+            d.month,
+        )
+        parts.append(f"{d.day}" if same_month_next else f"{d.day} {d:%b}")
+    if len(parts) == 1:
+        return parts[0]
+    return ", ".join(parts[:-1]) + " and " + parts[-1]
+
+
+def _ladder(days_over: int) -> int:
+    """Severity of a wait past its window: 1 in the first week, 2 in the second, then 3."""
+    return 1 if days_over <= 7 else 2 if days_over <= 14 else 3
+
+
 def missed_contact(f: Facts, at: datetime) -> Signal | None:
     """No held two-way contact within cadence + grace; vendor no-shows; our messages unanswered."""
     s = f.settings
     cadence, grace = s["contact_cadence_days"], s["contact_grace_days"]
-    severity, evidence = 0, []
+    severity, evidence, clears = 0, [], []
     since = f.last_two_way_at or f.baseline
     days = (at - since).days
     if days > cadence + grace:
@@ -81,9 +111,11 @@ def missed_contact(f: Facts, at: datetime) -> Signal | None:
         severity = 1 if over <= cadence else 2 if over <= 2 * cadence else 3
         what = "last held contact" if f.last_two_way_at else "no held contact since the start,"
         evidence.append(f"{what} {days} days ago; cadence {cadence} + grace {grace}")
+        clears.append("hold a call or meeting with the vendor")
     if f.vendor_no_shows:
         severity = max(severity, 1 if f.vendor_no_shows == 1 else 2)
         evidence.append(f"{_plural(f.vendor_no_shows, 'vendor no-show')} in the last 30 days")
+        clears.append("no-shows count for 30 days")
     window = timedelta(hours=s["response_window_hours"])
     # Messages unanswered before a later two-way contact no longer count: the line is open again.
     answered_since = (
@@ -102,18 +134,22 @@ def missed_contact(f: Facts, at: datetime) -> Signal | None:
             f"{_plural(f.unanswered_ours, 'message')} of ours unanswered, the oldest for "
             f"{(at - f.oldest_unanswered_ours).days} days; response window {s['response_window_hours']} h"
         )
-    return Signal("missed_contact", severity, "; ".join(evidence)) if severity else None
+        clears.append("a reply from the vendor or a held contact")
+    if not severity:
+        return None
+    return Signal("missed_contact", severity, "; ".join(evidence), clears="; ".join(clears))
 
 
 def no_results(f: Facts, at: datetime) -> Signal | None:
     """Nothing accepted within the stall threshold; milestones past due with work not accepted."""
     stall = f.settings["stall_days"]
-    severity, evidence = 0, []
+    severity, evidence, clears = 0, [], []
     days = (at - (f.last_accepted_at or f.baseline)).days
     if days > stall:
         severity = 1 if days <= 2 * stall else 2 if days <= 3 * stall else 3
         what = "nothing accepted for" if f.last_accepted_at else "nothing accepted since the start,"
         evidence.append(f"{what} {days} days; stall threshold {stall} days")
+        clears.append("accept delivered work")
     if f.oldest_late_milestone_due:
         late = (at.date() - f.oldest_late_milestone_due).days
         severity = max(severity, 1 if late <= 7 else 2 if late <= 21 else 3)
@@ -121,41 +157,39 @@ def no_results(f: Facts, at: datetime) -> Signal | None:
             f"{_plural(f.late_milestones, 'milestone')} past due with work not accepted; "
             f"the oldest {late} days late"
         )
-    return Signal("no_results", severity, "; ".join(evidence)) if severity else None
+        clears.append(
+            f"get the work of the {_plural(f.late_milestones, 'late milestone')} accepted, "
+            "or move their due dates as a recorded scope change"
+        )
+    if not severity:
+        return None
+    return Signal("no_results", severity, "; ".join(evidence), clears="; ".join(clears))
 
 
 def stalled_deliverable(f: Facts, at: datetime) -> Signal | None:
-    """Submitted work we have not reviewed (our fault), work in progress past due, repeated rejection."""
-    review = f.settings["review_window_days"]
-    severity, evidence, ours, theirs = 0, [], False, False
-    if f.oldest_submitted_at:
-        waiting = (at - f.oldest_submitted_at).days
-        if waiting > review:
-            ours = True
-            severity = 1 if waiting <= 2 * review else 2
-            evidence.append(
-                f"{_plural(f.submitted_waiting, 'submitted deliverable')} waiting for OUR review, "
-                f"the oldest for {waiting} days; review window {review} days (on us)"
-            )
+    """Work in progress past due, repeated rejection: the vendor's stall. (Submitted work
+    waiting for our review is ours: ``our_side_slipping``.)"""
+    severity, evidence, clears = 0, [], []
     if f.oldest_in_progress_due:
         late = (at.date() - f.oldest_in_progress_due).days
-        theirs = True
         severity = max(severity, 1 if late <= 14 else 2)
         evidence.append(
             f"{_plural(f.in_progress_overdue, 'deliverable')} in progress past due, "
             f"the oldest {late} days"
         )
+        clears.append(
+            f"get the {_plural(f.in_progress_overdue, 'overdue deliverable')} submitted, "
+            "or re-plan their due dates"
+        )
     if f.rejected_twice_open:
-        theirs = True
         severity = max(severity, 2 if f.rejected_twice_open == 1 else 3)
         evidence.append(
             f"{_plural(f.rejected_twice_open, 'deliverable')} rejected 2 or more times, not accepted yet"
         )
+        clears.append("agree what acceptance means, then accept or drop the twice-rejected work")
     if not severity:
         return None
-    return Signal(
-        "stalled_deliverable", severity, "; ".join(evidence), our_fault=ours and not theirs
-    )
+    return Signal("stalled_deliverable", severity, "; ".join(evidence), clears="; ".join(clears))
 
 
 def uncomfortable_collaboration(f: Facts, at: datetime) -> Signal | None:
@@ -176,62 +210,111 @@ def uncomfortable_collaboration(f: Facts, at: datetime) -> Signal | None:
         "uncomfortable_collaboration",
         severity,
         f"average comfort of the last {len(f.comfort_last)} ratings {recent:.1f} of 5{was}",
+        clears="talk about what is not working; comfortable ratings in the next interactions",
     )
 
 
 def blurry_lines(f: Facts, at: datetime) -> Signal | None:
     """Deliverables without acceptance criteria; scope changes piling up within the window."""
     s = f.settings
-    severity, evidence = 0, []
+    severity, evidence, clears = 0, [], []
     if f.without_criteria:
         severity = 1 if f.without_criteria < 3 else 2
         evidence.append(f"{_plural(f.without_criteria, 'deliverable')} without acceptance criteria")
+        clears.append(
+            f"write acceptance criteria for the {_plural(f.without_criteria, 'deliverable')}"
+        )
     window = timedelta(days=s["scope_change_window_days"])
-    recent = sum(1 for changed in f.scope_changes if at - changed <= window)
-    if recent >= s["scope_change_limit"]:
+    recent = sorted(changed for changed in f.scope_changes if at - changed <= window)
+    if len(recent) >= s["scope_change_limit"]:
         severity = max(severity, 2)
         evidence.append(
-            f"{_plural(recent, 'scope change')} in {s['scope_change_window_days']} days; "
+            f"{_plural(len(recent), 'scope change')} in {s['scope_change_window_days']} days; "
             f"limit {s['scope_change_limit']}"
         )
-    return Signal("blurry_lines", severity, "; ".join(evidence)) if severity else None
+        # The count drops below the limit when enough of the oldest leave the window.
+        leaves = recent[len(recent) - s["scope_change_limit"]] + window + timedelta(days=1)
+        clears.append(f"hold the scope: without new changes this clears on {_on([leaves])}")
+    if not severity:
+        return None
+    return Signal("blurry_lines", severity, "; ".join(evidence), clears="; ".join(clears))
 
 
 def burn_without_delivery(f: Facts, at: datetime) -> Signal | None:
-    """Spend ÷ budget well ahead of accepted value ÷ planned value (severe: cut losses)."""
+    """Spend ÷ budget ahead of accepted value ÷ planned value, counted only as far as value
+    was due by now and is not accepted: money paid ahead of a plan the vendor keeps (a
+    front-loaded contract) is not burn; money paid while due work does not arrive is."""
     if not f.budget or f.spent <= 0:
         return None
     spent = float(f.spent / f.budget)
     accepted = float(f.accepted_value / f.planned_value) if f.planned_value else 0.0
-    gap = spent - accepted
+    # Without a plan nothing says what the money bought: all of it counts as due.
+    due = float(f.due_value / f.planned_value) if f.planned_value else 1.0
+    behind = max(0.0, due - accepted)  # share of the plan due by now and not accepted
+    gap = min(spent - accepted, behind)
     if spent < 0.2 or gap < 0.25:
         return None
-    severity = 3 if (spent >= 0.8 and accepted < 0.3) or gap >= 0.6 else 2 if gap >= 0.4 else 1
+    severe = gap >= 0.6 or (spent >= 0.8 and accepted < 0.3 and behind >= 0.3)
+    severity = 3 if severe else 2 if gap >= 0.4 else 1
+    worth = f" (worth {f.due_open_value:,.0f})" if f.due_open_value else ""
     return Signal(
         "burn_without_delivery",
         severity,
-        f"{spent:.0%} of the budget spent, {accepted:.0%} of the planned value accepted",
+        f"{spent:.0%} of the budget spent, {accepted:.0%} of the planned value accepted "
+        f"while {due:.0%} was due by now",
+        clears=(
+            f"get the {_plural(f.due_open, 'deliverable')} due by now accepted{worth}, "
+            "or hold further payments until they are"
+            if f.due_open
+            else "tie further payments to accepted work"
+        ),
     )
 
 
 def our_side_slipping(f: Facts, at: datetime) -> Signal | None:
-    """Vendor questions we left unanswered past the response window; meetings we missed."""
-    window_hours = f.settings["response_window_hours"]
-    overdue = [a for a in f.vendor_questions_asked if at - a > timedelta(hours=window_hours)]
-    severity, evidence = 0, []
+    """What the vendor waits for from us: questions unanswered past the response window,
+    submitted work unreviewed past the review window, meetings we missed. Severity grows
+    with the longest wait (a week past the window: 2, two weeks: 3) and with the count."""
+    window = timedelta(hours=f.settings["response_window_hours"])
+    review = timedelta(days=f.settings["review_window_days"])
+    overdue = sorted(a for a in f.vendor_questions_asked if at - a > window)
+    severity, evidence, clears = 0, [], []
     if overdue:
-        severity = 1 if len(overdue) < 3 else 2
+        severity = max(_ladder((at - overdue[0] - window).days), 1 if len(overdue) < 3 else 2)
         evidence.append(
             f"{_plural(len(overdue), 'vendor question')} unanswered by us, the oldest for "
-            f"{(at - min(overdue)).days} days; response window {window_hours} h"
+            f"{(at - overdue[0]).days} days; response window {f.settings['response_window_hours']} h"
         )
+        clears.append(
+            f"answer the {_plural(len(overdue), 'question')} the vendor asked on {_on(overdue)}"
+        )
+    if f.oldest_submitted_at and at - f.oldest_submitted_at > review:
+        waiting = (at - f.oldest_submitted_at).days
+        severity = max(
+            severity,
+            _ladder((at - f.oldest_submitted_at - review).days),
+            1 if f.submitted_waiting < 3 else 2,
+        )
+        evidence.append(
+            f"{_plural(f.submitted_waiting, 'submitted deliverable')} waiting for our review, "
+            f"the oldest for {waiting} days; review window {review.days} days"
+        )
+        count = max(1, f.submitted_waiting)
+        first, last = f.oldest_submitted_at, f.newest_submitted_at or f.oldest_submitted_at
+        when = (
+            f"between {_on([first])} and {_on([last])}"
+            if count > 2
+            else f"on {_on([first, last][:count])}"
+        )
+        clears.append(f"accept or reject the {_plural(count, 'deliverable')} submitted {when}")
     if f.we_no_shows:
         severity = max(severity, 1 if f.we_no_shows == 1 else 2)
         evidence.append(f"we missed {_plural(f.we_no_shows, 'meeting')} in the last 30 days")
-    return (
-        Signal("our_side_slipping", severity, "; ".join(evidence), our_fault=True)
-        if severity
-        else None
+        clears.append("keep our next meetings (a missed one counts for 30 days)")
+    if not severity:
+        return None
+    return Signal(
+        "our_side_slipping", severity, "; ".join(evidence), our_fault=True, clears="; ".join(clears)
     )
 
 
@@ -250,14 +333,26 @@ def exit_criteria_met(f: Facts, at: datetime) -> Signal | None:
             tripped.append(f"“{result.label}”: " + ", ".join(c.text for c in result.conditions))
     if not tripped:
         return None
-    return Signal("exit_criteria_met", 3, "exit criterion met: " + "; ".join(tripped))
+    return Signal(
+        "exit_criteria_met",
+        3,
+        "exit criterion met: "
+        + "; ".join(tripped)
+        + " — a line the team wrote at the start: cut your losses now, no waiting for persistence",
+        clears="terminate the engagement, or change the criterion if the team agrees it no longer holds",
+    )
 
 
 def vendor_needs_review(f: Facts, at: datetime) -> Signal | None:
     """The vendor's vetting evidence expired or its review is due: a reminder, no penalty."""
     if not f.vendor_needs_review:
         return None
-    return Signal("vendor_needs_review", 1, "the vendor's vetting evidence or review is due")
+    return Signal(
+        "vendor_needs_review",
+        1,
+        "the vendor's vetting evidence or review is due",
+        clears="renew the expired evidence or record the vendor's review",
+    )
 
 
 RULES: list[Callable[[Facts, datetime], Signal | None]] = [
@@ -286,24 +381,35 @@ def assess(
     *,
     persist_days: int | None = None,
 ) -> tuple[int, str]:
-    """(score, level) from the signals and when each kind was first seen (``since``)."""
+    """(score, level) from the signals and since when each kind has been clear (``since``:
+    the first sweep that saw it at severity ≥ 2; a kind missing from it is new)."""
     persist = timedelta(days=CUT_LOSSES_PERSIST_DAYS if persist_days is None else persist_days)
     score = max(0, 100 - sum(WEIGHTS[s.kind] * s.severity for s in found))
     persisting = {
         s.kind
         for s in found
-        if WEIGHTS[s.kind] and s.severity >= 2 and at - since.get(s.kind, at) >= persist
+        if WEIGHTS[s.kind]
+        and not s.our_fault
+        and s.severity >= 2
+        and at - since.get(s.kind, at) >= persist
     }
     kinds: dict[str, Signal] = {}
     for s in found:  # the strongest signal of each kind counts
         if s.kind not in kinds or s.severity > kinds[s.kind].severity:
             kinds[s.kind] = s
+    burn = kinds.get("burn_without_delivery")
+    # Two clear signs that persisted: cut your losses if the score already says warning, or
+    # once they have persisted twice as long; until then they mean warning at least. So a
+    # manager is warned before being told to cut, unless the team's own exit line trips.
+    long_persisting = {k for k in persisting if at - since[k] >= 2 * persist}
     if (
-        "exit_criteria_met" in kinds
-        or ("burn_without_delivery" in kinds and kinds["burn_without_delivery"].severity >= 3)
-        or len(persisting) >= 2
+        "exit_criteria_met" in kinds  # the team's own line: at once
+        or (burn and burn.severity >= 3 and burn.kind in persisting)
+        or (len(persisting) >= 2 and (score < WATCH_MIN or len(long_persisting) >= 2))
     ):
         return min(score, CUT_LOSSES_CAP), "cut_losses"
+    if len(persisting) >= 2:
+        return min(score, WATCH_MIN - 1), "warning"
     if score >= HEALTHY_MIN:
         return score, "healthy"
     return score, "watch" if score >= WATCH_MIN else "warning"

@@ -190,13 +190,18 @@ COMPARED = HEALTH_FIELDS[:-1]
 
 def _evaluate(f, at: datetime, old: dict | None, hold: timedelta) -> dict:
     found = rules.signals(f, at)
-    first_seen = {s["kind"]: s.get("since") for s in (old["signals"] if old else [])}
-    since = {
-        s.kind: datetime.fromisoformat(first_seen[s.kind]) if first_seen.get(s.kind) else at
-        for s in found
-    }
+    before = {s["kind"]: s for s in (old["signals"] if old else [])}
+
+    def seen(kind: str, key: str) -> datetime:
+        value = before.get(kind, {}).get(key)
+        return datetime.fromisoformat(value) if value else at
+
+    since = {s.kind: seen(s.kind, "since") for s in found}
+    # Persistence counts from the day a sign became clear (severity ≥ 2), not from its first
+    # mild appearance: two mild signs turning clear on the same day warn before they cut.
+    clear = {s.kind: seen(s.kind, "clear_since") for s in found if s.severity >= 2}
     score, raw = rules.assess(
-        found, since, at, persist_days=settings.HEALTH_CUT_LOSSES_PERSIST_DAYS
+        found, clear, at, persist_days=settings.HEALTH_CUT_LOSSES_PERSIST_DAYS
     )
     level, lower_since = raw, None
     if old is not None and level_rank(raw) < level_rank(old["level"]):
@@ -210,6 +215,11 @@ def _evaluate(f, at: datetime, old: dict | None, hold: timedelta) -> dict:
         "level": level,
         "raw_level": raw,
         "lower_since": lower_since,
-        "signals": [s.as_dict() | {"since": since[s.kind].isoformat()} for s in found],
+        "signals": [
+            s.as_dict()
+            | {"since": since[s.kind].isoformat()}
+            | ({"clear_since": clear[s.kind].isoformat()} if s.kind in clear else {})
+            for s in found
+        ],
         "snapshot_on": old["snapshot_on"] if old else None,
     }

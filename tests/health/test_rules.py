@@ -83,13 +83,22 @@ def test_milestone_past_due_with_work_not_accepted_raises_no_results():
     assert "1 milestone past due with work not accepted; the oldest 12 days late" in signal.evidence
 
 
-def test_submitted_work_we_did_not_review_is_labelled_our_fault():
-    signal = health.stalled_deliverable(
-        facts(submitted_waiting=1, oldest_submitted_at=AT - timedelta(days=8)), AT
+# Submitted work waiting for our review used to be part of "stalled deliverable" (flagged
+# as our fault); it now counts where the rest of our neglect counts, in "our side slipping",
+# so that it can grow with age and raise the level on its own.
+def test_submitted_work_we_did_not_review_is_our_side_slipping_not_a_vendor_stall():
+    f = facts(
+        submitted_waiting=2,
+        oldest_submitted_at=datetime(2026, 11, 23, 10, tzinfo=UTC),
+        newest_submitted_at=datetime(2026, 11, 25, 10, tzinfo=UTC),
     )
+    assert health.stalled_deliverable(f, AT) is None
+    signal = health.our_side_slipping(f, AT)
     assert signal.our_fault is True
-    assert "waiting for OUR review" in signal.evidence
-    assert "(on us)" in signal.evidence
+    assert "2 submitted deliverables waiting for our review, the oldest for 7 days" in (
+        signal.evidence
+    )
+    assert signal.clears == "accept or reject the 2 deliverables submitted on 23 and 25 Nov"
 
 
 def test_deliverable_rejected_twice_and_in_progress_past_due_stalls_on_the_vendor():
@@ -138,15 +147,80 @@ def test_old_scope_changes_outside_the_window_do_not_count():
     assert health.blurry_lines(facts(scope_changes=old), AT) is None
 
 
-def test_spend_far_ahead_of_accepted_value_is_severe_burn_without_delivery():
+def test_spend_far_ahead_of_accepted_value_due_by_now_is_severe_burn_without_delivery():
+    # Burn now also needs value that was due by now and is not accepted (due_value).
     signal = health.burn_without_delivery(
         facts(
-            spent=Decimal("8500"), planned_value=Decimal("10000"), accepted_value=Decimal("1000")
+            spent=Decimal("8500"),
+            planned_value=Decimal("10000"),
+            accepted_value=Decimal("1000"),
+            due_value=Decimal("8000"),
+            due_open=3,
+            due_open_value=Decimal("7000"),
         ),
         AT,
     )
     assert signal.severity == 3
-    assert signal.evidence == "85% of the budget spent, 10% of the planned value accepted"
+    assert signal.evidence == (
+        "85% of the budget spent, 10% of the planned value accepted while 80% was due by now"
+    )
+    assert signal.clears == (
+        "get the 3 deliverables due by now accepted (worth 7,000), "
+        "or hold further payments until they are"
+    )
+
+
+def test_a_front_loaded_payment_with_nothing_due_yet_is_no_burn():
+    f = facts(spent=Decimal("6000"), planned_value=Decimal("10000"), due_value=Decimal("0"))
+    assert health.burn_without_delivery(f, AT) is None
+
+
+def test_burn_counts_only_as_far_as_due_value_is_not_accepted():
+    # 60% paid, 20% due and not accepted: the vendor is behind by 20%, not by 60%.
+    f = facts(spent=Decimal("6000"), planned_value=Decimal("10000"), due_value=Decimal("2000"))
+    assert health.burn_without_delivery(f, AT) is None
+    f.due_value = Decimal("5000")
+    assert health.burn_without_delivery(f, AT).severity == 2
+
+
+def test_a_single_severe_burn_needs_the_same_persistence_as_two_signs():
+    burn = health.Signal("burn_without_delivery", 3, "…")
+    assert health.assess([burn], {}, AT) == (64, "warning")
+    fresh = {"burn_without_delivery": AT - timedelta(days=2)}
+    assert health.assess([burn], fresh, AT)[1] == "warning"
+    old = {"burn_without_delivery": AT - timedelta(days=8)}
+    assert health.assess([burn], old, AT)[1] == "cut_losses"
+
+
+def test_an_exit_criterion_cuts_losses_at_once_and_says_why():
+    criterion = {
+        "label": "Silent vendor",
+        "combinator": "all",
+        "conditions": [{"metric": "days_since_held_contact", "op": ">=", "value": 21}],
+    }
+    signal = health.exit_criteria_met(
+        facts(last_two_way_at=AT - timedelta(days=25), exit_criteria=[criterion]), AT
+    )
+    assert "cut your losses now, no waiting for persistence" in signal.evidence
+    assert health.assess([signal], {}, AT)[1] == "cut_losses"
+
+
+def test_two_clear_signs_at_a_watch_score_warn_before_they_cut():
+    found = [health.Signal("blurry_lines", 2, "…"), health.Signal("no_results", 2, "…")]
+    assert health.assess(found, {}, AT) == (70, "watch")
+    week = {s.kind: AT - timedelta(days=8) for s in found}
+    assert health.assess(found, week, AT) == (64, "warning")
+    fortnight = {s.kind: AT - timedelta(days=15) for s in found}
+    assert health.assess(found, fortnight, AT)[1] == "cut_losses"
+
+
+def test_our_side_slipping_warns_but_never_counts_towards_cutting_the_vendor_loose():
+    found = [
+        health.Signal("our_side_slipping", 3, "…", our_fault=True),
+        health.Signal("missed_contact", 2, "…"),
+    ]
+    old = {s.kind: AT - timedelta(days=30) for s in found}
+    assert health.assess(found, old, AT) == (44, "warning")
 
 
 def test_spend_in_step_with_accepted_value_is_no_burn():
@@ -161,6 +235,56 @@ def test_vendor_questions_we_left_unanswered_and_meetings_we_missed_mean_our_sid
     assert signal.our_fault is True
     assert "1 vendor question unanswered by us, the oldest for 4 days" in signal.evidence
     assert "we missed 1 meeting" in signal.evidence
+
+
+def test_an_unanswered_question_weighs_more_the_longer_it_waits():
+    def severity(days: int) -> int:
+        return health.our_side_slipping(
+            facts(vendor_questions_asked=[AT - timedelta(days=days)]), AT
+        ).severity
+
+    # Response window 48 h: one, two and three weeks past it.
+    assert [severity(4), severity(12), severity(20)] == [1, 2, 3]
+    levels = [
+        health.assess(
+            [health.our_side_slipping(facts(vendor_questions_asked=[AT - timedelta(days=d)]), AT)],
+            {},
+            AT,
+        )[1]
+        for d in (4, 20)
+    ]
+    assert levels == ["watch", "warning"]
+
+
+def test_our_side_slipping_says_which_questions_to_answer():
+    asked = [datetime(2026, 11, 3, 10, tzinfo=UTC), datetime(2026, 11, 6, 15, tzinfo=UTC)]
+    signal = health.our_side_slipping(facts(vendor_questions_asked=asked), AT)
+    assert signal.clears == "answer the 2 questions the vendor asked on 3 and 6 Nov"
+
+
+def test_every_signal_says_what_would_clear_it():
+    criterion = {
+        "label": "Silent vendor",
+        "combinator": "all",
+        "conditions": [{"metric": "days_since_held_contact", "op": ">=", "value": 21}],
+    }
+    f = facts(
+        last_two_way_at=AT - timedelta(days=30),
+        last_accepted_at=AT - timedelta(days=40),
+        in_progress_overdue=1,
+        oldest_in_progress_due=AT.date() - timedelta(days=3),
+        comfort_last=[1, 2, 1],
+        without_criteria=1,
+        spent=Decimal("9000"),
+        planned_value=Decimal("10000"),
+        due_value=Decimal("9000"),
+        vendor_questions_asked=[AT - timedelta(days=5)],
+        exit_criteria=[criterion],
+        vendor_needs_review=True,
+    )
+    found = health.signals(f, AT)
+    assert {s.kind for s in found} == set(health.WEIGHTS)
+    assert all(s.clears for s in found)
 
 
 def test_a_met_exit_criterion_raises_cut_losses_on_its_own():
