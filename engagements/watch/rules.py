@@ -28,6 +28,18 @@ from engagements.watch.facts import Facts, metrics
 HEALTHY_MIN, WATCH_MIN, CUT_LOSSES_CAP = 91, 65, 30
 CUT_LOSSES_PERSIST_DAYS = 7
 
+# --- thresholds, named (per-engagement ones live in its watch settings) -------------------
+MANY = 3  # this many late messages, questions, deliverables... make a sign clear, not mild
+WAIT_LADDER_DAYS = (7, 14)  # a wait past its window: mild in week 1, clear in week 2, then severe
+MILESTONE_LATE_DAYS = (7, 21)  # a milestone this late: mild up to 7 days, clear up to 21
+IN_PROGRESS_LATE_DAYS = 14  # work in progress past due: mild up to 14 days, then clear
+COMFORT_MIN_RATINGS = 3  # fewer recent ratings than this say nothing
+COMFORT_LOW, COMFORT_VERY_LOW = 2.5, 1.5  # mean of the recent ratings (of 5)
+COMFORT_FALL, COMFORT_STEEP_FALL = 1.0, 2.0  # points lost against the ratings before
+BURN_MIN_SPENT = 0.2  # below this share of the budget spent, no burn signal
+BURN_GAP_MILD, BURN_GAP_CLEAR, BURN_GAP_SEVERE = 0.25, 0.4, 0.6  # spent minus accepted (due)
+BURN_LATE_SPENT, BURN_LATE_ACCEPTED = 0.8, 0.3  # most of the money gone, little accepted
+
 WEIGHTS = {
     "exit_criteria_met": 25,
     "burn_without_delivery": 12,
@@ -96,7 +108,8 @@ def _on(moments: list[datetime]) -> str:
 
 def _ladder(days_over: int) -> int:
     """Severity of a wait past its window: 1 in the first week, 2 in the second, then 3."""
-    return 1 if days_over <= 7 else 2 if days_over <= 14 else 3
+    week, fortnight = WAIT_LADDER_DAYS
+    return 1 if days_over <= week else 2 if days_over <= fortnight else 3
 
 
 def missed_contact(f: Facts, at: datetime) -> Signal | None:
@@ -129,7 +142,7 @@ def missed_contact(f: Facts, at: datetime) -> Signal | None:
         and f.oldest_unanswered_ours
         and at - f.oldest_unanswered_ours > window
     ):
-        severity = max(severity, 1 if f.unanswered_ours < 3 else 2)
+        severity = max(severity, 1 if f.unanswered_ours < MANY else 2)
         evidence.append(
             f"{_plural(f.unanswered_ours, 'message')} of ours unanswered, the oldest for "
             f"{(at - f.oldest_unanswered_ours).days} days; response window {s['response_window_hours']} h"
@@ -152,7 +165,8 @@ def no_results(f: Facts, at: datetime) -> Signal | None:
         clears.append("accept delivered work")
     if f.oldest_late_milestone_due:
         late = (at.date() - f.oldest_late_milestone_due).days
-        severity = max(severity, 1 if late <= 7 else 2 if late <= 21 else 3)
+        mild, clear = MILESTONE_LATE_DAYS
+        severity = max(severity, 1 if late <= mild else 2 if late <= clear else 3)
         evidence.append(
             f"{_plural(f.late_milestones, 'milestone')} past due with work not accepted; "
             f"the oldest {late} days late"
@@ -172,7 +186,7 @@ def stalled_deliverable(f: Facts, at: datetime) -> Signal | None:
     severity, evidence, clears = 0, [], []
     if f.oldest_in_progress_due:
         late = (at.date() - f.oldest_in_progress_due).days
-        severity = max(severity, 1 if late <= 14 else 2)
+        severity = max(severity, 1 if late <= IN_PROGRESS_LATE_DAYS else 2)
         evidence.append(
             f"{_plural(f.in_progress_overdue, 'deliverable')} in progress past due, "
             f"the oldest {late} days"
@@ -194,15 +208,19 @@ def stalled_deliverable(f: Facts, at: datetime) -> Signal | None:
 
 def uncomfortable_collaboration(f: Facts, at: datetime) -> Signal | None:
     """Mean of the last 5 comfort ratings ≤ 2.5, or a fall of ≥ 1 point against the 5 before."""
-    if len(f.comfort_last) < 3:
+    if len(f.comfort_last) < COMFORT_MIN_RATINGS:
         return None
     recent = sum(f.comfort_last) / len(f.comfort_last)
-    before = sum(f.comfort_before) / len(f.comfort_before) if len(f.comfort_before) >= 3 else None
+    before = (
+        sum(f.comfort_before) / len(f.comfort_before)
+        if len(f.comfort_before) >= COMFORT_MIN_RATINGS
+        else None
+    )
     severity = 0
-    if recent <= 2.5:
-        severity = 3 if recent <= 1.5 else 2
-    if before is not None and before - recent >= 1:
-        severity = max(severity, 1 if before - recent < 2 else 2)
+    if recent <= COMFORT_LOW:
+        severity = 3 if recent <= COMFORT_VERY_LOW else 2
+    if before is not None and before - recent >= COMFORT_FALL:
+        severity = max(severity, 1 if before - recent < COMFORT_STEEP_FALL else 2)
     if not severity:
         return None
     was = f" (was {before:.1f} before)" if before is not None else ""
@@ -219,7 +237,7 @@ def blurry_lines(f: Facts, at: datetime) -> Signal | None:
     s = f.settings
     severity, evidence, clears = 0, [], []
     if f.without_criteria:
-        severity = 1 if f.without_criteria < 3 else 2
+        severity = 1 if f.without_criteria < MANY else 2
         evidence.append(f"{_plural(f.without_criteria, 'deliverable')} without acceptance criteria")
         clears.append(
             f"write acceptance criteria for the {_plural(f.without_criteria, 'deliverable')}"
@@ -252,10 +270,12 @@ def burn_without_delivery(f: Facts, at: datetime) -> Signal | None:
     due = float(f.due_value / f.planned_value) if f.planned_value else 1.0
     behind = max(0.0, due - accepted)  # share of the plan due by now and not accepted
     gap = min(spent - accepted, behind)
-    if spent < 0.2 or gap < 0.25:
+    if spent < BURN_MIN_SPENT or gap < BURN_GAP_MILD:
         return None
-    severe = gap >= 0.6 or (spent >= 0.8 and accepted < 0.3 and behind >= 0.3)
-    severity = 3 if severe else 2 if gap >= 0.4 else 1
+    severe = gap >= BURN_GAP_SEVERE or (
+        spent >= BURN_LATE_SPENT and accepted < BURN_LATE_ACCEPTED and behind >= BURN_LATE_ACCEPTED
+    )
+    severity = 3 if severe else 2 if gap >= BURN_GAP_CLEAR else 1
     worth = f" (worth {f.due_open_value:,.0f})" if f.due_open_value else ""
     return Signal(
         "burn_without_delivery",
@@ -280,7 +300,7 @@ def our_side_slipping(f: Facts, at: datetime) -> Signal | None:
     overdue = sorted(a for a in f.vendor_questions_asked if at - a > window)
     severity, evidence, clears = 0, [], []
     if overdue:
-        severity = max(_ladder((at - overdue[0] - window).days), 1 if len(overdue) < 3 else 2)
+        severity = max(_ladder((at - overdue[0] - window).days), 1 if len(overdue) < MANY else 2)
         evidence.append(
             f"{_plural(len(overdue), 'vendor question')} unanswered by us, the oldest for "
             f"{(at - overdue[0]).days} days; response window {f.settings['response_window_hours']} h"
@@ -293,7 +313,7 @@ def our_side_slipping(f: Facts, at: datetime) -> Signal | None:
         severity = max(
             severity,
             _ladder((at - f.oldest_submitted_at - review).days),
-            1 if f.submitted_waiting < 3 else 2,
+            1 if f.submitted_waiting < MANY else 2,
         )
         evidence.append(
             f"{_plural(f.submitted_waiting, 'submitted deliverable')} waiting for our review, "
