@@ -5,7 +5,7 @@ from datetime import datetime
 from django.shortcuts import get_object_or_404
 from ninja import Field, Query, Router, Schema
 
-from outsourcing.api import READ_ERRORS, Id, ListQuery, Page, Text, list_page
+from outsourcing.api import READ_ERRORS, IdParam, ListQuery, Page, Text, list_page
 
 from .models import FailureCategory, Lesson, PostMortem, PostMortemOutcome, PostMortemStatus
 from .services.postmortem import search_lessons
@@ -68,12 +68,10 @@ class PostMortemFilters(ListQuery):
 
 
 class LessonFilters(ListQuery):
-    q: Text(200) | None = Field(
-        None, description="Full-text search (PostgreSQL), words matched elsewhere."
-    )
+    q: Text(200) = Field("", description="Full-text search (PostgreSQL), words matched elsewhere.")
     category: FailureCategory | None = None
-    vendor: Id | None = None
-    tag: Text(50) | None = None
+    vendor: IdParam | None = None
+    tag: Text(50) = ""
 
 
 @postmortems.get("", response={200: PostMortemPage, **READ_ERRORS}, summary="List post-mortems")
@@ -91,7 +89,7 @@ def postmortem_list(request, filters: Query[PostMortemFilters]):
     response={200: PostMortemOut, **READ_ERRORS},
     summary="One post-mortem with its facts, what went wrong and lessons",
 )
-def postmortem_detail(request, postmortem_id: Id):
+def postmortem_detail(request, postmortem_id: IdParam):
     # Failures and lessons come from the prefetched relations: three queries in all.
     return get_object_or_404(
         PostMortem.objects.select_related("engagement").prefetch_related(

@@ -53,10 +53,10 @@ def test_a_script_records_a_vendor_with_a_contact_and_evidence_and_reads_the_sco
     assert Vendor.objects.get().score is not None
 
 
-def test_a_duplicate_vendor_name_is_a_422_and_nothing_is_saved(client, manager, write_token):
+def test_a_duplicate_vendor_name_is_a_409_and_nothing_is_saved(client, manager, write_token):
     VendorFactory(org=manager.org, name="Acme Dev")
     response = post(client, "/api/v1/vendors", {"name": "Acme Dev"}, write_token)
-    assert response.status_code == 422
+    assert response.status_code == 409
     assert Vendor.objects.count() == 1
 
 
