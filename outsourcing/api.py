@@ -499,6 +499,12 @@ MOMENT_MESSAGE = (
 )
 
 
+def _utc_moment(value: str) -> datetime:
+    # The format admits offsets up to ±23:59, PostgreSQL stores ±15:59 at most: the same
+    # instant in UTC fits both.
+    return datetime.fromisoformat(value).astimezone(UTC)
+
+
 def _parsed(parse: Callable[[str], Any], message: str) -> Check:
     def check(value: str) -> Any:
         try:
@@ -526,7 +532,7 @@ Moment = _contract(
     },
     _string,
     _matching(MOMENT_PATTERN, MOMENT_MESSAGE),
-    _parsed(datetime.fromisoformat, MOMENT_MESSAGE),
+    _parsed(_utc_moment, MOMENT_MESSAGE),
 )
 
 

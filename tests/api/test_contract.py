@@ -290,3 +290,18 @@ def test_a_page_outside_the_api_keeps_its_html_404(client, manager):
     response = client.get("/no-such-page")
     assert response.status_code == 404
     assert response["Content-Type"].startswith("text/html")
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("offset", ["+20:10", "-23:59", "+00:00", "-00:00"])
+def test_any_offset_the_format_admits_is_read_as_the_same_instant(
+    client, world, write_token, offset
+):
+    """PostgreSQL refuses offsets past ±15:59; the server keeps the instant, in UTC."""
+    for path in ("/api/v1/vendors", f"/api/v1/engagements/{world['engagement_id']}/spend"):
+        response = client.get(
+            path, {"updated_since": f"2200-11-30T21:59:45{offset}"}, headers=write_token
+        )
+        assert response.status_code == 200, response.content
+    moment = TypeAdapter(contract.Moment).validate_python(f"2026-05-01T09:30:00{offset}")
+    assert moment.utcoffset() == timedelta(0)
