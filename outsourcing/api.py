@@ -342,6 +342,10 @@ def _contract(python_type: Any, schema: dict, *checks: Check) -> Any:
 def _string(value: Any) -> str:
     if not isinstance(value, str):
         raise PydanticCustomError("string_type", "Send a JSON string.")
+    try:  # JSON can escape half of a UTF-16 pair ("\\ud800"); no database stores one
+        value.encode()
+    except UnicodeEncodeError:
+        raise PydanticCustomError("unicode", "Text must be valid Unicode.") from None
     return value
 
 

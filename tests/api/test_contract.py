@@ -305,3 +305,14 @@ def test_any_offset_the_format_admits_is_read_as_the_same_instant(
         assert response.status_code == 200, response.content
     moment = TypeAdapter(contract.Moment).validate_python(f"2026-05-01T09:30:00{offset}")
     assert moment.utcoffset() == timedelta(0)
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("text", ["\\ud800", "a\\udfffb"])
+def test_text_with_a_lone_surrogate_is_a_422_not_a_database_error(client, world, write_token, text):
+    """JSON can spell half of a UTF-16 pair; PostgreSQL cannot store it."""
+    response = client.post(
+        "/api/v1/vendors", f'{{"name": "{text}"}}', content_type=JSON, headers=write_token
+    )
+    assert response.status_code == 422
+    assert "name" in response.json()["error"]["fields"]
