@@ -13,11 +13,12 @@ UV := var/uv/bin/uv
 VENV := .venv
 PY := $(VENV)/bin/python
 
-.PHONY: help install run test lint format check web worker clean bench
+.PHONY: help install run test test-quick lint format check web worker clean bench
 
 help:
 	@echo "make run    - install, migrate, load demo data, serve on http://127.0.0.1:8000 with a worker and beat"
 	@echo "make test   - lint, migration and compose checks, then the whole test suite"
+	@echo "make test-quick - the test suite without the minutes-long fuzz runs (CI runs them: make test)"
 	@echo "make bench  - the README's benchmark tables (needs DATABASE_URL=postgres://..., REDIS_URL, wrk)"
 	@echo "make format - ruff format + fix"
 
@@ -57,6 +58,10 @@ check: lint
 
 test: check
 	$(VENV)/bin/pytest
+
+# For the edit-test loop only: skips the schemathesis runs marked fuzz, which make test keeps.
+test-quick: install
+	$(VENV)/bin/pytest -m "not fuzz"
 
 bench: install
 	@[[ "$$DATABASE_URL" == postgres* && -n "$$REDIS_URL" ]] || { echo "make bench needs DATABASE_URL=postgres://... and REDIS_URL=redis://... (see README, Benchmarks)"; exit 2; }

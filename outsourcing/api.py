@@ -7,11 +7,10 @@ serializer layer; every write calls the same ``services`` function the HTML view
 One error shape everywhere: ``{"error": {"code", "message", "fields"}}``.
 """
 
-import base64
-import binascii
-import json
 import logging
-from datetime import date, datetime, timedelta
+import re
+from collections.abc import Callable
+from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from typing import Annotated, Any
 
@@ -19,7 +18,7 @@ from django.conf import settings
 from django.core.exceptions import PermissionDenied
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.core.validators import URLValidator, validate_email
-from django.db.models import QuerySet
+from django.db.models import Q, QuerySet
 from django.http import Http404, HttpRequest, HttpResponse
 from django.utils import timezone
 from ninja import NinjaAPI, Schema
@@ -27,14 +26,15 @@ from ninja.errors import AuthenticationError, HttpError, Throttled
 from ninja.errors import ValidationError as NinjaValidationError
 from ninja.security import HttpBearer
 from ninja.throttling import AuthRateThrottle
-from pydantic import AfterValidator, AwareDatetime, StringConstraints
+from pydantic import AwareDatetime, BaseModel, BeforeValidator, WithJsonSchema
 from pydantic import Field as PydanticField
+from pydantic_core import PydanticCustomError
 
 from accounts.audit import audit_as
 from accounts.middleware import SAFE_METHODS
 from accounts.models import ApiToken, Membership, hash_token
 from accounts.tenancy import activate_tenant
-from outsourcing.validation import DATE_RANGE_MESSAGE, EARLIEST_YEAR, LATEST_YEAR
+from outsourcing.validation import EARLIEST_YEAR, LATEST_YEAR, MAX_INT
 
 log = logging.getLogger(__name__)
 
@@ -92,14 +92,43 @@ class TokenRateThrottle(AuthRateThrottle):
         super().__init__(settings.API_RATE_LIMIT)
 
 
-api = NinjaAPI(
+def _without_null(schema: dict) -> dict:
+    """A query parameter's schema without its ``null`` branch: a query string cannot spell null."""
+    branches = [b for b in schema.get("anyOf", []) if b != {"type": "null"}]
+    if len(branches) == 1 and len(schema["anyOf"]) == 2:
+        rest = {k: v for k, v in schema.items() if k not in ("anyOf", "default")}
+        return {**branches[0], **rest}
+    return schema
+
+
+class VendorwatchAPI(NinjaAPI):
+    """The API with a schema tuned to what the server really reads."""
+
+    def get_openapi_schema(self, *, path_prefix=None, path_params=None):
+        schema = super().get_openapi_schema(path_prefix=path_prefix, path_params=path_params)
+        for path in schema["paths"].values():
+            for operation in path.values():
+                for parameter in operation.get("parameters", []):
+                    if parameter["in"] == "query":
+                        parameter["schema"] = _without_null(parameter["schema"])
+        return schema
+
+
+api = VendorwatchAPI(
     title="Vendorwatch API",
     version="1",
     description=(
         "Vendors, engagements, deliverables, interactions, spend, alerts and lessons of one "
         "organization. Authenticate with `Authorization: Bearer <token>` (create tokens on the "
         "API tokens page or with `manage.py api_token`). Errors always have the shape "
-        '`{"error": {"code": ..., "message": ..., "fields": {...}}}`.'
+        '`{"error": {"code": ..., "message": ..., "fields": {...}}}`, also for paths that do '
+        "not exist. **422** (`validation_error`): the request does not match this schema; the "
+        "schema is the whole contract (lengths, patterns, formats, ranges), so a request it "
+        "admits is never a 422. **409** (`conflict`): the request matches the schema but "
+        "contradicts the data it touches (a name already taken, a due date before the "
+        "engagement starts, an end before the start, a currency other than the engagement's, "
+        "an id of no row of this organization, a step the current state does not allow) or "
+        "lost a race; `fields` names the field when there is one."
     ),
     urls_namespace="api",
     auth=TokenAuth(),
@@ -145,14 +174,16 @@ def _validation_error(request: HttpRequest, exc: NinjaValidationError) -> HttpRe
 
 @api.exception_handler(DjangoValidationError)
 def _domain_validation_error(request: HttpRequest, exc: DjangoValidationError) -> HttpResponse:
+    # The schema already refused every malformed request (422); what a service refuses
+    # after that depends on stored data or on several fields at once: a conflict.
     if hasattr(exc, "error_dict"):
         fields = {
             ("request" if k == "__all__" else k): list(v) for k, v in exc.message_dict.items()
         }
         return error_response(
-            request, 422, "validation_error", "Some fields are not valid.", fields
+            request, 409, "conflict", " ".join(m for v in fields.values() for m in v), fields
         )
-    return error_response(request, 422, "validation_error", " ".join(exc.messages))
+    return error_response(request, 409, "conflict", " ".join(exc.messages))
 
 
 @api.exception_handler(AuthenticationError)
@@ -205,28 +236,27 @@ def _unexpected(request: HttpRequest, exc: Exception) -> HttpResponse:
 
 # --- cursor pagination ---------------------------------------------------------------------
 class Page(Schema):
-    next_cursor: str | None = None
+    next_cursor: str | None = PydanticField(
+        None, description="Pass it as cursor= for the next page; null on the last page."
+    )
 
 
-def encode_cursor(values: dict[str, Any]) -> str:
-    return base64.urlsafe_b64encode(json.dumps(values, default=str).encode()).decode().rstrip("=")
+# A sync cursor holds the last row's change time as microseconds since this moment: digits
+# only (the schema's pattern), and 16 of them reach past the latest year a row can carry.
+CURSOR_EPOCH = datetime(1900, 1, 1, tzinfo=UTC)
 
 
-def decode_cursor(cursor: str) -> dict[str, Any]:
-    try:
-        padded = cursor + "=" * (-len(cursor) % 4)
-        values = json.loads(base64.urlsafe_b64decode(padded.encode()))
-        if not isinstance(values, dict) or not isinstance(values.get("id"), int):
-            raise ValueError
-        if not 0 <= values["id"] < 2**63:
-            raise ValueError
-        if "u" in values:
-            values["u"] = datetime.fromisoformat(values["u"])
-        return values
-    except (ValueError, TypeError, binascii.Error, UnicodeDecodeError):
-        raise DjangoValidationError(
-            {"cursor": ["This cursor is not valid; use next_cursor from the previous page."]}
-        ) from None
+def encode_cursor(row_id: int, moment: datetime | None = None) -> str:
+    if moment is None:
+        return str(row_id)
+    return f"{row_id}-{(moment - CURSOR_EPOCH) // timedelta(microseconds=1)}"
+
+
+def decode_cursor(cursor: str) -> tuple[int, datetime | None]:
+    """(last id, last change time or None) of a cursor the schema's pattern already checked."""
+    row_id, _, micros = cursor.partition("-")
+    moment = CURSOR_EPOCH + timedelta(microseconds=int(micros)) if micros else None
+    return int(row_id), moment
 
 
 def paginate(
@@ -240,39 +270,33 @@ def paginate(
     """Keyset pagination: by (updated_field, id) when syncing with ``updated_since``, else by id.
 
     Constant cost per page however deep: the cursor is the last row's key, not an offset.
+    Every cursor the schema admits means something: a plain one (an id) in a sync listing
+    continues after that id at the ``updated_since`` moment itself.
     """
     limit = max(1, min(limit, 200))
-    if updated_since is not None and updated_field:
+    syncing = updated_since is not None and updated_field is not None
+    after_id, after_moment = decode_cursor(cursor) if cursor else (None, None)
+    if syncing:
         queryset = queryset.filter(**{f"{updated_field}__gte": updated_since}).order_by(
             updated_field, "id"
         )
-        if cursor:
-            key = decode_cursor(cursor)
-            from django.db.models import Q
-
-            after = key.get("u")
-            if not isinstance(after, datetime):
-                raise DjangoValidationError(
-                    {"cursor": ["This cursor belongs to another listing; start again."]}
-                )
+        if after_id is not None:
+            after = after_moment or updated_since
             queryset = queryset.filter(
                 Q(**{f"{updated_field}__gt": after})
-                | Q(**{updated_field: after, "id__gt": key["id"]})
+                | Q(**{updated_field: after, "id__gt": after_id})
             )
     else:
         queryset = queryset.order_by("id")
-        if cursor:
-            queryset = queryset.filter(id__gt=decode_cursor(cursor)["id"])
+        if after_id is not None:
+            queryset = queryset.filter(id__gt=after_id)
     rows = list(queryset[: limit + 1])
     more = len(rows) > limit
     rows = rows[:limit]
     next_cursor = None
     if more:
         last = rows[-1]
-        key: dict[str, Any] = {"id": last.id}
-        if updated_since is not None and updated_field:
-            key["u"] = getattr(last, updated_field).isoformat()
-        next_cursor = encode_cursor(key)
+        next_cursor = encode_cursor(last.id, getattr(last, updated_field) if syncing else None)
     return rows, next_cursor
 
 
@@ -299,73 +323,338 @@ def login_not_required_urls(patterns: list) -> list:
     return patterns
 
 
-# --- input types: what the database can store, refused with a 422 before any query --------
-# The fuzzer's favourites (NUL bytes, year 1 in a far time zone, 30-digit numbers, text
-# longer than the column) would otherwise reach PostgreSQL and come back as a 500.
-def _no_nul(value: str) -> str:
-    if "\x00" in value:
-        raise ValueError("Text cannot contain NUL characters.")
-    return value
+# --- input types: the schema says exactly what the server accepts --------------------------
+# Each type below carries its JSON Schema (what a client may send) and the check the server
+# runs, written side by side so the two cannot drift apart: whatever matches the schema is
+# accepted, whatever does not is a 422 naming the field. Patterns use explicit character
+# classes (no \d, \s or .), which read the same in ECMA-262, Rust and Python regexes.
+# tests/api/test_contract.py replays the patterns against the formats they narrow.
+Check = Callable[[Any], Any]
 
 
-def _sane_moment(value: datetime) -> datetime:
-    if not EARLIEST_YEAR <= value.year <= LATEST_YEAR:
-        raise ValueError(DATE_RANGE_MESSAGE)
-    return value
-
-
-def _sane_day(value: date) -> date:
-    if not EARLIEST_YEAR <= value.year <= LATEST_YEAR:
-        raise ValueError(DATE_RANGE_MESSAGE)
-    return value
-
-
-def _http_url(value: str) -> str:
-    if value:
-        try:
-            URLValidator(schemes=["http", "https"])(value)
-        except DjangoValidationError:
-            raise ValueError("Enter a valid http(s) URL.") from None
-    return value
-
-
-def _email(value: str) -> str:
-    if value:
-        try:
-            validate_email(value)
-        except DjangoValidationError:
-            raise ValueError("Enter a valid e-mail address.") from None
-    return value
-
-
-def Text(max_length: int = 10_000, min_length: int = 0):
-    """A string that fits its column (and carries no NUL byte)."""
+def _contract(python_type: Any, schema: dict, *checks: Check) -> Any:
+    """``python_type`` read by ``checks`` (before pydantic's own parsing) and documented as ``schema``."""
     return Annotated[
-        str,
-        StringConstraints(max_length=max_length, min_length=min_length),
-        AfterValidator(_no_nul),
+        python_type, *(BeforeValidator(check) for check in reversed(checks)), WithJsonSchema(schema)
     ]
 
 
-Name = Annotated[
+def _string(value: Any) -> str:
+    if not isinstance(value, str):
+        raise PydanticCustomError("string_type", "Send a JSON string.")
+    try:  # JSON can escape half of a UTF-16 pair ("\\ud800"); no database stores one
+        value.encode()
+    except UnicodeEncodeError:
+        raise PydanticCustomError("unicode", "Text must be valid Unicode.") from None
+    return value
+
+
+def _matching(pattern: str, message: str) -> Check:
+    compiled = re.compile(pattern)
+
+    def check(value: str) -> str:
+        if not compiled.search(value):
+            raise PydanticCustomError("pattern", message)
+        return value
+
+    return check
+
+
+# Python's str.strip() set (Unicode White_Space plus the four ASCII separators 0x1C-0x1F):
+# "blank" means the same to the schema and to every service that strips.
+WHITESPACE = (
+    r"\t\n\u000b\u000c\r\u001c-\u001f \u0085\u00a0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000"
+)
+NO_NUL = r"^[^\u0000]*$"
+NOT_BLANK = rf"^[^\u0000]*[^\u0000{WHITESPACE}][^\u0000]*$"
+NUL_MESSAGE = "Text cannot contain NUL characters."
+BLANK_MESSAGE = "Write something (not only spaces)."
+
+
+def Text(max_length: int = 10_000, *, blank: bool = True, strip: bool = False) -> Any:
+    """A string that fits its column and carries no NUL byte; ``blank=False``: not only spaces."""
+
+    def check(value: str) -> str:
+        if len(value) > max_length:
+            raise PydanticCustomError("too_long", f"At most {max_length} characters.")
+        if "\x00" in value:
+            raise PydanticCustomError("nul", NUL_MESSAGE)
+        if not blank and not value.strip():
+            raise PydanticCustomError("blank", BLANK_MESSAGE)
+        return value
+
+    schema: dict[str, Any] = {"type": "string", "maxLength": max_length}
+    if blank:
+        schema["pattern"] = NO_NUL
+    else:
+        schema.update(minLength=1, pattern=NOT_BLANK, description="Not blank (not only spaces).")
+    checks = [_string, check] + ([str.strip] if strip else [])
+    return _contract(str, schema, *checks)
+
+
+# A name is stored without surrounding spaces; it is measured before they are cut.
+Name = Text(200, blank=False, strip=True)
+
+
+def Choice(values: Any) -> Any:
+    """One of a fixed list of codes (currencies, time zones); ``""`` only when it is listed."""
+    allowed = sorted(values)
+    allowed_set = frozenset(allowed)
+
+    def check(value: str) -> str:
+        if value not in allowed_set:
+            raise PydanticCustomError("enum", "Use one of the listed values.")
+        return value
+
+    return _contract(str, {"type": "string", "enum": allowed}, _string, check)
+
+
+# --- URLs and e-mail addresses: a pattern that narrows the format to what Django accepts too.
+_LABEL = "[A-Za-z0-9]([A-Za-z0-9-]{0,38}[A-Za-z0-9])?"
+# At most five labels of 40 and a top-level domain of 24: a host under the 253 that Django allows.
+_HOST = rf"({_LABEL}\.){{1,5}}[A-Za-z]{{2,24}}"
+_PCHAR = r"([A-Za-z0-9._~!$&'()*+,;=:@-]|%[0-9A-Fa-f]{2})"
+_QCHAR = r"([A-Za-z0-9._~!$&'()*+,;=:@/?-]|%[0-9A-Fa-f]{2})"
+URL_PATTERN = rf"^https?://{_HOST}(:[0-9]{{1,5}})?(/{_PCHAR}*)*(\?{_QCHAR}*)?(#{_QCHAR}*)?$"
+URL_MESSAGE = "Enter an http(s) URL with a domain name (percent-encode other characters)."
+_ATEXT = "[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]"
+EMAIL_PATTERN = rf"^{_ATEXT}+(\.{_ATEXT}+)*@{_HOST}$"
+EMAIL_MESSAGE = "Enter a valid e-mail address."
+
+
+def _django_url(value: str) -> str:
+    try:
+        URLValidator(schemes=["http", "https"])(value)
+    except DjangoValidationError:
+        raise PydanticCustomError("url", URL_MESSAGE) from None
+    return value
+
+
+def _django_email(value: str) -> str:
+    # RFC 5321 limits the part before the @ to 64 characters; the "email" format says so too.
+    if len(value.partition("@")[0]) > 64:
+        raise PydanticCustomError("email", EMAIL_MESSAGE)
+    try:
+        validate_email(value)
+    except DjangoValidationError:
+        raise PydanticCustomError("email", EMAIL_MESSAGE) from None
+    return value
+
+
+def _optional_string(
+    max_length: int, fmt: str, pattern: str, message: str, django: Check, description: str
+) -> Any:
+    """``""`` (none) or a ``fmt`` string matching ``pattern`` and Django's own validator."""
+    matches = _matching(pattern, message)
+
+    def check(value: str) -> str:
+        if value == "":
+            return value
+        if len(value) > max_length:
+            raise PydanticCustomError("too_long", f"At most {max_length} characters.")
+        return django(matches(value))
+
+    schema = {
+        "anyOf": [
+            {"type": "string", "maxLength": 0},
+            {
+                "type": "string",
+                "format": fmt,
+                "pattern": pattern,
+                "minLength": 1,
+                "maxLength": max_length,
+            },
+        ],
+        "description": description,
+    }
+    return _contract(str, schema, _string, check)
+
+
+def Url(max_length: int = 500) -> Any:
+    return _optional_string(
+        max_length,
+        "uri",
+        URL_PATTERN,
+        URL_MESSAGE,
+        _django_url,
+        'An http(s) URL with a domain name, or "" for none.',
+    )
+
+
+Email = _optional_string(
+    254, "email", EMAIL_PATTERN, EMAIL_MESSAGE, _django_email, 'An e-mail address, or "" for none.'
+)
+
+# --- dates and moments: ISO 8601 strings between 1900 and 2200, never numbers --------------
+# pydantic's lax mode would read 1898 as a Unix time; JSON has no date type, so a date is a
+# string, and the schema's pattern carries the year range the database and time zones hold.
+assert (EARLIEST_YEAR, LATEST_YEAR) == (1900, 2200), "the patterns below spell these years"
+_YEAR = "(19[0-9]{2}|2[01][0-9]{2}|2200)"
+_DATE = rf"{_YEAR}-(0[1-9]|1[0-2])-(0[1-9]|[12][0-9]|3[01])"
+DAY_PATTERN = rf"^{_DATE}$"
+MOMENT_PATTERN = (
+    rf"^{_DATE}T([01][0-9]|2[0-3]):[0-5][0-9]:[0-5][0-9](\.[0-9]{{1,6}})?"
+    r"(Z|[+-]([01][0-9]|2[0-3]):[0-5][0-9])$"
+)
+DAY_MESSAGE = f"Use a date YYYY-MM-DD between the years {EARLIEST_YEAR} and {LATEST_YEAR}."
+MOMENT_MESSAGE = (
+    "Use an ISO 8601 date and time with an offset, e.g. 2026-05-01T09:30:00+02:00, between "
+    f"the years {EARLIEST_YEAR} and {LATEST_YEAR}."
+)
+
+
+def _utc_moment(value: str) -> datetime:
+    # The format admits offsets up to ±23:59, PostgreSQL stores ±15:59 at most: the same
+    # instant in UTC fits both.
+    return datetime.fromisoformat(value).astimezone(UTC)
+
+
+def _parsed(parse: Callable[[str], Any], message: str) -> Check:
+    def check(value: str) -> Any:
+        try:
+            return parse(value)
+        except ValueError:  # 31 April: the pattern allows it, the calendar does not
+            raise PydanticCustomError("date", message) from None
+
+    return check
+
+
+Day = _contract(
+    date,
+    {"type": "string", "format": "date", "pattern": DAY_PATTERN, "description": DAY_MESSAGE},
+    _string,
+    _matching(DAY_PATTERN, DAY_MESSAGE),
+    _parsed(date.fromisoformat, DAY_MESSAGE),
+)
+Moment = _contract(
+    AwareDatetime,
+    {
+        "type": "string",
+        "format": "date-time",
+        "pattern": MOMENT_PATTERN,
+        "description": MOMENT_MESSAGE,
+    },
+    _string,
+    _matching(MOMENT_PATTERN, MOMENT_MESSAGE),
+    _parsed(_utc_moment, MOMENT_MESSAGE),
+)
+
+
+# --- amounts: decimal strings (a JSON number would lose cents) ------------------------------
+def Decimals(integer_digits: int, *, positive: bool = False) -> Any:
+    """A decimal string with up to ``integer_digits`` digits and 2 decimals, ``positive``: above 0."""
+    whole = f"(0|[1-9][0-9]{{0,{integer_digits - 1}}})"
+    if positive:
+        pattern = (
+            rf"^([1-9][0-9]{{0,{integer_digits - 1}}}(\.[0-9]{{1,2}})?|0\.(0[1-9]|[1-9][0-9]?))$"
+        )
+        message = f'A decimal string above zero, e.g. "1200.50" (up to {integer_digits} digits before the point).'
+    else:
+        pattern = rf"^{whole}(\.[0-9]{{1,2}})?$"
+        message = (
+            f'A decimal string, e.g. "1200.50" (up to {integer_digits} digits before the point).'
+        )
+    return _contract(
+        Decimal,
+        {"type": "string", "pattern": pattern, "description": message, "examples": ["1200.50"]},
+        _string,
+        _matching(pattern, message),
+        Decimal,
+    )
+
+
+Money = Decimals(12)
+PositiveMoney = Decimals(12, positive=True)
+
+
+# --- integers ------------------------------------------------------------------------------
+def _json_integer(value: Any) -> int:
+    # JSON Schema counts 2.0 as an integer; a string, a boolean or 2.5 is not one.
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise PydanticCustomError("int_type", "Send a whole number.")
+    return value
+
+
+_DIGITS = re.compile(r"-?(0|[1-9][0-9]{0,18})")
+
+
+def _query_integer(value: Any) -> int:
+    # A query string spells an integer in plain digits: not "+5", " 5", "05", "5_0" or Arabic-Indic digits.
+    if isinstance(value, str) and _DIGITS.fullmatch(value):
+        return int(value)
+    if isinstance(value, int) and not isinstance(value, bool):
+        return value
+    raise PydanticCustomError("int_parsing", "Use a whole number in plain digits.")
+
+
+def Int(ge: int, le: int) -> Any:
+    """A whole number in a JSON body (``2.0`` counts, ``"2"`` and ``true`` do not)."""
+    return Annotated[int, PydanticField(ge=ge, le=le), BeforeValidator(_json_integer)]
+
+
+def QueryInt(ge: int, le: int) -> Any:
+    """A whole number in a query string or path, in plain ASCII digits."""
+    return Annotated[int, PydanticField(ge=ge, le=le), BeforeValidator(_query_integer)]
+
+
+SmallCount = Int(0, 10_000)
+Id = Int(1, MAX_INT)
+IdParam = QueryInt(1, MAX_INT)
+
+
+class Input(BaseModel):
+    """A JSON request body: an object (an array, a string or null is a 422); unknown keys are
+    ignored, as the schema allows them."""
+
+
+def required_when(field: str, matching: dict, then: str) -> dict:
+    """JSON Schema for "when ``field`` matches ``matching``, ``then`` is required and not null";
+    the model says the same with a validator on ``then`` (see ``check_required_when``)."""
+    return {
+        "if": {"properties": {field: matching}, "required": [field]},
+        "then": {"properties": {then: {"not": {"type": "null"}}}, "required": [then]},
+    }
+
+
+def check_required_when(
+    value: Any, data: dict, field: str, applies: Callable[[Any], bool], message: str
+) -> Any:
+    """The server side of ``required_when``: ``value`` (the dependent field) is missing."""
+    if value is None and field in data and applies(data[field]):
+        raise PydanticCustomError("missing", message)
+    return value
+
+
+def not_blank(value: Any) -> bool:
+    return isinstance(value, str) and bool(value.strip())
+
+
+# --- cursors -------------------------------------------------------------------------------
+CURSOR_PATTERN = r"^([0-9]{1,10}(-[0-9]{1,16})?)?$"
+CURSOR_MESSAGE = "Not a cursor: pass the next_cursor of the previous page unchanged."
+Cursor = _contract(
     str,
-    StringConstraints(strip_whitespace=True, min_length=1, max_length=200),
-    AfterValidator(_no_nul),
-]
-Url = Annotated[str, StringConstraints(max_length=500), AfterValidator(_http_url)]
-Email = Annotated[str, StringConstraints(max_length=254), AfterValidator(_email)]
-Moment = Annotated[AwareDatetime, AfterValidator(_sane_moment)]
-Day = Annotated[date, AfterValidator(_sane_day)]
-Money = Annotated[Decimal, PydanticField(ge=0, max_digits=14, decimal_places=2)]
-SmallCount = Annotated[int, PydanticField(ge=0, le=10_000)]
-Id = Annotated[int, PydanticField(ge=1, le=2**31 - 1)]
+    {
+        "type": "string",
+        "pattern": CURSOR_PATTERN,
+        "maxLength": 27,
+        "description": (
+            "Opaque: the next_cursor of the previous page, unchanged (empty or left out: the "
+            "first page). Its shape is digits, optionally a dash and more digits."
+        ),
+    },
+    _string,
+    _matching(CURSOR_PATTERN, CURSOR_MESSAGE),
+)
 
 
-class PageQuery(Schema):
+class PageQuery(BaseModel):
     """Paging parameters every list accepts."""
 
-    cursor: Text(200) | None = None
-    limit: int = PydanticField(50, ge=1, le=200)
+    cursor: Cursor = ""
+    limit: QueryInt(1, 200) = 50
 
 
 class ListQuery(PageQuery):

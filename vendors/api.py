@@ -1,19 +1,25 @@
 """/api/v1/vendors: the vendors of the token's organization, their contacts, evidence and
 scorecard. Writes call the same ``vendors.services`` functions as the web pages."""
 
+import zoneinfo
 from datetime import date, datetime
 from decimal import Decimal
 
-from django.core.exceptions import ValidationError as DjangoValidationError
 from django.http import HttpRequest
 from django.shortcuts import get_object_or_404
 from ninja import Field, Query, Router, Schema, Status
+from pydantic import StrictBool
 
 from outsourcing.api import (
     READ_ERRORS,
     WRITE_ERRORS,
+    Choice,
     Day,
+    Decimals,
     Email,
+    IdParam,
+    Input,
+    Int,
     ListQuery,
     Moment,
     Name,
@@ -40,7 +46,10 @@ from .models import (
 
 router = Router(tags=["vendors"])
 
-Currency = Text(3)  # checked against the list by the model's full_clean
+Currency = Choice(code for code, _ in CURRENCIES)
+# "" (none) or a name of the IANA database the server knows (what validate_time_zone accepts).
+TimeZone = Choice({"", *zoneinfo.available_timezones()})
+Rate = Decimals(8)  # the column holds 10 digits, 2 of them after the point
 
 
 @api.exception_handler(services.Conflict)
@@ -77,29 +86,32 @@ class VendorPage(Page):
 
 class VendorFilters(ListQuery):
     status: VendorStatus | None = None
-    q: Text(200) | None = Field(None, description="Search in the name.")
+    q: Text(200) = Field("", description="Search in the name.")
 
 
-class VendorIn(Schema):
-    name: Name
-    website: Url = ""
+class VendorIn(Input):
+    name: Name = Field(description="Unique in the organization, whatever the case (409 if taken).")
+    website: Url(200) = ""
     description: Text() = ""
     specialties: Text(300) = ""
-    rate: Decimal | None = Field(None, ge=0, max_digits=10, decimal_places=2)
-    currency: Currency = Field("EUR", description=", ".join(c for c, _ in CURRENCIES))
-    time_zone: Text(64) = Field("", description="e.g. Europe/Kyiv")
-    review_interval_months: int | None = Field(None, ge=1, le=120)
+    rate: Rate | None = None
+    currency: Currency = "EUR"
+    time_zone: TimeZone = Field("", description="An IANA time zone, e.g. Europe/Kyiv, or empty.")
+    review_interval_months: Int(1, 120) | None = None
 
 
-class VendorPatch(Schema):
-    name: Name | None = None
-    website: Url | None = None
+class VendorPatch(Input):
+    """Only the fields sent change; null leaves a text field as it is and clears the rate or
+    the review interval."""
+
+    name: Name | None = Field(None, description="Unique in the organization (409 if taken).")
+    website: Url(200) | None = None
     description: Text() | None = None
     specialties: Text(300) | None = None
-    rate: Decimal | None = Field(None, ge=0, max_digits=10, decimal_places=2)
+    rate: Rate | None = None
     currency: Currency | None = None
-    time_zone: Text(64) | None = None
-    review_interval_months: int | None = Field(None, ge=1, le=120)
+    time_zone: TimeZone | None = None
+    review_interval_months: Int(1, 120) | None = None
 
 
 def _vendor(vendor_id: int) -> Vendor:
@@ -123,24 +135,24 @@ def vendor_list(request, filters: Query[VendorFilters]):
     description="409 when another vendor of the organization has this name, ignoring case.",
 )
 def vendor_create(request, payload: VendorIn):
-    vendor = services.create_vendor(org=request.org, by=request.user, **payload.dict())
+    vendor = services.create_vendor(org=request.org, by=request.user, **payload.model_dump())
     return Status(201, vendor)
 
 
-@router.get("/{int:vendor_id}", response={200: VendorOut, **READ_ERRORS}, summary="One vendor")
-def vendor_detail(request, vendor_id: int):
+@router.get("/{vendor_id}", response={200: VendorOut, **READ_ERRORS}, summary="One vendor")
+def vendor_detail(request, vendor_id: IdParam):
     return _vendor(vendor_id)
 
 
 @router.patch(
-    "/{int:vendor_id}",
+    "/{vendor_id}",
     response={200: VendorOut, **WRITE_ERRORS},
     summary="Change a vendor's details (not its status)",
     description="409 when another vendor of the organization has the new name, ignoring case.",
 )
-def vendor_update(request, vendor_id: int, payload: VendorPatch):
+def vendor_update(request, vendor_id: IdParam, payload: VendorPatch):
     vendor = _vendor(vendor_id)
-    changes = payload.dict(exclude_unset=True)
+    changes = payload.model_dump(exclude_unset=True)
     for name in ("name", "website", "description", "specialties", "currency", "time_zone"):
         if name in changes and changes[name] is None:
             changes.pop(name)  # null means "leave as is" for text columns
@@ -162,31 +174,31 @@ class ContactPage(Page):
     items: list[ContactOut]
 
 
-class ContactIn(Schema):
+class ContactIn(Input):
     name: Name
     role: Text(120) = ""
     email: Email = ""
     phone: Text(40) = ""
-    is_primary: bool = False
+    is_primary: StrictBool = False
 
 
 @router.get(
-    "/{int:vendor_id}/contacts",
+    "/{vendor_id}/contacts",
     response={200: ContactPage, **READ_ERRORS},
     summary="A vendor's contacts",
 )
-def contact_list(request, vendor_id: int, filters: Query[PageQuery]):
+def contact_list(request, vendor_id: IdParam, filters: Query[PageQuery]):
     vendor = _vendor(vendor_id)
     return list_page(VendorContact.objects.filter(vendor=vendor), filters)
 
 
 @router.post(
-    "/{int:vendor_id}/contacts",
+    "/{vendor_id}/contacts",
     response={201: ContactOut, **WRITE_ERRORS},
     summary="Add a contact (a new primary replaces the old one)",
 )
-def contact_create(request, vendor_id: int, payload: ContactIn):
-    contact = services.add_contact(vendor=_vendor(vendor_id), **payload.dict())
+def contact_create(request, vendor_id: IdParam, payload: ContactIn):
+    contact = services.add_contact(vendor=_vendor(vendor_id), **payload.model_dump())
     return Status(201, contact)
 
 
@@ -211,46 +223,48 @@ class EvidencePage(Page):
     items: list[EvidenceOut]
 
 
-class Scores(Schema):
-    expertise: int | None = Field(None, ge=1, le=5)
-    previous_work: int | None = Field(None, ge=1, le=5)
-    business: int | None = Field(None, ge=1, le=5)
-    fit: int | None = Field(None, ge=1, le=5)
-    communication: int | None = Field(None, ge=1, le=5)
-    value: int | None = Field(None, ge=1, le=5)
-    gut: int | None = Field(None, ge=1, le=5)
+Score = Int(1, 5)
 
 
-class EvidenceIn(Schema):
+class Scores(Input):
+    expertise: Score | None = None
+    previous_work: Score | None = None
+    business: Score | None = None
+    fit: Score | None = None
+    communication: Score | None = None
+    value: Score | None = None
+    gut: Score | None = None
+
+
+class EvidenceIn(Input):
     kind: EvidenceKind
-    summary: Text(10_000, min_length=1)
-    link: Url = ""
-    verified: bool = False
+    summary: Text(10_000, blank=False) = Field(description="What you saw or were told.")
+    link: Url(500) = ""
+    verified: StrictBool = False
     recorded_at: Moment | None = None
     expires_on: Day | None = None
     scores: Scores = Scores()
 
 
 @router.get(
-    "/{int:vendor_id}/evidence",
+    "/{vendor_id}/evidence",
     response={200: EvidencePage, **READ_ERRORS},
     summary="A vendor's vetting evidence (deleted entries left out)",
 )
-def evidence_list(request, vendor_id: int, filters: Query[PageQuery]):
+def evidence_list(request, vendor_id: IdParam, filters: Query[PageQuery]):
     vendor = _vendor(vendor_id)
     return list_page(Evidence.objects.live().filter(vendor=vendor), filters)
 
 
 @router.post(
-    "/{int:vendor_id}/evidence",
+    "/{vendor_id}/evidence",
     response={201: EvidenceOut, **WRITE_ERRORS},
     summary="Log a piece of vetting evidence and re-score the vendor",
 )
-def evidence_create(request, vendor_id: int, payload: EvidenceIn):
-    data = payload.dict()
-    if not data["summary"].strip():
-        raise DjangoValidationError({"summary": "Write what you saw or were told."})
-    evidence = services.add_evidence(vendor=_vendor(vendor_id), by=request.user, **data)
+def evidence_create(request, vendor_id: IdParam, payload: EvidenceIn):
+    evidence = services.add_evidence(
+        vendor=_vendor(vendor_id), by=request.user, **payload.model_dump()
+    )
     return Status(201, evidence)
 
 
@@ -273,11 +287,11 @@ class ScorecardOut(Schema):
 
 
 @router.get(
-    "/{int:vendor_id}/scorecard",
+    "/{vendor_id}/scorecard",
     response={200: ScorecardOut, **READ_ERRORS},
     summary="The vendor's scorecard (read-only): per criterion average, backing and flags",
 )
-def scorecard(request, vendor_id: int):
+def scorecard(request, vendor_id: IdParam):
     card = services.vendor_scorecard(vendor=_vendor(vendor_id))
     return {
         "overall": card.overall,

@@ -16,7 +16,8 @@ from outsourcing.api import (
     READ_ERRORS,
     WRITE_ERRORS,
     Conflict,
-    Id,
+    IdParam,
+    Input,
     ListQuery,
     Moment,
     Page,
@@ -51,15 +52,19 @@ class AlertPage(Page):
 class AlertFilters(ListQuery):
     level: HealthLevel | None = None
     status: AlertStatus | None = Field(None, description="Default: every alert not resolved.")
-    engagement: Id | None = None
+    engagement: IdParam | None = None
 
 
-class NoteIn(Schema):
+class NoteIn(Input):
     note: Text(2000) = ""
 
 
-class SnoozeIn(Schema):
-    until: Moment
+class ResolveIn(Input):
+    note: Text(2000, blank=False) = Field(description="Why the alert is resolved (required).")
+
+
+class SnoozeIn(Input):
+    until: Moment = Field(description="A moment in the future (409 if it has passed).")
     note: Text(2000) = ""
 
 
@@ -75,7 +80,7 @@ def alert_list(request, filters: Query[AlertFilters]):
 
 
 @router.get("/{alert_id}", response={200: AlertOut, **READ_ERRORS}, summary="One alert")
-def alert_detail(request, alert_id: Id):
+def alert_detail(request, alert_id: IdParam):
     return get_object_or_404(Alert.objects.select_related("engagement"), pk=alert_id)
 
 
@@ -93,7 +98,7 @@ def _act(request, alert_id: int, action, **kwargs):
     response={200: AlertOut, **WRITE_ERRORS},
     summary="Acknowledge an alert",
 )
-def alert_acknowledge(request, alert_id: Id, payload: NoteIn):
+def alert_acknowledge(request, alert_id: IdParam, payload: NoteIn):
     return _act(request, alert_id, health.acknowledge_alert, note=payload.note)
 
 
@@ -102,7 +107,7 @@ def alert_acknowledge(request, alert_id: Id, payload: NoteIn):
     response={200: AlertOut, **WRITE_ERRORS},
     summary="Snooze an alert until a future moment",
 )
-def alert_snooze(request, alert_id: Id, payload: SnoozeIn):
+def alert_snooze(request, alert_id: IdParam, payload: SnoozeIn):
     return _act(request, alert_id, health.snooze_alert, until=payload.until, note=payload.note)
 
 
@@ -111,5 +116,5 @@ def alert_snooze(request, alert_id: Id, payload: SnoozeIn):
     response={200: AlertOut, **WRITE_ERRORS},
     summary="Resolve an alert with a note",
 )
-def alert_resolve(request, alert_id: Id, payload: NoteIn):
+def alert_resolve(request, alert_id: IdParam, payload: ResolveIn):
     return _act(request, alert_id, health.resolve_alert, note=payload.note)

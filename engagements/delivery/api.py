@@ -12,6 +12,8 @@ from django.db import transaction
 from django.http import HttpRequest
 from django.shortcuts import get_object_or_404
 from ninja import Field, Query, Router, Schema, Status
+from pydantic import ConfigDict, StrictBool, ValidationInfo, field_validator
+from pydantic_core import PydanticCustomError
 
 from accounts.models import CURRENCIES, Membership, User
 from engagements.delivery import services
@@ -32,29 +34,39 @@ from engagements.delivery.models import (
     SpendEntry,
 )
 from outsourcing.api import (
+    MAX_INT,
+    NOT_BLANK,
     READ_ERRORS,
     WRITE_ERRORS,
+    Choice,
     Conflict,
     Day,
     Id,
+    IdParam,
+    Input,
+    Int,
     ListQuery,
     Moment,
     Money,
     Name,
     Page,
     PageQuery,
+    PositiveMoney,
     SmallCount,
     Text,
     api,
+    check_required_when,
     error_response,
     list_page,
+    not_blank,
+    required_when,
 )
 from vendors.models import Vendor
 
 engagements = Router(tags=["engagements"])
 deliverables = Router(tags=["deliverables"])
 
-Currency = Text(3)
+Currency = Choice(code for code, _ in CURRENCIES)
 
 
 @api.exception_handler(services.Conflict)
@@ -72,7 +84,7 @@ def _member(org, user_id: int, field: str, roles=None) -> User:
     return membership.user
 
 
-def _engagement(engagement_id: int) -> Engagement:
+def _engagement(engagement_id: IdParam) -> Engagement:
     return get_object_or_404(Engagement.objects.all(), pk=engagement_id)
 
 
@@ -104,16 +116,16 @@ class EngagementPage(Page):
 
 class EngagementFilters(ListQuery):
     status: EngagementStatus | None = None
-    vendor: Id | None = Field(None, description="Vendor id.")
-    owner: Id | None = Field(None, description="User id of the engagement's owner.")
-    q: Text(200) | None = Field(None, description="Search in the title.")
+    vendor: IdParam | None = Field(None, description="Vendor id.")
+    owner: IdParam | None = Field(None, description="User id of the engagement's owner.")
+    q: Text(200) = Field("", description="Search in the title.")
 
 
-class EngagementIn(Schema):
-    vendor_id: Id
+class EngagementIn(Input):
+    vendor_id: Id = Field(description="A vendor of this organization (409 if none has this id).")
     title: Name
-    goal: Text(10_000, min_length=1)
-    definition_of_done: Text(10_000, min_length=1)
+    goal: Text(10_000, blank=False)
+    definition_of_done: Text(10_000, blank=False)
     budget: Money
     currency: Currency | None = Field(
         None,
@@ -121,17 +133,21 @@ class EngagementIn(Schema):
         + ", ".join(c for c, _ in CURRENCIES),
     )
     start_date: Day
-    target_end_date: Day
-    owner_id: Id | None = Field(None, description="Defaults to the token's user.")
+    target_end_date: Day = Field(description="On or after start_date (409 if before).")
+    owner_id: Id | None = Field(
+        None, description="An owner or manager; defaults to the token's user (409 if not one)."
+    )
     vendor_override_reason: Text() = Field(
-        "", description="Needed when the vendor is not approved or active."
+        "", description="Needed when the vendor is not approved or active (409 without)."
     )
 
 
-class EngagementPatch(Schema):
+class EngagementPatch(Input):
+    """Only the fields sent change; null leaves a field as it is."""
+
     title: Name | None = None
-    goal: Text(10_000, min_length=1) | None = None
-    definition_of_done: Text(10_000, min_length=1) | None = None
+    goal: Text(10_000, blank=False) | None = None
+    definition_of_done: Text(10_000, blank=False) | None = None
     budget: Money | None = None
     start_date: Day | None = None
     target_end_date: Day | None = None
@@ -156,7 +172,7 @@ def engagement_list(request, filters: Query[EngagementFilters]):
     "", response={201: EngagementOut, **WRITE_ERRORS}, summary="Set up a (draft) engagement"
 )
 def engagement_create(request, payload: EngagementIn):
-    data = payload.dict()
+    data = payload.model_dump()
     vendor = Vendor.objects.filter(pk=data.pop("vendor_id")).first()
     if vendor is None:
         raise ValidationError({"vendor_id": "No vendor of this organization has this id."})
@@ -167,8 +183,6 @@ def engagement_create(request, payload: EngagementIn):
         else request.user
     )
     data["currency"] = data["currency"] or request.org.currency
-    if data["currency"] not in dict(CURRENCIES):
-        raise ValidationError({"currency": "Use one of the listed currency codes."})
     engagement = services.create_engagement(
         org=request.org, by=request.user, vendor=vendor, owner=owner, **data
     )
@@ -176,20 +190,20 @@ def engagement_create(request, payload: EngagementIn):
 
 
 @engagements.get(
-    "/{int:engagement_id}", response={200: EngagementOut, **READ_ERRORS}, summary="One engagement"
+    "/{engagement_id}", response={200: EngagementOut, **READ_ERRORS}, summary="One engagement"
 )
-def engagement_detail(request, engagement_id: int):
+def engagement_detail(request, engagement_id: IdParam):
     return get_object_or_404(Engagement.objects.with_burn(), pk=engagement_id)
 
 
 @engagements.patch(
-    "/{int:engagement_id}",
+    "/{engagement_id}",
     response={200: EngagementOut, **WRITE_ERRORS},
     summary="Change title, goal, definition of done, budget, dates or owner",
 )
-def engagement_update(request, engagement_id: int, payload: EngagementPatch):
+def engagement_update(request, engagement_id: IdParam, payload: EngagementPatch):
     engagement = _engagement(engagement_id)
-    changes = {k: v for k, v in payload.dict(exclude_unset=True).items() if v is not None}
+    changes = {k: v for k, v in payload.model_dump(exclude_unset=True).items() if v is not None}
     if "owner_id" in changes:
         changes["owner"] = _member(
             request.org, changes.pop("owner_id"), "owner_id", services.OWNER_ROLES
@@ -198,12 +212,14 @@ def engagement_update(request, engagement_id: int, payload: EngagementPatch):
     return Engagement.objects.with_burn().get(pk=engagement.pk)
 
 
-class ReadinessIn(Schema):
-    has_concrete_target: bool = Field(description="Is there a concrete product or market target?")
-    need_is_specific: bool = Field(
+class ReadinessIn(Input):
+    has_concrete_target: StrictBool = Field(
+        description="Is there a concrete product or market target?"
+    )
+    need_is_specific: StrictBool = Field(
         description="Is the need specific enough to write acceptance criteria?"
     )
-    money_alternative: Text(10_000, min_length=1) = Field(
+    money_alternative: Text(10_000, blank=False) = Field(
         description="What would this money do otherwise?"
     )
     internal_owner: Name = Field(description="Who on our side owns it?")
@@ -226,13 +242,13 @@ class ReadinessOut(Schema):
 
 
 @engagements.put(
-    "/{int:engagement_id}/readiness",
+    "/{engagement_id}/readiness",
     response={200: ReadinessOut, **WRITE_ERRORS},
     summary="Answer the readiness check (its verdict gates activation)",
 )
-def engagement_readiness(request, engagement_id: int, payload: ReadinessIn):
+def engagement_readiness(request, engagement_id: IdParam, payload: ReadinessIn):
     engagement = _engagement(engagement_id)
-    answers = payload.dict()
+    answers = payload.model_dump()
     override = answers.pop("override_reason").strip()
     with transaction.atomic():
         check = services.record_readiness(engagement=engagement, by=request.user, **answers)
@@ -241,17 +257,46 @@ def engagement_readiness(request, engagement_id: int, payload: ReadinessIn):
     return check
 
 
-class StatusIn(Schema):
-    to: EngagementStatus
-    reason: Text() = Field("", description="Why: required to pause or terminate.")
+class StatusIn(Input):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "allOf": [
+                {
+                    "if": {
+                        "properties": {"to": {"enum": list(services.REASON_REQUIRED)}},
+                        "required": ["to"],
+                    },
+                    "then": {
+                        "properties": {"reason": {"pattern": NOT_BLANK}},
+                        "required": ["reason"],
+                    },
+                }
+            ]
+        }
+    )
+
+    to: EngagementStatus = Field(
+        description="409 when the current status cannot move there, or while the readiness "
+        "check or unacknowledged lessons stand in the way of activating."
+    )
+    reason: Text() = Field(
+        "", description="Why: required (not blank) to pause or terminate.", validate_default=True
+    )
+
+    @field_validator("reason")
+    @classmethod
+    def _reason_to_stop(cls, value: str, info: ValidationInfo) -> str:
+        if info.data.get("to") in services.REASON_REQUIRED and not value.strip():
+            raise PydanticCustomError("missing", "Say why: the post-mortem will ask.")
+        return value
 
 
 @engagements.post(
-    "/{int:engagement_id}/status",
+    "/{engagement_id}/status",
     response={200: EngagementOut, **WRITE_ERRORS},
     summary="Activate, pause, resume, complete or terminate",
 )
-def engagement_status(request, engagement_id: int, payload: StatusIn):
+def engagement_status(request, engagement_id: IdParam, payload: StatusIn):
     engagement = _engagement(engagement_id)
     if payload.to not in services.ENGAGEMENT_TRANSITIONS.get(engagement.status, ()):
         raise Conflict(
@@ -278,30 +323,30 @@ class MilestonePage(Page):
     items: list[MilestoneOut]
 
 
-class MilestoneIn(Schema):
+class MilestoneIn(Input):
     title: Name
-    due_date: Day
+    due_date: Day = Field(description="Not before the engagement starts (409 if it is).")
     description: Text() = ""
 
 
 @engagements.get(
-    "/{int:engagement_id}/milestones",
+    "/{engagement_id}/milestones",
     response={200: MilestonePage, **READ_ERRORS},
     summary="An engagement's milestones",
 )
-def milestone_list(request, engagement_id: int, filters: Query[PageQuery]):
+def milestone_list(request, engagement_id: IdParam, filters: Query[PageQuery]):
     engagement = _engagement(engagement_id)
     return list_page(Milestone.objects.filter(engagement=engagement), filters)
 
 
 @engagements.post(
-    "/{int:engagement_id}/milestones",
+    "/{engagement_id}/milestones",
     response={201: MilestoneOut, **WRITE_ERRORS},
     summary="Add a milestone",
 )
-def milestone_create(request, engagement_id: int, payload: MilestoneIn):
+def milestone_create(request, engagement_id: IdParam, payload: MilestoneIn):
     return Status(
-        201, services.add_milestone(engagement=_engagement(engagement_id), **payload.dict())
+        201, services.add_milestone(engagement=_engagement(engagement_id), **payload.model_dump())
     )
 
 
@@ -329,13 +374,13 @@ class DeliverablePage(Page):
 
 class DeliverableFilters(ListQuery):
     status: DeliverableStatus | None = None
-    milestone: Id | None = Field(None, description="Milestone id.")
+    milestone: IdParam | None = Field(None, description="Milestone id.")
 
 
-class DeliverableIn(Schema):
-    milestone_id: Id
+class DeliverableIn(Input):
+    milestone_id: Id = Field(description="A milestone of this engagement (409 if not).")
     title: Name
-    due_date: Day
+    due_date: Day = Field(description="Not before the engagement starts (409 if it is).")
     acceptance_criteria: Text() = Field(
         "", description="What exactly will be accepted; needed before accepting."
     )
@@ -344,11 +389,11 @@ class DeliverableIn(Schema):
 
 
 @engagements.get(
-    "/{int:engagement_id}/deliverables",
+    "/{engagement_id}/deliverables",
     response={200: DeliverablePage, **READ_ERRORS},
     summary="An engagement's deliverables",
 )
-def deliverable_list(request, engagement_id: int, filters: Query[DeliverableFilters]):
+def deliverable_list(request, engagement_id: IdParam, filters: Query[DeliverableFilters]):
     queryset = Deliverable.objects.filter(engagement=_engagement(engagement_id))
     if filters.status:
         queryset = queryset.filter(status=filters.status)
@@ -358,13 +403,13 @@ def deliverable_list(request, engagement_id: int, filters: Query[DeliverableFilt
 
 
 @engagements.post(
-    "/{int:engagement_id}/deliverables",
+    "/{engagement_id}/deliverables",
     response={201: DeliverableOut, **WRITE_ERRORS},
     summary="Add a deliverable under one of the engagement's milestones",
 )
-def deliverable_create(request, engagement_id: int, payload: DeliverableIn):
+def deliverable_create(request, engagement_id: IdParam, payload: DeliverableIn):
     engagement = _engagement(engagement_id)
-    data = payload.dict()
+    data = payload.model_dump()
     milestone = Milestone.objects.filter(pk=data.pop("milestone_id"), engagement=engagement).first()
     if milestone is None:
         raise ValidationError({"milestone_id": "No milestone of this engagement has this id."})
@@ -374,18 +419,18 @@ def deliverable_create(request, engagement_id: int, payload: DeliverableIn):
     return Status(201, deliverable)
 
 
-class TransitionIn(Schema):
+class TransitionIn(Input):
     note: Text() = Field("", description="A note or a link to the work.")
-    expected_version: int | None = Field(
-        None, ge=1, le=2**31 - 1, description="The version you looked at; 409 if it moved on."
+    expected_version: Int(1, MAX_INT) | None = Field(
+        None, description="The version you looked at; 409 if it moved on."
     )
 
 
 class RejectIn(TransitionIn):
-    note: Text(10_000, min_length=1) = Field(description="Why it is rejected (required).")
+    note: Text(10_000, blank=False) = Field(description="Why it is rejected (required).")
 
 
-def _deliverable(deliverable_id: int) -> Deliverable:
+def _deliverable(deliverable_id: IdParam) -> Deliverable:
     return get_object_or_404(Deliverable.objects.select_related("engagement"), pk=deliverable_id)
 
 
@@ -402,20 +447,20 @@ def _check_step(deliverable: Deliverable, to: str) -> None:
 
 
 @deliverables.get(
-    "/{int:deliverable_id}",
+    "/{deliverable_id}",
     response={200: DeliverableOut, **READ_ERRORS},
     summary="One deliverable",
 )
-def deliverable_detail(request, deliverable_id: int):
+def deliverable_detail(request, deliverable_id: IdParam):
     return _deliverable(deliverable_id)
 
 
 @deliverables.post(
-    "/{int:deliverable_id}/submit",
+    "/{deliverable_id}/submit",
     response={200: DeliverableOut, **WRITE_ERRORS},
     summary="Mark submitted (a planned deliverable is started first)",
 )
-def deliverable_submit(request, deliverable_id: int, payload: TransitionIn):
+def deliverable_submit(request, deliverable_id: IdParam, payload: TransitionIn):
     deliverable = _deliverable(deliverable_id)
     _check_step(deliverable, DeliverableStatus.SUBMITTED)
     services.submit_deliverable(
@@ -428,24 +473,24 @@ def deliverable_submit(request, deliverable_id: int, payload: TransitionIn):
 
 
 @deliverables.post(
-    "/{int:deliverable_id}/accept",
+    "/{deliverable_id}/accept",
     response={200: DeliverableOut, **WRITE_ERRORS},
     summary="Accept submitted work (needs acceptance criteria)",
 )
-def deliverable_accept(request, deliverable_id: int, payload: TransitionIn):
+def deliverable_accept(request, deliverable_id: IdParam, payload: TransitionIn):
     return _review(request, deliverable_id, DeliverableStatus.ACCEPTED, payload)
 
 
 @deliverables.post(
-    "/{int:deliverable_id}/reject",
+    "/{deliverable_id}/reject",
     response={200: DeliverableOut, **WRITE_ERRORS},
     summary="Reject submitted work, saying why",
 )
-def deliverable_reject(request, deliverable_id: int, payload: RejectIn):
+def deliverable_reject(request, deliverable_id: IdParam, payload: RejectIn):
     return _review(request, deliverable_id, DeliverableStatus.REJECTED, payload)
 
 
-def _review(request, deliverable_id: int, to: str, payload: TransitionIn) -> Deliverable:
+def _review(request, deliverable_id: IdParam, to: str, payload: TransitionIn) -> Deliverable:
     """Accept or reject submitted work: the same service the engagement page calls."""
     deliverable = _deliverable(deliverable_id)
     _check_step(deliverable, to)
@@ -485,24 +530,55 @@ class InteractionFilters(ListQuery):
     source: Source | None = None
 
 
-class InteractionIn(Schema):
+class InteractionIn(Input):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "allOf": [
+                required_when("outcome", {"const": Outcome.ANSWERED.value}, "response_hours"),
+                required_when("question", {"pattern": NOT_BLANK}, "question_owed_by"),
+            ]
+        }
+    )
+
     channel: Channel
     direction: Direction
     outcome: Outcome
     occurred_at: Moment | None = Field(None, description="Now when omitted.")
-    comfort: int | None = Field(None, ge=1, le=5, description="1 (awful) to 5 (great).")
-    response_hours: SmallCount | None = Field(None, description="Needed for 'answered'.")
+    comfort: Int(1, 5) | None = Field(None, description="1 (awful) to 5 (great).")
+    response_hours: SmallCount | None = Field(
+        None, description="Required when the outcome is 'answered'.", validate_default=True
+    )
     notes: Text() = ""
     question: Text() = Field("", description="An open question raised in it.")
-    question_owed_by: Side | None = Field(None, description="Who owes the answer.")
+    question_owed_by: Side | None = Field(
+        None, description="Who owes the answer: required with a question.", validate_default=True
+    )
+
+    @field_validator("response_hours")
+    @classmethod
+    def _answered_after(cls, value: int | None, info: ValidationInfo) -> int | None:
+        return check_required_when(
+            value,
+            info.data,
+            "outcome",
+            lambda outcome: outcome == Outcome.ANSWERED,
+            "After how many hours was it answered?",
+        )
+
+    @field_validator("question_owed_by")
+    @classmethod
+    def _owed_by(cls, value: str | None, info: ValidationInfo) -> str | None:
+        return check_required_when(
+            value, info.data, "question", not_blank, "Who owes the answer: us or the vendor?"
+        )
 
 
 @engagements.get(
-    "/{int:engagement_id}/interactions",
+    "/{engagement_id}/interactions",
     response={200: InteractionPage, **READ_ERRORS},
     summary="An engagement's interaction log",
 )
-def interaction_list(request, engagement_id: int, filters: Query[InteractionFilters]):
+def interaction_list(request, engagement_id: IdParam, filters: Query[InteractionFilters]):
     queryset = Interaction.objects.filter(engagement=_engagement(engagement_id))
     for name in ("channel", "direction", "source"):
         if getattr(filters, name):
@@ -511,12 +587,12 @@ def interaction_list(request, engagement_id: int, filters: Query[InteractionFilt
 
 
 @engagements.post(
-    "/{int:engagement_id}/interactions",
+    "/{engagement_id}/interactions",
     response={201: InteractionOut, **WRITE_ERRORS},
     summary="Log a call, meeting, e-mail or message (from a CRM, say)",
 )
-def interaction_create(request, engagement_id: int, payload: InteractionIn):
-    data = payload.dict()
+def interaction_create(request, engagement_id: IdParam, payload: InteractionIn):
+    data = payload.model_dump()
     data["question_owed_by"] = data["question_owed_by"] or ""
     interaction = services.log_interaction(
         engagement=_engagement(engagement_id), by=request.user, source=Source.API, **data
@@ -540,20 +616,24 @@ class SpendPage(Page):
     items: list[SpendOut]
 
 
-class SpendIn(Schema):
+class SpendIn(Input):
     date: Day
-    amount: Money = Field(description="Above zero, in the engagement's currency.")
-    currency: Currency | None = Field(None, description="The engagement's currency when omitted.")
-    description: Text(300, min_length=1)
-    milestone_id: Id | None = None
+    amount: PositiveMoney = Field(description="Above zero, in the engagement's currency.")
+    currency: Currency | None = Field(
+        None, description="The engagement's currency when omitted (409 if another one)."
+    )
+    description: Text(300, blank=False)
+    milestone_id: Id | None = Field(
+        None, description="A milestone of this engagement (409 if not)."
+    )
 
 
 @engagements.get(
-    "/{int:engagement_id}/spend",
+    "/{engagement_id}/spend",
     response={200: SpendPage, **READ_ERRORS},
     summary="Money paid on an engagement",
 )
-def spend_list(request, engagement_id: int, filters: Query[ListQuery]):
+def spend_list(request, engagement_id: IdParam, filters: Query[ListQuery]):
     return list_page(
         SpendEntry.objects.filter(engagement=_engagement(engagement_id)),
         filters,
@@ -562,13 +642,13 @@ def spend_list(request, engagement_id: int, filters: Query[ListQuery]):
 
 
 @engagements.post(
-    "/{int:engagement_id}/spend",
+    "/{engagement_id}/spend",
     response={201: SpendOut, **WRITE_ERRORS},
     summary="Record money paid (an invoice from accounting, say)",
 )
-def spend_create(request, engagement_id: int, payload: SpendIn):
+def spend_create(request, engagement_id: IdParam, payload: SpendIn):
     engagement = _engagement(engagement_id)
-    data = payload.dict()
+    data = payload.model_dump()
     milestone_id = data.pop("milestone_id")
     milestone = None
     if milestone_id:
@@ -603,20 +683,20 @@ class RiskFilters(ListQuery):
     status: Risk.Status | None = None
 
 
-class RiskIn(Schema):
-    description: Text(10_000, min_length=1)
+class RiskIn(Input):
+    description: Text(10_000, blank=False)
     likelihood: Risk.Level = Risk.Level.MEDIUM
     impact: Risk.Level = Risk.Level.MEDIUM
     mitigation: Text() = ""
-    owner_id: Id | None = None
+    owner_id: Id | None = Field(None, description="A member of this organization (409 if not).")
 
 
 @engagements.get(
-    "/{int:engagement_id}/risks",
+    "/{engagement_id}/risks",
     response={200: RiskPage, **READ_ERRORS},
     summary="An engagement's risks and obstacles",
 )
-def risk_list(request, engagement_id: int, filters: Query[RiskFilters]):
+def risk_list(request, engagement_id: IdParam, filters: Query[RiskFilters]):
     queryset = Risk.objects.filter(engagement=_engagement(engagement_id))
     if filters.status:
         queryset = queryset.filter(status=filters.status)
@@ -624,15 +704,13 @@ def risk_list(request, engagement_id: int, filters: Query[RiskFilters]):
 
 
 @engagements.post(
-    "/{int:engagement_id}/risks",
+    "/{engagement_id}/risks",
     response={201: RiskOut, **WRITE_ERRORS},
     summary="Record a risk with its mitigation plan",
 )
-def risk_create(request, engagement_id: int, payload: RiskIn):
+def risk_create(request, engagement_id: IdParam, payload: RiskIn):
     engagement = _engagement(engagement_id)
-    data = payload.dict()
+    data = payload.model_dump()
     owner_id = data.pop("owner_id")
     owner = _member(request.org, owner_id, "owner_id") if owner_id else None
-    if not data["description"].strip():
-        raise ValidationError({"description": "Describe the risk."})
     return Status(201, services.add_risk(engagement=engagement, owner=owner, **data))

@@ -13,7 +13,7 @@ from engagements.postmortems.models import (
     PostMortemStatus,
 )
 from engagements.postmortems.services import search_lessons
-from outsourcing.api import READ_ERRORS, Id, ListQuery, Page, Text, list_page
+from outsourcing.api import READ_ERRORS, IdParam, ListQuery, Page, Text, list_page
 
 postmortems = Router(tags=["post-mortems"])
 lessons = Router(tags=["lessons"])
@@ -73,12 +73,10 @@ class PostMortemFilters(ListQuery):
 
 
 class LessonFilters(ListQuery):
-    q: Text(200) | None = Field(
-        None, description="Full-text search (PostgreSQL), words matched elsewhere."
-    )
+    q: Text(200) = Field("", description="Full-text search (PostgreSQL), words matched elsewhere.")
     category: FailureCategory | None = None
-    vendor: Id | None = None
-    tag: Text(50) | None = None
+    vendor: IdParam | None = None
+    tag: Text(50) = ""
 
 
 @postmortems.get("", response={200: PostMortemPage, **READ_ERRORS}, summary="List post-mortems")
@@ -96,7 +94,7 @@ def postmortem_list(request, filters: Query[PostMortemFilters]):
     response={200: PostMortemOut, **READ_ERRORS},
     summary="One post-mortem with its facts, what went wrong and lessons",
 )
-def postmortem_detail(request, postmortem_id: Id):
+def postmortem_detail(request, postmortem_id: IdParam):
     # Failures and lessons come from the prefetched relations: three queries in all.
     return get_object_or_404(
         PostMortem.objects.select_related("engagement").prefetch_related(

@@ -130,7 +130,8 @@ def test_engagement_create_names_each_bad_field(client, manager, write_token):
         },
         write_token,
     )
-    assert later.status_code == 422
+    # Each date is well-formed; together they contradict each other: a conflict, not a 422.
+    assert later.status_code == 409
     assert "target_end_date" in later.json()["error"]["fields"]
     assert not Engagement.objects.exists()
 
@@ -159,7 +160,7 @@ def test_an_engagement_cannot_be_given_to_another_organizations_vendor_or_owner(
         {**body, "vendor_id": ours.pk, "owner_id": outsider.user.pk},
         write_token,
     )
-    assert refused.status_code == 422 and "owner_id" in refused.json()["error"]["fields"]
+    assert refused.status_code == 409 and "owner_id" in refused.json()["error"]["fields"]
 
 
 def test_a_viewer_cannot_be_made_an_engagements_owner(client, manager, viewer, write_token):
@@ -171,7 +172,7 @@ def test_a_viewer_cannot_be_made_an_engagements_owner(client, manager, viewer, w
         content_type=JSON,
         headers=write_token,
     )
-    assert refused.status_code == 422
+    assert refused.status_code == 409
     assert "owner or manager" in refused.json()["error"]["fields"]["owner_id"][0]
     engagement.refresh_from_db()
     assert engagement.owner == manager.user
@@ -316,7 +317,7 @@ def test_spend_in_another_currency_is_refused_with_the_field(client, manager, wr
         {"date": "2026-01-01", "amount": "100", "currency": "USD", "description": "Invoice"},
         write_token,
     )
-    assert response.status_code == 422 and "currency" in response.json()["error"]["fields"]
+    assert response.status_code == 409 and "currency" in response.json()["error"]["fields"]
 
 
 def test_risks_are_listed_and_added(client, manager, write_token):
@@ -430,7 +431,7 @@ def test_a_script_answers_the_readiness_check_then_activates_and_later_pauses_th
     engagement = EngagementFactory(org=manager.org, status="draft")
     url = f"/api/v1/engagements/{engagement.pk}"
     too_early = post(client, f"{url}/status", {"to": "active"}, write_token)
-    assert too_early.status_code == 422
+    assert too_early.status_code == 409
     assert "readiness check" in too_early.json()["error"]["message"]
     answered = client.put(f"{url}/readiness", READY, content_type=JSON, headers=write_token)
     assert answered.status_code == 200, answered.json()
@@ -455,7 +456,7 @@ def test_too_soon_activates_only_with_a_recorded_override_and_a_finished_one_nev
     vague = READY | {"need_is_specific": False}
     answered = client.put(f"{url}/readiness", vague, content_type=JSON, headers=write_token)
     assert answered.json()["verdict"] == "too_soon"
-    assert post(client, f"{url}/status", {"to": "active"}, write_token).status_code == 422
+    assert post(client, f"{url}/status", {"to": "active"}, write_token).status_code == 409
     overridden = client.put(
         f"{url}/readiness",
         vague | {"override_reason": "A fixed-price pilot; we learn what we need."},
