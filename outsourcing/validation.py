@@ -6,12 +6,13 @@ and the organization's time zone can hold: year 1 or 9999 overflows when convert
 far time zone, and integers past 2**31 - 1 overflow PostgreSQL's ``integer`` columns.
 """
 
-from datetime import date, datetime
+from datetime import date, datetime, timedelta, tzinfo
 from decimal import Decimal, InvalidOperation
 
 from django.core.exceptions import ValidationError
 from django.core.validators import DecimalValidator
 from django.db import models
+from django.utils import timezone
 
 EARLIEST_YEAR = 1900
 LATEST_YEAR = 2200
@@ -30,6 +31,27 @@ COLUMN_RANGES: dict[str, tuple[int, int]] = {
     "BigIntegerField": (-(2**63), 2**63 - 1),
     "PositiveBigIntegerField": (0, 2**63 - 1),
 }
+
+
+FUTURE_SLACK = timedelta(minutes=5)  # a phone's clock may run a little ahead of the server's
+FUTURE_MESSAGE = "That is in the future: record it once it has happened (today or earlier)."
+
+
+def check_happened(value: date | datetime | None, *, tz: tzinfo | None = None) -> None:
+    """Refuse a moment or a day after now: interactions and spend record what happened.
+
+    A day is compared with today in ``tz`` (the organization's time zone; default: the
+    active one), a moment with now plus a few minutes' slack. Due dates may be future and
+    do not use this.
+    """
+    if value is None:
+        return
+    now = timezone.now()
+    if isinstance(value, datetime):
+        if value > now + FUTURE_SLACK:
+            raise ValidationError(FUTURE_MESSAGE, code="future")
+    elif value > timezone.localdate(now, tz):
+        raise ValidationError(FUTURE_MESSAGE, code="future")
 
 
 def check_date_range(value: date | datetime | None) -> None:

@@ -1,5 +1,6 @@
 """Forms of the delivery side. They validate shape; the services enforce the rules."""
 
+from datetime import datetime
 from decimal import Decimal
 
 from django import forms
@@ -21,6 +22,7 @@ from engagements.delivery.models import (
 )
 from engagements.delivery.services import OWNER_ROLES
 from outsourcing.forms import Form, IdsOfItsOwn
+from outsourcing.validation import check_happened
 from vendors.models import ENGAGEABLE_STATUSES, Vendor
 
 DATE = forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
@@ -298,6 +300,10 @@ class SpendForm(IdsOfItsOwn, Form):
             raise ValidationError("Enter an amount above zero.")
         return amount
 
+    def clean_date(self) -> date:
+        check_happened(self.cleaned_data["date"])  # today in the organization's time zone
+        return self.cleaned_data["date"]
+
 
 class InteractionForm(IdsOfItsOwn, Form):
     """The quick-add: a few seconds to log a call, meeting, e-mail or message."""
@@ -327,6 +333,10 @@ class InteractionForm(IdsOfItsOwn, Form):
     question_owed_by = forms.ChoiceField(
         label="Who owes the answer", choices=[("", "—"), *Side.choices], required=False
     )
+
+    def clean_occurred_at(self) -> datetime | None:
+        check_happened(self.cleaned_data["occurred_at"])
+        return self.cleaned_data["occurred_at"]
 
     def clean(self) -> dict:
         data = super().clean()

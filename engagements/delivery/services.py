@@ -39,7 +39,7 @@ from engagements.delivery.models import (
     ScopeChange,
     SpendEntry,
 )
-from outsourcing.validation import check_values
+from outsourcing.validation import check_happened, check_values
 from vendors.models import ENGAGEABLE_STATUSES, Vendor
 
 S = DeliverableStatus
@@ -676,6 +676,10 @@ def record_spend(
 ) -> SpendEntry:
     """Record money paid to the vendor, in the engagement's currency."""
     check_values(SpendEntry, date=date, amount=amount)
+    try:
+        check_happened(date, tz=engagement.org.tzinfo)
+    except ValidationError as exc:
+        raise ValidationError({"date": exc.messages}) from None
     if amount is None or amount <= 0:
         raise ValidationError({"amount": "Enter an amount above zero."})
     if currency != engagement.currency:
@@ -724,6 +728,10 @@ def log_interaction(
     check_values(
         Interaction, occurred_at=occurred_at, comfort=comfort, response_hours=response_hours
     )
+    try:
+        check_happened(occurred_at)
+    except ValidationError as exc:
+        raise ValidationError({"occurred_at": exc.messages}) from None
     if outcome == Outcome.ANSWERED and response_hours is None:
         raise ValidationError({"response_hours": "After how many hours was it answered?"})
     if comfort is not None and not 1 <= comfort <= 5:
