@@ -10,12 +10,16 @@ Compare-and-set state changes (``QuerySet.update``) fire no model signals; each 
 writes its own event row (a deliverable transition, an alert event), which is audited.
 """
 
+import re
 from collections.abc import Iterator
 from contextlib import contextmanager, suppress
 from contextvars import ContextVar
 from dataclasses import dataclass
+from datetime import UTC, date, datetime
+from typing import Any
 
 from django.apps import apps
+from django.utils.formats import date_format
 
 _channel: ContextVar["Channel | None"] = ContextVar("audit_channel", default=None)
 
@@ -64,3 +68,125 @@ def register_tenant_models() -> None:
     for model in apps.get_models():
         if issubclass(model, TenantModel) and not auditlog.contains(model):
             auditlog.register(model, exclude_fields=["token_hash", "secret", "version"])
+
+
+# --- the trail as people read it -------------------------------------------------------------
+HIDDEN_FIELDS = {"org", "id", "version", "token_hash", "secret", "search"}
+VERBS = {0: "Created", 1: "Changed", 2: "Deleted", 3: "Opened"}  # auditlog's action codes
+GROUP_WINDOW_SECONDS = 2  # entries of one actor this close together are one action
+_GENERATED_REPR = re.compile(r"^(?P<model>\w+) object \((?P<pk>\d+)\)$")
+
+
+@dataclass
+class Change:
+    field: str
+    old: str
+    new: str
+
+
+@dataclass
+class Line:
+    entry: Any
+    what: str  # "Created spend entry “Invoice 12”"
+    changes: list[Change]
+
+
+@dataclass
+class Action:
+    """Entries of one person (or job) at one moment: what they did, in words."""
+
+    at: Any
+    who: str
+    via: str
+    lines: list[Line]
+
+
+def _record_name(entry) -> str:
+    """The record's name as it was logged; a name Django made up becomes '<kind> #<id>'."""
+    match = _GENERATED_REPR.match(entry.object_repr or "")
+    if match or not entry.object_repr:
+        return f"#{entry.object_id}"
+    return f"“{entry.object_repr[:60]}”"
+
+
+def _value(field, raw, names: dict, tz) -> str:
+    if raw in (None, "", "None"):
+        return "—"
+    if getattr(field, "choices", None):
+        return str(dict(field.flatchoices).get(raw, raw))
+    if field.is_relation and field.many_to_one:
+        return names.get((field.related_model, str(raw)), f"#{raw}")
+    internal = field.get_internal_type()
+    try:
+        if internal == "DateTimeField":
+            moment = datetime.fromisoformat(str(raw))
+            if moment.tzinfo is None:
+                moment = moment.replace(tzinfo=UTC)
+            return date_format(moment.astimezone(tz), "j M Y H:i")
+        if internal == "DateField":
+            return date_format(date.fromisoformat(str(raw)[:10]), "j M Y")
+    except ValueError:
+        pass
+    if internal == "BooleanField":
+        return {"True": "yes", "False": "no"}.get(str(raw), str(raw))
+    text = str(raw)
+    return text if len(text) <= 80 else text[:79] + "…"
+
+
+def describe(entries: list, *, tz) -> list[Action]:
+    """The page of audit entries as actions in words: field labels, choice names, the names
+    of related records (one query per kind of related record on the page), local times."""
+    models = {e.content_type_id: e.content_type.model_class() for e in entries}
+    wanted: dict[Any, set[str]] = {}
+    for e in entries:
+        model = models[e.content_type_id]
+        for name, (old, new) in (e.changes or {}).items():
+            field = None if name in HIDDEN_FIELDS else _field(model, name)
+            if field is not None and field.is_relation and field.many_to_one:
+                wanted.setdefault(field.related_model, set()).update(
+                    str(v) for v in (old, new) if v not in (None, "", "None")
+                )
+    names: dict = {}
+    for model, pks in wanted.items():
+        manager = getattr(model, "unscoped", model._default_manager)
+        ids = [pk for pk in pks if pk.isdigit()]
+        for obj in manager.filter(pk__in=ids):
+            names[(model, str(obj.pk))] = str(obj)
+    actions: list[Action] = []
+    for e in entries:
+        model = models[e.content_type_id]
+        kind = model._meta.verbose_name if model else e.content_type.name
+        changes = []
+        for name, (old, new) in (e.changes or {}).items():
+            field = _field(model, name)
+            if name in HIDDEN_FIELDS or field is None:
+                continue
+            changes.append(
+                Change(
+                    str(field.verbose_name).capitalize(),
+                    _value(field, old, names, tz),
+                    _value(field, new, names, tz),
+                )
+            )
+        verb = VERBS.get(e.action, e.get_action_display().capitalize())
+        line = Line(e, f"{verb} {kind} {_record_name(e)}", changes)
+        last = actions[-1] if actions else None
+        if (
+            last is not None
+            and (last.who, last.via) == (e.who, e.via)
+            and abs((last.at - e.timestamp).total_seconds()) <= GROUP_WINDOW_SECONDS
+        ):
+            last.lines.append(line)
+        else:
+            actions.append(Action(e.timestamp, e.who, e.via, [line]))
+    return actions
+
+
+def _field(model, name: str):
+    if model is None:
+        return None
+    try:
+        field = model._meta.get_field(name)
+    except Exception:  # a field since removed from the model: nothing to label it by
+        return None
+    return field if getattr(field, "concrete", False) else None

@@ -103,6 +103,10 @@ class TenantManager(models.Manager.from_queryset(TenantQuerySet)):
         return queryset.filter(org_id=scope.pk)
 
 
+READABLE_FIELDS = ("title", "name", "label", "question", "description", "text", "what_changed")
+READABLE_FIELDS += ("notes", "note", "reason")
+
+
 class TenantModel(models.Model):
     """Base of every model that belongs to an organization."""
 
@@ -114,6 +118,15 @@ class TenantModel(models.Model):
     class Meta:
         abstract = True
         base_manager_name = "unscoped"
+
+    def __str__(self) -> str:
+        """A name people can read for a model with none of its own (audit trail, admin):
+        never Django's "AlertEvent object (4)"."""
+        for name in READABLE_FIELDS:
+            value = getattr(self, name, None)
+            if isinstance(value, str) and value.strip():
+                return f"{self._meta.verbose_name}: {value.strip()[:60]}"
+        return f"{self._meta.verbose_name} #{self.pk}"
 
 
 def activate_tenant(org: "Organization") -> None:

@@ -14,6 +14,7 @@ from django.views.decorators.http import require_http_methods, require_POST, req
 from outsourcing.validation import parse_id
 
 from . import services
+from .audit import describe
 from .decorators import allow_viewer, member_required, owner_required
 from .forms import ApiTokenForm, InviteForm, OrganizationForm, RegisterForm, RoleForm
 from .middleware import SESSION_KEY
@@ -269,6 +270,7 @@ def audit_list(request: HttpRequest) -> HttpResponse:
         "accounts/audit_list.html",
         {
             "page": page,
+            "actions": describe(list(page.object_list), tz=request.org.tzinfo),
             "types": types,
             "type": str(content_type or ""),
             "object": str(object_id or ""),
