@@ -72,7 +72,9 @@ def register_tenant_models() -> None:
 
 # --- the trail as people read it -------------------------------------------------------------
 HIDDEN_FIELDS = {"org", "id", "version", "token_hash", "secret", "search"}
-VERBS = {0: "Created", 1: "Changed", 2: "Deleted", 3: "Opened"}  # auditlog's action codes
+CREATED = 0
+VERBS = {CREATED: "Created", 1: "Changed", 2: "Deleted", 3: "Opened"}  # auditlog's action codes
+CREATION_NOISE = {"created_at", "updated_at", "position"}
 GROUP_WINDOW_SECONDS = 2  # entries of one actor this close together are one action
 _GENERATED_REPR = re.compile(r"^(?P<model>\w+) object \((?P<pk>\d+)\)$")
 
@@ -101,12 +103,12 @@ class Action:
     lines: list[Line]
 
 
-def _record_name(entry) -> str:
-    """The record's name as it was logged; a name Django made up becomes '<kind> #<id>'."""
-    match = _GENERATED_REPR.match(entry.object_repr or "")
-    if match or not entry.object_repr:
+def _record_name(entry, kind: str) -> str:
+    """The record's name as it was logged; a made-up name ("Alert object (4)") becomes '#4'."""
+    text = entry.object_repr or ""
+    if not text or _GENERATED_REPR.match(text) or text == f"{kind} #{entry.object_id}":
         return f"#{entry.object_id}"
-    return f"“{entry.object_repr[:60]}”"
+    return f"“{text[:60]}”"
 
 
 def _value(field, raw, names: dict, tz) -> str:
@@ -114,8 +116,10 @@ def _value(field, raw, names: dict, tz) -> str:
         return "—"
     if getattr(field, "choices", None):
         return str(dict(field.flatchoices).get(raw, raw))
-    if field.is_relation and field.many_to_one:
+    if field.is_relation:
         return names.get((field.related_model, str(raw)), f"#{raw}")
+    if internal_type(field) == "JSONField":
+        return "updated"
     internal = field.get_internal_type()
     try:
         if internal == "DateTimeField":
@@ -142,7 +146,7 @@ def describe(entries: list, *, tz) -> list[Action]:
         model = models[e.content_type_id]
         for name, (old, new) in (e.changes or {}).items():
             field = None if name in HIDDEN_FIELDS else _field(model, name)
-            if field is not None and field.is_relation and field.many_to_one:
+            if field is not None and field.is_relation:
                 wanted.setdefault(field.related_model, set()).update(
                     str(v) for v in (old, new) if v not in (None, "", "None")
                 )
@@ -161,15 +165,12 @@ def describe(entries: list, *, tz) -> list[Action]:
             field = _field(model, name)
             if name in HIDDEN_FIELDS or field is None:
                 continue
-            changes.append(
-                Change(
-                    str(field.verbose_name).capitalize(),
-                    _value(field, old, names, tz),
-                    _value(field, new, names, tz),
-                )
-            )
+            before, after = _value(field, old, names, tz), _value(field, new, names, tz)
+            if e.action == CREATED and (after == "—" or name in CREATION_NOISE):
+                continue  # a new record: only what it was created with
+            changes.append(Change(str(field.verbose_name).capitalize(), before, after))
         verb = VERBS.get(e.action, e.get_action_display().capitalize())
-        line = Line(e, f"{verb} {kind} {_record_name(e)}", changes)
+        line = Line(e, f"{verb} {kind} {_record_name(e, kind)}", changes)
         last = actions[-1] if actions else None
         if (
             last is not None
@@ -180,6 +181,10 @@ def describe(entries: list, *, tz) -> list[Action]:
         else:
             actions.append(Action(e.timestamp, e.who, e.via, [line]))
     return actions
+
+
+def internal_type(field) -> str:
+    return field.get_internal_type() if hasattr(field, "get_internal_type") else ""
 
 
 def _field(model, name: str):

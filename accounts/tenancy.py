@@ -125,7 +125,7 @@ class TenantModel(models.Model):
         for name in READABLE_FIELDS:
             value = getattr(self, name, None)
             if isinstance(value, str) and value.strip():
-                return f"{self._meta.verbose_name}: {value.strip()[:60]}"
+                return value.strip()[:60]
         return f"{self._meta.verbose_name} #{self.pk}"
 
 
