@@ -4,17 +4,18 @@ alert (acknowledge, snooze, resolve, cut losses), and the notification settings.
 import hashlib
 from collections.abc import Callable
 from datetime import timedelta
+from functools import partial
 from urllib.parse import urlencode
 
 from django.conf import settings
 from django.contrib import messages
 from django.core.cache import cache
-from django.core.exceptions import ValidationError
 from django.db.models import Case, Count, Q, When
 from django.http import HttpRequest, HttpResponse
 from django.middleware.csrf import get_token
 from django.shortcuts import get_object_or_404, redirect
 from django.template.loader import render_to_string
+from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_POST, require_safe
 
@@ -39,7 +40,7 @@ from engagements.alerts.models import (
 )
 from engagements.delivery.models import Engagement
 from engagements.watch.models import LEVEL_RANK, EngagementHealth, HealthSnapshot, Level, SweepRun
-from outsourcing.htmx import render
+from outsourcing.htmx import answer_write, render
 from vendors.models import Vendor
 
 DASHBOARD_ROWS = 50  # a page of the risk table, the riskiest first
@@ -268,20 +269,20 @@ def _act(request: HttpRequest, pk: int, action: str, form_class, call) -> HttpRe
     """
     alert = get_object_or_404(Alert.objects.for_list(), pk=pk)
     form = form_class(request.POST)
-    error = None
-    if form.is_valid():
-        try:
-            call(alert, form.cleaned_data)
-        except ValidationError as exc:
-            error = exc
-            for field, messages in getattr(exc, "message_dict", {"__all__": exc.messages}).items():
-                form.add_error(None if field not in form.fields else field, messages)
-    else:
-        error = True
-    refused = {"alert": alert.pk, "form": form, action: form} if error else None
-    htmx = getattr(request, "htmx", None)
-    target = htmx.target if htmx else None
-    status = 200 if (htmx or not error) else 422
+    return answer_write(
+        request,
+        form,
+        lambda: call(alert, form.cleaned_data),
+        show=partial(_show_alert, request, alert),
+        refused=lambda form: {"refused": {"alert": alert.pk, "form": form, action: form}},
+        done=reverse("engagements:alert_detail", args=[alert.pk]),
+    )
+
+
+def _show_alert(request: HttpRequest, alert: Alert, refused: dict | None = None) -> HttpResponse:
+    """The region that asked about the alert: the engagement's health, the dashboard's alert
+    list, or else the alert's page."""
+    target = request.htmx.target if request.htmx else None
     if target == "engagement-health":
         ctx = engagement_health_context(alert.engagement, refused=refused)
         return render(
@@ -290,11 +291,8 @@ def _act(request: HttpRequest, pk: int, action: str, form_class, call) -> HttpRe
     if target == "alert-list":
         ctx = dashboard_context(request, refused=refused)
         return render(request, "engagements/dashboard.html", ctx, partials=["alert-list"])
-    if not error:
-        return redirect("engagements:alert_detail", pk=alert.pk)
     alert.refresh_from_db()
-    ctx = alert_context(alert, refused=refused)
-    return render(request, "engagements/alert_detail.html", ctx, status=status)
+    return render(request, "engagements/alert_detail.html", alert_context(alert, refused=refused))
 
 
 @require_POST
@@ -344,25 +342,25 @@ def engagement_terminate(request: HttpRequest, pk: int) -> HttpResponse:
     """Cut losses: terminate the engagement (its post-mortem opens as a draft)."""
     engagement = get_object_or_404(Engagement.objects, pk=pk)
     form = TerminateForm(request.POST)
-    if form.is_valid():
-        try:
-            services.terminate_engagement(
-                engagement=engagement, by=request.user, reason=form.cleaned_data["reason"]
-            )
-        except ValidationError as exc:
-            form.add_error(None, exc.messages)
-    if form.is_valid() and not form.errors:
+    return answer_write(
+        request,
+        form,
+        lambda: services.terminate_engagement(
+            engagement=engagement, by=request.user, reason=form.cleaned_data["reason"]
+        ),
+        show=partial(_show_terminate, request, engagement),
+        form_name="terminate_form",
         # The status change opened the pre-filled post-mortem: that is where cutting losses goes on.
-        return redirect("engagements:postmortem_detail", pk=engagement.postmortem.pk)
+        done=lambda _: reverse("engagements:postmortem_detail", args=[engagement.postmortem.pk]),
+    )
+
+
+def _show_terminate(request: HttpRequest, engagement: Engagement, **forms) -> HttpResponse:
+    """The page of the engagement's latest alert, where the cut-losses form is."""
     alert = Alert.objects.for_list().filter(engagement=engagement).order_by("-opened_at").first()
     if alert is None:
         return redirect("engagements:dashboard")
-    return render(
-        request,
-        "engagements/alert_detail.html",
-        alert_context(alert, terminate_form=form),
-        status=422,
-    )
+    return render(request, "engagements/alert_detail.html", alert_context(alert, **forms))
 
 
 # --- notification settings ---
@@ -389,21 +387,29 @@ def notification_settings(request: HttpRequest) -> HttpResponse:
     return render(request, "engagements/notification_settings.html", settings_context(request))
 
 
+def _on_settings(request: HttpRequest) -> dict:
+    """``answer_write``'s answers for a write on the notification settings page."""
+    return {
+        "show": lambda **forms: render(
+            request, "engagements/notification_settings.html", settings_context(request, **forms)
+        ),
+        "done": reverse("engagements:notification_settings"),
+    }
+
+
 @require_POST
 @owner_required
 def channel_create(request: HttpRequest) -> HttpResponse:
     """Add an e-mail or webhook channel (webhook URLs pass the SSRF guard)."""
     form = ChannelForm(request.POST)
-    if form.is_valid():
-        try:
-            services.create_channel(org=request.org, **form.cleaned_data)
-        except ValidationError as exc:
-            form.add_error("url", exc.message_dict.get("url", exc.messages))
-        else:
-            messages.success(request, f"Channel “{form.cleaned_data['name']}” added.")
-            return redirect("engagements:notification_settings")
-    ctx = settings_context(request, channel_form=form)
-    return render(request, "engagements/notification_settings.html", ctx, status=422)
+    return answer_write(
+        request,
+        form,
+        lambda: services.create_channel(org=request.org, **form.cleaned_data),
+        form_name="channel_form",
+        message=lambda channel: f"Channel “{channel.name}” added.",
+        **_on_settings(request),
+    )
 
 
 @require_POST
@@ -421,12 +427,14 @@ def channel_test(request: HttpRequest, pk: int) -> HttpResponse:
 def escalation_policy_save(request: HttpRequest) -> HttpResponse:
     """Store who is told at which level and how often they are reminded."""
     form = EscalationPolicyForm(request.POST)
-    if not form.is_valid():
-        ctx = settings_context(request, policy_form=form)
-        return render(request, "engagements/notification_settings.html", ctx, status=422)
-    services.save_escalation_policy(org=request.org, **form.cleaned_data)
-    messages.success(request, "Escalation policy saved.")
-    return redirect("engagements:notification_settings")
+    return answer_write(
+        request,
+        form,
+        lambda: services.save_escalation_policy(org=request.org, **form.cleaned_data),
+        form_name="policy_form",
+        message="Escalation policy saved.",
+        **_on_settings(request),
+    )
 
 
 @allow_viewer
