@@ -12,9 +12,7 @@ from django.contrib import messages
 from django.core.cache import cache
 from django.db.models import Case, Count, Q, When
 from django.http import HttpRequest, HttpResponse
-from django.middleware.csrf import get_token
 from django.shortcuts import get_object_or_404, redirect
-from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_POST, require_safe
@@ -87,23 +85,16 @@ def dashboard_context(request: HttpRequest, *, refused: dict | None = None) -> d
     query = urlencode(filters)
     last_sweep = SweepRun.last_finished()
     now = timezone.now()
-    can_write = bool(request.membership and request.membership.can_write)
-
-    def alert_list() -> str:
-        return _alerts_html(filters, can_write, refused=refused)
-
-    alerts = (
-        cached_fragment(request, f"alerts|{query}|{can_write}", alert_list)
-        if refused is None
-        else alert_list()
-    )
     return {
         "form": form,
-        "risk": cached_fragment(
-            request, f"{query}|{page}", lambda: _risk_html(filters, page, query, now)
-        ),
-        # The cached list was rendered with a placeholder for this request's CSRF token.
-        "alert_list": alerts.replace(CSRF_SLOT, get_token(request)),
+        **cached_rows(request, f"risk|{query}|{page}", lambda: _risk_rows(filters, page, now)),
+        **cached_rows(request, f"alerts|{query}", lambda: _alert_rows(filters)),
+        "can_write": bool(request.membership and request.membership.can_write),
+        "refused": refused,
+        "page": page,
+        "filtered": bool(filters),
+        "page_query": query + ("&" if query else ""),
+        "hold_hours": settings.HEALTH_DEESCALATION_HOLD_HOURS,
         "updated_at": now,
         "last_sweep": last_sweep,
         "watcher_late": SweepRun.late(last_sweep, now, Engagement.objects.all()),
@@ -127,31 +118,18 @@ def _page(value: str | None) -> int:
         return 1
 
 
-CSRF_SLOT = "csrf-token-of-the-request-" + "0" * 38  # as long as a real token
-
-
-def _alerts_html(filters: dict, can_write: bool, *, refused: dict | None = None) -> str:
-    """The most severe open alerts with their action forms (a large organization has
-    thousands open), rendered with ``CSRF_SLOT`` where each form's token goes."""
+def _alert_rows(filters: dict) -> dict:
+    """The most severe open alerts (a large organization has thousands open) and their count."""
     severity = Case(
         *[When(level=level, then=rank) for level, rank in LEVEL_RANK.items()], default=0
     )
     alerts = Alert.objects.unresolved().for_list().order_by(-severity, "-level_changed_at", "-pk")
     alerts = alerts.filter(**{FILTERS[k]: v for k, v in filters.items()})
-    return render_to_string(
-        "engagements/dashboard.html#alert-items",
-        {
-            "alerts": list(alerts[:DASHBOARD_ALERTS]),
-            "alerts_total": alerts.count(),
-            "can_write": can_write,
-            "refused": refused,
-            "csrf_token": CSRF_SLOT,
-        },
-    )
+    return {"alerts": list(alerts[:DASHBOARD_ALERTS]), "alerts_total": alerts.count()}
 
 
-def _risk_html(filters: dict, page: int, query: str, now) -> str:
-    """The counts by level and one page of engagements by risk, rendered (then cached)."""
+def _risk_rows(filters: dict, page: int, now) -> dict:
+    """The counts by level and one page of engagements by risk, with their sparklines."""
     rows = EngagementHealth.objects.for_dashboard().filter(
         **{FILTERS[k]: v for k, v in filters.items()}
     )
@@ -160,40 +138,35 @@ def _risk_html(filters: dict, page: int, query: str, now) -> str:
     counts = EngagementHealth.objects.filter(engagement__status="active").aggregate(
         **{level: Count("pk", filter=Q(level=level)) for level in Level.values}
     )
-    return render_to_string(
-        "engagements/dashboard.html#risk",
-        {
-            "rows": with_sparklines(shown[:DASHBOARD_ROWS], now.date()),
-            "counts": [(Level(level), counts[level]) for level in Level.values],
-            "page": page,
-            "first": start + 1,
-            "last": start + len(shown[:DASHBOARD_ROWS]),
-            "has_next": len(shown) > DASHBOARD_ROWS,
-            "filtered": bool(filters),
-            "page_query": query + ("&" if query else ""),
-            "hold_hours": settings.HEALTH_DEESCALATION_HOLD_HOURS,
-        },
-    )
+    return {
+        "rows": with_sparklines(shown[:DASHBOARD_ROWS], now.date()),
+        "counts": [(Level(level), counts[level]) for level in Level.values],
+        "first": start + 1,
+        "last": start + len(shown[:DASHBOARD_ROWS]),
+        "has_next": len(shown) > DASHBOARD_ROWS,
+    }
 
 
-def cached_fragment(request: HttpRequest, variant: str, build: Callable[[], str]) -> str:
-    """``build()``'s HTML, cached per organization until what the dashboard shows changes.
+def cached_rows(request: HttpRequest, variant: str, build: Callable[[], dict]) -> dict:
+    """``build()``'s rows (data, never HTML), cached per organization until what the dashboard
+    shows changes.
 
     The key holds ``org.health_changed_at`` (loaded with the request's organization, so a
     hit costs no query), which the sweep, status changes and engagement or vendor edits
     move on (``accounts.services.mark_dashboards_stale``); a short timeout bounds anything else
-    (a member renamed). The fragment must hold nothing per user (a CSRF token goes in a slot).
+    (a member renamed). The rows hold nothing per user: the template adds the forms, with
+    this request's CSRF token, at each render.
     """
     if request.method not in ("GET", "HEAD"):
         return build()  # a change was just made: show it, whatever the key says
     org = request.org
     raw = f"{org.pk}|{org.health_changed_at.isoformat()}|{org.time_zone}|{variant}"
     key = "dashboard:" + hashlib.sha256(raw.encode()).hexdigest()
-    html = cache.get(key)
-    if html is None:
-        html = build()
-        cache.set(key, html, settings.HEALTH_DASHBOARD_CACHE_SECONDS)
-    return html
+    rows = cache.get(key)
+    if rows is None:
+        rows = build()
+        cache.set(key, rows, settings.HEALTH_DASHBOARD_CACHE_SECONDS)
+    return rows
 
 
 @require_safe

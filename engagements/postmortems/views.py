@@ -9,6 +9,7 @@ from django.forms import Form
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect
 from django.template.loader import render_to_string
+from django.template.response import TemplateResponse
 from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_POST, require_safe
@@ -290,7 +291,8 @@ def lesson_read(request: HttpRequest, pk: int) -> HttpResponse:
     lesson = get_object_or_404(Lesson.objects.published(), pk=pk)
     services.mark_lesson_read(lesson=lesson, user=request.user)
     if request.htmx:
-        return HttpResponse('<span class="badge badge-read">read</span>')
+        # What htmx swaps into the lesson's ``#read-<pk>`` mark.
+        return TemplateResponse(request, "engagements/lesson_list.html#read-badge", {})
     return redirect_back(request, reverse("engagements:lesson_list"))
 
 
