@@ -44,7 +44,7 @@ from engagements.delivery.models import (
     ReadinessCheck,
     Risk,
 )
-from engagements.delivery.pages import PAGE, REGIONS, engagement_metrics, page_context
+from engagements.delivery.pages import PAGE, REGIONS, context_for
 from outsourcing.htmx import answer_write, render
 
 ENGAGEMENTS_PER_PAGE = 25
@@ -107,8 +107,7 @@ def engagement_create(request: HttpRequest) -> HttpResponse:
 def engagement_detail(request: HttpRequest, pk: int) -> HttpResponse:
     """The engagement page: goal, status, burn, delivery, interactions, spend, risks, exit lines."""
     engagement = get_object_or_404(Engagement.objects.for_detail(), pk=pk)
-    context = page_context(request, engagement, metrics=engagement_metrics(engagement))
-    return render(request, PAGE, context, partials=["interactions"])
+    return render(request, PAGE, context_for(request, engagement), partials=REGIONS)
 
 
 # Delivery and spend change the header's burn figures (and delivery the scope changes):
@@ -117,13 +116,10 @@ OUT_OF_BAND = ("delivery-timeline", "spend")
 
 
 def _show_region(request: HttpRequest, pk: int, region: str, **context) -> HttpResponse:
-    """The engagement page after a write: ``region`` for htmx, the whole page otherwise."""
+    """The engagement page after a write: the region htmx targets, the whole page otherwise."""
     engagement = Engagement.objects.for_detail().get(pk=pk)  # fresh burn figures
     context.setdefault("oob_header", bool(request.htmx) and region in OUT_OF_BAND)
-    if not request.htmx or request.htmx.target == "exit-criteria":
-        # The live metric values (ten queries) only show in the exit-criteria region.
-        context.setdefault("metrics", engagement_metrics(engagement))
-    return render(request, PAGE, page_context(request, engagement, **context), partials=REGIONS)
+    return render(request, PAGE, context_for(request, engagement, **context), partials=REGIONS)
 
 
 def _region(request: HttpRequest, engagement: Engagement, region: str) -> dict:

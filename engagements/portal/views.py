@@ -22,7 +22,7 @@ from accounts.audit import audit_as
 from accounts.decorators import manager_required
 from accounts.tenancy import activate_tenant
 from engagements.delivery.models import Deliverable, Engagement, Milestone
-from engagements.delivery.pages import PAGE, REGIONS, page_context
+from engagements.delivery.pages import PAGE, REGIONS, context_for
 from engagements.portal import services
 from engagements.portal.forms import CheckInForm, PortalInviteForm, PortalSubmitForm, QuestionForm
 from engagements.portal.mail import portal_url
@@ -148,7 +148,7 @@ def portal_submit(request: HttpRequest, access: PortalAccess) -> HttpResponse:
 def _show_portal_access(request: HttpRequest, pk: int, **context) -> HttpResponse:
     """The engagement page's portal-access region (htmx) or the whole page (plain)."""
     engagement = Engagement.objects.for_detail().get(pk=pk)
-    return render(request, PAGE, page_context(request, engagement, **context), partials=REGIONS)
+    return render(request, PAGE, context_for(request, engagement, **context), partials=REGIONS)
 
 
 @require_POST
