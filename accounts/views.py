@@ -1,3 +1,5 @@
+from functools import partial
+
 from django.contrib import messages
 from django.contrib.auth import login
 from django.contrib.auth.decorators import login_not_required
@@ -11,6 +13,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_http_methods, require_POST, require_safe
 
+from outsourcing.htmx import answer_write
 from outsourcing.validation import parse_id
 
 from . import services
@@ -22,9 +25,7 @@ from .models import ApiToken, AuditEntry, Invitation, Membership
 from .portability import export_organization
 
 
-def _member_page(
-    request: HttpRequest, invite_form: InviteForm | None = None, status: int = 200
-) -> TemplateResponse:
+def _member_page(request: HttpRequest, invite_form: InviteForm | None = None) -> TemplateResponse:
     members = (
         Membership.objects.filter(org=request.org).select_related("user").order_by("user__email")
     )
@@ -38,7 +39,6 @@ def _member_page(
             "invite_form": invite_form or InviteForm(),
             "role_form": RoleForm(),
         },
-        status=status,
     )
 
 
@@ -52,15 +52,15 @@ def member_list(request: HttpRequest) -> HttpResponse:
 @owner_required
 def member_invite(request: HttpRequest) -> HttpResponse:
     form = InviteForm(request.POST)
-    if form.is_valid():
-        try:
-            services.invite_member(org=request.org, by=request.user, **form.cleaned_data)
-        except ValidationError as exc:
-            form.add_error(None, exc)
-    if not form.is_valid():
-        return _member_page(request, invite_form=form, status=422 if not request.htmx else 200)
-    messages.success(request, f"Invitation sent to {form.cleaned_data['email']}.")
-    return redirect("accounts:member_list")
+    return answer_write(
+        request,
+        form,
+        lambda: services.invite_member(org=request.org, by=request.user, **form.cleaned_data),
+        show=partial(_member_page, request),
+        form_name="invite_form",
+        done=reverse("accounts:member_list"),
+        message=lambda _: f"Invitation sent to {form.cleaned_data['email']}.",
+    )
 
 
 @require_POST
@@ -175,18 +175,21 @@ def organization_switch(request: HttpRequest) -> HttpResponse:
 @owner_required
 def organization_settings(request: HttpRequest) -> HttpResponse:
     form = OrganizationForm(request.POST or None, instance=request.org)
-    if request.method == "POST" and form.is_valid():
-        form.save()
-        messages.success(request, "Organization settings saved.")
-        return redirect("accounts:organization_settings")
-    status = 422 if form.is_bound and not form.is_valid() else 200
-    return TemplateResponse(
-        request, "accounts/organization_settings.html", {"form": form}, status=status
+    page = TemplateResponse(request, "accounts/organization_settings.html", {"form": form})
+    if request.method == "GET":
+        return page
+    return answer_write(
+        request,
+        form,
+        form.save,
+        show=lambda **_: page,
+        done=reverse("accounts:organization_settings"),
+        message="Organization settings saved.",
     )
 
 
 def _token_page(
-    request: HttpRequest, form: ApiTokenForm, secret: str | None = None, status: int = 200
+    request: HttpRequest, form: ApiTokenForm, secret: str | None = None
 ) -> TemplateResponse:
     tokens = ApiToken.objects.filter(revoked_at__isnull=True).select_related("user")
     if (
@@ -197,7 +200,6 @@ def _token_page(
         request,
         "accounts/apitoken_list.html",
         {"tokens": tokens, "form": form, "secret": secret},
-        status=status,
     )
 
 
@@ -212,19 +214,17 @@ def apitoken_list(request: HttpRequest) -> HttpResponse:
 @member_required
 def apitoken_create(request: HttpRequest) -> HttpResponse:
     form = ApiTokenForm(request.POST)
-    if form.is_valid():
-        try:
-            token, secret = services.create_api_token(
-                org=request.org, user=request.user, **form.cleaned_data
-            )
-        except ValidationError as exc:
-            form.add_error(None, exc)
-        else:
-            messages.success(
-                request, f"Token “{token.name}” created. Copy it now: it is shown only once."
-            )
-            return _token_page(request, ApiTokenForm(), secret=secret)
-    return _token_page(request, form, status=422)
+    return answer_write(
+        request,
+        form,
+        lambda: services.create_api_token(org=request.org, user=request.user, **form.cleaned_data),
+        show=partial(_token_page, request),
+        # No redirect: the secret is shown this once.
+        shown=lambda created: {"form": ApiTokenForm(), "secret": created[1]},
+        message=lambda created: (
+            f"Token “{created[0].name}” created. Copy it now: it is shown only once."
+        ),
+    )
 
 
 @require_POST

@@ -1,7 +1,8 @@
 """A Redis cache that fails open: when Redis is down, reads miss and writes are dropped.
 
 The cache holds only what can be lost (API rate-limit counters, portal brute-force
-counters); a Redis outage must not turn every API request into an error. Outages are
+counters, the dashboard's rows: data, never rendered HTML, so nothing per visitor); a Redis
+outage must not turn every API request into an error. Outages are
 logged once per minute, not per call.
 """
 

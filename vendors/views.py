@@ -1,3 +1,5 @@
+from functools import partial
+
 from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
@@ -9,8 +11,7 @@ from django.utils.dateformat import format as date_format
 from django.views.decorators.http import require_http_methods, require_POST, require_safe
 
 from accounts.decorators import manager_required, member_required, owner_required
-from outsourcing.forms import apply_service
-from outsourcing.htmx import render
+from outsourcing.htmx import answer_write, refused_status, render
 
 from . import csv_io, services
 from .forms import (
@@ -40,11 +41,6 @@ EVIDENCE_SHOWN = 50
 DETAIL = "vendors/vendor_detail.html"
 
 
-def _invalid(request: HttpRequest) -> int:
-    """htmx 2 does not swap 4xx bodies: invalid htmx posts answer 200, plain posts 422."""
-    return 200 if request.htmx else 422
-
-
 @require_safe
 @member_required
 def vendor_list(request: HttpRequest) -> HttpResponse:
@@ -63,18 +59,16 @@ def vendor_list(request: HttpRequest) -> HttpResponse:
 @manager_required
 def vendor_create(request: HttpRequest) -> HttpResponse:
     form = VendorForm(request.POST or None, org=request.org)
-    if request.method == "POST":
-        created = []
-        if apply_service(
-            form,
-            lambda: created.append(
-                services.create_vendor(org=request.org, by=request.user, **form.cleaned_data)
-            ),
-        ):
-            messages.success(request, f"{created[0].name} added as a prospect.")
-            return redirect("vendors:vendor_detail", pk=created[0].pk)
-        return render(request, "vendors/vendor_form.html", {"form": form}, status=_invalid(request))
-    return render(request, "vendors/vendor_form.html", {"form": form})
+    if request.method == "GET":
+        return render(request, "vendors/vendor_form.html", {"form": form})
+    return answer_write(
+        request,
+        form,
+        lambda: services.create_vendor(org=request.org, by=request.user, **form.cleaned_data),
+        show=lambda **_: render(request, "vendors/vendor_form.html", {"form": form}),
+        done=lambda vendor: reverse("vendors:vendor_detail", args=[vendor.pk]),
+        message=lambda vendor: f"{vendor.name} added as a prospect.",
+    )
 
 
 @require_http_methods(["GET", "POST"])
@@ -82,16 +76,29 @@ def vendor_create(request: HttpRequest) -> HttpResponse:
 def vendor_update(request: HttpRequest, pk: int) -> HttpResponse:
     vendor = get_object_or_404(Vendor.objects, pk=pk)
     form = VendorForm(request.POST or None, instance=vendor, org=request.org)
-    if request.method == "POST":
-        if apply_service(form, lambda: services.update_vendor(vendor=vendor, **form.cleaned_data)):
-            messages.success(request, "Vendor details saved.")
-            return redirect("vendors:vendor_detail", pk=vendor.pk)
-        ctx = {"form": form, "vendor": vendor}
-        return render(request, "vendors/vendor_form.html", ctx, status=_invalid(request))
-    return render(request, "vendors/vendor_form.html", {"form": form, "vendor": vendor})
+    show = partial(render, request, "vendors/vendor_form.html", {"form": form, "vendor": vendor})
+    if request.method == "GET":
+        return show()
+    return answer_write(
+        request,
+        form,
+        lambda: services.update_vendor(vendor=vendor, **form.cleaned_data),
+        show=lambda **_: show(),
+        done=reverse("vendors:vendor_detail", args=[vendor.pk]),
+        message="Vendor details saved.",
+    )
 
 
-def _detail(request: HttpRequest, vendor: Vendor, status: int = 200, **forms) -> HttpResponse:
+def _on_page(request: HttpRequest, vendor: Vendor, section: str) -> dict:
+    """``answer_write``'s answers for a write on the vendor page: its #vetting region (htmx),
+    the page at ``section`` (a plain post), the page with the refused form."""
+    return {
+        "show": partial(_detail, request, vendor),
+        "done": reverse("vendors:vendor_detail", args=[vendor.pk]) + f"#{section}",
+    }
+
+
+def _detail(request: HttpRequest, vendor: Vendor, **forms) -> HttpResponse:
     """The vendor page (or its #vetting region) with whichever forms came back invalid."""
     evidence = Evidence.objects.filter(vendor=vendor).for_log()
     if not request.membership.is_owner:
@@ -121,7 +128,7 @@ def _detail(request: HttpRequest, vendor: Vendor, status: int = 200, **forms) ->
         "contract_form": forms.get("contract_form")
         or ContractForm(initial={"currency": vendor.currency}),
     }
-    return render(request, DETAIL, context, partials=["vetting"], status=status)
+    return render(request, DETAIL, context, partials=["vetting"])
 
 
 @require_safe
@@ -136,15 +143,14 @@ def vendor_detail(request: HttpRequest, pk: int) -> HttpResponse:
 def evidence_create(request: HttpRequest, pk: int) -> HttpResponse:
     vendor = get_object_or_404(Vendor.objects, pk=pk)
     form = EvidenceForm(request.POST, request.FILES)
-    if not apply_service(
+    return answer_write(
+        request,
         form,
         lambda: services.add_evidence(vendor=vendor, by=request.user, **form.service_kwargs()),
-    ):
-        return _detail(request, vendor, status=_invalid(request), evidence_form=form)
-    if request.htmx:
-        return _detail(request, vendor)
-    messages.success(request, "Evidence recorded.")
-    return redirect(reverse("vendors:vendor_detail", args=[vendor.pk]) + "#vetting")
+        form_name="evidence_form",
+        message="Evidence recorded.",
+        **_on_page(request, vendor, "vetting"),
+    )
 
 
 def _evidence_form(evidence: Evidence, data=None) -> EvidenceForm:
@@ -188,7 +194,7 @@ def evidence_update(request: HttpRequest, pk: int) -> HttpResponse:
                 reverse("vendors:vendor_detail", args=[evidence.vendor_id]) + "#vetting"
             )
     ctx = {"form": form, "evidence": evidence, "vendor": evidence.vendor, "conflict": conflict}
-    status = 200 if request.method == "GET" else _invalid(request)
+    status = 200 if request.method == "GET" else refused_status(request)
     return render(request, "vendors/evidence_form.html", ctx, status=status)
 
 
@@ -208,7 +214,8 @@ def evidence_delete(request: HttpRequest, pk: int) -> HttpResponse:
 def vendor_decide(request: HttpRequest, pk: int) -> HttpResponse:
     vendor = get_object_or_404(Vendor.objects, pk=pk)
     form = DecisionForm(request.POST)
-    decided = apply_service(
+    return answer_write(
+        request,
         form,
         lambda: services.decide(
             vendor=vendor,
@@ -217,12 +224,15 @@ def vendor_decide(request: HttpRequest, pk: int) -> HttpResponse:
             rationale=form.cleaned_data["rationale"],
             override=form.cleaned_data["override"],
         ),
+        form_name="decision_form",
         conflicts=(services.Conflict,),
+        message=lambda _: _status_message(vendor),
+        **_on_page(request, vendor, "vetting"),
     )
-    if not decided:
-        return _detail(request, vendor, status=_invalid(request), decision_form=form)
-    messages.success(request, f"{vendor.name} is now {vendor.get_status_display().lower()}.")
-    return redirect("vendors:vendor_detail", pk=vendor.pk)
+
+
+def _status_message(vendor: Vendor) -> str:
+    return f"{vendor.name} is now {vendor.get_status_display().lower()}."
 
 
 @require_POST
@@ -230,15 +240,15 @@ def vendor_decide(request: HttpRequest, pk: int) -> HttpResponse:
 def vendor_status(request: HttpRequest, pk: int) -> HttpResponse:
     vendor = get_object_or_404(Vendor.objects, pk=pk)
     form = StatusForm(request.POST, vendor=vendor)
-    changed = apply_service(
+    return answer_write(
+        request,
         form,
         lambda: services.change_status(vendor=vendor, by=request.user, **form.cleaned_data),
+        form_name="status_form",
         conflicts=(services.Conflict,),
+        message=lambda _: _status_message(vendor),
+        **_on_page(request, vendor, "vetting"),
     )
-    if not changed:
-        return _detail(request, vendor, status=_invalid(request), status_form=form)
-    messages.success(request, f"{vendor.name} is now {vendor.get_status_display().lower()}.")
-    return redirect("vendors:vendor_detail", pk=vendor.pk)
 
 
 @require_POST
@@ -246,16 +256,17 @@ def vendor_status(request: HttpRequest, pk: int) -> HttpResponse:
 def vendor_review(request: HttpRequest, pk: int) -> HttpResponse:
     vendor = get_object_or_404(Vendor.objects, pk=pk)
     form = ReviewForm(request.POST)
-    reviewed = apply_service(
+    return answer_write(
+        request,
         form,
         lambda: services.record_review(vendor=vendor, by=request.user, **form.cleaned_data),
+        form_name="review_form",
         conflicts=(services.Conflict,),
+        message=lambda _: (
+            f"Review recorded; the next one is due on {date_format(vendor.review_due_on, 'j M Y')}."
+        ),
+        **_on_page(request, vendor, "vetting"),
     )
-    if not reviewed:
-        return _detail(request, vendor, status=_invalid(request), review_form=form)
-    due = date_format(vendor.review_due_on, "j M Y")
-    messages.success(request, f"Review recorded; the next one is due on {due}.")
-    return redirect("vendors:vendor_detail", pk=vendor.pk)
 
 
 @require_POST
@@ -263,10 +274,14 @@ def vendor_review(request: HttpRequest, pk: int) -> HttpResponse:
 def contact_create(request: HttpRequest, pk: int) -> HttpResponse:
     vendor = get_object_or_404(Vendor.objects, pk=pk)
     form = ContactForm(request.POST)
-    if not apply_service(form, lambda: services.add_contact(vendor=vendor, **form.cleaned_data)):
-        return _detail(request, vendor, status=_invalid(request), contact_form=form)
-    messages.success(request, "Contact added.")
-    return redirect(reverse("vendors:vendor_detail", args=[vendor.pk]) + "#contacts")
+    return answer_write(
+        request,
+        form,
+        lambda: services.add_contact(vendor=vendor, **form.cleaned_data),
+        form_name="contact_form",
+        message="Contact added.",
+        **_on_page(request, vendor, "contacts"),
+    )
 
 
 @require_POST
@@ -292,12 +307,14 @@ def contact_delete(request: HttpRequest, pk: int) -> HttpResponse:
 def contract_create(request: HttpRequest, pk: int) -> HttpResponse:
     vendor = get_object_or_404(Vendor.objects, pk=pk)
     form = ContractForm(request.POST, request.FILES)
-    if not apply_service(
-        form, lambda: services.add_contract(vendor=vendor, by=request.user, **form.cleaned_data)
-    ):
-        return _detail(request, vendor, status=_invalid(request), contract_form=form)
-    messages.success(request, "Contract recorded.")
-    return redirect(reverse("vendors:vendor_detail", args=[vendor.pk]) + "#contracts")
+    return answer_write(
+        request,
+        form,
+        lambda: services.add_contract(vendor=vendor, by=request.user, **form.cleaned_data),
+        form_name="contract_form",
+        message="Contract recorded.",
+        **_on_page(request, vendor, "contracts"),
+    )
 
 
 @require_safe
@@ -336,7 +353,9 @@ def vendor_import(request: HttpRequest) -> HttpResponse:
     if request.method == "GET":
         return render(request, "vendors/vendor_import.html", context)
     if not form.is_valid():
-        return render(request, "vendors/vendor_import.html", context, status=_invalid(request))
+        return render(
+            request, "vendors/vendor_import.html", context, status=refused_status(request)
+        )
     preview = None
     try:
         preview = csv_io.parse(form.cleaned_data["text"], org=request.org)
@@ -346,13 +365,15 @@ def vendor_import(request: HttpRequest) -> HttpResponse:
             return redirect("vendors:vendor_list")
     except ValidationError as exc:  # a file it cannot read, or names taken since the preview
         form.add_error("file", exc.messages)
-        return render(request, "vendors/vendor_import.html", context, status=_invalid(request))
+        return render(
+            request, "vendors/vendor_import.html", context, status=refused_status(request)
+        )
     context |= {"preview": preview, "text": form.cleaned_data["text"]}
     return render(
         request,
         "vendors/vendor_import.html",
         context,
-        status=200 if preview.ok else _invalid(request),
+        status=200 if preview.ok else refused_status(request),
     )
 
 
@@ -360,16 +381,16 @@ def vendor_import(request: HttpRequest) -> HttpResponse:
 @owner_required
 def vendor_settings(request: HttpRequest) -> HttpResponse:
     form = VendorSettingsForm(request.POST or None, instance=VendorSettings.for_org(request.org))
-    if request.method == "POST":
-        if apply_service(
-            form,
-            lambda: services.update_vendor_settings(
-                org=request.org, **{f: form.cleaned_data[f] for f in form.fields}
-            ),
-        ):
-            messages.success(request, "Vendor settings saved; scores recomputed.")
-            return redirect("vendors:vendor_settings")
-        return render(
-            request, "vendors/vendor_settings.html", {"form": form}, status=_invalid(request)
-        )
-    return render(request, "vendors/vendor_settings.html", {"form": form})
+    show = partial(render, request, "vendors/vendor_settings.html", {"form": form})
+    if request.method == "GET":
+        return show()
+    return answer_write(
+        request,
+        form,
+        lambda: services.update_vendor_settings(
+            org=request.org, **{f: form.cleaned_data[f] for f in form.fields}
+        ),
+        show=lambda **_: show(),
+        done=reverse("vendors:vendor_settings"),
+        message="Vendor settings saved; scores recomputed.",
+    )

@@ -4,17 +4,16 @@ alert (acknowledge, snooze, resolve, cut losses), and the notification settings.
 import hashlib
 from collections.abc import Callable
 from datetime import timedelta
+from functools import partial
 from urllib.parse import urlencode
 
 from django.conf import settings
 from django.contrib import messages
 from django.core.cache import cache
-from django.core.exceptions import ValidationError
 from django.db.models import Case, Count, Q, When
 from django.http import HttpRequest, HttpResponse
-from django.middleware.csrf import get_token
 from django.shortcuts import get_object_or_404, redirect
-from django.template.loader import render_to_string
+from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_POST, require_safe
 
@@ -39,7 +38,7 @@ from engagements.alerts.models import (
 )
 from engagements.delivery.models import Engagement
 from engagements.watch.models import LEVEL_RANK, EngagementHealth, HealthSnapshot, Level, SweepRun
-from outsourcing.htmx import render
+from outsourcing.htmx import answer_write, render
 from vendors.models import Vendor
 
 DASHBOARD_ROWS = 50  # a page of the risk table, the riskiest first
@@ -86,23 +85,16 @@ def dashboard_context(request: HttpRequest, *, refused: dict | None = None) -> d
     query = urlencode(filters)
     last_sweep = SweepRun.last_finished()
     now = timezone.now()
-    can_write = bool(request.membership and request.membership.can_write)
-
-    def alert_list() -> str:
-        return _alerts_html(filters, can_write, refused=refused)
-
-    alerts = (
-        cached_fragment(request, f"alerts|{query}|{can_write}", alert_list)
-        if refused is None
-        else alert_list()
-    )
     return {
         "form": form,
-        "risk": cached_fragment(
-            request, f"{query}|{page}", lambda: _risk_html(filters, page, query, now)
-        ),
-        # The cached list was rendered with a placeholder for this request's CSRF token.
-        "alert_list": alerts.replace(CSRF_SLOT, get_token(request)),
+        **cached_rows(request, f"risk|{query}|{page}", lambda: _risk_rows(filters, page, now)),
+        **cached_rows(request, f"alerts|{query}", lambda: _alert_rows(filters)),
+        "can_write": bool(request.membership and request.membership.can_write),
+        "refused": refused,
+        "page": page,
+        "filtered": bool(filters),
+        "page_query": query + ("&" if query else ""),
+        "hold_hours": settings.HEALTH_DEESCALATION_HOLD_HOURS,
         "updated_at": now,
         "last_sweep": last_sweep,
         "watcher_late": SweepRun.late(last_sweep, now, Engagement.objects.all()),
@@ -126,31 +118,18 @@ def _page(value: str | None) -> int:
         return 1
 
 
-CSRF_SLOT = "csrf-token-of-the-request-" + "0" * 38  # as long as a real token
-
-
-def _alerts_html(filters: dict, can_write: bool, *, refused: dict | None = None) -> str:
-    """The most severe open alerts with their action forms (a large organization has
-    thousands open), rendered with ``CSRF_SLOT`` where each form's token goes."""
+def _alert_rows(filters: dict) -> dict:
+    """The most severe open alerts (a large organization has thousands open) and their count."""
     severity = Case(
         *[When(level=level, then=rank) for level, rank in LEVEL_RANK.items()], default=0
     )
     alerts = Alert.objects.unresolved().for_list().order_by(-severity, "-level_changed_at", "-pk")
     alerts = alerts.filter(**{FILTERS[k]: v for k, v in filters.items()})
-    return render_to_string(
-        "engagements/dashboard.html#alert-items",
-        {
-            "alerts": list(alerts[:DASHBOARD_ALERTS]),
-            "alerts_total": alerts.count(),
-            "can_write": can_write,
-            "refused": refused,
-            "csrf_token": CSRF_SLOT,
-        },
-    )
+    return {"alerts": list(alerts[:DASHBOARD_ALERTS]), "alerts_total": alerts.count()}
 
 
-def _risk_html(filters: dict, page: int, query: str, now) -> str:
-    """The counts by level and one page of engagements by risk, rendered (then cached)."""
+def _risk_rows(filters: dict, page: int, now) -> dict:
+    """The counts by level and one page of engagements by risk, with their sparklines."""
     rows = EngagementHealth.objects.for_dashboard().filter(
         **{FILTERS[k]: v for k, v in filters.items()}
     )
@@ -159,40 +138,35 @@ def _risk_html(filters: dict, page: int, query: str, now) -> str:
     counts = EngagementHealth.objects.filter(engagement__status="active").aggregate(
         **{level: Count("pk", filter=Q(level=level)) for level in Level.values}
     )
-    return render_to_string(
-        "engagements/dashboard.html#risk",
-        {
-            "rows": with_sparklines(shown[:DASHBOARD_ROWS], now.date()),
-            "counts": [(Level(level), counts[level]) for level in Level.values],
-            "page": page,
-            "first": start + 1,
-            "last": start + len(shown[:DASHBOARD_ROWS]),
-            "has_next": len(shown) > DASHBOARD_ROWS,
-            "filtered": bool(filters),
-            "page_query": query + ("&" if query else ""),
-            "hold_hours": settings.HEALTH_DEESCALATION_HOLD_HOURS,
-        },
-    )
+    return {
+        "rows": with_sparklines(shown[:DASHBOARD_ROWS], now.date()),
+        "counts": [(Level(level), counts[level]) for level in Level.values],
+        "first": start + 1,
+        "last": start + len(shown[:DASHBOARD_ROWS]),
+        "has_next": len(shown) > DASHBOARD_ROWS,
+    }
 
 
-def cached_fragment(request: HttpRequest, variant: str, build: Callable[[], str]) -> str:
-    """``build()``'s HTML, cached per organization until what the dashboard shows changes.
+def cached_rows(request: HttpRequest, variant: str, build: Callable[[], dict]) -> dict:
+    """``build()``'s rows (data, never HTML), cached per organization until what the dashboard
+    shows changes.
 
     The key holds ``org.health_changed_at`` (loaded with the request's organization, so a
     hit costs no query), which the sweep, status changes and engagement or vendor edits
     move on (``accounts.services.mark_dashboards_stale``); a short timeout bounds anything else
-    (a member renamed). The fragment must hold nothing per user (a CSRF token goes in a slot).
+    (a member renamed). The rows hold nothing per user: the template adds the forms, with
+    this request's CSRF token, at each render.
     """
     if request.method not in ("GET", "HEAD"):
         return build()  # a change was just made: show it, whatever the key says
     org = request.org
     raw = f"{org.pk}|{org.health_changed_at.isoformat()}|{org.time_zone}|{variant}"
     key = "dashboard:" + hashlib.sha256(raw.encode()).hexdigest()
-    html = cache.get(key)
-    if html is None:
-        html = build()
-        cache.set(key, html, settings.HEALTH_DASHBOARD_CACHE_SECONDS)
-    return html
+    rows = cache.get(key)
+    if rows is None:
+        rows = build()
+        cache.set(key, rows, settings.HEALTH_DASHBOARD_CACHE_SECONDS)
+    return rows
 
 
 @require_safe
@@ -268,20 +242,20 @@ def _act(request: HttpRequest, pk: int, action: str, form_class, call) -> HttpRe
     """
     alert = get_object_or_404(Alert.objects.for_list(), pk=pk)
     form = form_class(request.POST)
-    error = None
-    if form.is_valid():
-        try:
-            call(alert, form.cleaned_data)
-        except ValidationError as exc:
-            error = exc
-            for field, messages in getattr(exc, "message_dict", {"__all__": exc.messages}).items():
-                form.add_error(None if field not in form.fields else field, messages)
-    else:
-        error = True
-    refused = {"alert": alert.pk, "form": form, action: form} if error else None
-    htmx = getattr(request, "htmx", None)
-    target = htmx.target if htmx else None
-    status = 200 if (htmx or not error) else 422
+    return answer_write(
+        request,
+        form,
+        lambda: call(alert, form.cleaned_data),
+        show=partial(_show_alert, request, alert),
+        refused=lambda form: {"refused": {"alert": alert.pk, "form": form, action: form}},
+        done=reverse("engagements:alert_detail", args=[alert.pk]),
+    )
+
+
+def _show_alert(request: HttpRequest, alert: Alert, refused: dict | None = None) -> HttpResponse:
+    """The region that asked about the alert: the engagement's health, the dashboard's alert
+    list, or else the alert's page."""
+    target = request.htmx.target if request.htmx else None
     if target == "engagement-health":
         ctx = engagement_health_context(alert.engagement, refused=refused)
         return render(
@@ -290,11 +264,8 @@ def _act(request: HttpRequest, pk: int, action: str, form_class, call) -> HttpRe
     if target == "alert-list":
         ctx = dashboard_context(request, refused=refused)
         return render(request, "engagements/dashboard.html", ctx, partials=["alert-list"])
-    if not error:
-        return redirect("engagements:alert_detail", pk=alert.pk)
     alert.refresh_from_db()
-    ctx = alert_context(alert, refused=refused)
-    return render(request, "engagements/alert_detail.html", ctx, status=status)
+    return render(request, "engagements/alert_detail.html", alert_context(alert, refused=refused))
 
 
 @require_POST
@@ -344,25 +315,25 @@ def engagement_terminate(request: HttpRequest, pk: int) -> HttpResponse:
     """Cut losses: terminate the engagement (its post-mortem opens as a draft)."""
     engagement = get_object_or_404(Engagement.objects, pk=pk)
     form = TerminateForm(request.POST)
-    if form.is_valid():
-        try:
-            services.terminate_engagement(
-                engagement=engagement, by=request.user, reason=form.cleaned_data["reason"]
-            )
-        except ValidationError as exc:
-            form.add_error(None, exc.messages)
-    if form.is_valid() and not form.errors:
+    return answer_write(
+        request,
+        form,
+        lambda: services.terminate_engagement(
+            engagement=engagement, by=request.user, reason=form.cleaned_data["reason"]
+        ),
+        show=partial(_show_terminate, request, engagement),
+        form_name="terminate_form",
         # The status change opened the pre-filled post-mortem: that is where cutting losses goes on.
-        return redirect("engagements:postmortem_detail", pk=engagement.postmortem.pk)
+        done=lambda _: reverse("engagements:postmortem_detail", args=[engagement.postmortem.pk]),
+    )
+
+
+def _show_terminate(request: HttpRequest, engagement: Engagement, **forms) -> HttpResponse:
+    """The page of the engagement's latest alert, where the cut-losses form is."""
     alert = Alert.objects.for_list().filter(engagement=engagement).order_by("-opened_at").first()
     if alert is None:
         return redirect("engagements:dashboard")
-    return render(
-        request,
-        "engagements/alert_detail.html",
-        alert_context(alert, terminate_form=form),
-        status=422,
-    )
+    return render(request, "engagements/alert_detail.html", alert_context(alert, **forms))
 
 
 # --- notification settings ---
@@ -389,21 +360,29 @@ def notification_settings(request: HttpRequest) -> HttpResponse:
     return render(request, "engagements/notification_settings.html", settings_context(request))
 
 
+def _on_settings(request: HttpRequest) -> dict:
+    """``answer_write``'s answers for a write on the notification settings page."""
+    return {
+        "show": lambda **forms: render(
+            request, "engagements/notification_settings.html", settings_context(request, **forms)
+        ),
+        "done": reverse("engagements:notification_settings"),
+    }
+
+
 @require_POST
 @owner_required
 def channel_create(request: HttpRequest) -> HttpResponse:
     """Add an e-mail or webhook channel (webhook URLs pass the SSRF guard)."""
     form = ChannelForm(request.POST)
-    if form.is_valid():
-        try:
-            services.create_channel(org=request.org, **form.cleaned_data)
-        except ValidationError as exc:
-            form.add_error("url", exc.message_dict.get("url", exc.messages))
-        else:
-            messages.success(request, f"Channel “{form.cleaned_data['name']}” added.")
-            return redirect("engagements:notification_settings")
-    ctx = settings_context(request, channel_form=form)
-    return render(request, "engagements/notification_settings.html", ctx, status=422)
+    return answer_write(
+        request,
+        form,
+        lambda: services.create_channel(org=request.org, **form.cleaned_data),
+        form_name="channel_form",
+        message=lambda channel: f"Channel “{channel.name}” added.",
+        **_on_settings(request),
+    )
 
 
 @require_POST
@@ -421,12 +400,14 @@ def channel_test(request: HttpRequest, pk: int) -> HttpResponse:
 def escalation_policy_save(request: HttpRequest) -> HttpResponse:
     """Store who is told at which level and how often they are reminded."""
     form = EscalationPolicyForm(request.POST)
-    if not form.is_valid():
-        ctx = settings_context(request, policy_form=form)
-        return render(request, "engagements/notification_settings.html", ctx, status=422)
-    services.save_escalation_policy(org=request.org, **form.cleaned_data)
-    messages.success(request, "Escalation policy saved.")
-    return redirect("engagements:notification_settings")
+    return answer_write(
+        request,
+        form,
+        lambda: services.save_escalation_policy(org=request.org, **form.cleaned_data),
+        form_name="policy_form",
+        message="Escalation policy saved.",
+        **_on_settings(request),
+    )
 
 
 @allow_viewer

@@ -39,18 +39,6 @@ from engagements.delivery.models import (
 
 PAGE = "engagements/engagement_detail.html"
 INTERACTIONS_PER_PAGE = 20
-REGIONS = (
-    "engagement-header",
-    "delivery-timeline",
-    "interactions",
-    "spend",
-    "risks",
-    "scope-changes",
-    "exit-criteria",
-    "brief",
-    "watch-settings",
-    "portal-access",
-)
 
 
 def engagement_metrics(engagement: Engagement) -> dict[str, float | None] | None:
@@ -64,6 +52,76 @@ def engagement_metrics(engagement: Engagement) -> dict[str, float | None] | None
 def page_context(request: HttpRequest, engagement: Engagement, **overrides) -> dict:
     """Everything the engagement page shows, in a fixed number of queries."""
     today = timezone.localdate()
+    context = {"engagement": engagement, "today": today}
+    for build in BUILDERS.values():
+        context.update(build(request, engagement, today, overrides))
+    context["timeline_svg"] = svg.timeline(
+        engagement=engagement, milestones=context["milestones"], today=today
+    )
+    context["burn_svg"] = svg.burn_chart(
+        engagement=engagement,
+        spend_by_date=list(
+            SpendEntry.objects.filter(engagement=engagement)
+            .order_by()
+            .values_list("date")
+            .annotate(total=Sum("amount"))
+        ),
+        accepted_by_date=[
+            (timezone.localdate(d.accepted_at), d.value)
+            for m in context["milestones"]
+            for d in m.deliverables.all()
+            if d.status == DeliverableStatus.ACCEPTED and d.accepted_at
+        ],
+        today=today,
+    )
+    context.update(overrides)
+    return context
+
+
+def region_context(request: HttpRequest, engagement: Engagement, region: str, **overrides) -> dict:
+    """What one region shows (with the header, which a write may swap out of band), not the
+    whole page: an htmx write costs the queries of the region it swaps."""
+    today = timezone.localdate()
+    context = {"engagement": engagement, "today": today}
+    for name in ("engagement-header", region, *OUT_OF_BAND.get(region, ())):
+        context.update(BUILDERS[name](request, engagement, today, overrides))
+    context.update(overrides)
+    return context
+
+
+def context_for(request: HttpRequest, engagement: Engagement, **overrides) -> dict:
+    """The region htmx targets (``outsourcing.htmx.render`` renders only that partial), or
+    the whole page for anything else."""
+    htmx = getattr(request, "htmx", None)
+    target = htmx.target if htmx and not htmx.history_restore_request else None
+    if target in REGIONS:
+        return region_context(request, engagement, target, **overrides)
+    return page_context(request, engagement, **overrides)
+
+
+# A write to the first region changes the others too: htmx swaps them out of band.
+OUT_OF_BAND = {"delivery-timeline": ("scope-changes",)}
+
+
+def _header(request, engagement: Engagement, today, overrides: dict) -> dict:
+    return {
+        "readiness": _readiness(engagement),
+        "burn": services.Burn(
+            budget=engagement.budget,
+            spent=engagement.spent,
+            planned_value=engagement.planned_value,
+            accepted_value=engagement.accepted_value,
+        ),
+        "status_changes": engagement.status_changes.select_related("by")[:10],
+        "next_steps": [
+            EngagementStatus(s) for s in services.ENGAGEMENT_TRANSITIONS[engagement.status]
+        ],
+        "status_form": StatusForm(),
+        "override_form": ReadinessOverrideForm(),
+    }
+
+
+def _delivery_timeline(request, engagement: Engagement, today, overrides: dict) -> dict:
     milestones = list(
         Milestone.objects.filter(engagement=engagement).prefetch_related(
             Prefetch("deliverables", queryset=Deliverable.objects.order_by("due_date", "pk"))
@@ -85,73 +143,81 @@ def page_context(request: HttpRequest, engagement: Engagement, **overrides) -> d
         }
         if d.pk == refused_pk:
             d.edit.update({k: refused_data.get(k, "") for k in d.edit})
-    interactions = Paginator(
-        Interaction.objects.filter(engagement=engagement).select_related("logged_by"),
-        INTERACTIONS_PER_PAGE,
-    ).get_page(request.GET.get("page"))
-    spend_by_date = list(
-        SpendEntry.objects.filter(engagement=engagement)
-        .order_by()
-        .values_list("date")
-        .annotate(total=Sum("amount"))
-    )
-    accepted_by_date = [
-        (timezone.localdate(d.accepted_at), d.value)
-        for d in deliverables
-        if d.status == DeliverableStatus.ACCEPTED and d.accepted_at
-    ]
-    criteria = list(engagement.exit_criteria.all())
-    metrics = overrides.pop("metrics", None)
-    burn = services.Burn(
-        budget=engagement.budget,
-        spent=engagement.spent,
-        planned_value=engagement.planned_value,
-        accepted_value=engagement.accepted_value,
-    )
-    context = {
-        "engagement": engagement,
-        "readiness": _readiness(engagement),
-        "burn": burn,
-        "today": today,
+    return {
         "milestones": milestones,
         "deliverable_count": len(deliverables),
         "overdue_count": sum(d.is_overdue for d in deliverables),
-        "interactions": interactions,
+        "milestone_form": MilestoneForm(),
+        "deliverable_form": DeliverableForm(engagement=engagement),
+    }
+
+
+def _interactions(request, engagement: Engagement, today, overrides: dict) -> dict:
+    return {
+        "interactions": Paginator(
+            Interaction.objects.filter(engagement=engagement).select_related("logged_by"),
+            INTERACTIONS_PER_PAGE,
+        ).get_page(request.GET.get("page")),
         "open_questions": OpenQuestion.objects.filter(
             engagement=engagement, answered_at__isnull=True
         ).order_by("asked_at")[:50],
         "answered_questions": OpenQuestion.objects.filter(
             engagement=engagement, answered_at__isnull=False
         ).order_by("-answered_at")[:5],
+        "interaction_form": InteractionForm(),
+    }
+
+
+def _spend(request, engagement: Engagement, today, overrides: dict) -> dict:
+    return {
         "spend_entries": SpendEntry.objects.filter(engagement=engagement).select_related(
             "milestone"
         )[:20],
-        "risks": Risk.objects.filter(engagement=engagement).select_related("owner"),
-        "scope_changes": ScopeChange.objects.filter(engagement=engagement).select_related(
-            "by", "deliverable"
-        )[:20],
-        "status_changes": engagement.status_changes.select_related("by")[:10],
+        "spend_form": SpendForm(
+            engagement=engagement, initial={"date": today, "currency": engagement.currency}
+        ),
+    }
+
+
+def _exit_criteria(request, engagement: Engagement, today, overrides: dict) -> dict:
+    metrics = overrides.pop("metrics", None)
+    if metrics is None:  # the live metric values (ten queries) show only in this region
+        metrics = engagement_metrics(engagement)
+    return {
         "exit_criteria": [
             (
                 c,
                 exit_criteria.evaluate(_criterion(c), metrics) if metrics is not None else None,
                 [_condition_text(cond) for cond in c.conditions],
             )
-            for c in criteria
+            for c in engagement.exit_criteria.all()
         ],
-        "next_steps": [
-            EngagementStatus(s) for s in services.ENGAGEMENT_TRANSITIONS[engagement.status]
-        ],
-        "timeline_svg": svg.timeline(engagement=engagement, milestones=milestones, today=today),
-        "burn_svg": svg.burn_chart(
-            engagement=engagement,
-            spend_by_date=spend_by_date,
-            accepted_by_date=accepted_by_date,
-            today=today,
-        ),
-        "status_form": StatusForm(),
-        "watch_form": WatchSettingsForm(initial=engagement.watch_settings()),
-        "override_form": ReadinessOverrideForm(),
+        "criterion_form": ExitCriterionForm(),
+    }
+
+
+def _risks(request, engagement: Engagement, today, overrides: dict) -> dict:
+    return {
+        "risks": Risk.objects.filter(engagement=engagement).select_related("owner"),
+        "risk_form": RiskForm(org=request.org),
+    }
+
+
+def _scope_changes(request, engagement: Engagement, today, overrides: dict) -> dict:
+    return {
+        "scope_changes": ScopeChange.objects.filter(engagement=engagement).select_related(
+            "by", "deliverable"
+        )[:20],
+        "scope_form": ScopeChangeForm(),
+    }
+
+
+def _watch_settings(request, engagement: Engagement, today, overrides: dict) -> dict:
+    return {"watch_form": WatchSettingsForm(initial=engagement.watch_settings())}
+
+
+def _brief(request, engagement: Engagement, today, overrides: dict) -> dict:
+    return {
         "brief_form": BriefForm(
             initial={
                 "vision": engagement.vision,
@@ -159,21 +225,31 @@ def page_context(request: HttpRequest, engagement: Engagement, **overrides) -> d
                 "long_term_goals": engagement.long_term_goals,
                 "shared": engagement.brief_shared_at is not None,
             }
-        ),
-        "criterion_form": ExitCriterionForm(),
-        "milestone_form": MilestoneForm(),
-        "deliverable_form": DeliverableForm(engagement=engagement),
-        "scope_form": ScopeChangeForm(),
-        "spend_form": SpendForm(
-            engagement=engagement, initial={"date": today, "currency": engagement.currency}
-        ),
-        "interaction_form": InteractionForm(),
-        "risk_form": RiskForm(org=request.org),
+        )
     }
+
+
+def _portal_access(request, engagement: Engagement, today, overrides: dict) -> dict:
+    context = {}
     for extra in hooks.engagement_page(request=request, engagement=engagement):
         context.update(extra)  # the regions of the concerns above (the vendor portal's links)
-    context.update(overrides)
     return context
+
+
+# What each region of the page shows, built on its own (``REGIONS`` are these names).
+BUILDERS = {
+    "engagement-header": _header,
+    "delivery-timeline": _delivery_timeline,
+    "interactions": _interactions,
+    "spend": _spend,
+    "exit-criteria": _exit_criteria,
+    "risks": _risks,
+    "scope-changes": _scope_changes,
+    "watch-settings": _watch_settings,
+    "brief": _brief,
+    "portal-access": _portal_access,
+}
+REGIONS = tuple(BUILDERS)
 
 
 def _readiness(engagement: Engagement) -> ReadinessCheck | None:

@@ -4,10 +4,13 @@ Every write view: decorate, fetch through the organization-scoped manager, valid
 form, call one service, answer with the region htmx targets (or redirect a plain POST).
 """
 
+from collections.abc import Callable
+from functools import partial
+
 from django.core.paginator import Paginator
 from django.forms import Form
 from django.http import HttpRequest, HttpResponse
-from django.shortcuts import get_object_or_404, redirect
+from django.shortcuts import get_object_or_404
 from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_http_methods, require_POST, require_safe
@@ -41,9 +44,8 @@ from engagements.delivery.models import (
     ReadinessCheck,
     Risk,
 )
-from engagements.delivery.pages import PAGE, REGIONS, engagement_metrics, page_context
-from outsourcing.forms import apply_service
-from outsourcing.htmx import render
+from engagements.delivery.pages import PAGE, REGIONS, context_for
+from outsourcing.htmx import answer_write, render
 
 ENGAGEMENTS_PER_PAGE = 25
 
@@ -80,21 +82,21 @@ def engagement_create(request: HttpRequest) -> HttpResponse:
         "start_date": timezone.localdate(),
     }
     form = EngagementForm(request.POST or None, initial=initial, org=request.org)
-    created = []
-    if request.method == "POST" and apply_service(
+    show = partial(render, request, "engagements/engagement_form.html")
+    if request.method == "GET":
+        return show({"form": form})
+    return answer_write(
+        request,
         form,
-        lambda: created.append(
-            services.set_up_engagement(
-                org=request.org,
-                by=request.user,
-                readiness=form.readiness_data(),
-                **form.engagement_data(),
-            )
+        lambda: services.set_up_engagement(
+            org=request.org,
+            by=request.user,
+            readiness=form.readiness_data(),
+            **form.engagement_data(),
         ),
-    ):
-        return redirect("engagements:engagement_detail", pk=created[0].pk)
-    status = 422 if request.method == "POST" and not request.htmx else 200
-    return render(request, "engagements/engagement_form.html", {"form": form}, status=status)
+        show=lambda **context: show({"form": form}),
+        done=lambda engagement: reverse("engagements:engagement_detail", args=[engagement.pk]),
+    )
 
 
 # --- the engagement page --------------------------------------------------------------------
@@ -105,33 +107,37 @@ def engagement_create(request: HttpRequest) -> HttpResponse:
 def engagement_detail(request: HttpRequest, pk: int) -> HttpResponse:
     """The engagement page: goal, status, burn, delivery, interactions, spend, risks, exit lines."""
     engagement = get_object_or_404(Engagement.objects.for_detail(), pk=pk)
-    context = page_context(request, engagement, metrics=engagement_metrics(engagement))
-    return render(request, PAGE, context, partials=["interactions"])
+    return render(request, PAGE, context_for(request, engagement), partials=REGIONS)
 
 
-def _answer(
-    request: HttpRequest, engagement: Engagement, region: str, ok: bool, **context
+# Delivery and spend change the header's burn figures (and delivery the scope changes):
+# htmx swaps those out of band.
+OUT_OF_BAND = ("delivery-timeline", "spend")
+
+
+def _show_region(request: HttpRequest, pk: int, region: str, **context) -> HttpResponse:
+    """The engagement page after a write: the region htmx targets, the whole page otherwise."""
+    engagement = Engagement.objects.for_detail().get(pk=pk)  # fresh burn figures
+    context.setdefault("oob_header", bool(request.htmx) and region in OUT_OF_BAND)
+    return render(request, PAGE, context_for(request, engagement, **context), partials=REGIONS)
+
+
+def _region(request: HttpRequest, engagement: Engagement, region: str) -> dict:
+    """``answer_write``'s answers for a write to one region of the engagement page: the region
+    (htmx) or the page at that region (a plain post)."""
+    return {
+        "show": partial(_show_region, request, engagement.pk, region),
+        "done": reverse("engagements:engagement_detail", args=[engagement.pk]) + f"#{region}",
+    }
+
+
+def _write(
+    request: HttpRequest, engagement: Engagement, region: str, form: Form, service: Callable
 ) -> HttpResponse:
-    """Success: the region (htmx) or a redirect (plain). Refused: the form again, with why."""
-    if ok and not request.htmx:
-        return redirect(
-            reverse("engagements:engagement_detail", args=[engagement.pk]) + f"#{region}"
-        )
-    status = context.pop("status", 200 if ok or request.htmx else 422)
-    if ok:  # a fresh, empty form for the next entry
-        context = {k: v for k, v in context.items() if not k.endswith("_form")}
-    # Delivery and spend change the header's burn figures (and delivery the scope changes):
-    # htmx swaps those out of band.
-    context.setdefault(
-        "oob_header", bool(request.htmx) and region in ("delivery-timeline", "spend")
-    )
-    engagement = Engagement.objects.for_detail().get(pk=engagement.pk)  # fresh burn figures
-    if not request.htmx or request.htmx.target == "exit-criteria":
-        # The live metric values (ten queries) only show in the exit-criteria region.
-        context.setdefault("metrics", engagement_metrics(engagement))
-    return render(
-        request, PAGE, page_context(request, engagement, **context), partials=REGIONS, status=status
-    )
+    """Answer a write to ``region`` with ``answer_write``, the service called with the form's
+    data (the rest of its arguments bound by the view)."""
+    call = lambda: service(**form.cleaned_data)  # noqa: E731 -- runs once the form is valid
+    return answer_write(request, form, call, **_region(request, engagement, region))
 
 
 def _engagement(pk: int) -> Engagement:
@@ -147,16 +153,8 @@ def engagement_status(request: HttpRequest, pk: int) -> HttpResponse:
     """Move the engagement to another status (activate, pause, complete, cut losses)."""
     engagement = _engagement(pk)
     form = StatusForm(request.POST)
-    ok = apply_service(
-        form,
-        lambda: services.change_engagement_status(
-            engagement=engagement,
-            to=form.cleaned_data["to"],
-            by=request.user,
-            reason=form.cleaned_data["reason"],
-        ),
-    )
-    return _answer(request, engagement, "engagement-header", ok, status_form=form)
+    change = partial(services.change_engagement_status, engagement=engagement, by=request.user)
+    return _write(request, engagement, "engagement-header", form, change)
 
 
 @require_POST
@@ -166,13 +164,8 @@ def readiness_override(request: HttpRequest, pk: int) -> HttpResponse:
     engagement = _engagement(pk)
     check = get_object_or_404(ReadinessCheck.objects, engagement=engagement)
     form = ReadinessOverrideForm(request.POST)
-    ok = apply_service(
-        form,
-        lambda: services.override_readiness(
-            check=check, by=request.user, reason=form.cleaned_data["reason"]
-        ),
-    )
-    return _answer(request, engagement, "engagement-header", ok, override_form=form)
+    override = partial(services.override_readiness, check=check, by=request.user)
+    return _write(request, engagement, "engagement-header", form, override)
 
 
 @require_POST
@@ -181,10 +174,8 @@ def brief_update(request: HttpRequest, pk: int) -> HttpResponse:
     """Edit the brief we share with the vendor: vision, short- and long-term goals."""
     engagement = _engagement(pk)
     form = BriefForm(request.POST)
-    ok = apply_service(
-        form, lambda: services.update_brief(engagement=engagement, **form.cleaned_data)
-    )
-    return _answer(request, engagement, "brief", ok, brief_form=form)
+    update = partial(services.update_brief, engagement=engagement)
+    return _write(request, engagement, "brief", form, update)
 
 
 @require_POST
@@ -193,10 +184,8 @@ def watch_settings_update(request: HttpRequest, pk: int) -> HttpResponse:
     """Change how closely this engagement is watched (cadence, windows, thresholds)."""
     engagement = _engagement(pk)
     form = WatchSettingsForm(request.POST)
-    ok = apply_service(
-        form, lambda: services.update_watch_settings(engagement=engagement, **form.cleaned_data)
-    )
-    return _answer(request, engagement, "watch-settings", ok, watch_form=form)
+    update = partial(services.update_watch_settings, engagement=engagement)
+    return _write(request, engagement, "watch-settings", form, update)
 
 
 @require_POST
@@ -205,13 +194,14 @@ def exit_criterion_create(request: HttpRequest, pk: int) -> HttpResponse:
     """Add a custom exit criterion."""
     engagement = _engagement(pk)
     form = ExitCriterionForm(request.POST)
-    ok = apply_service(
+    return answer_write(
+        request,
         form,
         lambda: services.add_exit_criterion(
             engagement=engagement, by=request.user, criterion=form.criterion()
         ),
+        **_region(request, engagement, "exit-criteria"),
     )
-    return _answer(request, engagement, "exit-criteria", ok, criterion_form=form)
 
 
 # --- delivery ---------------------------------------------------------------------------------
@@ -222,11 +212,8 @@ def exit_criterion_create(request: HttpRequest, pk: int) -> HttpResponse:
 def milestone_create(request: HttpRequest, pk: int) -> HttpResponse:
     """Add a milestone with its due date."""
     engagement = _engagement(pk)
-    form = MilestoneForm(request.POST)
-    ok = apply_service(
-        form, lambda: services.add_milestone(engagement=engagement, **form.cleaned_data)
-    )
-    return _answer(request, engagement, "delivery-timeline", ok, milestone_form=form)
+    add = partial(services.add_milestone, engagement=engagement)
+    return _write(request, engagement, "delivery-timeline", MilestoneForm(request.POST), add)
 
 
 @require_POST
@@ -235,13 +222,8 @@ def deliverable_create(request: HttpRequest, pk: int) -> HttpResponse:
     """Add a deliverable (with its acceptance criteria) under a milestone of this engagement."""
     engagement = _engagement(pk)
     form = DeliverableForm(request.POST, engagement=engagement)
-    ok = apply_service(
-        form,
-        lambda: services.add_deliverable(
-            engagement=engagement, by=request.user, **form.cleaned_data
-        ),
-    )
-    return _answer(request, engagement, "delivery-timeline", ok, deliverable_form=form)
+    add = partial(services.add_deliverable, engagement=engagement, by=request.user)
+    return _write(request, engagement, "delivery-timeline", form, add)
 
 
 @require_POST
@@ -250,29 +232,27 @@ def deliverable_transition(request: HttpRequest, pk: int) -> HttpResponse:
     """Start, submit, accept, reject or resubmit a deliverable; the loser of a race is told."""
     deliverable = get_object_or_404(Deliverable.objects.select_related("engagement"), pk=pk)
     form = TransitionForm(request.POST)
-    status = None
-    try:
-        ok = apply_service(
-            form,
-            lambda: services.transition_deliverable(
-                deliverable=deliverable,
-                to=form.cleaned_data["to"],
-                by=request.user,
-                note=form.cleaned_data["note"],
-                expected_version=form.cleaned_data["version"],
-            ),
-        )
-    except services.Conflict as exc:
-        form.add_error(None, str(exc))
-        ok, status = False, 200 if request.htmx else 409
-    error = None if ok else " ".join(e for errors in form.errors.values() for e in errors)
-    # The refused form keeps the reason the person typed (the third item).
-    extra = (
-        {"transition_error": (deliverable.pk, error, form.data.get("note", ""))} if error else {}
+    return answer_write(
+        request,
+        form,
+        lambda: services.transition_deliverable(
+            deliverable=deliverable,
+            to=form.cleaned_data["to"],
+            by=request.user,
+            note=form.cleaned_data["note"],
+            expected_version=form.cleaned_data["version"],
+        ),
+        conflicts=(services.Conflict,),
+        # The buttons carry no fields: the reason goes beside them, with the note as typed.
+        refused=lambda form: {
+            "transition_error": (
+                deliverable.pk,
+                " ".join(e for errors in form.errors.values() for e in errors),
+                form.data.get("note", ""),
+            )
+        },
+        **_region(request, deliverable.engagement, "delivery-timeline"),
     )
-    if status:
-        extra["status"] = status
-    return _answer(request, deliverable.engagement, "delivery-timeline", ok, **extra)
 
 
 @require_POST
@@ -281,27 +261,24 @@ def deliverable_update(request: HttpRequest, pk: int) -> HttpResponse:
     """Change what a deliverable asks for; the change is recorded as a scope change."""
     deliverable = get_object_or_404(Deliverable.objects.select_related("engagement"), pk=pk)
     form = DeliverableEditForm(request.POST, engagement=deliverable.engagement)
-    status = None
-    try:
-        ok = apply_service(
-            form,
-            lambda: services.update_deliverable(
-                deliverable=deliverable,
-                by=request.user,
-                why=form.cleaned_data["why"],
-                expected_version=form.cleaned_data["version"],
-                **form.changes(),
-            ),
-        )
-    except services.Conflict as exc:
-        form.add_error(None, str(exc))
-        ok, status = False, 200 if request.htmx else 409
-    extra = {} if ok else {"edit_error": (deliverable.pk, _messages(form))}
-    if not ok:
-        extra["edit_values"] = (deliverable.pk, request.POST)
-    if status:
-        extra["status"] = status
-    return _answer(request, deliverable.engagement, "delivery-timeline", ok, **extra)
+    return answer_write(
+        request,
+        form,
+        lambda: services.update_deliverable(
+            deliverable=deliverable,
+            by=request.user,
+            why=form.cleaned_data["why"],
+            expected_version=form.cleaned_data["version"],
+            **form.changes(),
+        ),
+        conflicts=(services.Conflict,),
+        # The saved deliverable above, the change as typed (not saved) in its form below.
+        refused=lambda form: {
+            "edit_error": (deliverable.pk, _messages(form)),
+            "edit_values": (deliverable.pk, request.POST),
+        },
+        **_region(request, deliverable.engagement, "delivery-timeline"),
+    )
 
 
 def _messages(form: Form) -> str:
@@ -319,14 +296,8 @@ def _messages(form: Form) -> str:
 def scope_change_create(request: HttpRequest, pk: int) -> HttpResponse:
     """Record a change of scope: what changed and why."""
     engagement = _engagement(pk)
-    form = ScopeChangeForm(request.POST)
-    ok = apply_service(
-        form,
-        lambda: services.record_scope_change(
-            engagement=engagement, by=request.user, **form.cleaned_data
-        ),
-    )
-    return _answer(request, engagement, "scope-changes", ok, scope_form=form)
+    record = partial(services.record_scope_change, engagement=engagement, by=request.user)
+    return _write(request, engagement, "scope-changes", ScopeChangeForm(request.POST), record)
 
 
 # --- spend, interactions, questions, risks --------------------------------------------------
@@ -338,11 +309,8 @@ def spend_create(request: HttpRequest, pk: int) -> HttpResponse:
     """Record money paid: date, amount, what it paid for."""
     engagement = _engagement(pk)
     form = SpendForm(request.POST, engagement=engagement)
-    ok = apply_service(
-        form,
-        lambda: services.record_spend(engagement=engagement, by=request.user, **form.cleaned_data),
-    )
-    return _answer(request, engagement, "spend", ok, spend_form=form)
+    record = partial(services.record_spend, engagement=engagement, by=request.user)
+    return _write(request, engagement, "spend", form, record)
 
 
 @require_POST
@@ -350,14 +318,8 @@ def spend_create(request: HttpRequest, pk: int) -> HttpResponse:
 def interaction_create(request: HttpRequest, pk: int) -> HttpResponse:
     """The quick-add: log a call, meeting, e-mail or message in a few seconds."""
     engagement = _engagement(pk)
-    form = InteractionForm(request.POST)
-    ok = apply_service(
-        form,
-        lambda: services.log_interaction(
-            engagement=engagement, by=request.user, **form.cleaned_data
-        ),
-    )
-    return _answer(request, engagement, "interactions", ok, interaction_form=form)
+    log = partial(services.log_interaction, engagement=engagement, by=request.user)
+    return _write(request, engagement, "interactions", InteractionForm(request.POST), log)
 
 
 @require_POST
@@ -365,11 +327,8 @@ def interaction_create(request: HttpRequest, pk: int) -> HttpResponse:
 def question_answer(request: HttpRequest, pk: int) -> HttpResponse:
     """Mark an open question answered."""
     question = get_object_or_404(OpenQuestion.objects.select_related("engagement"), pk=pk)
-    form = AnswerForm(request.POST)
-    ok = apply_service(
-        form, lambda: services.answer_question(question=question, **form.cleaned_data)
-    )
-    return _answer(request, question.engagement, "interactions", ok)
+    answer = partial(services.answer_question, question=question)
+    return _write(request, question.engagement, "interactions", AnswerForm(request.POST), answer)
 
 
 @require_POST
@@ -378,8 +337,9 @@ def risk_create(request: HttpRequest, pk: int) -> HttpResponse:
     """Record a risk or obstacle with its mitigation plan."""
     engagement = _engagement(pk)
     form = RiskForm(request.POST, org=request.org)
-    ok = apply_service(form, lambda: services.add_risk(engagement=engagement, **form.cleaned_data))
-    return _answer(request, engagement, "risks", ok, risk_form=form)
+    return _write(
+        request, engagement, "risks", form, partial(services.add_risk, engagement=engagement)
+    )
 
 
 @require_POST
@@ -387,6 +347,5 @@ def risk_create(request: HttpRequest, pk: int) -> HttpResponse:
 def risk_status(request: HttpRequest, pk: int) -> HttpResponse:
     """Mark a risk mitigated, occurred or closed."""
     risk = get_object_or_404(Risk.objects.select_related("engagement"), pk=pk)
-    form = RiskStatusForm(request.POST)
-    ok = apply_service(form, lambda: services.change_risk_status(risk=risk, **form.cleaned_data))
-    return _answer(request, risk.engagement, "risks", ok)
+    change = partial(services.change_risk_status, risk=risk)
+    return _write(request, risk.engagement, "risks", RiskStatusForm(request.POST), change)

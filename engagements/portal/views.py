@@ -6,29 +6,28 @@ wrong links in a minute gets 429 before any lookup.
 """
 
 from collections.abc import Callable
-from functools import wraps
+from functools import partial, wraps
 
 from django.conf import settings
-from django.contrib import messages
 from django.contrib.auth.decorators import login_not_required
 from django.core.cache import cache
 from django.db.models import Prefetch
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect
 from django.template.response import TemplateResponse
+from django.urls import reverse
 from django.views.decorators.http import require_POST, require_safe
 
 from accounts.audit import audit_as
 from accounts.decorators import manager_required
 from accounts.tenancy import activate_tenant
 from engagements.delivery.models import Deliverable, Engagement, Milestone
-from engagements.delivery.pages import PAGE, REGIONS, page_context
+from engagements.delivery.pages import PAGE, REGIONS, context_for
 from engagements.portal import services
 from engagements.portal.forms import CheckInForm, PortalInviteForm, PortalSubmitForm, QuestionForm
 from engagements.portal.mail import portal_url
 from engagements.portal.models import PortalAccess
-from outsourcing.forms import apply_service
-from outsourcing.htmx import render
+from outsourcing.htmx import answer_write, render
 
 PORTAL_PAGE = "engagements/portal.html"
 
@@ -63,9 +62,7 @@ def portal_view(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse
     return login_not_required(wrapper)
 
 
-def _portal(
-    request: HttpRequest, access: PortalAccess, status: int = 200, **forms
-) -> TemplateResponse:
+def _portal(request: HttpRequest, access: PortalAccess, **forms) -> TemplateResponse:
     """The brief: vision, goal, done, milestones and deliverables. Never money or our notes."""
     engagement = access.engagement
     milestones = Milestone.objects.filter(engagement=engagement).prefetch_related(
@@ -80,7 +77,7 @@ def _portal(
         "question_form": forms.get("question_form") or QuestionForm(),
         "submit_form": forms.get("submit_form") or PortalSubmitForm(engagement=engagement),
     }
-    return TemplateResponse(request, PORTAL_PAGE, context, status=status)
+    return TemplateResponse(request, PORTAL_PAGE, context)
 
 
 @portal_view
@@ -90,15 +87,30 @@ def portal_home(request: HttpRequest, access: PortalAccess) -> HttpResponse:
     return _portal(request, access)
 
 
+def _write(request: HttpRequest, access: PortalAccess, form, call, **options) -> HttpResponse:
+    """``answer_write`` for the portal: back to the portal page, or the page with the form."""
+    return answer_write(
+        request,
+        form,
+        call,
+        show=partial(_portal, request, access),
+        done=reverse("portal:portal_home", args=[request.resolver_match.kwargs["token"]]),
+        **options,
+    )
+
+
 @portal_view
 @require_POST
 def portal_check_in(request: HttpRequest, access: PortalAccess) -> HttpResponse:
     """Post a check-in: progress, blockers and a comfort rating from the vendor's side."""
     form = CheckInForm(request.POST)
-    if not apply_service(form, lambda: services.post_check_in(access=access, **form.cleaned_data)):
-        return _portal(request, access, status=422, checkin_form=form)
-    messages.success(request, "Thank you: your check-in reached the team.")
-    return redirect("portal:portal_home", token=request.resolver_match.kwargs["token"])
+    return _write(
+        request,
+        access,
+        form,
+        lambda: services.post_check_in(access=access, **form.cleaned_data),
+        message="Thank you: your check-in reached the team.",
+    )
 
 
 @portal_view
@@ -106,10 +118,13 @@ def portal_check_in(request: HttpRequest, access: PortalAccess) -> HttpResponse:
 def portal_question(request: HttpRequest, access: PortalAccess) -> HttpResponse:
     """Ask the team a question; it stays open (and watched) until they answer."""
     form = QuestionForm(request.POST)
-    if not apply_service(form, lambda: services.ask_question(access=access, **form.cleaned_data)):
-        return _portal(request, access, status=422, question_form=form)
-    messages.success(request, "Your question is with the team.")
-    return redirect("portal:portal_home", token=request.resolver_match.kwargs["token"])
+    return _write(
+        request,
+        access,
+        form,
+        lambda: services.ask_question(access=access, **form.cleaned_data),
+        message="Your question is with the team.",
+    )
 
 
 @portal_view
@@ -117,20 +132,23 @@ def portal_question(request: HttpRequest, access: PortalAccess) -> HttpResponse:
 def portal_submit(request: HttpRequest, access: PortalAccess) -> HttpResponse:
     """Mark a deliverable submitted, with a note or a link to the work."""
     form = PortalSubmitForm(request.POST, engagement=access.engagement)
-    try:
-        ok = apply_service(
-            form, lambda: services.submit_deliverable(access=access, **form.cleaned_data)
-        )
-    except services.delivery.Conflict as exc:
-        form.add_error(None, str(exc))
-        ok = False
-    if not ok:
-        return _portal(request, access, status=422, submit_form=form)
-    messages.success(request, "Marked as submitted: the team will review it.")
-    return redirect("portal:portal_home", token=request.resolver_match.kwargs["token"])
+    return _write(
+        request,
+        access,
+        form,
+        lambda: services.submit_deliverable(access=access, **form.cleaned_data),
+        message="Marked as submitted: the team will review it.",
+        conflicts=(services.delivery.Conflict,),
+    )
 
 
 # --- on the engagement page -------------------------------------------------------------------
+
+
+def _show_portal_access(request: HttpRequest, pk: int, **context) -> HttpResponse:
+    """The engagement page's portal-access region (htmx) or the whole page (plain)."""
+    engagement = Engagement.objects.for_detail().get(pk=pk)
+    return render(request, PAGE, context_for(request, engagement, **context), partials=REGIONS)
 
 
 @require_POST
@@ -139,19 +157,16 @@ def portal_access_create(request: HttpRequest, pk: int) -> HttpResponse:
     """Give a vendor contact a private link; the link is shown here once (and e-mailed)."""
     engagement = get_object_or_404(Engagement.objects.for_detail(), pk=pk)
     form = PortalInviteForm(request.POST, engagement=engagement)
-    created: dict = {}
-
-    def invite() -> None:
-        access, token = services.invite_vendor_contact(
+    return answer_write(
+        request,
+        form,
+        lambda: services.invite_vendor_contact(
             engagement=engagement, contact=form.cleaned_data["contact"], by=request.user
-        )
-        created.update(portal_link=portal_url(token), portal_new=access)
-
-    ok = apply_service(form, invite)
-    context = page_context(request, engagement, **({} if ok else {"portal_form": form}), **created)
-    # Not a redirect even for a plain post: the link is shown this once.
-    status = 200 if ok or request.htmx else 422
-    return render(request, PAGE, context, partials=REGIONS, status=status)
+        ),
+        show=partial(_show_portal_access, request, engagement.pk),
+        # No redirect, even for a plain post: the link is shown this once.
+        shown=lambda invited: {"portal_new": invited[0], "portal_link": portal_url(invited[1])},
+    )
 
 
 @require_POST
@@ -162,5 +177,4 @@ def portal_access_revoke(request: HttpRequest, pk: int) -> HttpResponse:
     services.revoke_portal_access(access=access)
     if not request.htmx:
         return redirect("engagements:engagement_detail", pk=access.engagement_id)
-    engagement = Engagement.objects.for_detail().get(pk=access.engagement_id)
-    return render(request, PAGE, page_context(request, engagement), partials=REGIONS)
+    return _show_portal_access(request, access.engagement_id)

@@ -1,11 +1,15 @@
 """Post-mortems (draft together, publish, export) and lessons (list, search, patterns, and the
 panels that bring them back on the vendor page and the engagement set-up)."""
 
+from collections.abc import Callable
+from functools import partial
+
 from django.db.models import Count, Exists, OuterRef
 from django.forms import Form
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect
 from django.template.loader import render_to_string
+from django.template.response import TemplateResponse
 from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_POST, require_safe
@@ -33,8 +37,7 @@ from engagements.postmortems.models import (
     PostMortem,
 )
 from outsourcing.exports import csv_writer
-from outsourcing.forms import apply_service
-from outsourcing.htmx import render
+from outsourcing.htmx import answer_write, render
 from outsourcing.redirects import redirect_back
 from outsourcing.validation import parse_id
 from vendors.models import Vendor
@@ -71,19 +74,28 @@ def _context(request: HttpRequest, postmortem: PostMortem, **extra) -> dict:
     }
 
 
-def _answer(request: HttpRequest, postmortem: PostMortem, region: str, ok: bool, **extra):
-    """Success: the region (htmx) or a redirect (plain). Refused: the form again, with why."""
-    if ok and not request.htmx:
-        return redirect(
-            reverse("engagements:postmortem_detail", args=[postmortem.pk]) + f"#{region}"
-        )
-    if ok:
-        extra = {k: v for k, v in extra.items() if not k.endswith("_form")}
-    postmortem = PostMortem.objects.for_detail().get(pk=postmortem.pk)
-    status = 200 if ok or request.htmx else 422
-    return render(
-        request, PAGE, _context(request, postmortem, **extra), partials=REGIONS, status=status
-    )
+def _show(request: HttpRequest, pk: int, **extra) -> HttpResponse:
+    """The post-mortem page after a write: the region htmx targets, the whole page otherwise."""
+    postmortem = PostMortem.objects.for_detail().get(pk=pk)
+    return render(request, PAGE, _context(request, postmortem, **extra), partials=REGIONS)
+
+
+def _region(request: HttpRequest, postmortem: PostMortem, region: str) -> dict:
+    """``answer_write``'s answers for a write to one region of the post-mortem page: the region
+    (htmx) or the page at that region (a plain post)."""
+    return {
+        "show": partial(_show, request, postmortem.pk),
+        "done": reverse("engagements:postmortem_detail", args=[postmortem.pk]) + f"#{region}",
+    }
+
+
+def _write(
+    request: HttpRequest, postmortem: PostMortem, region: str, form: Form, service: Callable
+) -> HttpResponse:
+    """Answer a write to ``region`` with ``answer_write``, the service called with the form's
+    data (the rest of its arguments bound by the view)."""
+    call = lambda: service(**form.cleaned_data)  # noqa: E731 -- runs once the form is valid
+    return answer_write(request, form, call, **_region(request, postmortem, region))
 
 
 def _postmortem(pk: int) -> PostMortem:
@@ -117,11 +129,8 @@ def postmortem_markdown(request: HttpRequest, pk: int) -> HttpResponse:
 def postmortem_summary(request: HttpRequest, pk: int) -> HttpResponse:
     """Change the outcome and what went well (draft only)."""
     postmortem = _postmortem(pk)
-    form = SummaryForm(request.POST)
-    ok = apply_service(
-        form, lambda: services.update_summary(postmortem=postmortem, **form.cleaned_data)
-    )
-    return _answer(request, postmortem, "pm-summary", ok, summary_form=form)
+    update = partial(services.update_summary, postmortem=postmortem)
+    return _write(request, postmortem, "pm-summary", SummaryForm(request.POST), update)
 
 
 @require_POST
@@ -129,9 +138,13 @@ def postmortem_summary(request: HttpRequest, pk: int) -> HttpResponse:
 def postmortem_refresh(request: HttpRequest, pk: int) -> HttpResponse:
     """Recompute the frozen facts from today's data (draft only)."""
     postmortem = _postmortem(pk)
-    form = Form(request.POST)
-    ok = apply_service(form, lambda: services.refresh_facts(postmortem=postmortem))
-    return _answer(request, postmortem, "pm-facts", ok, refresh_form=form)
+    return answer_write(
+        request,
+        Form(request.POST),
+        partial(services.refresh_facts, postmortem=postmortem),
+        form_name="refresh_form",
+        **_region(request, postmortem, "pm-facts"),
+    )
 
 
 @require_POST
@@ -139,11 +152,14 @@ def postmortem_refresh(request: HttpRequest, pk: int) -> HttpResponse:
 def postmortem_publish(request: HttpRequest, pk: int) -> HttpResponse:
     """Publish the post-mortem (owners); from then on it is read-only except for comments."""
     postmortem = _postmortem(pk)
-    form = Form(request.POST)
-    ok = apply_service(
-        form, lambda: services.publish_postmortem(postmortem=postmortem, by=request.user)
+    publish = partial(services.publish_postmortem, postmortem=postmortem, by=request.user)
+    return answer_write(
+        request,
+        Form(request.POST),
+        publish,
+        form_name="publish_form",
+        **_region(request, postmortem, "pm-header"),
     )
-    return _answer(request, postmortem, "pm-header", ok, publish_form=form)
 
 
 @require_POST
@@ -151,14 +167,8 @@ def postmortem_publish(request: HttpRequest, pk: int) -> HttpResponse:
 def postmortem_comment(request: HttpRequest, pk: int) -> HttpResponse:
     """Comment on a post-mortem, draft or published."""
     postmortem = _postmortem(pk)
-    form = CommentForm(request.POST)
-    ok = apply_service(
-        form,
-        lambda: services.add_comment(
-            postmortem=postmortem, by=request.user, text=form.cleaned_data["text"]
-        ),
-    )
-    return _answer(request, postmortem, "pm-comments", ok, comment_form=form)
+    comment = partial(services.add_comment, postmortem=postmortem, by=request.user)
+    return _write(request, postmortem, "pm-comments", CommentForm(request.POST), comment)
 
 
 @require_POST
@@ -166,23 +176,16 @@ def postmortem_comment(request: HttpRequest, pk: int) -> HttpResponse:
 def failure_create(request: HttpRequest, pk: int) -> HttpResponse:
     """Add a "what went wrong" item."""
     postmortem = _postmortem(pk)
-    form = FailureForm(request.POST)
-    ok = apply_service(
-        form, lambda: services.add_failure(postmortem=postmortem, **form.cleaned_data)
-    )
-    return _answer(request, postmortem, "pm-failures", ok, failure_form=form)
+    add = partial(services.add_failure, postmortem=postmortem)
+    return _write(request, postmortem, "pm-failures", FailureForm(request.POST), add)
 
 
 @require_POST
 @manager_required
 def lesson_create(request: HttpRequest, pk: int) -> HttpResponse:
     """Add a lesson (its vendor is the engagement's)."""
-    postmortem = _postmortem(pk)
-    form = LessonForm(request.POST)
-    ok = apply_service(
-        form, lambda: services.add_lesson(postmortem=postmortem, **form.cleaned_data)
-    )
-    return _answer(request, postmortem, "pm-lessons", ok, lesson_form=form)
+    add = partial(services.add_lesson, postmortem=(postmortem := _postmortem(pk)))
+    return _write(request, postmortem, "pm-lessons", LessonForm(request.POST), add)
 
 
 ITEMS = {
@@ -200,9 +203,13 @@ def _item_action(request: HttpRequest, kind: str, pk: int, action: str) -> HttpR
         "move": lambda: services.move_item(item=item, up=form.cleaned_data["direction"] == "up"),
         "delete": lambda: services.delete_item(item=item),
     }[action]
-    ok = apply_service(form, call)
-    extra = {} if ok else {"item_form": form, "item_pk": item.pk}
-    return _answer(request, item.postmortem, region, ok, **extra)
+    return answer_write(
+        request,
+        form,
+        call,
+        refused=lambda form: {"item_form": form, "item_pk": item.pk},
+        **_region(request, item.postmortem, region),
+    )
 
 
 @require_POST
@@ -284,7 +291,8 @@ def lesson_read(request: HttpRequest, pk: int) -> HttpResponse:
     lesson = get_object_or_404(Lesson.objects.published(), pk=pk)
     services.mark_lesson_read(lesson=lesson, user=request.user)
     if request.htmx:
-        return HttpResponse('<span class="badge badge-read">read</span>')
+        # What htmx swaps into the lesson's ``#read-<pk>`` mark.
+        return TemplateResponse(request, "engagements/lesson_list.html#read-badge", {})
     return redirect_back(request, reverse("engagements:lesson_list"))
 
 

@@ -2,7 +2,7 @@
 
 Some earlier tests point Celery at a dead broker to prove the app survives it; the
 connection pool they open outlives their monkeypatch, and a live-server request that then
-enqueues after commit would retry that dead broker for minutes. Added by the post-mortem branch.
+enqueues after commit would retry that dead broker for minutes.
 """
 
 import pytest

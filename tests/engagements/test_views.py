@@ -375,6 +375,72 @@ def test_engagement_page_with_200_deliverables_and_2000_interactions_has_a_flat_
 QUERIES_ON_DETAIL = 30
 
 
+def _busy(engagement, n: int) -> None:
+    """``n`` deliverables, interactions, questions and spend entries on the engagement."""
+    for i in range(n):
+        DeliverableFactory(milestone__engagement=engagement)
+        InteractionFactory(engagement=engagement)
+        OpenQuestionFactory(engagement=engagement)
+        SpendEntry.objects.create(
+            org=engagement.org,
+            engagement=engagement,
+            date=dt.date(2026, 1, 1) + dt.timedelta(days=i),
+            amount=1,
+            currency="EUR",
+            description="x",
+        )
+
+
+INTERACTION = {"channel": "call", "direction": "we_to_vendor", "outcome": "held"}
+# session, user, memberships, engagement; the write (savepoint, interaction, audit entry,
+# release); the engagement with fresh burn figures; the interactions region only: the log's
+# count and page, open and recently answered questions. Not the rest of the page.
+QUERIES_ON_INTERACTION_SWAP = 13
+# session, user, memberships, engagement; the write (savepoint, locked engagement, audit entry,
+# update, release); the engagement with fresh burn figures. The brief region needs no more.
+QUERIES_ON_BRIEF_SWAP = 10
+
+
+@pytest.mark.parametrize("n", [1, 30])
+def test_logging_an_interaction_builds_only_its_region_at_any_size(
+    manager, engagement, n, django_assert_num_queries
+):
+    _busy(engagement, n)
+    client = manager.client()
+    client.post(url("interaction_create", engagement.pk), INTERACTION, headers=hx("interactions"))
+    with django_assert_num_queries(QUERIES_ON_INTERACTION_SWAP):
+        response = client.post(
+            url("interaction_create", engagement.pk), INTERACTION, headers=hx("interactions")
+        )
+    assert response.text.lstrip().startswith('<section id="interactions"')
+    assert f"{n + 2} in all" in response.text
+
+
+@pytest.mark.parametrize("n", [1, 30])
+def test_saving_the_brief_builds_only_its_region_at_any_size(
+    manager, engagement, n, django_assert_num_queries
+):
+    _busy(engagement, n)
+    client = manager.client()
+    client.get(url("engagement_detail", engagement.pk))
+    with django_assert_num_queries(QUERIES_ON_BRIEF_SWAP):
+        response = client.post(
+            url("brief_update", engagement.pk), {"vision": "Fewer calls."}, headers=hx("brief")
+        )
+    assert response.text.lstrip().startswith('<section id="brief"')
+    assert "Fewer calls." in response.text
+
+
+@pytest.mark.parametrize("n", [1, 30])
+def test_the_engagement_page_query_count_is_flat(manager, engagement, n, django_assert_num_queries):
+    _busy(engagement, n)
+    client = manager.client()
+    client.get(url("engagement_detail", engagement.pk))
+    with django_assert_num_queries(QUERIES_ON_DETAIL):
+        response = client.get(url("engagement_detail", engagement.pk))
+    assert response.text.count('id="deliverable-') == n
+
+
 # --- in-place edits -------------------------------------------------------------------------
 
 

@@ -116,6 +116,31 @@ def test_a_cached_alert_list_carries_each_visitors_own_csrf_token(failing, owner
     assert alert_of(failing).status == AlertStatus.ACKNOWLEDGED
 
 
+def test_the_dashboard_cache_holds_rows_not_html(failing, owner, monkeypatch):
+    """Cached HTML would carry one visitor's forms (and CSRF token) to the next: rows only."""
+    from engagements.alerts import views
+
+    stored = {}
+
+    class Recording:
+        def get(self, key, default=None):
+            return stored.get(key, default)
+
+        def set(self, key, value, timeout=None):
+            stored[key] = value
+
+    monkeypatch.setattr(views, "cache", Recording())
+    html = owner.client().get(reverse("engagements:dashboard")).content.decode()
+    assert len(stored) == 2 and all(isinstance(rows, dict) for rows in stored.values())
+    assert not any(
+        isinstance(v, str) and "<" in v for rows in stored.values() for v in rows.values()
+    )
+    assert [a.engagement for a in next(r["alerts"] for r in stored.values() if "alerts" in r)] == [
+        failing
+    ]
+    assert 'id="alert-list"' in html and f"{failing.title}</a>" in html
+
+
 def test_the_risk_table_pages_through_a_large_organization(owner):
     EngagementFactory.create_batch(
         53, org=owner.org, owner=owner.user, activated_at=timezone.now() - timedelta(days=1)

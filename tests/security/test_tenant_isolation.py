@@ -287,9 +287,8 @@ def test_another_organization_gets_404_for_every_route_that_takes_an_id(
 
     tenant_models = {m for m in apps.get_models() if issubclass(m, TenantModel)}
     covered = set(world) | {apps.get_model("accounts", "ApiToken")}
-    # The health watcher's outbox: no route takes its id, and a victim row breaks the export
-    # round-trip (import copies its installation-wide unique idempotency_key) until the
-    # health-watcher branch makes it non-exportable. Added by the post-mortem branch.
+    # The health watcher's outbox: no route takes its id, and a victim row would break the
+    # export round-trip (import copies its installation-wide unique idempotency_key).
     covered |= {apps.get_model("engagements", "Notification")}
     assert tenant_models <= covered, (
         f"add rows of {sorted(m.__name__ for m in tenant_models - covered)} to victim_world"
