@@ -36,6 +36,17 @@ def mark_dashboards_stale(org_ids) -> None:
 
 
 @transaction.atomic
+def create_organization(
+    *, name: str, slug: str, owner: User, time_zone: str = "UTC", currency: str = "EUR"
+) -> Organization:
+    """Create an organization with ``owner`` as its first owner (the history replay's
+    scratch organizations)."""
+    org = Organization.objects.create(name=name, slug=slug, time_zone=time_zone, currency=currency)
+    Membership.objects.create(user=owner, org=org, role=Role.OWNER)
+    return org
+
+
+@transaction.atomic
 def invite_member(*, org: Organization, email: str, role: str, by: User) -> tuple[Invitation, str]:
     """Invite ``email`` to ``org``; replaces an open invitation; e-mails the link after commit.
 
