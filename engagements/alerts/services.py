@@ -591,7 +591,7 @@ def close_when_out_of_watch(*, engagement: Engagement, change, at: datetime) -> 
     if word is None:
         return
     reason = f" — {change.reason}" if change.reason else ""
-    note = f"closed: the engagement was {word} by {change.by or 'someone'}{reason}"
+    note = f"the engagement was {word} by {change.by or 'someone'}{reason}"
     for alert in Alert.unscoped.filter(engagement_id=engagement.pk).exclude(
         status=AlertStatus.RESOLVED
     ):
@@ -619,7 +619,10 @@ def close_when_out_of_watch(*, engagement: Engagement, change, at: datetime) -> 
     # Pending only: a row a dispatcher already claimed is being handed over right now.
     Notification.unscoped.filter(
         alert__engagement_id=engagement.pk, state=NotificationState.PENDING
-    ).update(state=NotificationState.CANCELLED, last_error=f"cancelled: {note}"[:1000])
+    ).update(
+        state=NotificationState.CANCELLED,
+        last_error=f"cancelled: {note}"[:1000],
+    )
     mark_dashboards_stale({engagement.org_id})
 
 

@@ -77,7 +77,7 @@ def test_a_decision_closes_the_alert_and_nothing_new_is_opened_or_sent(
     closed = alert.events.last()
     assert closed.kind == "closed" and closed.by == owner.user
     word = {"terminated": "terminated", "completed": "completed", "paused": "paused"}[decision]
-    assert closed.note == f"closed: the engagement was {word} by {owner.user} — silent vendor"
+    assert closed.note == f"the engagement was {word} by {owner.user} — silent vendor"
     assert list(alert.events.values_list("kind", flat=True)) == ["opened", "closed"]
     # Queued before the decision, never sent after it.
     assert set(Notification.objects.values_list("state", flat=True)) == {
