@@ -12,11 +12,14 @@ UV_VERSION := 0.13.8
 UV := var/uv/bin/uv
 VENV := .venv
 PY := $(VENV)/bin/python
+# make run PORT=8080: the server listens there, and the links in e-mails and webhooks
+# (SITE_URL) point there too.
+PORT ?= 8000
 
 .PHONY: help install run test test-quick lint format check web worker clean bench
 
 help:
-	@echo "make run    - install, migrate, load demo data, serve on http://127.0.0.1:8000 with a worker and beat"
+	@echo "make run    - install, migrate, load demo data, serve on http://127.0.0.1:8000 (PORT=8080 for another) with a worker and beat"
 	@echo "make test   - lint, migration and compose checks, then the whole test suite"
 	@echo "make test-quick - the test suite without the minutes-long fuzz runs (CI runs them: make test)"
 	@echo "make bench  - the README's benchmark tables (needs DATABASE_URL=postgres://..., REDIS_URL, wrk)"
@@ -33,13 +36,14 @@ $(VENV)/.synced: pyproject.toml uv.lock | $(UV)
 
 install: $(VENV)/.synced
 
+run: export SITE_URL ?= http://127.0.0.1:$(PORT)
 run: install
 	$(PY) manage.py migrate --noinput
 	$(PY) manage.py seed_demo
-	@echo "Starting web on http://127.0.0.1:8000 with a Celery worker and beat (Ctrl-C stops all)."
+	@echo "Starting web on http://127.0.0.1:$(PORT) with a Celery worker and beat (Ctrl-C stops all)."
 	@trap 'kill 0' INT TERM EXIT; \
 	$(VENV)/bin/celery -A outsourcing worker --beat --loglevel=INFO --concurrency=2 --schedule=var/celerybeat-schedule & \
-	$(PY) manage.py runserver 127.0.0.1:8000 & \
+	$(PY) manage.py runserver 127.0.0.1:$(PORT) & \
 	wait
 
 lint: install

@@ -24,6 +24,7 @@ from engagements.delivery.models import (
     EngagementStatus,
     EngagementStatusChange,
     Outcome,
+    ReadinessCheck,
     Risk,
     Side,
 )
@@ -100,15 +101,14 @@ def _engagement(org, accounts, vendor, title: str, days_in: int, length: int, bu
         internal_owner="Max Manager",
         owner_hours_per_week=4,
     )
-    services.change_engagement_status(engagement=engagement, to="active", by=accounts.owner)
-    Engagement.unscoped.filter(pk=engagement.pk).update(
-        created_at=_ago(days_in + 3), activated_at=_ago(days_in)
+    # Readiness is answered before the start, as a person would: a few days before it.
+    ReadinessCheck.unscoped.filter(engagement=engagement).update(answered_at=_ago(days_in + 2))
+    services.change_engagement_status(
+        engagement=engagement, to="active", by=accounts.owner, at=_ago(days_in)
     )
+    Engagement.unscoped.filter(pk=engagement.pk).update(created_at=_ago(days_in + 3))
     EngagementStatusChange.unscoped.filter(engagement=engagement, to_status="draft").update(
         at=_ago(days_in + 3)
-    )
-    EngagementStatusChange.unscoped.filter(engagement=engagement, to_status="active").update(
-        at=_ago(days_in)
     )
     return engagement
 
@@ -274,11 +274,13 @@ def seed_engagements(accounts, vendors: list[Vendor] | None = None) -> list[Enga
             ("Concepts", 30, [("Three concepts", 0, 6000)]),
             ("Final identity", 75, [("Logo and palette", 0, 8000), ("Templates", 5, 6000)]),
         ])  # fmt: skip
-        for item, days in ((d[0], 115), (d[1], 75), (d[2], 68)):
+        # Concepts and the logo on time; the templates (due 70 days ago) five days late, as
+        # the post-mortem says; completed on its target day, 60 days ago.
+        for item, days in ((d[0], 121), (d[1], 75), (d[2], 63)):
             _move(item, m, [("in_progress", days + 20, ""), ("submitted", days + 2, ""), ("accepted", days, "")])  # fmt: skip
-        _talk(e, m, [(days, call, we, held, 5, "") for days in range(145, 60, -10)])
+        _talk(e, m, [(days, call, we, held, 5, "Weekly call") for days in range(145, 60, -7)])
         _pay(e, m, [(110, 8000, "Concepts"), (65, 12000, "Final identity")])
-        services.change_engagement_status(engagement=e, to=EngagementStatus.COMPLETED, by=o, reason="Everything delivered and accepted; the site uses the new brand.")  # fmt: skip
+        services.change_engagement_status(engagement=e, to=EngagementStatus.COMPLETED, by=o, reason="Everything delivered and accepted; the site uses the new brand.", at=_ago(60))  # fmt: skip
         made.append(e)
     seed_postmortem(accounts)
     return made

@@ -21,6 +21,8 @@ def connect() -> None:
     delivery.engagement_metrics.register(facts.metrics_now)
     # Alerts follow the watcher's verdicts.
     watch.evaluated.register(alerts.apply_alerts)
+    # A decision that takes an engagement out of the watcher closes its alert and its queue.
+    delivery.status_changed.register(alerts.close_when_out_of_watch)
     # Lessons must be acknowledged before the first activation; the end opens a post-mortem.
     delivery.status_changing.register(postmortems.require_lessons_acknowledged)
     delivery.status_changed.register(postmortems.open_when_ended)

@@ -28,6 +28,13 @@ _VENDORS = [
         "Product design and design systems; strong on research, slower on hand-over.",
     ),
     (
+        "Harbor Data Co",
+        "data engineering, analytics",
+        Decimal("820"),
+        "Europe/Amsterdam",
+        "Data-warehouse specialists; moved two retailers' reporting off production.",
+    ),
+    (
         "Quickcode Labs",
         "web development, mobile",
         Decimal("310"),
@@ -58,7 +65,7 @@ _EVIDENCE = {
             "Walked us through the live onboarding they built for Tessera; code sample reviewed by our CTO.",
             True,
             {"expertise": 5, "previous_work": 5},
-            60,
+            180,
             None,
         ),
         (
@@ -66,7 +73,7 @@ _EVIDENCE = {
             "Reference call with Tessera's head of product: on time, honest about slips.",
             True,
             {"previous_work": 4, "communication": 5},
-            55,
+            175,
             300,
         ),
         (
@@ -74,7 +81,7 @@ _EVIDENCE = {
             "Explained our pricing model back to us and spotted the trial-to-paid gap.",
             True,
             {"business": 4},
-            50,
+            170,
             None,
         ),
         (
@@ -82,7 +89,7 @@ _EVIDENCE = {
             "Paid two-day trial: a working prototype of the invite flow, tests included.",
             True,
             {"expertise": 4, "value": 4, "communication": 4},
-            45,
+            165,
             None,
         ),
         (
@@ -90,7 +97,7 @@ _EVIDENCE = {
             "Calm, asked good questions about who signs off deliverables.",
             False,
             {"fit": 4},
-            44,
+            164,
             None,
         ),
         (
@@ -98,10 +105,10 @@ _EVIDENCE = {
             "Would trust them with the onboarding rebuild.",
             False,
             {"gut": 4},
-            44,
+            164,
             None,
         ),
-        (EvidenceKind.OTHER, "Professional liability insurance certificate.", True, {}, 40, -5),
+        (EvidenceKind.OTHER, "Professional liability insurance certificate.", True, {}, 160, -5),
     ],
     "Northwind Design Co.": [
         (
@@ -134,6 +141,24 @@ _EVIDENCE = {
             False,
             {"gut": 3, "value": 3},
             80,
+            None,
+        ),
+    ],
+    "Harbor Data Co": [
+        (
+            EvidenceKind.REFERENCE,
+            "Reference call with a retailer's CFO: reports matched the ledger from week one.",
+            True,
+            {"previous_work": 4, "communication": 4},
+            130,
+            None,
+        ),
+        (
+            EvidenceKind.INTERVIEW,
+            "Their lead engineer knew our stack; the team behind him is small.",
+            False,
+            {"expertise": 4, "fit": 3},
+            125,
             None,
         ),
     ],
@@ -185,19 +210,32 @@ _EVIDENCE = {
     ],
 }
 
+# approve, rationale, then, decided (days ago), then (days ago): dated before the engagements
+# that use them start (the engagements' demo), never "now", so the history reads in order.
 _DECISIONS = {
     "Brightpixel Studio": (
         True,
         "Best evidence of any candidate; verified samples and references.",
         VendorStatus.ACTIVE,
+        156,
+        151,
     ),
     "Northwind Design Co.": (
         True,
         "Strong design work; hand-over dates go into the contract.",
-        None,
+        VendorStatus.ACTIVE,
+        76,
+        71,
     ),
-    "Legacy Ops GmbH": (True, "Long track record.", VendorStatus.OFFBOARDED),
-    "Cheap & Fast Ltd": (False, "No references and a failed trial.", None),
+    "Harbor Data Co": (
+        True,
+        "The reference checks out; we accept the small team and name a replacement in the contract.",
+        VendorStatus.ACTIVE,
+        118,
+        111,
+    ),
+    "Legacy Ops GmbH": (True, "Long track record.", VendorStatus.OFFBOARDED, 890, 200),
+    "Cheap & Fast Ltd": (False, "No references and a failed trial.", None, 15, None),
 }
 
 
@@ -257,15 +295,24 @@ def _seed_history(vendor: Vendor, accounts: DemoAccounts, now) -> None:
     decision = _DECISIONS.get(vendor.name)
     if decision is None:
         return
-    approve, rationale, then = decision
+    approve, rationale, then, decided, then_days = decision
     services.decide(
-        vendor=vendor, by=accounts.owner, approve=approve, rationale=rationale, override=True
+        vendor=vendor,
+        by=accounts.owner,
+        approve=approve,
+        rationale=rationale,
+        override=True,
+        at=now - timedelta(days=decided),
     )
+    if then == VendorStatus.OFFBOARDED:
+        services.change_status(
+            vendor=vendor,
+            by=accounts.owner,
+            to=VendorStatus.ACTIVE,
+            reason="Engaged.",
+            at=now - timedelta(days=decided - 5),
+        )
     if then:
-        if then == VendorStatus.OFFBOARDED:
-            services.change_status(
-                vendor=vendor, by=accounts.owner, to=VendorStatus.ACTIVE, reason="Engaged."
-            )
         services.change_status(
             vendor=vendor,
             by=accounts.owner,
@@ -273,13 +320,14 @@ def _seed_history(vendor: Vendor, accounts: DemoAccounts, now) -> None:
             reason="Engagement started."
             if then == VendorStatus.ACTIVE
             else "Migration finished; contract ended.",
+            at=now - timedelta(days=then_days),
         )
     if vendor.name == "Brightpixel Studio":
         services.add_contract(
             vendor=vendor,
             by=accounts.owner,
             title="Onboarding rebuild: framework agreement",
-            start_date=now.date() - timedelta(days=30),
+            start_date=now.date() - timedelta(days=47),
             end_date=now.date() + timedelta(days=150),
             value=Decimal("48000"),
             currency="EUR",

@@ -10,6 +10,7 @@ from django.utils import timezone
 
 from accounts.models import Membership
 from engagements.alerts.models import Alert, AlertStatus, DigestSent, NotificationPreference
+from engagements.delivery.models import EngagementStatus
 from engagements.watch.models import Level
 
 log = logging.getLogger(__name__)
@@ -43,7 +44,8 @@ def send_digest(*, at: datetime | None = None) -> int:
     alerts: dict[int, list[Alert]] = {}
     for alert in (
         Alert.unscoped.exclude(status=AlertStatus.RESOLVED)
-        .filter(org_id__in={m.org_id for m, _ in due})
+        # An engagement out of the watcher (paused, ended) is nobody's alarm any more.
+        .filter(org_id__in={m.org_id for m, _ in due}, engagement__status=EngagementStatus.ACTIVE)
         .select_related("engagement__vendor")
     ):
         alerts.setdefault(alert.org_id, []).append(alert)

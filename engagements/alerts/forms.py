@@ -28,7 +28,8 @@ class SnoozeForm(Form):
 
 
 class ResolveForm(Form):
-    note = forms.CharField(max_length=1000, label="Why is it resolved?")
+    # Required only while the signals still hold; the service decides (and says so).
+    note = forms.CharField(required=False, max_length=1000, label="Why is it resolved?")
 
 
 class TerminateForm(Form):

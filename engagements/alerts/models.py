@@ -60,6 +60,10 @@ class Alert(TenantModel):
     snoozed_until = models.DateTimeField(null=True, blank=True)
     resolved_at = models.DateTimeField(null=True, blank=True)
     note = models.TextField(blank=True)
+    # Resolved by hand: the signals then, ``{kind: severity}``. The watcher opens no new alert
+    # on the engagement until one of them gets worse or a new kind appears (then it is
+    # cleared); None: no hold (resolved by the watcher, or closed by a decision).
+    held_signals = models.JSONField(null=True, blank=True)
 
     objects = TenantManager.from_queryset(AlertQuerySet)()
 
@@ -84,6 +88,12 @@ class Alert(TenantModel):
         indexes = [
             # Dashboard and sweep: unresolved alerts of an organization / of all.
             models.Index(fields=["org", "status"], name="alert_org_status_idx"),
+            # The sweep: the few resolved alerts that still hold back a new one.
+            models.Index(
+                fields=["engagement"],
+                condition=Q(held_signals__isnull=False),
+                name="alert_held_idx",
+            ),
         ]
 
     def __str__(self) -> str:
@@ -204,6 +214,9 @@ class NotificationState(models.TextChoices):
     CLAIMED = "claimed", "Sending"
     SENT = "sent", "Sent"
     FAILED = "failed", "Failed"
+    # Queued but no longer wanted: the engagement left the watcher (paused, completed,
+    # terminated) before the row was sent.
+    CANCELLED = "cancelled", "Cancelled"
 
 
 class Notification(TenantModel):
@@ -224,7 +237,7 @@ class Notification(TenantModel):
     is_test = models.BooleanField(default=False)
     idempotency_key = models.CharField(max_length=80, unique=True)
     state = models.CharField(
-        max_length=8, choices=NotificationState.choices, default=NotificationState.PENDING
+        max_length=12, choices=NotificationState.choices, default=NotificationState.PENDING
     )
     attempts = models.PositiveSmallIntegerField(default=0)
     next_attempt_at = models.DateTimeField(default=timezone.now)

@@ -17,7 +17,7 @@ from decimal import Decimal
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
-from django.db.models import Max
+from django.db.models import Max, Q
 from django.utils import timezone
 
 from accounts.services import mark_dashboards_stale
@@ -30,12 +30,14 @@ from engagements.alerts.models import (
     Notification,
     NotificationChannel,
     NotificationPreference,
+    NotificationState,
 )
 from engagements.alerts.outbox import check_webhook_url
 from engagements.delivery import services as delivery
 from engagements.delivery.models import Engagement, EngagementStatus
 from engagements.watch import facts as facts_module
-from engagements.watch.models import Level, level_rank
+from engagements.watch import rules
+from engagements.watch.models import EngagementHealth, Level, level_rank
 from engagements.watch.services import BATCH, SweepResult
 from outsourcing.validation import check_values
 
@@ -45,15 +47,37 @@ log = logging.getLogger(__name__)
 # --- after each sweep's chunk ------------------------------------------------------------------
 
 
-ALERT_ROW = ("pk", "org_id", "engagement_id", "level", "status", "snoozed_until")
+ALERT_ROW = (
+    "pk",
+    "org_id",
+    "engagement_id",
+    "level",
+    "status",
+    "snoozed_until",
+    "held_signals",
+    "resolved_at",
+)
 
 
 def apply_alerts(
-    *, facts, levels: dict[int, str], at: datetime, result: SweepResult, engagement_ids, id_range
+    *,
+    facts,
+    levels: dict[int, str],
+    at: datetime,
+    result: SweepResult,
+    engagement_ids,
+    id_range,
+    signals: dict[int, list[dict]] | None = None,
 ) -> None:
     """Open, escalate, de-escalate, wake, resolve and remind after a sweep's chunk: compare-and-set
-    on the few alerts that change; the outbox is dispatched after commit if anything was queued."""
-    alerts = Alert.unscoped.exclude(status=AlertStatus.RESOLVED)
+    on the few alerts that change; the outbox is dispatched after commit if anything was queued.
+
+    ``facts`` holds the active engagements only: a paused, completed or terminated one is out
+    of the watcher (its alert was closed by that decision; one left over is resolved here).
+    An alert resolved by hand while its signals held holds back a new one until a signal
+    gets worse or a new kind appears (``_holds``)."""
+    # The unresolved alerts and, in the same query, the resolved ones that still hold.
+    alerts = Alert.unscoped.filter(~Q(status=AlertStatus.RESOLVED) | Q(held_signals__isnull=False))
     alerts = (
         alerts.filter(engagement_id__in=engagement_ids)
         if engagement_ids is not None
@@ -61,8 +85,11 @@ def apply_alerts(
     )
     # Named rows, not model instances: most unresolved alerts do not change in a sweep.
     unresolved = {}
+    held = []
     for alert in alerts.values_list(*ALERT_ROW, named=True):
-        if alert.engagement_id in facts:
+        if alert.status == AlertStatus.RESOLVED:
+            held.append(alert)
+        elif alert.engagement_id in facts:
             unresolved[alert.engagement_id] = alert
         else:  # completed, terminated or paused: nothing to watch any more
             _apply_one(
@@ -89,8 +116,10 @@ def apply_alerts(
     }
     channels = _channels(org_ids)
     to_open = [eid for eid in todo if eid not in unresolved]
+    notes = _holds(held, facts, levels, signals or {}, at, result)
+    to_open = [eid for eid in to_open if notes.get(eid, "") is not None]
     for start in range(0, len(to_open), BATCH):
-        _open_alerts(to_open[start : start + BATCH], facts, levels, at, channels, result)
+        _open_alerts(to_open[start : start + BATCH], facts, levels, at, channels, result, notes)
     for eid in todo:
         if eid not in unresolved:
             continue
@@ -108,14 +137,76 @@ def apply_alerts(
         transaction.on_commit(_enqueue_dispatch)
 
 
+def _signal_label(kind: str) -> str:
+    return rules.LABELS.get(kind, kind.replace("_", " ")).lower()
+
+
+def _and(kinds: list[str]) -> str:
+    labels = [_signal_label(k) for k in kinds]
+    return labels[0] if len(labels) == 1 else ", ".join(labels[:-1]) + " and " + labels[-1]
+
+
+def _holds(held: list, facts, levels, signals, at: datetime, result) -> dict:
+    """The alerts resolved by hand while their signals held, in this chunk: per engagement,
+    None = still held back (no new alert), or the note of the alert that reopens it.
+
+    A hold ends when a held signal gets worse (higher severity) or a new kind appears (the
+    new alert says which), or when the engagement is healthy again (its history says so)."""
+    notes: dict[int, str | None] = {}
+    for alert in held:
+        eid = alert.engagement_id
+        if eid not in facts:
+            continue  # not watched now; a decision that ended it cleared the hold already
+        before = alert.held_signals
+        now = {s["kind"]: s for s in signals.get(eid, [])}
+        worse = [k for k, s in now.items() if k in before and s["severity"] > before[k]]
+        new = [k for k in now if k not in before]
+        resolved = timezone.localtime(alert.resolved_at)
+        when = f"{resolved.day} {resolved:%b %Y}"
+        if level_rank(levels.get(eid, Level.HEALTHY)) == 0:
+            why = "the signals cleared"
+            notes[eid] = ""
+        elif worse or new:
+            parts = [f"{_and(worse)} got worse"] if worse else []
+            parts += [f"{_and(new)} appeared"] if new else []
+            notes[eid] = f"reopened: {', and '.join(parts)} since it was resolved on {when}"
+            why = notes[eid].removeprefix("reopened: ")
+        else:
+            notes[eid] = None
+            continue
+        with transaction.atomic():
+            won = Alert.unscoped.filter(pk=alert.pk, held_signals__isnull=False).update(
+                held_signals=None
+            )
+            if won == 1:
+                _event(alert, at, "hold ended", note=why)
+                result.changed(alert.org_id, f"engagement {eid}: hold ended ({why})")
+    return notes
+
+
 @transaction.atomic
-def _open_alerts(eids: list[int], facts, levels, at: datetime, channels, result) -> None:
+def _open_alerts(
+    eids: list[int], facts, levels, at: datetime, channels, result, notes: dict | None = None
+) -> None:
     """Open alerts for many engagements at once (set-based): insert, then events and outbox.
 
     ``ignore_conflicts``: an engagement whose alert an overlapping sweep opened first is
     skipped by the partial unique constraint; the "opened" event is unique per alert too, so
     only one of two sweeps with the same ``at`` writes it, and outbox rows are unique anyway.
+
+    The engagements are locked first and only the still active ones get an alert: a decision
+    that takes an engagement out of the watcher, committed while this chunk was evaluating,
+    is not undone by an alert opened just after it (its status update holds the same lock).
     """
+    notes = notes or {}
+    eids = list(
+        Engagement.unscoped.select_for_update()
+        .filter(pk__in=eids, status=EngagementStatus.ACTIVE)
+        .order_by("pk")
+        .values_list("pk", flat=True)
+    )
+    if not eids:
+        return
     Alert.unscoped.bulk_create(
         [
             Alert(
@@ -143,7 +234,7 @@ def _open_alerts(eids: list[int], facts, levels, at: datetime, channels, result)
                 kind="opened",
                 to_level=a.level,
                 to_status=AlertStatus.OPEN,
-                note="signals crossed the watch line",
+                note=notes.get(a.engagement_id) or "signals crossed the watch line",
             )
             for a in opened
         ],
@@ -304,6 +395,15 @@ def _remind(
             row = last.get((alert.pk, channel.pk, alert.level))
             if row and at - row["last"] >= timedelta(hours=hours):
                 with transaction.atomic():
+                    # Still open under a lock: a decision or a person that closed it since
+                    # this chunk read it (and cancelled its queue) is not undone by a reminder.
+                    still_open = (
+                        Alert.unscoped.select_for_update()
+                        .filter(pk=alert.pk, status=AlertStatus.OPEN)
+                        .values_list("pk", flat=True)
+                    )
+                    if not list(still_open):
+                        break
                     result.notifications += _queue(
                         alert, alert.level, [channel], at, row["seq"] + 1
                     )
@@ -392,21 +492,65 @@ def snooze_alert(
     )
 
 
+@dataclass
+class ResolveOutlook:
+    """What resolving an alert now means, shown before the form is sent."""
+
+    holding: list[str]  # labels of the signals the watcher still raises; empty: they cleared
+
+    @property
+    def needs_reason(self) -> bool:
+        return bool(self.holding)
+
+
+def _current_signals(engagement_id: int) -> tuple[str, list[dict]]:
+    row = (
+        EngagementHealth.unscoped.filter(engagement_id=engagement_id)
+        .values("raw_level", "signals")
+        .first()
+    )
+    return (row["raw_level"], row["signals"] or []) if row else (Level.HEALTHY, [])
+
+
+def resolve_outlook(alert: Alert) -> ResolveOutlook:
+    """Do the alert's signals still hold (the watcher's last verdict, before smoothing)?"""
+    raw, signals = _current_signals(alert.engagement_id)
+    holding = [s.get("label") or _signal_label(s["kind"]) for s in signals]
+    return ResolveOutlook(holding=holding if level_rank(raw) >= 1 else [])
+
+
 @transaction.atomic
-def resolve_alert(*, alert: Alert, by, note: str, at: datetime | None = None) -> Alert:
-    """Close the alert by hand with a note; the watcher opens a new one if the signals persist."""
+def resolve_alert(*, alert: Alert, by, note: str = "", at: datetime | None = None) -> Alert:
+    """Close the alert by hand.
+
+    While its signals still hold, a reason is required and the resolution HOLDS: the watcher
+    opens no new alert on the engagement until one of these signals gets worse or a new kind
+    appears (then the new alert says why). Once the signals cleared, no reason is needed.
+    """
     at = at or timezone.now()
-    if not note.strip():
-        raise ValidationError({"note": "Say why the alert is resolved."})
+    raw, signals = _current_signals(alert.engagement_id)
+    holding = level_rank(raw) >= 1
+    if holding and not note.strip():
+        labels = ", ".join(s.get("label") or _signal_label(s["kind"]) for s in signals)
+        raise ValidationError(
+            {
+                "note": f"The signals still hold ({labels}): say why you resolve it. "
+                "It will stay resolved until one gets worse or a new one appears; "
+                "to be reminded later instead, snooze it."
+            }
+        )
+    if holding:
+        note = f"resolved while the signals hold; it holds until one gets worse: {note.strip()}"
     return _change(
         alert,
         by=by,
         kind="resolved",
-        note=note,
+        note=note.strip() or "resolved: the signals had cleared",
         at=at,
         status=AlertStatus.RESOLVED,
         resolved_at=at,
         snoozed_until=None,
+        held_signals={s["kind"]: s["severity"] for s in signals},
     )
 
 
@@ -415,7 +559,8 @@ def terminate_engagement(
     *, engagement: Engagement, by, reason: str, at: datetime | None = None
 ) -> Engagement:
     """Cut losses from an alert: active|paused → terminated through the engagement's own status
-    change (its event row, its post-mortem, the dashboards), and the open alert resolved."""
+    change (its event row, its post-mortem, the dashboards); its open alert is closed by that
+    decision (``close_when_out_of_watch``)."""
     if engagement.status not in (EngagementStatus.ACTIVE, EngagementStatus.PAUSED):
         raise ValidationError("Only an active or paused engagement can be terminated.")
     if not reason.strip():
@@ -426,9 +571,59 @@ def terminate_engagement(
         )
     except delivery.Conflict as exc:
         raise ValidationError(str(exc)) from exc
-    for alert in Alert.unscoped.filter(engagement=engagement).exclude(status=AlertStatus.RESOLVED):
-        resolve_alert(alert=alert, by=by, note=f"engagement terminated: {reason}", at=at)
     return engagement
+
+
+DECISION_WORDS = {
+    EngagementStatus.PAUSED: "paused",
+    EngagementStatus.COMPLETED: "completed",
+    EngagementStatus.TERMINATED: "terminated",
+}
+
+
+def close_when_out_of_watch(*, engagement: Engagement, change, at: datetime) -> None:
+    """A decision that takes an engagement out of the watcher (pause, complete, terminate),
+    however it was taken (alert page, engagement page, API, replay): in its own transaction,
+    its open alert is closed with an event saying so, a resolved alert's hold ends, and the
+    notifications queued for it and not yet sent are cancelled, so nobody is told about an
+    engagement that was just decided. The receiver of ``delivery.hooks.status_changed``."""
+    word = DECISION_WORDS.get(change.to_status)
+    if word is None:
+        return
+    reason = f" — {change.reason}" if change.reason else ""
+    note = f"the engagement was {word} by {change.by or 'someone'}{reason}"
+    for alert in Alert.unscoped.filter(engagement_id=engagement.pk).exclude(
+        status=AlertStatus.RESOLVED
+    ):
+        # Not compare-and-set on the level: the decision wins over any change of the watcher.
+        won = (
+            Alert.unscoped.filter(pk=alert.pk)
+            .exclude(status=AlertStatus.RESOLVED)
+            .update(status=AlertStatus.RESOLVED, resolved_at=at, snoozed_until=None)
+        )
+        if won == 1:
+            _event(
+                alert,
+                at,
+                "closed",
+                by=change.by,
+                note=note,
+                from_status=alert.status,
+                to_status=AlertStatus.RESOLVED,
+                from_level=alert.level,
+                to_level=alert.level,
+            )
+    Alert.unscoped.filter(engagement_id=engagement.pk, held_signals__isnull=False).update(
+        held_signals=None
+    )
+    # Pending only: a row a dispatcher already claimed is being handed over right now.
+    Notification.unscoped.filter(
+        alert__engagement_id=engagement.pk, state=NotificationState.PENDING
+    ).update(
+        state=NotificationState.CANCELLED,
+        last_error=f"cancelled: {note}"[:1000],
+    )
+    mark_dashboards_stale({engagement.org_id})
 
 
 # --- the cut-your-losses summary ---------------------------------------------------------------

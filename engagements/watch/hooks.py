@@ -5,7 +5,8 @@ Registered from ``EngagementsConfig.ready()`` (see ``engagements.delivery.hooks`
 
 from engagements.delivery.hooks import Hook
 
-# ``facts``, ``levels``, ``at``, ``result``, ``engagement_ids``, ``id_range``: one chunk's
-# verdicts, written; a receiver acts on them (opens, escalates, resolves alerts) and records
+# ``facts``, ``levels``, ``signals``, ``at``, ``result``, ``engagement_ids``, ``id_range``: one
+# chunk's verdicts (of active engagements only; ``engagement_ids`` as asked), written; a
+# receiver acts on them (opens, escalates, resolves alerts) and records
 # what it did in ``result`` (``result.changed(org_id, …)``, ``result.notifications``).
 evaluated = Hook("evaluated")

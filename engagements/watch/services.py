@@ -105,7 +105,7 @@ def sweep_chunk(
 ) -> SweepResult:
     """Evaluate the given engagements, or the active ones within ``id_range``, as of ``at``."""
     result = SweepResult()
-    facts = facts_module.collect(at=at, engagement_ids=engagement_ids, id_range=id_range)
+    facts = facts_module.collect(at=at, engagement_ids=_active(engagement_ids), id_range=id_range)
     result.engagements = len(facts)
     previous = {
         row["engagement_id"]: row
@@ -117,11 +117,13 @@ def sweep_chunk(
     changed: list[EngagementHealth] = []
     snapshots: list[HealthSnapshot] = []
     levels: dict[int, str] = {}
+    signals: dict[int, list[dict]] = {}
     today = at.date()
     for engagement_id, f in facts.items():
         old = previous.get(engagement_id)
         new = _evaluate(f, at, old, hold)
         levels[engagement_id] = new["level"]
+        signals[engagement_id] = new["signals"]
         differs = old is None or any(old[k] != new[k] for k in COMPARED)
         if differs or old["snapshot_on"] != today:
             new["snapshot_on"] = today
@@ -147,6 +149,7 @@ def sweep_chunk(
     hooks.evaluated(
         facts=facts,
         levels=levels,
+        signals=signals,
         at=at,
         result=result,
         engagement_ids=engagement_ids,
@@ -156,6 +159,19 @@ def sweep_chunk(
     if run_id is not None:
         _finish_chunk(run_id, result.engagements)
     return result
+
+
+def _active(engagement_ids: list[int] | None) -> list[int] | None:
+    """Of the named engagements, the active ones: a paused, completed or terminated engagement
+    is out of the watcher whichever way it is swept (a re-evaluation after the decision that
+    ended it, too). Its alert, if one is left, is resolved by the hook: it gets no facts."""
+    if engagement_ids is None:
+        return None
+    return list(
+        Engagement.unscoped.filter(pk__in=engagement_ids, status=EngagementStatus.ACTIVE)
+        .order_by("pk")
+        .values_list("pk", flat=True)
+    )
 
 
 @transaction.atomic

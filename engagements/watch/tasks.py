@@ -4,6 +4,9 @@ Names stay ``engagements.tasks.*``: the beat schedule and tasks already queued u
 """
 
 import logging
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from datetime import datetime
 
 from celery import shared_task
@@ -49,10 +52,29 @@ def reevaluate_engagement(*, engagement_id: int) -> None:
     services.sweep(at=timezone.now(), engagement_ids=[engagement_id])
 
 
+_collected: ContextVar[set[int] | None] = ContextVar("reevaluations_collected", default=None)
+
+
+@contextmanager
+def reevaluations_collected() -> Iterator[set[int]]:
+    """Collect, instead of queueing, the re-evaluations asked for inside: a bulk load (the
+    demo) writes hundreds of rows, each asking for one, and then sweeps once itself, so no
+    worker is kept busy afterwards re-checking what was just checked."""
+    token = _collected.set(set())
+    try:
+        yield _collected.get()
+    finally:
+        _collected.reset(token)
+
+
 def reevaluate_after_commit(*, engagement: Engagement) -> None:
     """Re-evaluate ``engagement``'s health right after the current transaction commits
     (the receiver of ``delivery.hooks.engagement_changed``)."""
     engagement_id = engagement.pk
+    collected = _collected.get()
+    if collected is not None:
+        collected.add(engagement_id)
+        return
     transaction.on_commit(lambda: engagement_changed_after_commit(engagement_id=engagement_id))
 
 

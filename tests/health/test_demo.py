@@ -23,3 +23,53 @@ def test_seed_demo_leaves_one_healthy_one_drifting_and_one_to_cut_already_swept(
     assert SweepRun.objects.filter(finished_at__isnull=False).exists()  # the dashboard says so
     call_command("sweep_health")  # beat's next tick: nothing new
     assert "0 alert changes" in capsys.readouterr().out
+
+
+def test_the_demo_is_coherent_from_its_first_page_view(capsys, caplog, monkeypatch):
+    """Every vendor with engagements was approved first, readiness was answered before each
+    start, nothing ended carries an alert, the post-mortem's facts agree with its words, the
+    trend has a month of history, and seeding leaves no re-check queued and warns of nothing."""
+    from datetime import timedelta
+
+    from engagements.delivery.models import Deliverable, Engagement, EngagementStatus
+    from engagements.postmortems.models import PostMortem
+    from engagements.watch import tasks as watch_tasks
+    from vendors.models import Vendor, VendorStatus, VendorStatusChange
+
+    queued = []
+    monkeypatch.setattr(
+        watch_tasks.reevaluate_engagement, "apply_async", lambda **kw: queued.append(kw)
+    )
+    with caplog.at_level("WARNING"):
+        call_command("seed_demo", "--force")
+    _out, err = capsys.readouterr()
+    assert err == "" and not [r for r in caplog.records if r.levelname != "INFO"]
+    assert queued == [], "seeding left re-checks for the worker"
+
+    demo = Engagement.objects.filter(org__slug="demo")
+    for vendor in Vendor.objects.filter(engagements__in=demo).distinct():
+        approval = VendorStatusChange.objects.get(vendor=vendor, to_status=VendorStatus.APPROVED)
+        first_start = min(e.activated_at for e in demo.filter(vendor=vendor))
+        assert approval.at < first_start, vendor.name
+    assert (
+        not Vendor.objects.filter(status=VendorStatus.ACTIVE)
+        .exclude(status_changes__to_status=VendorStatus.APPROVED)
+        .exists()
+    )
+    for engagement in demo:
+        assert engagement.readiness.answered_at < engagement.activated_at, engagement.title
+    assert not Alert.objects.unresolved().exclude(engagement__status=EngagementStatus.ACTIVE)
+
+    pm = PostMortem.objects.get(engagement__title="Brand refresh")
+    assert (
+        pm.facts["days_over_schedule"] == 0 and pm.facts["ended_on"] == pm.facts["target_end_date"]
+    )
+    assert "five days late" in pm.failures.get().text
+    templates = Deliverable.objects.get(engagement=pm.engagement, title="Templates")
+    assert (templates.submitted_at.date() - templates.due_date) == timedelta(days=5)
+
+    for engagement in demo.filter(status=EngagementStatus.ACTIVE):
+        snapshots = engagement.health_snapshots.order_by("date")
+        assert snapshots.count() == 31, engagement.title
+    drifting = demo.get(title="Mobile app redesign").health_snapshots.order_by("date")
+    assert drifting.first().level == Level.HEALTHY and drifting.last().level != Level.HEALTHY

@@ -2,6 +2,7 @@
 reason, a note too long): whatever they typed stays in the form, the reason sits next to the
 field, on the alert page, on the dashboard (htmx) and on the engagement's health fragment."""
 
+import re
 from datetime import timedelta
 
 import pytest
@@ -46,9 +47,9 @@ def _error_next_to(html: str, field_id: str, message: str) -> bool:
     """The message is rendered right after the input it is about, and the input points to it."""
     start = html.index(f'id="{field_id}"')
     end = html.index("</form>", start)
-    return (
-        f'id="{field_id}-error">{message}' in html[start:end]
-        and f'aria-describedby="{field_id}-error"' in html[start:end]
+    described = re.search(r'aria-describedby="([^"]*)"', html[start:end])
+    return f'id="{field_id}-error">{message}' in html[start:end] and (
+        described is not None and f"{field_id}-error" in described.group(1).split()
     )
 
 
@@ -87,9 +88,15 @@ def test_a_snooze_with_a_note_too_long_keeps_both_and_says_which_is_wrong(manage
 
 @pytest.mark.parametrize("place", PLACES)
 def test_a_resolve_without_a_reason_says_so_next_to_the_field(manager, alert, place):
+    """The signals still hold: a reason is needed, and the message says what resolving means."""
     _, html = _post(manager, alert, "resolve", {"note": "   "}, place)
 
-    assert _error_next_to(html, IDS[place][2].format(alert.pk), "This field is required.")
+    assert _error_next_to(
+        html,
+        IDS[place][2].format(alert.pk),
+        "The signals still hold (Missed contact, No results): say why",
+    )
+    assert "to be reminded later instead, snooze it." in html
     alert.refresh_from_db()
     assert alert.status == AlertStatus.OPEN
 

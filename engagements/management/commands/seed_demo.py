@@ -1,5 +1,7 @@
 """``manage.py seed_demo``: demo data for a local run; idempotent."""
 
+from datetime import timedelta
+
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 from django.utils import timezone
@@ -8,7 +10,10 @@ from accounts.demo import DEMO_PASSWORD, DEMO_USERS, seed_accounts
 from accounts.tenancy import all_organizations
 from engagements.demo import seed_engagements
 from engagements.watch import services as watch
+from engagements.watch.tasks import reevaluations_collected
 from vendors.demo import seed_vendors
+
+HISTORY_DAYS = 30  # the dashboard's trend
 
 
 class Command(BaseCommand):
@@ -27,10 +32,19 @@ class Command(BaseCommand):
             )
         accounts = seed_accounts()
         seed_vendors(accounts)
-        made = seed_engagements(accounts)  # with the approved/active demo vendors
+        # Each row written asks for a re-evaluation; the sweeps below answer them all.
+        with reevaluations_collected():
+            made = seed_engagements(accounts)  # with the approved/active demo vendors
         self.stdout.write(f"Demo engagements: {len(made)} created.")
-        # The watcher's first full sweep, now: beat's first tick is an interval away.
-        swept = watch.sweep(at=timezone.now())
+        now = timezone.now()
+        if made:
+            # A month of history, swept day by day through the same code as beat's sweep
+            # (facts as of each day): the trend is real, alerts open and escalate when they
+            # would have. Only for engagements made now: re-seeding never rewrites the past.
+            for days in range(HISTORY_DAYS, 0, -1):
+                watch.sweep(at=now - timedelta(days=days))
+        # The watcher's full sweep, now: beat's first tick is an interval away.
+        swept = watch.sweep(at=now)
         self.stdout.write(f"Health: {swept.engagements} active engagements checked.")
         self.stdout.write(self.style.SUCCESS(f"Demo organization '{accounts.org.slug}' is ready."))
         self.stdout.write(
