@@ -297,6 +297,16 @@ HEALTH_CUT_LOSSES_PERSIST_DAYS = env_int("HEALTH_CUT_LOSSES_PERSIST_DAYS", 7, mi
 HEALTH_WEBHOOK_TIMEOUT = env_int("HEALTH_WEBHOOK_TIMEOUT", 5, minimum=1)
 # SSRF guard: webhooks may target private/loopback addresses only outside production.
 HEALTH_WEBHOOK_ALLOW_PRIVATE = env_bool("HEALTH_WEBHOOK_ALLOW_PRIVATE", not PRODUCTION)
+# The outbox drains while it has work: a run claims OUTBOX_BATCH rows at a time and goes on
+# for OUTBOX_RUN_SECONDS, then queues the next run if rows are still due (beat's minute is
+# only the safety net). A claim older than OUTBOX_CLAIM_SECONDS belonged to a run that died
+# (SIGKILL, lost machine) and is taken again; a live run releases what it has not sent when
+# its budget is spent, so its claims never get that old.
+OUTBOX_BATCH = env_int("OUTBOX_BATCH", 100, minimum=1)
+OUTBOX_RUN_SECONDS = env_int("OUTBOX_RUN_SECONDS", 10, minimum=1)
+OUTBOX_CLAIM_SECONDS = env_int(
+    "OUTBOX_CLAIM_SECONDS", 120, minimum=OUTBOX_RUN_SECONDS + 4 * HEALTH_WEBHOOK_TIMEOUT
+)
 HEALTH_DASHBOARD_POLL_SECONDS = env_int("HEALTH_DASHBOARD_POLL_SECONDS", 30, minimum=2)
 # The dashboard's risk table is cached until the sweep or an edit changes it, and at most this long.
 HEALTH_DASHBOARD_CACHE_SECONDS = env_int("HEALTH_DASHBOARD_CACHE_SECONDS", 60, minimum=0)

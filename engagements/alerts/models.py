@@ -221,8 +221,9 @@ class NotificationState(models.TextChoices):
 
 class Notification(TenantModel):
     """The outbox: one row per (alert, channel, level, reminder sequence), written in the same
-    transaction as the level change and delivered by the dispatcher, which claims a row with
-    ``UPDATE … WHERE state = 'pending'`` (one row changed = ours)."""
+    transaction as the level change and delivered by the dispatcher, which claims batches with
+    ``UPDATE … WHERE state = 'pending'`` on rows locked ``FOR UPDATE SKIP LOCKED`` (a row is
+    claimed by one run only; ``claimed_at`` identifies the claim)."""
 
     exportable = False  # outbox state of this installation; importing it elsewhere would re-send
 
@@ -258,8 +259,13 @@ class Notification(TenantModel):
             ),
         ]
         indexes = [
-            # The dispatcher's claim query: due pending rows, stale claims.
-            models.Index(fields=["state", "next_attempt_at"], name="notification_due_idx"),
+            # The dispatcher's claim walks undelivered rows in due order and stops at its
+            # batch: partial, so the sent history (most of the table) is not in it.
+            models.Index(
+                fields=["next_attempt_at", "id"],
+                condition=Q(state__in=["pending", "claimed"]),
+                name="notification_undelivered_idx",
+            ),
         ]
 
 

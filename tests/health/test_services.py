@@ -343,9 +343,7 @@ def test_an_alert_mail_sent_again_after_a_crash_carries_the_same_message_id(
     assert first == second == f"<{row.idempotency_key}@vendorwatch.example.com>"
 
 
-def test_a_failing_channel_is_tried_once_per_run_and_its_rows_do_not_use_up_the_limit(
-    owner, mailoutbox
-):
+def test_a_failing_channel_is_tried_once_and_its_other_rows_wait_for_its_backoff(owner, mailoutbox):
     with time_machine.travel(START, tick=False):
         EngagementFactory.create_batch(3, org=owner.org, owner=owner.user, activated_at=START)
     _email, webhook = channels(owner.org)  # the webhook points at a closed port
@@ -355,9 +353,15 @@ def test_a_failing_channel_is_tried_once_per_run_and_its_rows_do_not_use_up_the_
     # The first window of 2 is all webhook rows; after one failure the e-mail gets in anyway.
     assert outbox.dispatch_outbox(at=day(15), limit=2) == 1
     assert sorted(webhook_rows.values_list("attempts", flat=True)) == [0, 0, 1]
+    # The channel's other rows, not tried, wait as long as the failed one: the runs that
+    # follow at once (a draining outbox) do not hammer a dead receiver.
+    retry_at = day(15) + timedelta(seconds=60)
+    assert set(webhook_rows.values_list("next_attempt_at", flat=True)) == {retry_at}
     assert outbox.dispatch_outbox(at=day(15)) == 2
-    assert sorted(webhook_rows.values_list("attempts", flat=True)) == [0, 1, 1]
+    assert sorted(webhook_rows.values_list("attempts", flat=True)) == [0, 0, 1]
     assert len(mailoutbox) == 3
+    assert outbox.dispatch_outbox(at=retry_at) == 0  # tried once more: still refused
+    assert sorted(webhook_rows.values_list("attempts", flat=True)) == [0, 0, 2]
 
 
 def test_a_dispatch_that_runs_out_of_time_leaves_the_message_pending_not_failed(
@@ -371,7 +375,7 @@ def test_a_dispatch_that_runs_out_of_time_leaves_the_message_pending_not_failed(
     sweep_on(15)
     Notification.objects.exclude(channel=webhook).delete()
 
-    def out_of_time(notification):
+    def out_of_time(*args):
         raise SoftTimeLimitExceeded()
 
     monkeypatch.setattr(outbox, "_post_webhook", out_of_time)
@@ -381,12 +385,13 @@ def test_a_dispatch_that_runs_out_of_time_leaves_the_message_pending_not_failed(
     assert (row.state, row.attempts, row.last_error) == (NotificationState.PENDING, 0, "")
 
 
-def test_a_stale_claim_is_claimed_again(engagement, owner, mailoutbox):
+def test_a_stale_claim_is_claimed_again(engagement, owner, mailoutbox, settings):
+    settings.OUTBOX_CLAIM_SECONDS = 120
     channels(owner.org)
     sweep_on(15)
     Notification.objects.update(state=NotificationState.CLAIMED, claimed_at=day(15))
-    assert outbox.dispatch_outbox(at=day(15, hour=9) + timedelta(minutes=5)) == 0
-    assert outbox.dispatch_outbox(at=day(15, hour=9) + timedelta(minutes=11)) == 1
+    assert outbox.dispatch_outbox(at=day(15) + timedelta(seconds=119)) == 0
+    assert outbox.dispatch_outbox(at=day(15) + timedelta(seconds=121)) == 1
 
 
 def test_a_webhook_url_must_be_http_and_public_in_production(settings):
