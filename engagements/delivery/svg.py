@@ -1,15 +1,15 @@
-"""Server-rendered SVG pictures of an engagement: the delivery timeline and the burn chart.
+"""The geometry of an engagement's two pictures: the delivery timeline and the burn chart.
 
-Plain strings, no chart library: the pictures are static and the CSP forbids inline styles,
-so colours are SVG presentation attributes (``fill=``) or classes styled in app.css.
+No chart library and no markup here: these functions turn an engagement's dates and amounts
+into coordinates and labels, and ``engagement_detail.html`` draws them as SVG (auto-escaped,
+like every other template). The CSP forbids inline styles, so colours are SVG presentation
+attributes or classes styled in app.css.
 """
 
 from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
 from datetime import date, timedelta
 from decimal import Decimal
-
-from django.utils.html import escape
-from django.utils.safestring import SafeString, mark_safe
 
 WIDTH = 800
 LEFT = 150  # room for milestone titles
@@ -41,59 +41,113 @@ def _short(text: str, n: int = 22) -> str:
     return text if len(text) <= n else text[: n - 1] + "…"
 
 
-def timeline(*, engagement, milestones: Sequence, today: date) -> SafeString:
+@dataclass
+class Dot:
+    x: float
+    fill: str
+    overdue: bool
+    title: str
+
+
+@dataclass
+class Lane:
+    y: int
+    label: str
+    diamond: str  # an SVG path
+    title: str
+    dots: list[Dot] = field(default_factory=list)
+
+
+@dataclass
+class Timeline:
+    height: int
+    title: str
+    first_x: float
+    first_label: str
+    last_x: float
+    last_label: str
+    end_x: float
+    today_x: float
+    lanes: list[Lane]
+    width: int = WIDTH
+    lane_end: int = WIDTH - RIGHT
+    left: int = LEFT
+
+    @property
+    def today_label_x(self) -> float:
+        return round(self.today_x + 3, 1)
+
+
+def timeline(*, engagement, milestones: Sequence, today: date) -> Timeline:
     """Milestones as lanes, deliverables as dots by due date (colour = status), today marked."""
     dates = [engagement.start_date, engagement.target_end_date, today]
     for m in milestones:
         dates.append(m.due_date)
         dates.extend(d.due_date for d in m.deliverables.all())
     first, last = _span(dates)
-    height = 40 + LANE * max(1, len(milestones)) + 10
-    parts = [
-        f'<svg class="chart" viewBox="0 0 {WIDTH} {height}" role="img" '
-        f'aria-labelledby="timeline-title" xmlns="http://www.w3.org/2000/svg">',
-        f'<title id="timeline-title">Delivery timeline of {escape(engagement.title)}, '
-        f"{first:%d %b %Y} to {last:%d %b %Y}</title>",
-    ]
-    for day, label in ((first, f"{first:%d %b}"), (last, f"{last:%d %b %Y}")):
-        anchor = "start" if day == first else "end"
-        parts.append(
-            f'<text x="{_x(day, first, last)}" y="14" font-size="11" fill="#5b6474" '
-            f'text-anchor="{anchor}">{label}</text>'
-        )
-    end_x = _x(engagement.target_end_date, first, last)
-    parts.append(
-        f'<line x1="{end_x}" y1="20" x2="{end_x}" y2="{height - 6}" stroke="#5b6474" '
-        'stroke-dasharray="2 3"><title>Target end</title></line>'
-    )
+    lanes = []
     for i, m in enumerate(milestones):
         y = 40 + LANE * i
-        parts.append(
-            f'<text x="4" y="{y + 4}" font-size="12" fill="#1d2330">{escape(_short(m.title))}</text>'
-            f'<line x1="{LEFT}" y1="{y}" x2="{WIDTH - RIGHT}" y2="{y}" stroke="#dde1e7"/>'
-        )
         mx = _x(m.due_date, first, last)
-        parts.append(
-            f'<path d="M{mx} {y - 7} L{mx + 7} {y} L{mx} {y + 7} L{mx - 7} {y} Z" fill="none" '
-            f'stroke="#16213a" stroke-width="1.5"><title>{escape(m.title)} due '
-            f"{m.due_date:%d %b %Y}</title></path>"
+        lane = Lane(
+            y=y,
+            label=_short(m.title),
+            diamond=f"M{mx} {y - 7} L{mx + 7} {y} L{mx} {y + 7} L{mx - 7} {y} Z",
+            title=f"{m.title} due {m.due_date:%d %b %Y}",
         )
         for d in m.deliverables.all():
             overdue = d.status != "accepted" and d.due_date < today
-            stroke = ' stroke="#7a1020" stroke-width="2.5"' if overdue else ""
-            parts.append(
-                f'<circle cx="{_x(d.due_date, first, last)}" cy="{y}" r="5" '
-                f'fill="{STATUS_FILL.get(d.status, "#b9c0cb")}"{stroke}>'
-                f"<title>{escape(d.title)}: {escape(d.get_status_display())}, due "
-                f"{d.due_date:%d %b %Y}{' (overdue)' if overdue else ''}</title></circle>"
+            lane.dots.append(
+                Dot(
+                    x=_x(d.due_date, first, last),
+                    fill=STATUS_FILL.get(d.status, "#b9c0cb"),
+                    overdue=overdue,
+                    title=f"{d.title}: {d.get_status_display()}, due {d.due_date:%d %b %Y}"
+                    + (" (overdue)" if overdue else ""),
+                )
             )
-    tx = _x(today, first, last)
-    parts.append(
-        f'<line x1="{tx}" y1="20" x2="{tx}" y2="{height - 6}" stroke="#b42318" stroke-width="2"/>'
-        f'<text x="{tx + 3}" y="{height - 8}" font-size="11" fill="#b42318">today</text>'
+        lanes.append(lane)
+    return Timeline(
+        height=40 + LANE * max(1, len(milestones)) + 10,
+        title=f"Delivery timeline of {engagement.title}, {first:%d %b %Y} to {last:%d %b %Y}",
+        first_x=_x(first, first, last),
+        first_label=f"{first:%d %b}",
+        last_x=_x(last, first, last),
+        last_label=f"{last:%d %b %Y}",
+        end_x=_x(engagement.target_end_date, first, last),
+        today_x=_x(today, first, last),
+        lanes=lanes,
     )
-    parts.append("</svg>")
-    return mark_safe("".join(parts))
+
+
+@dataclass
+class Burn:
+    title: str
+    budget_y: float
+    budget_label: str
+    spend_path: str
+    accepted_path: str
+    spent_label: str
+    spent_y: float
+    accepted_label: str
+    accepted_y: float
+    first_label: str
+    last_label: str
+    today_x: float
+    width: int = WIDTH
+    height: int = 220
+    top: int = 20
+    baseline_y: int = 190  # height - bottom margin
+    left: int = LEFT
+    right_x: int = WIDTH - RIGHT
+
+    @property
+    def budget_label_y(self) -> float:
+        return round(self.budget_y + 4, 1)
+
+    @property
+    def today_label_x(self) -> float:
+        return round(self.today_x + 3, 1)
 
 
 def burn_chart(
@@ -102,9 +156,9 @@ def burn_chart(
     spend_by_date: Sequence[tuple[date, Decimal]],
     accepted_by_date: Sequence[tuple[date, Decimal]],
     today: date,
-) -> SafeString:
+) -> Burn:
     """Cumulative spend against cumulative accepted value over time, with the budget line."""
-    height, top, bottom = 220, 20, 30
+    height, top, bottom = Burn.height, Burn.top, Burn.height - Burn.baseline_y
     dates = [engagement.start_date, engagement.target_end_date, today]
     dates += [d for d, _ in spend_by_date] + [d for d, _ in accepted_by_date]
     first, last = _span(dates)
@@ -119,38 +173,23 @@ def burn_chart(
         total, x_prev = Decimal("0"), _x(first, first, last)
         path = [f"M{x_prev} {y(total)}"]
         for day, amount in sorted(points):
-            x = _x(day, first, last)
             total += amount
-            path.append(f"H{x} V{y(total)}")
+            path.append(f"H{_x(day, first, last)} V{y(total)}")
         path.append(f"H{_x(min(today, last), first, last)}")
         return " ".join(path)
 
-    budget_y = y(engagement.budget)
-    parts = [
-        f'<svg class="chart" viewBox="0 0 {WIDTH} {height}" role="img" '
-        f'aria-labelledby="burn-title" xmlns="http://www.w3.org/2000/svg">',
-        f'<title id="burn-title">Spend {spent:,.0f} against accepted value {accepted:,.0f} '
-        f"{engagement.currency}, budget {engagement.budget:,.0f}</title>",
-        f'<line x1="{LEFT}" y1="{budget_y}" x2="{WIDTH - RIGHT}" y2="{budget_y}" stroke="#5b6474" '
-        'stroke-dasharray="4 4"/>',
-        f'<text x="4" y="{budget_y + 4}" font-size="11" fill="#5b6474">budget '
-        f"{engagement.budget:,.0f}</text>",
-        f'<line x1="{LEFT}" y1="{height - bottom}" x2="{WIDTH - RIGHT}" y2="{height - bottom}" '
-        'stroke="#dde1e7"/>',
-        f'<path d="{steps(spend_by_date)}" fill="none" stroke="#b25e09" stroke-width="2.5"/>',
-        f'<path d="{steps(accepted_by_date)}" fill="none" stroke="#157347" stroke-width="2.5"/>',
-        f'<text x="4" y="{y(spent) + 4 if spent else top + 40}" font-size="11" fill="#b25e09">'
-        f"spent {spent:,.0f}</text>",
-        f'<text x="4" y="{y(accepted) + 16 if accepted else top + 56}" font-size="11" '
-        f'fill="#157347">accepted {accepted:,.0f}</text>',
-        f'<text x="{LEFT}" y="{height - 10}" font-size="11" fill="#5b6474">{first:%d %b %Y}</text>',
-        f'<text x="{WIDTH - RIGHT}" y="{height - 10}" font-size="11" fill="#5b6474" '
-        f'text-anchor="end">{last:%d %b %Y}</text>',
-    ]
-    tx = _x(today, first, last)
-    parts.append(
-        f'<line x1="{tx}" y1="{top}" x2="{tx}" y2="{height - bottom}" stroke="#b42318" '
-        f'stroke-width="2"/><text x="{tx + 3}" y="{top + 10}" font-size="11" fill="#b42318">'
-        "today</text></svg>"
+    return Burn(
+        title=f"Spend {spent:,.0f} against accepted value {accepted:,.0f} "
+        f"{engagement.currency}, budget {engagement.budget:,.0f}",
+        budget_y=y(engagement.budget),
+        budget_label=f"budget {engagement.budget:,.0f}",
+        spend_path=steps(spend_by_date),
+        accepted_path=steps(accepted_by_date),
+        spent_label=f"spent {spent:,.0f}",
+        spent_y=y(spent) + 4 if spent else top + 40,
+        accepted_label=f"accepted {accepted:,.0f}",
+        accepted_y=y(accepted) + 16 if accepted else top + 56,
+        first_label=f"{first:%d %b %Y}",
+        last_label=f"{last:%d %b %Y}",
+        today_x=_x(today, first, last),
     )
-    return mark_safe("".join(parts))
