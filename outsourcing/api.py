@@ -42,10 +42,6 @@ log = logging.getLogger(__name__)
 LAST_USED_RESOLUTION = timedelta(minutes=1)
 
 
-class Conflict(Exception):
-    """The request lost a race or contradicts the current state (409)."""
-
-
 class TokenAuth(HttpBearer):
     """``Authorization: Bearer <token>``: finds the token, its user's membership and scope.
 
@@ -173,9 +169,11 @@ def _validation_error(request: HttpRequest, exc: NinjaValidationError) -> HttpRe
 
 
 @api.exception_handler(DjangoValidationError)
-def _domain_validation_error(request: HttpRequest, exc: DjangoValidationError) -> HttpResponse:
-    # The schema already refused every malformed request (422); what a service refuses
-    # after that depends on stored data or on several fields at once: a conflict.
+def _refused_by_a_service(request: HttpRequest, exc: DjangoValidationError) -> HttpResponse:
+    """The one place a service's refusal becomes a 409: a lost race or a step the current
+    state does not allow (``outsourcing.errors.Conflict``), or a value that contradicts the
+    stored data or another field. The schema already refused every malformed request (422),
+    so the API checks no rule of its own before calling the service."""
     if hasattr(exc, "error_dict"):
         fields = {
             ("request" if k == "__all__" else k): list(v) for k, v in exc.message_dict.items()
@@ -203,11 +201,6 @@ def _forbidden(request: HttpRequest, exc: PermissionDenied) -> HttpResponse:
 @api.exception_handler(Http404)
 def _not_found(request: HttpRequest, exc: Http404) -> HttpResponse:
     return error_response(request, 404, "not_found", "No such object in this organization.")
-
-
-@api.exception_handler(Conflict)
-def _conflict(request: HttpRequest, exc: Conflict) -> HttpResponse:
-    return error_response(request, 409, "conflict", str(exc))
 
 
 @api.exception_handler(Throttled)

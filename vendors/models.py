@@ -247,7 +247,7 @@ class Vendor(TenantModel):
         ordering = ["name"]
         constraints = [
             # One name per organization whatever its case: the form, the CSV import and the
-            # API refuse "acme" beside "Acme" (services.NameTaken); this decides a race.
+            # API refuse "acme" beside "Acme" (a Conflict on the name); this decides a race.
             models.UniqueConstraint(
                 Lower("name"),
                 "org",

@@ -15,7 +15,6 @@ from engagements.alerts.models import Alert, AlertStatus
 from outsourcing.api import (
     READ_ERRORS,
     WRITE_ERRORS,
-    Conflict,
     IdParam,
     Input,
     ListQuery,
@@ -86,10 +85,7 @@ def alert_detail(request, alert_id: IdParam):
 
 def _act(request, alert_id: int, action, **kwargs):
     alert = get_object_or_404(Alert.objects.select_related("engagement"), pk=alert_id)
-    try:
-        action(alert=alert, by=request.user, **kwargs)
-    except health.AlertChanged as exc:
-        raise Conflict(" ".join(exc.messages)) from None
+    action(alert=alert, by=request.user, **kwargs)
     return Alert.objects.select_related("engagement").get(pk=alert.pk)
 
 

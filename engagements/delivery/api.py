@@ -9,7 +9,6 @@ from decimal import Decimal
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
-from django.http import HttpRequest
 from django.shortcuts import get_object_or_404
 from ninja import Field, Query, Router, Schema, Status
 from pydantic import ConfigDict, StrictBool, ValidationInfo, field_validator
@@ -39,7 +38,6 @@ from outsourcing.api import (
     READ_ERRORS,
     WRITE_ERRORS,
     Choice,
-    Conflict,
     Day,
     Id,
     IdParam,
@@ -54,24 +52,18 @@ from outsourcing.api import (
     PositiveMoney,
     SmallCount,
     Text,
-    api,
     check_required_when,
-    error_response,
     list_page,
     not_blank,
     required_when,
 )
+from outsourcing.errors import Conflict
 from vendors.models import Vendor
 
 engagements = Router(tags=["engagements"])
 deliverables = Router(tags=["deliverables"])
 
 Currency = Choice(code for code, _ in CURRENCIES)
-
-
-@api.exception_handler(services.Conflict)
-def _delivery_conflict(request: HttpRequest, exc: services.Conflict):
-    return error_response(request, 409, "conflict", str(exc))
 
 
 def _member(org, user_id: int, field: str, roles=None) -> User:

@@ -39,6 +39,7 @@ from engagements.delivery.models import (
     ScopeChange,
     SpendEntry,
 )
+from outsourcing.errors import Conflict
 from outsourcing.validation import check_values
 from vendors.models import ENGAGEABLE_STATUSES, Vendor
 
@@ -66,10 +67,6 @@ ENGAGEMENT_TRANSITIONS: dict[str, tuple[str, ...]] = {
 REASON_REQUIRED = (E.PAUSED, E.TERMINATED)
 
 RACE_MESSAGE = "Someone else just reviewed this deliverable; here is where it stands now."
-
-
-class Conflict(Exception):
-    """A compare-and-set lost: someone else changed the row first."""
 
 
 # --- set-up ---------------------------------------------------------------------------------

@@ -42,7 +42,7 @@ from engagements.delivery.models import (
     Risk,
 )
 from engagements.delivery.pages import PAGE, REGIONS, engagement_metrics, page_context
-from outsourcing.forms import apply_service
+from outsourcing.forms import apply_service, lost_race
 from outsourcing.htmx import render
 
 ENGAGEMENTS_PER_PAGE = 25
@@ -250,21 +250,17 @@ def deliverable_transition(request: HttpRequest, pk: int) -> HttpResponse:
     """Start, submit, accept, reject or resubmit a deliverable; the loser of a race is told."""
     deliverable = get_object_or_404(Deliverable.objects.select_related("engagement"), pk=pk)
     form = TransitionForm(request.POST)
-    status = None
-    try:
-        ok = apply_service(
-            form,
-            lambda: services.transition_deliverable(
-                deliverable=deliverable,
-                to=form.cleaned_data["to"],
-                by=request.user,
-                note=form.cleaned_data["note"],
-                expected_version=form.cleaned_data["version"],
-            ),
-        )
-    except services.Conflict as exc:
-        form.add_error(None, str(exc))
-        ok, status = False, 200 if request.htmx else 409
+    ok = apply_service(
+        form,
+        lambda: services.transition_deliverable(
+            deliverable=deliverable,
+            to=form.cleaned_data["to"],
+            by=request.user,
+            note=form.cleaned_data["note"],
+            expected_version=form.cleaned_data["version"],
+        ),
+    )
+    status = 409 if lost_race(form) and not request.htmx else None
     error = None if ok else " ".join(e for errors in form.errors.values() for e in errors)
     # The refused form keeps the reason the person typed (the third item).
     extra = (
@@ -281,21 +277,17 @@ def deliverable_update(request: HttpRequest, pk: int) -> HttpResponse:
     """Change what a deliverable asks for; the change is recorded as a scope change."""
     deliverable = get_object_or_404(Deliverable.objects.select_related("engagement"), pk=pk)
     form = DeliverableEditForm(request.POST, engagement=deliverable.engagement)
-    status = None
-    try:
-        ok = apply_service(
-            form,
-            lambda: services.update_deliverable(
-                deliverable=deliverable,
-                by=request.user,
-                why=form.cleaned_data["why"],
-                expected_version=form.cleaned_data["version"],
-                **form.changes(),
-            ),
-        )
-    except services.Conflict as exc:
-        form.add_error(None, str(exc))
-        ok, status = False, 200 if request.htmx else 409
+    ok = apply_service(
+        form,
+        lambda: services.update_deliverable(
+            deliverable=deliverable,
+            by=request.user,
+            why=form.cleaned_data["why"],
+            expected_version=form.cleaned_data["version"],
+            **form.changes(),
+        ),
+    )
+    status = 409 if lost_race(form) and not request.htmx else None
     extra = {} if ok else {"edit_error": (deliverable.pk, _messages(form))}
     if not ok:
         extra["edit_values"] = (deliverable.pk, request.POST)

@@ -117,13 +117,9 @@ def portal_question(request: HttpRequest, access: PortalAccess) -> HttpResponse:
 def portal_submit(request: HttpRequest, access: PortalAccess) -> HttpResponse:
     """Mark a deliverable submitted, with a note or a link to the work."""
     form = PortalSubmitForm(request.POST, engagement=access.engagement)
-    try:
-        ok = apply_service(
-            form, lambda: services.submit_deliverable(access=access, **form.cleaned_data)
-        )
-    except services.delivery.Conflict as exc:
-        form.add_error(None, str(exc))
-        ok = False
+    ok = apply_service(
+        form, lambda: services.submit_deliverable(access=access, **form.cleaned_data)
+    )
     if not ok:
         return _portal(request, access, status=422, submit_form=form)
     messages.success(request, "Marked as submitted: the team will review it.")
