@@ -92,12 +92,7 @@ class ModelForm(InputLimits, forms.ModelForm):
     """The app's model form: ``django.forms.ModelForm`` with the shared input limits."""
 
 
-def apply_service(
-    form: forms.BaseForm,
-    call: Callable[[], object],
-    *,
-    conflicts: tuple[type[Exception], ...] = (),  # no longer needed: Conflict is a ValidationError
-) -> bool:
+def apply_service(form: forms.BaseForm, call: Callable[[], object]) -> bool:
     """Validate ``form`` and run the service; a refusal lands next to the field it concerns.
 
     ``call`` runs only when the form is valid; a ``ValidationError`` it raises (a lost race,

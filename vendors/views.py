@@ -217,7 +217,6 @@ def vendor_decide(request: HttpRequest, pk: int) -> HttpResponse:
             rationale=form.cleaned_data["rationale"],
             override=form.cleaned_data["override"],
         ),
-        conflicts=(services.Conflict,),
     )
     if not decided:
         return _detail(request, vendor, status=_invalid(request), decision_form=form)
@@ -233,7 +232,6 @@ def vendor_status(request: HttpRequest, pk: int) -> HttpResponse:
     changed = apply_service(
         form,
         lambda: services.change_status(vendor=vendor, by=request.user, **form.cleaned_data),
-        conflicts=(services.Conflict,),
     )
     if not changed:
         return _detail(request, vendor, status=_invalid(request), status_form=form)
@@ -249,7 +247,6 @@ def vendor_review(request: HttpRequest, pk: int) -> HttpResponse:
     reviewed = apply_service(
         form,
         lambda: services.record_review(vendor=vendor, by=request.user, **form.cleaned_data),
-        conflicts=(services.Conflict,),
     )
     if not reviewed:
         return _detail(request, vendor, status=_invalid(request), review_form=form)
