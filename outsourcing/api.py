@@ -7,6 +7,7 @@ serializer layer; every write calls the same ``services`` function the HTML view
 One error shape everywhere: ``{"error": {"code", "message", "fields"}}``.
 """
 
+import json
 import logging
 import re
 from collections.abc import Callable
@@ -19,7 +20,7 @@ from django.core.exceptions import PermissionDenied
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.core.validators import URLValidator, validate_email
 from django.db.models import Q, QuerySet
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse, RawPostDataException
 from django.utils import timezone
 from ninja import NinjaAPI, Schema
 from ninja.errors import AuthenticationError, HttpError, Throttled
@@ -175,13 +176,28 @@ def _refused_by_a_service(request: HttpRequest, exc: DjangoValidationError) -> H
     stored data or another field. The schema already refused every malformed request (422),
     so the API checks no rule of its own before calling the service."""
     if hasattr(exc, "error_dict"):
-        fields = {
-            ("request" if k == "__all__" else k): list(v) for k, v in exc.message_dict.items()
-        }
+        sent = _sent_keys(request)
+        fields = {_as_sent(k, sent): list(v) for k, v in exc.message_dict.items()}
         return error_response(
             request, 409, "conflict", " ".join(m for v in fields.values() for m in v), fields
         )
     return error_response(request, 409, "conflict", " ".join(exc.messages))
+
+
+def _sent_keys(request: HttpRequest) -> set[str]:
+    try:
+        body = json.loads(request.body or b"{}")
+    except (ValueError, RawPostDataException):
+        return set()
+    return set(body) if isinstance(body, dict) else set()
+
+
+def _as_sent(field: str, sent: set[str]) -> str:
+    """The field as the client spelled it: a service names a related row by its model field
+    (``owner``), the API by its id (``owner_id``); a form-wide refusal is the ``request``'s."""
+    if field == "__all__":
+        return "request"
+    return f"{field}_id" if field not in sent and f"{field}_id" in sent else field
 
 
 @api.exception_handler(AuthenticationError)

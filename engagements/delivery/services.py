@@ -161,7 +161,7 @@ def _check_owner(org, owner: User) -> None:
         org_id=org.pk, user_id=owner.pk, role__in=OWNER_ROLES
     ).exists():
         raise ValidationError(
-            {"owner": "The owner must be an owner or a manager of this organization."}
+            {"owner": "The owner must be an owner or manager of this organization."}
         )
 
 
@@ -312,7 +312,7 @@ def change_engagement_status(
     old = engagement.status
     if to not in ENGAGEMENT_TRANSITIONS.get(old, ()):
         raise ValidationError(
-            f"An engagement cannot go from {E(old).label.lower()} to {E(to).label.lower()}."
+            f"The engagement is {E(old).label.lower()}; it cannot become {E(to).label.lower()}."
         )
     if to in REASON_REQUIRED and not reason.strip():
         raise ValidationError({"reason": "Say why: the post-mortem will ask."})
@@ -781,6 +781,11 @@ def add_risk(
     owner: User | None = None,
 ) -> Risk:
     """Record a risk or obstacle with its mitigation plan."""
+    if (
+        owner is not None
+        and not Membership.objects.filter(org_id=engagement.org_id, user_id=owner.pk).exists()
+    ):
+        raise ValidationError({"owner": "The owner must be a member of this organization."})
     return Risk.objects.create(
         org_id=engagement.org_id,
         engagement=engagement,
