@@ -71,7 +71,10 @@ class VendorPage(Page):
 
 class VendorFilters(ListQuery):
     status: VendorStatus | None = None
-    q: Text(200) = Field("", description="Search in the name.")
+    q: Text(200) = Field(
+        "", description="Search in the name, description and specialties (as the vendor list)."
+    )
+    specialty: Text(200) = Field("", description="Vendors with this specialty.")
 
 
 class VendorIn(Input):
@@ -105,11 +108,9 @@ def _vendor(vendor_id: int) -> Vendor:
 
 @router.get("", response={200: VendorPage, **READ_ERRORS}, summary="List vendors")
 def vendor_list(request, filters: Query[VendorFilters]):
-    queryset = Vendor.objects.all()
-    if filters.status:
-        queryset = queryset.filter(status=filters.status)
-    if filters.q:
-        queryset = queryset.filter(name__icontains=filters.q)
+    queryset = Vendor.objects.filter_for_list(
+        q=filters.q, status=filters.status or "", specialty=filters.specialty
+    )
     return list_page(queryset, filters, updated_field="updated_at")
 
 

@@ -157,15 +157,9 @@ class EngagementPatch(Input):
 
 @engagements.get("", response={200: EngagementPage, **READ_ERRORS}, summary="List engagements")
 def engagement_list(request, filters: Query[EngagementFilters]):
-    queryset = Engagement.objects.with_burn()
-    if filters.status:
-        queryset = queryset.filter(status=filters.status)
-    if filters.vendor:
-        queryset = queryset.filter(vendor_id=filters.vendor)
-    if filters.owner:
-        queryset = queryset.filter(owner_id=filters.owner)
-    if filters.q:
-        queryset = queryset.filter(title__icontains=filters.q)
+    queryset = Engagement.objects.with_burn().filter_for_list(
+        status=filters.status or "", vendor=filters.vendor, owner=filters.owner, q=filters.q
+    )
     return list_page(queryset, filters, updated_field="updated_at")
 
 

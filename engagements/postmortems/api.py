@@ -12,8 +12,7 @@ from engagements.postmortems.models import (
     PostMortemOutcome,
     PostMortemStatus,
 )
-from engagements.postmortems.services import search_lessons
-from outsourcing.api import READ_ERRORS, IdParam, ListQuery, Page, Text, list_page
+from outsourcing.api import READ_ERRORS, Day, IdParam, ListQuery, Page, Text, list_page
 
 postmortems = Router(tags=["post-mortems"])
 lessons = Router(tags=["lessons"])
@@ -77,6 +76,7 @@ class LessonFilters(ListQuery):
     category: FailureCategory | None = None
     vendor: IdParam | None = None
     tag: Text(50) = ""
+    since: Day | None = Field(None, description="Published on or after this day.")
 
 
 @postmortems.get("", response={200: PostMortemPage, **READ_ERRORS}, summary="List post-mortems")
@@ -108,16 +108,16 @@ def postmortem_detail(request, postmortem_id: IdParam):
     "", response={200: LessonPage, **READ_ERRORS}, summary="List and search published lessons"
 )
 def lesson_list(request, filters: Query[LessonFilters]):
-    queryset = Lesson.objects.published().select_related("postmortem")
-    if filters.category:
-        queryset = queryset.filter(category=filters.category)
-    if filters.vendor:
-        queryset = queryset.filter(vendor_id=filters.vendor)
-    if filters.tag:
-        queryset = queryset.filter(tags__icontains=filters.tag)
-    if filters.q:
-        # Matching lessons in a stable (id) order, so cursors stay valid between pages.
-        queryset = Lesson.objects.filter(
-            pk__in=search_lessons(queryset, filters.q).values("pk")
-        ).select_related("postmortem")
+    # Matching lessons in id (or sync) order, not by relevance: cursors stay valid between pages.
+    queryset = (
+        Lesson.objects.published()
+        .select_related("postmortem")
+        .filter_for_list(
+            q=filters.q,
+            category=filters.category or "",
+            vendor=filters.vendor,
+            tag=filters.tag,
+            since=filters.since,
+        )
+    )
     return list_page(queryset, filters, updated_field="created_at")
