@@ -56,6 +56,7 @@ from outsourcing.api import (
     Text,
     check_required_when,
     list_page,
+    narrowed,
     not_blank,
     required_when,
 )
@@ -379,10 +380,7 @@ class DeliverableIn(Input):
 )
 def deliverable_list(request, engagement_id: IdParam, filters: Query[DeliverableFilters]):
     queryset = Deliverable.objects.filter(engagement=_engagement(engagement_id))
-    if filters.status:
-        queryset = queryset.filter(status=filters.status)
-    if filters.milestone:
-        queryset = queryset.filter(milestone_id=filters.milestone)
+    queryset = narrowed(queryset, filters, status="status", milestone="milestone_id")
     return list_page(queryset, filters, updated_field="updated_at")
 
 
@@ -548,9 +546,9 @@ class InteractionIn(Input):
 )
 def interaction_list(request, engagement_id: IdParam, filters: Query[InteractionFilters]):
     queryset = Interaction.objects.filter(engagement=_engagement(engagement_id))
-    for name in ("channel", "direction", "source"):
-        if getattr(filters, name):
-            queryset = queryset.filter(**{name: getattr(filters, name)})
+    queryset = narrowed(
+        queryset, filters, channel="channel", direction="direction", source="source"
+    )
     return list_page(queryset, filters, updated_field="created_at")
 
 
@@ -661,9 +659,9 @@ class RiskIn(Input):
     summary="An engagement's risks and obstacles",
 )
 def risk_list(request, engagement_id: IdParam, filters: Query[RiskFilters]):
-    queryset = Risk.objects.filter(engagement=_engagement(engagement_id))
-    if filters.status:
-        queryset = queryset.filter(status=filters.status)
+    queryset = narrowed(
+        Risk.objects.filter(engagement=_engagement(engagement_id)), filters, status="status"
+    )
     return list_page(queryset, filters, updated_field="created_at")
 
 
