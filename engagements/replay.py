@@ -332,8 +332,9 @@ class _Rollback(Exception):
     pass
 
 
-# What a history's event may run into: refused input, a lost race, a missing key or alert.
-EVENT_ERRORS = (ValidationError, delivery.Conflict, LookupError, ValueError, DatabaseError)
+# What a history's event may run into: refused input or a lost race (a Conflict is a
+# ValidationError), a missing key or alert.
+EVENT_ERRORS = (ValidationError, LookupError, ValueError, DatabaseError)
 
 
 def replay(history: History) -> Result:

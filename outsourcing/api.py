@@ -7,6 +7,7 @@ serializer layer; every write calls the same ``services`` function the HTML view
 One error shape everywhere: ``{"error": {"code", "message", "fields"}}``.
 """
 
+import json
 import logging
 import re
 from collections.abc import Callable
@@ -19,7 +20,7 @@ from django.core.exceptions import PermissionDenied
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.core.validators import URLValidator, validate_email
 from django.db.models import Q, QuerySet
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse, RawPostDataException
 from django.utils import timezone
 from ninja import NinjaAPI, Schema
 from ninja.errors import AuthenticationError, HttpError, Throttled
@@ -40,10 +41,6 @@ log = logging.getLogger(__name__)
 
 # last_used_at is written at most this often per token, not on every request.
 LAST_USED_RESOLUTION = timedelta(minutes=1)
-
-
-class Conflict(Exception):
-    """The request lost a race or contradicts the current state (409)."""
 
 
 class TokenAuth(HttpBearer):
@@ -173,17 +170,34 @@ def _validation_error(request: HttpRequest, exc: NinjaValidationError) -> HttpRe
 
 
 @api.exception_handler(DjangoValidationError)
-def _domain_validation_error(request: HttpRequest, exc: DjangoValidationError) -> HttpResponse:
-    # The schema already refused every malformed request (422); what a service refuses
-    # after that depends on stored data or on several fields at once: a conflict.
+def _refused_by_a_service(request: HttpRequest, exc: DjangoValidationError) -> HttpResponse:
+    """The one place a service's refusal becomes a 409: a lost race or a step the current
+    state does not allow (``outsourcing.errors.Conflict``), or a value that contradicts the
+    stored data or another field. The schema already refused every malformed request (422),
+    so the API checks no rule of its own before calling the service."""
     if hasattr(exc, "error_dict"):
-        fields = {
-            ("request" if k == "__all__" else k): list(v) for k, v in exc.message_dict.items()
-        }
+        sent = _sent_keys(request)
+        fields = {_as_sent(k, sent): list(v) for k, v in exc.message_dict.items()}
         return error_response(
             request, 409, "conflict", " ".join(m for v in fields.values() for m in v), fields
         )
     return error_response(request, 409, "conflict", " ".join(exc.messages))
+
+
+def _sent_keys(request: HttpRequest) -> set[str]:
+    try:
+        body = json.loads(request.body or b"{}")
+    except (ValueError, RawPostDataException):
+        return set()
+    return set(body) if isinstance(body, dict) else set()
+
+
+def _as_sent(field: str, sent: set[str]) -> str:
+    """The field as the client spelled it: a service names a related row by its model field
+    (``owner``), the API by its id (``owner_id``); a form-wide refusal is the ``request``'s."""
+    if field == "__all__":
+        return "request"
+    return f"{field}_id" if field not in sent and f"{field}_id" in sent else field
 
 
 @api.exception_handler(AuthenticationError)
@@ -203,11 +217,6 @@ def _forbidden(request: HttpRequest, exc: PermissionDenied) -> HttpResponse:
 @api.exception_handler(Http404)
 def _not_found(request: HttpRequest, exc: Http404) -> HttpResponse:
     return error_response(request, 404, "not_found", "No such object in this organization.")
-
-
-@api.exception_handler(Conflict)
-def _conflict(request: HttpRequest, exc: Conflict) -> HttpResponse:
-    return error_response(request, 409, "conflict", str(exc))
 
 
 @api.exception_handler(Throttled)
@@ -298,6 +307,16 @@ def paginate(
         last = rows[-1]
         next_cursor = encode_cursor(last.id, getattr(last, updated_field) if syncing else None)
     return rows, next_cursor
+
+
+def narrowed(queryset: QuerySet, filters: Any, **lookups: str) -> QuerySet:
+    """``queryset`` filtered by each of ``filters``' fields that is set, through its lookup
+    (``narrowed(qs, filters, milestone="milestone_id")``): for the lists no web page shares; a
+    list a page shows filters through its model's ``filter_for_list``, the page's own."""
+    for name, lookup in lookups.items():
+        if (value := getattr(filters, name)) not in (None, ""):
+            queryset = queryset.filter(**{lookup: value})
+    return queryset
 
 
 def list_page(queryset: QuerySet, filters: Any, *, updated_field: str | None = None) -> dict:

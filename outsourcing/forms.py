@@ -6,6 +6,7 @@ from django import forms
 from django.core.exceptions import FieldDoesNotExist, ValidationError
 from django.core.validators import DecimalValidator
 
+from .errors import CONFLICT
 from .validation import COLUMN_RANGES, MAX_INT, MIN_INT, check_date_range, int_range_message
 
 DEFAULT_MAX_DIGITS = 14  # the money columns' size, for a decimal field that names none
@@ -91,30 +92,30 @@ class ModelForm(InputLimits, forms.ModelForm):
     """The app's model form: ``django.forms.ModelForm`` with the shared input limits."""
 
 
-def apply_service(
-    form: forms.BaseForm,
-    call: Callable[[], object],
-    *,
-    conflicts: tuple[type[Exception], ...] = (),
-) -> bool:
+def apply_service(form: forms.BaseForm, call: Callable[[], object]) -> bool:
     """Validate ``form`` and run the service; a refusal lands next to the field it concerns.
 
-    ``call`` runs only when the form is valid; a ``ValidationError`` it raises is added to
-    the form (per field when it names fields the form has, else as a form-wide error), and
-    so is the message of any of ``conflicts`` (a lost compare-and-set, say).
+    ``call`` runs only when the form is valid; a ``ValidationError`` it raises (a lost race,
+    ``outsourcing.errors.Conflict``, among them) is added to the form, per field when it
+    names fields the form has, else as a form-wide error, with its code kept for
+    ``lost_race``.
     """
     if not form.is_valid():
         return False
     try:
         call()
-    except conflicts as exc:
-        form.add_error(None, str(exc))
-        return False
     except ValidationError as exc:
         if hasattr(exc, "error_dict"):
             for field, errors in exc.error_dict.items():
                 form.add_error(field if field in form.fields else None, errors)
         else:
-            form.add_error(None, exc.messages)
+            form.add_error(None, exc.error_list)
         return False
     return True
+
+
+def lost_race(form: forms.BaseForm) -> bool:
+    """Whether the form was refused because the service lost a race (a ``Conflict``)."""
+    return any(
+        error.code == CONFLICT for errors in form.errors.as_data().values() for error in errors
+    )

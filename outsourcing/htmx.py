@@ -12,7 +12,7 @@ from django.shortcuts import redirect
 from django.template.response import TemplateResponse
 from django.utils.cache import patch_vary_headers
 
-from .forms import apply_service
+from .forms import apply_service, lost_race
 
 
 def render(
@@ -46,14 +46,14 @@ def answer_write(
     form_name: str | None = None,
     done: str | Callable[[Any], str] | None = None,
     message: str | Callable[[Any], str] | None = None,
-    conflicts: tuple[type[Exception], ...] = (),
     refused: Callable[[forms.BaseForm], dict[str, Any]] | None = None,
     shown: Callable[[Any], dict[str, Any]] | None = None,
 ) -> HttpResponse:
     """Run the service through ``form`` and answer the write, the one way every view does.
 
     ``call`` runs only when the form is valid (``outsourcing.forms.apply_service``); its
-    refusal, or a lost race among ``conflicts``, lands in the form next to its field.
+    refusal, a lost race (``outsourcing.errors.Conflict``) among them, lands in the form next
+    to its field.
 
     - Saved, plain POST: flash ``message`` (text, or a function of the service's result).
     - Saved, plain POST with a ``done`` URL (or a function of the result): redirect there, so
@@ -64,16 +64,7 @@ def answer_write(
       typed with its errors, with ``refused_status``.
     """
     result: list[Any] = []
-    lost: list[Exception] = []
-
-    def run() -> None:
-        try:
-            result.append(call())
-        except conflicts as exc:
-            lost.append(exc)
-            raise
-
-    if apply_service(form, run, conflicts=conflicts):
+    if apply_service(form, lambda: result.append(call())):
         value = result[0]
         if message and not request.htmx:  # a region swap shows no messages
             messages.success(request, message(value) if callable(message) else message)
@@ -82,7 +73,7 @@ def answer_write(
         return show(**(shown(value) if shown else {}))
     response = show(**(refused(form) if refused else {form_name or context_name(form): form}))
     if response.status_code == 200:  # a show that redirects instead keeps its status
-        response.status_code = refused_status(request, lost=bool(lost))
+        response.status_code = refused_status(request, lost=lost_race(form))
     return response
 
 

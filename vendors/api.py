@@ -5,7 +5,6 @@ import zoneinfo
 from datetime import date, datetime
 from decimal import Decimal
 
-from django.http import HttpRequest
 from django.shortcuts import get_object_or_404
 from ninja import Field, Query, Router, Schema, Status
 from pydantic import StrictBool
@@ -27,8 +26,6 @@ from outsourcing.api import (
     PageQuery,
     Text,
     Url,
-    api,
-    error_response,
     list_page,
 )
 
@@ -50,18 +47,6 @@ Currency = Choice(code for code, _ in CURRENCIES)
 # "" (none) or a name of the IANA database the server knows (what validate_time_zone accepts).
 TimeZone = Choice({"", *zoneinfo.available_timezones()})
 Rate = Decimals(8)  # the column holds 10 digits, 2 of them after the point
-
-
-@api.exception_handler(services.Conflict)
-def _vendor_conflict(request: HttpRequest, exc: services.Conflict):
-    return error_response(request, 409, "conflict", str(exc))
-
-
-@api.exception_handler(services.NameTaken)
-def _vendor_name_taken(request: HttpRequest, exc: services.NameTaken):
-    # A uniqueness conflict (another vendor has this name, whatever its case; or an identical
-    # create won the race) is a 409 naming the field, like the form's message beside it.
-    return error_response(request, 409, "conflict", " ".join(exc.messages), exc.message_dict)
 
 
 class VendorOut(Schema):
@@ -86,7 +71,10 @@ class VendorPage(Page):
 
 class VendorFilters(ListQuery):
     status: VendorStatus | None = None
-    q: Text(200) = Field("", description="Search in the name.")
+    q: Text(200) = Field(
+        "", description="Search in the name, description and specialties (as the vendor list)."
+    )
+    specialty: Text(200) = Field("", description="Vendors with this specialty.")
 
 
 class VendorIn(Input):
@@ -120,11 +108,9 @@ def _vendor(vendor_id: int) -> Vendor:
 
 @router.get("", response={200: VendorPage, **READ_ERRORS}, summary="List vendors")
 def vendor_list(request, filters: Query[VendorFilters]):
-    queryset = Vendor.objects.all()
-    if filters.status:
-        queryset = queryset.filter(status=filters.status)
-    if filters.q:
-        queryset = queryset.filter(name__icontains=filters.q)
+    queryset = Vendor.objects.filter_for_list(
+        q=filters.q, status=filters.status or "", specialty=filters.specialty
+    )
     return list_page(queryset, filters, updated_field="updated_at")
 
 

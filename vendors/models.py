@@ -178,19 +178,27 @@ class VendorQuerySet(TenantQuerySet):
             & (Q(review_due_on__lte=on) | self._expired_evidence(on))
         )
 
-    def search(
-        self, *, q: str = "", status: str = "", specialty: str = "", sort: str = "name"
+    def filter_for_list(
+        self, *, q: str = "", status: str = "", specialty: str = ""
     ) -> "VendorQuerySet":
-        """The vendor list's filters; ``sort`` is name, score (best first) or recent."""
+        """The vendor list's filters, the same on the list page and in the API: words in the
+        name, description or specialties, a status, a specialty; empty ones do nothing."""
         queryset = self
-        if q:
+        if q := q.strip():
             queryset = queryset.filter(
                 Q(name__icontains=q) | Q(description__icontains=q) | Q(specialties__icontains=q)
             )
         if status:
             queryset = queryset.filter(status=status)
-        if specialty:
+        if specialty := specialty.strip():
             queryset = queryset.filter(specialties__icontains=specialty)
+        return queryset
+
+    def search(
+        self, *, q: str = "", status: str = "", specialty: str = "", sort: str = "name"
+    ) -> "VendorQuerySet":
+        """The vendor list page: its filters, sorted by name, score (best first) or recent."""
+        queryset = self.filter_for_list(q=q, status=status, specialty=specialty)
         order = {
             "score": [models.F("score").desc(nulls_last=True), "name"],
             "recent": ["-created_at", "name"],
@@ -247,7 +255,7 @@ class Vendor(TenantModel):
         ordering = ["name"]
         constraints = [
             # One name per organization whatever its case: the form, the CSV import and the
-            # API refuse "acme" beside "Acme" (services.NameTaken); this decides a race.
+            # API refuse "acme" beside "Acme" (a Conflict on the name); this decides a race.
             models.UniqueConstraint(
                 Lower("name"),
                 "org",

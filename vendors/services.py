@@ -14,6 +14,7 @@ from django.utils import timezone
 
 from accounts.models import Organization, User
 from accounts.services import mark_dashboards_stale
+from outsourcing.errors import Conflict
 from outsourcing.uploads import sniff
 from outsourcing.validation import check_values
 
@@ -48,21 +49,9 @@ EVIDENCE_FIELDS = (
 REFERENCE_VALID_MONTHS = 12
 
 
-class Conflict(Exception):
-    """Somebody else changed the row since the form was opened; nothing was saved."""
-
-
+# Another vendor of the organization has this name, whatever its case: a Conflict on
+# ``name``, so a form shows it next to the name field and the API answers 409 naming it.
 NAME_TAKEN = "A vendor with this name already exists."
-
-
-class NameTaken(ValidationError):
-    """Another vendor of the organization has this name, whatever its case (the API's 409).
-
-    A ``ValidationError`` on ``name``, so a form shows it next to the name field.
-    """
-
-    def __init__(self, message: str = NAME_TAKEN) -> None:
-        super().__init__({"name": [ValidationError(message, code="duplicate")]})
 
 
 def _name_taken(org_id: int, name: str, *, exclude_pk: int | None = None) -> bool:
@@ -75,25 +64,25 @@ def _name_taken(org_id: int, name: str, *, exclude_pk: int | None = None) -> boo
 
 def _full_clean(vendor: Vendor) -> None:
     """The model's own checks, except the name index: a name taken meanwhile is the
-    NameTaken of ``_save_named`` (a 409 on ``name``), not a form-wide constraint message."""
+    Conflict on ``name`` of ``_save_named`` (a 409 naming it), not a form-wide constraint message."""
     vendor.full_clean(validate_constraints=False)
     vendor.validate_constraints(exclude={"name"})
 
 
 def _save_named(vendor: Vendor, **save) -> None:
-    """Save ``vendor``; a name taken meanwhile (two identical creates at once) is NameTaken.
+    """Save ``vendor``; a name taken meanwhile (two identical creates at once) is a Conflict.
 
     The check before is for the message; the unique index is what decides a race, and its
     IntegrityError is caught in a savepoint so the caller's transaction stays usable.
     """
     if _name_taken(vendor.org_id, vendor.name, exclude_pk=vendor.pk):
-        raise NameTaken()
+        raise Conflict(NAME_TAKEN, field="name")
     try:
         with transaction.atomic():
             vendor.save(**save)
     except IntegrityError:
         if _name_taken(vendor.org_id, vendor.name, exclude_pk=vendor.pk):
-            raise NameTaken() from None
+            raise Conflict(NAME_TAKEN, field="name") from None
         raise
     mark_dashboards_stale({vendor.org_id})  # a dashboard shows the vendor's name
 
@@ -114,7 +103,7 @@ def create_vendor(*, org: Organization, by: User | None, **fields) -> Vendor:
     check_values(Vendor, **fields)
     vendor = Vendor(org=org, created_by=by, status=VendorStatus.PROSPECT, **fields)
     if vendor.name and _name_taken(org.pk, vendor.name):
-        raise NameTaken()
+        raise Conflict(NAME_TAKEN, field="name")
     _full_clean(vendor)
     _save_named(vendor)
     return vendor
@@ -135,7 +124,7 @@ def update_vendor(*, vendor: Vendor, **fields) -> Vendor:
         and vendor.name
         and _name_taken(vendor.org_id, vendor.name, exclude_pk=vendor.pk)
     ):
-        raise NameTaken()
+        raise Conflict(NAME_TAKEN, field="name")
     _full_clean(vendor)
     # Only the edited columns: a decision or score saved meanwhile must not be undone.
     _save_named(vendor, update_fields=list(fields))
@@ -494,14 +483,14 @@ def import_vendors(*, org: Organization, by: User | None, rows: list[dict]) -> l
     """Create the vendors of an already validated CSV import, all or nothing.
 
     Names taken meanwhile (the confirm button pressed twice, or someone adding one of them)
-    refuse the whole import with NameTaken; nothing is saved.
+    refuse the whole import with a Conflict; nothing is saved.
     """
     for row in rows:
         check_values(Vendor, **row)
     names = [row["name"].strip() for row in rows]
     existing = {n.lower() for n in Vendor.unscoped.filter(org=org).values_list("name", flat=True)}
     if any(name.lower() in existing for name in names):
-        raise NameTaken(IMPORT_TAKEN)
+        raise Conflict(IMPORT_TAKEN, field="name")
     vendors = [
         Vendor(org=org, created_by=by, **row | {"name": name})
         for row, name in zip(rows, names, strict=True)
@@ -510,7 +499,7 @@ def import_vendors(*, org: Organization, by: User | None, rows: list[dict]) -> l
         with transaction.atomic():
             return Vendor.unscoped.bulk_create(vendors, batch_size=500)
     except IntegrityError:
-        raise NameTaken(IMPORT_TAKEN) from None
+        raise Conflict(IMPORT_TAKEN, field="name") from None
 
 
 IMPORT_TAKEN = (

@@ -225,7 +225,6 @@ def vendor_decide(request: HttpRequest, pk: int) -> HttpResponse:
             override=form.cleaned_data["override"],
         ),
         form_name="decision_form",
-        conflicts=(services.Conflict,),
         message=lambda _: _status_message(vendor),
         **_on_page(request, vendor, "vetting"),
     )
@@ -245,7 +244,6 @@ def vendor_status(request: HttpRequest, pk: int) -> HttpResponse:
         form,
         lambda: services.change_status(vendor=vendor, by=request.user, **form.cleaned_data),
         form_name="status_form",
-        conflicts=(services.Conflict,),
         message=lambda _: _status_message(vendor),
         **_on_page(request, vendor, "vetting"),
     )
@@ -261,7 +259,6 @@ def vendor_review(request: HttpRequest, pk: int) -> HttpResponse:
         form,
         lambda: services.record_review(vendor=vendor, by=request.user, **form.cleaned_data),
         form_name="review_form",
-        conflicts=(services.Conflict,),
         message=lambda _: (
             f"Review recorded; the next one is due on {date_format(vendor.review_due_on, 'j M Y')}."
         ),

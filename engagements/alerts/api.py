@@ -15,7 +15,6 @@ from engagements.alerts.models import Alert, AlertStatus
 from outsourcing.api import (
     READ_ERRORS,
     WRITE_ERRORS,
-    Conflict,
     IdParam,
     Input,
     ListQuery,
@@ -53,6 +52,8 @@ class AlertFilters(ListQuery):
     level: HealthLevel | None = None
     status: AlertStatus | None = Field(None, description="Default: every alert not resolved.")
     engagement: IdParam | None = None
+    owner: IdParam | None = Field(None, description="User id of the engagement's owner.")
+    vendor: IdParam | None = Field(None, description="Vendor id of the engagement.")
 
 
 class NoteIn(Input):
@@ -70,12 +71,13 @@ class SnoozeIn(Input):
 
 @router.get("", response={200: AlertPage, **READ_ERRORS}, summary="List alerts (open by default)")
 def alert_list(request, filters: Query[AlertFilters]):
-    queryset = Alert.objects.select_related("engagement")
-    queryset = queryset.filter(status=filters.status) if filters.status else queryset.unresolved()
-    if filters.level:
-        queryset = queryset.filter(level=filters.level)
-    if filters.engagement:
-        queryset = queryset.filter(engagement_id=filters.engagement)
+    queryset = Alert.objects.select_related("engagement").filter_for_list(
+        status=filters.status or "",
+        level=filters.level or "",
+        engagement=filters.engagement,
+        owner=filters.owner,
+        vendor=filters.vendor,
+    )
     return list_page(queryset, filters, updated_field="level_changed_at")
 
 
@@ -86,10 +88,7 @@ def alert_detail(request, alert_id: IdParam):
 
 def _act(request, alert_id: int, action, **kwargs):
     alert = get_object_or_404(Alert.objects.select_related("engagement"), pk=alert_id)
-    try:
-        action(alert=alert, by=request.user, **kwargs)
-    except health.AlertChanged as exc:
-        raise Conflict(" ".join(exc.messages)) from None
+    action(alert=alert, by=request.user, **kwargs)
     return Alert.objects.select_related("engagement").get(pk=alert.pk)
 
 

@@ -44,6 +44,22 @@ class AlertQuerySet(TenantQuerySet):
     def for_list(self) -> "AlertQuerySet":
         return self.select_related("engagement__vendor", "engagement__owner", "acknowledged_by")
 
+    def filter_for_list(
+        self, *, status: str = "", level: str = "", engagement=None, owner=None, vendor=None
+    ) -> "AlertQuerySet":
+        """The alert list's filters, the same on the dashboard and in the API: a status (none:
+        every alert not resolved), a level, an engagement, its owner or its vendor (rows or ids)."""
+        queryset = self.filter(status=status) if status else self.unresolved()
+        if level:
+            queryset = queryset.filter(level=level)
+        if engagement:
+            queryset = queryset.filter(engagement=engagement)
+        if owner:
+            queryset = queryset.filter(engagement__owner=owner)
+        if vendor:
+            queryset = queryset.filter(engagement__vendor=vendor)
+        return queryset
+
 
 class Alert(TenantModel):
     """A health alert: opened by the watcher at watch or above, one unresolved per engagement."""

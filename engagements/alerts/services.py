@@ -39,6 +39,7 @@ from engagements.watch import facts as facts_module
 from engagements.watch import rules
 from engagements.watch.models import EngagementHealth, Level, level_rank
 from engagements.watch.services import BATCH, SweepResult
+from outsourcing.errors import Conflict
 from outsourcing.validation import check_values
 
 log = logging.getLogger(__name__)
@@ -422,10 +423,6 @@ def _enqueue_dispatch() -> None:
 # --- people acting on alerts -----------------------------------------------------------------
 
 
-class AlertChanged(ValidationError):
-    """Someone (or the watcher) changed the alert since it was read: a lost race, not bad input."""
-
-
 def _change(alert: Alert, *, by, kind: str, note: str, at: datetime, **fields) -> Alert:
     won = (
         Alert.unscoped.filter(pk=alert.pk, status=alert.status, level=alert.level)
@@ -433,7 +430,8 @@ def _change(alert: Alert, *, by, kind: str, note: str, at: datetime, **fields) -
         .update(**fields)
     )
     if won != 1:
-        raise AlertChanged("This alert changed meanwhile; look again.")
+        # Someone (or the watcher) changed the alert since it was read: a lost race.
+        raise Conflict("This alert changed meanwhile; look again.")
     mark_dashboards_stale({alert.org_id})
     old_status = alert.status
     for name, value in fields.items():
@@ -565,12 +563,9 @@ def terminate_engagement(
         raise ValidationError("Only an active or paused engagement can be terminated.")
     if not reason.strip():
         raise ValidationError({"reason": "Say why the engagement is terminated."})
-    try:
-        delivery.change_engagement_status(
-            engagement=engagement, to=EngagementStatus.TERMINATED, by=by, reason=reason, at=at
-        )
-    except delivery.Conflict as exc:
-        raise ValidationError(str(exc)) from exc
+    delivery.change_engagement_status(
+        engagement=engagement, to=EngagementStatus.TERMINATED, by=by, reason=reason, at=at
+    )
     return engagement
 
 

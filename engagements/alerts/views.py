@@ -103,7 +103,7 @@ def dashboard_context(request: HttpRequest, *, refused: dict | None = None) -> d
     }
 
 
-FILTERS = {  # the filter form's fields, as lookups on alerts and on health rows alike
+FILTERS = {  # the filter form's fields, as lookups on health rows (alerts: filter_for_list)
     "owner": "engagement__owner_id",
     "vendor": "engagement__vendor_id",
     "level": "level",
@@ -123,8 +123,11 @@ def _alert_rows(filters: dict) -> dict:
     severity = Case(
         *[When(level=level, then=rank) for level, rank in LEVEL_RANK.items()], default=0
     )
-    alerts = Alert.objects.unresolved().for_list().order_by(-severity, "-level_changed_at", "-pk")
-    alerts = alerts.filter(**{FILTERS[k]: v for k, v in filters.items()})
+    alerts = (
+        Alert.objects.for_list()
+        .filter_for_list(**filters)
+        .order_by(-severity, "-level_changed_at", "-pk")
+    )
     return {"alerts": list(alerts[:DASHBOARD_ALERTS]), "alerts_total": alerts.count()}
 
 

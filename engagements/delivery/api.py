@@ -1,7 +1,9 @@
 """/api/v1/engagements and /api/v1/deliverables: the delivery side of the token's organization.
 
-Every write calls the ``engagements.delivery.services`` function the engagement page calls;
-a refusal there (django ValidationError) is a 422 naming the field, a lost race a 409.
+Every write turns the ids it was sent into rows of the token's organization and calls the
+``engagements.delivery.services`` function the engagement page calls; the service decides
+(life cycles, who may own, which milestone, which currency) and its refusal, a lost race
+included, is the API's 409 (``outsourcing.api``), naming the field the client sent.
 """
 
 from datetime import date, datetime
@@ -9,7 +11,6 @@ from decimal import Decimal
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
-from django.http import HttpRequest
 from django.shortcuts import get_object_or_404
 from ninja import Field, Query, Router, Schema, Status
 from pydantic import ConfigDict, StrictBool, ValidationInfo, field_validator
@@ -39,7 +40,6 @@ from outsourcing.api import (
     READ_ERRORS,
     WRITE_ERRORS,
     Choice,
-    Conflict,
     Day,
     Id,
     IdParam,
@@ -54,10 +54,9 @@ from outsourcing.api import (
     PositiveMoney,
     SmallCount,
     Text,
-    api,
     check_required_when,
-    error_response,
     list_page,
+    narrowed,
     not_blank,
     required_when,
 )
@@ -69,19 +68,22 @@ deliverables = Router(tags=["deliverables"])
 Currency = Choice(code for code, _ in CURRENCIES)
 
 
-@api.exception_handler(services.Conflict)
-def _delivery_conflict(request: HttpRequest, exc: services.Conflict):
-    return error_response(request, 409, "conflict", str(exc))
+def _member(org, user_id: int, field: str) -> User:
+    """A member of this organization by user id, or a 409 naming ``field``; what role the
+    member needs is the service's decision."""
+    membership = Membership.objects.select_related("user").filter(org=org, user_id=user_id)
+    if (found := membership.first()) is None:
+        raise ValidationError({field: "No member of this organization has this id."})
+    return found.user
 
 
-def _member(org, user_id: int, field: str, roles=None) -> User:
-    """A user of this organization (with one of ``roles``) by id, or a 422 naming ``field``."""
-    members = Membership.objects.select_related("user").filter(org=org, user_id=user_id)
-    membership = (members.filter(role__in=roles) if roles else members).first()
-    if membership is None:
-        who = "owner or manager" if roles else "member"
-        raise ValidationError({field: f"No {who} of this organization has this id."})
-    return membership.user
+def _milestone(milestone_id: int) -> Milestone:
+    """A milestone of this organization by id, or a 409 naming ``milestone_id``; whether it
+    belongs to the engagement is the service's decision."""
+    milestone = Milestone.objects.filter(pk=milestone_id).first()
+    if milestone is None:
+        raise ValidationError({"milestone_id": "No milestone of this organization has this id."})
+    return milestone
 
 
 def _engagement(engagement_id: IdParam) -> Engagement:
@@ -156,15 +158,9 @@ class EngagementPatch(Input):
 
 @engagements.get("", response={200: EngagementPage, **READ_ERRORS}, summary="List engagements")
 def engagement_list(request, filters: Query[EngagementFilters]):
-    queryset = Engagement.objects.with_burn()
-    if filters.status:
-        queryset = queryset.filter(status=filters.status)
-    if filters.vendor:
-        queryset = queryset.filter(vendor_id=filters.vendor)
-    if filters.owner:
-        queryset = queryset.filter(owner_id=filters.owner)
-    if filters.q:
-        queryset = queryset.filter(title__icontains=filters.q)
+    queryset = Engagement.objects.with_burn().filter_for_list(
+        status=filters.status or "", vendor=filters.vendor, owner=filters.owner, q=filters.q
+    )
     return list_page(queryset, filters, updated_field="updated_at")
 
 
@@ -177,11 +173,7 @@ def engagement_create(request, payload: EngagementIn):
     if vendor is None:
         raise ValidationError({"vendor_id": "No vendor of this organization has this id."})
     owner_id = data.pop("owner_id")
-    owner = (
-        _member(request.org, owner_id, "owner_id", services.OWNER_ROLES)
-        if owner_id
-        else request.user
-    )
+    owner = _member(request.org, owner_id, "owner_id") if owner_id else request.user
     data["currency"] = data["currency"] or request.org.currency
     engagement = services.create_engagement(
         org=request.org, by=request.user, vendor=vendor, owner=owner, **data
@@ -205,9 +197,7 @@ def engagement_update(request, engagement_id: IdParam, payload: EngagementPatch)
     engagement = _engagement(engagement_id)
     changes = {k: v for k, v in payload.model_dump(exclude_unset=True).items() if v is not None}
     if "owner_id" in changes:
-        changes["owner"] = _member(
-            request.org, changes.pop("owner_id"), "owner_id", services.OWNER_ROLES
-        )
+        changes["owner"] = _member(request.org, changes.pop("owner_id"), "owner_id")
     services.update_engagement(engagement=engagement, by=request.user, **changes)
     return Engagement.objects.with_burn().get(pk=engagement.pk)
 
@@ -298,11 +288,6 @@ class StatusIn(Input):
 )
 def engagement_status(request, engagement_id: IdParam, payload: StatusIn):
     engagement = _engagement(engagement_id)
-    if payload.to not in services.ENGAGEMENT_TRANSITIONS.get(engagement.status, ()):
-        raise Conflict(
-            f"The engagement is {EngagementStatus(engagement.status).label.lower()}; "
-            f"it cannot become {EngagementStatus(payload.to).label.lower()}."
-        )
     services.change_engagement_status(
         engagement=engagement, to=payload.to, by=request.user, reason=payload.reason
     )
@@ -395,10 +380,7 @@ class DeliverableIn(Input):
 )
 def deliverable_list(request, engagement_id: IdParam, filters: Query[DeliverableFilters]):
     queryset = Deliverable.objects.filter(engagement=_engagement(engagement_id))
-    if filters.status:
-        queryset = queryset.filter(status=filters.status)
-    if filters.milestone:
-        queryset = queryset.filter(milestone_id=filters.milestone)
+    queryset = narrowed(queryset, filters, status="status", milestone="milestone_id")
     return list_page(queryset, filters, updated_field="updated_at")
 
 
@@ -410,9 +392,7 @@ def deliverable_list(request, engagement_id: IdParam, filters: Query[Deliverable
 def deliverable_create(request, engagement_id: IdParam, payload: DeliverableIn):
     engagement = _engagement(engagement_id)
     data = payload.model_dump()
-    milestone = Milestone.objects.filter(pk=data.pop("milestone_id"), engagement=engagement).first()
-    if milestone is None:
-        raise ValidationError({"milestone_id": "No milestone of this engagement has this id."})
+    milestone = _milestone(data.pop("milestone_id"))
     deliverable = services.add_deliverable(
         engagement=engagement, milestone=milestone, by=request.user, **data
     )
@@ -434,18 +414,6 @@ def _deliverable(deliverable_id: IdParam) -> Deliverable:
     return get_object_or_404(Deliverable.objects.select_related("engagement"), pk=deliverable_id)
 
 
-def _check_step(deliverable: Deliverable, to: str) -> None:
-    """409 when the life cycle does not allow this step from the current status."""
-    allowed = services.DELIVERABLE_TRANSITIONS.get(deliverable.status, ())
-    if to == DeliverableStatus.SUBMITTED and deliverable.status == DeliverableStatus.PLANNED:
-        return  # submit_deliverable starts it first
-    if to not in allowed:
-        raise Conflict(
-            f"The deliverable is {DeliverableStatus(deliverable.status).label.lower()}; "
-            f"it cannot be {DeliverableStatus(to).label.lower()} now."
-        )
-
-
 @deliverables.get(
     "/{deliverable_id}",
     response={200: DeliverableOut, **READ_ERRORS},
@@ -462,7 +430,6 @@ def deliverable_detail(request, deliverable_id: IdParam):
 )
 def deliverable_submit(request, deliverable_id: IdParam, payload: TransitionIn):
     deliverable = _deliverable(deliverable_id)
-    _check_step(deliverable, DeliverableStatus.SUBMITTED)
     services.submit_deliverable(
         deliverable=deliverable,
         by=request.user,
@@ -493,7 +460,6 @@ def deliverable_reject(request, deliverable_id: IdParam, payload: RejectIn):
 def _review(request, deliverable_id: IdParam, to: str, payload: TransitionIn) -> Deliverable:
     """Accept or reject submitted work: the same service the engagement page calls."""
     deliverable = _deliverable(deliverable_id)
-    _check_step(deliverable, to)
     services.transition_deliverable(
         deliverable=deliverable,
         to=to,
@@ -580,9 +546,9 @@ class InteractionIn(Input):
 )
 def interaction_list(request, engagement_id: IdParam, filters: Query[InteractionFilters]):
     queryset = Interaction.objects.filter(engagement=_engagement(engagement_id))
-    for name in ("channel", "direction", "source"):
-        if getattr(filters, name):
-            queryset = queryset.filter(**{name: getattr(filters, name)})
+    queryset = narrowed(
+        queryset, filters, channel="channel", direction="direction", source="source"
+    )
     return list_page(queryset, filters, updated_field="created_at")
 
 
@@ -650,11 +616,7 @@ def spend_create(request, engagement_id: IdParam, payload: SpendIn):
     engagement = _engagement(engagement_id)
     data = payload.model_dump()
     milestone_id = data.pop("milestone_id")
-    milestone = None
-    if milestone_id:
-        milestone = Milestone.objects.filter(pk=milestone_id, engagement=engagement).first()
-        if milestone is None:
-            raise ValidationError({"milestone_id": "No milestone of this engagement has this id."})
+    milestone = _milestone(milestone_id) if milestone_id else None
     data["currency"] = data["currency"] or engagement.currency
     entry = services.record_spend(
         engagement=engagement, by=request.user, milestone=milestone, **data
@@ -697,9 +659,9 @@ class RiskIn(Input):
     summary="An engagement's risks and obstacles",
 )
 def risk_list(request, engagement_id: IdParam, filters: Query[RiskFilters]):
-    queryset = Risk.objects.filter(engagement=_engagement(engagement_id))
-    if filters.status:
-        queryset = queryset.filter(status=filters.status)
+    queryset = narrowed(
+        Risk.objects.filter(engagement=_engagement(engagement_id)), filters, status="status"
+    )
     return list_page(queryset, filters, updated_field="created_at")
 
 

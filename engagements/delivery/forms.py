@@ -379,6 +379,7 @@ class EngagementFilterForm(Form):
         "-budget": ("-budget", "Largest budget"),
         "-spent": ("-spent", "Most spent"),
     }
+    q = forms.CharField(label="Search", required=False, max_length=200)
     vendor = forms.ModelChoiceField(queryset=None, required=False, empty_label="All vendors")
     status = forms.ChoiceField(
         choices=[("", "All statuses"), *EngagementStatus.choices], required=False
@@ -399,11 +400,8 @@ class EngagementFilterForm(Form):
         if not self.is_valid():
             return queryset.order_by("-created_at", "-pk")
         d = self.cleaned_data
-        if d.get("vendor"):
-            queryset = queryset.filter(vendor=d["vendor"])
-        if d.get("status"):
-            queryset = queryset.filter(status=d["status"])
-        if d.get("owner"):
-            queryset = queryset.filter(owner=d["owner"])
+        queryset = queryset.filter_for_list(
+            status=d["status"], vendor=d["vendor"], owner=d["owner"], q=d["q"]
+        )
         order = self.SORTS.get(d.get("sort") or "-created", self.SORTS["-created"])[0]
         return queryset.order_by(order, "-pk")

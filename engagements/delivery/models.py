@@ -160,6 +160,22 @@ class EngagementQuerySet(TenantQuerySet):
             ),
         )
 
+    def filter_for_list(
+        self, *, status: str = "", vendor=None, owner=None, q: str = ""
+    ) -> "EngagementQuerySet":
+        """The engagement list's filters, the same on the list page and in the API: a status,
+        a vendor and an owner (a row or its id), words in the title; empty ones do nothing."""
+        queryset = self
+        if status:
+            queryset = queryset.filter(status=status)
+        if vendor:
+            queryset = queryset.filter(vendor=vendor)
+        if owner:
+            queryset = queryset.filter(owner=owner)
+        if q.strip():
+            queryset = queryset.filter(title__icontains=q.strip())
+        return queryset
+
     def for_list(self) -> "EngagementQuerySet":
         """The engagement list: vendor, owner and the money in one query."""
         return self.select_related("vendor", "owner").with_burn()

@@ -39,6 +39,7 @@ from engagements.delivery.models import (
     ScopeChange,
     SpendEntry,
 )
+from outsourcing.errors import Conflict
 from outsourcing.validation import check_happened, check_values
 from vendors.models import ENGAGEABLE_STATUSES, Vendor
 
@@ -66,10 +67,6 @@ ENGAGEMENT_TRANSITIONS: dict[str, tuple[str, ...]] = {
 REASON_REQUIRED = (E.PAUSED, E.TERMINATED)
 
 RACE_MESSAGE = "Someone else just reviewed this deliverable; here is where it stands now."
-
-
-class Conflict(Exception):
-    """A compare-and-set lost: someone else changed the row first."""
 
 
 # --- set-up ---------------------------------------------------------------------------------
@@ -164,7 +161,7 @@ def _check_owner(org, owner: User) -> None:
         org_id=org.pk, user_id=owner.pk, role__in=OWNER_ROLES
     ).exists():
         raise ValidationError(
-            {"owner": "The owner must be an owner or a manager of this organization."}
+            {"owner": "The owner must be an owner or manager of this organization."}
         )
 
 
@@ -315,7 +312,7 @@ def change_engagement_status(
     old = engagement.status
     if to not in ENGAGEMENT_TRANSITIONS.get(old, ()):
         raise ValidationError(
-            f"An engagement cannot go from {E(old).label.lower()} to {E(to).label.lower()}."
+            f"The engagement is {E(old).label.lower()}; it cannot become {E(to).label.lower()}."
         )
     if to in REASON_REQUIRED and not reason.strip():
         raise ValidationError({"reason": "Say why: the post-mortem will ask."})
@@ -792,6 +789,11 @@ def add_risk(
     owner: User | None = None,
 ) -> Risk:
     """Record a risk or obstacle with its mitigation plan."""
+    if (
+        owner is not None
+        and not Membership.objects.filter(org_id=engagement.org_id, user_id=owner.pk).exists()
+    ):
+        raise ValidationError({"owner": "The owner must be a member of this organization."})
     return Risk.objects.create(
         org_id=engagement.org_id,
         engagement=engagement,

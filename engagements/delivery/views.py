@@ -242,7 +242,6 @@ def deliverable_transition(request: HttpRequest, pk: int) -> HttpResponse:
             note=form.cleaned_data["note"],
             expected_version=form.cleaned_data["version"],
         ),
-        conflicts=(services.Conflict,),
         # The buttons carry no fields: the reason goes beside them, with the note as typed.
         refused=lambda form: {
             "transition_error": (
@@ -271,7 +270,6 @@ def deliverable_update(request: HttpRequest, pk: int) -> HttpResponse:
             expected_version=form.cleaned_data["version"],
             **form.changes(),
         ),
-        conflicts=(services.Conflict,),
         # The saved deliverable above, the change as typed (not saved) in its form below.
         refused=lambda form: {
             "edit_error": (deliverable.pk, _messages(form)),

@@ -138,7 +138,6 @@ def portal_submit(request: HttpRequest, access: PortalAccess) -> HttpResponse:
         form,
         lambda: services.submit_deliverable(access=access, **form.cleaned_data),
         message="Marked as submitted: the team will review it.",
-        conflicts=(services.delivery.Conflict,),
     )
 
 

@@ -12,8 +12,7 @@ from engagements.postmortems.models import (
     PostMortemOutcome,
     PostMortemStatus,
 )
-from engagements.postmortems.services import search_lessons
-from outsourcing.api import READ_ERRORS, IdParam, ListQuery, Page, Text, list_page
+from outsourcing.api import READ_ERRORS, Day, IdParam, ListQuery, Page, Text, list_page, narrowed
 
 postmortems = Router(tags=["post-mortems"])
 lessons = Router(tags=["lessons"])
@@ -77,15 +76,14 @@ class LessonFilters(ListQuery):
     category: FailureCategory | None = None
     vendor: IdParam | None = None
     tag: Text(50) = ""
+    since: Day | None = Field(None, description="Published on or after this day.")
 
 
 @postmortems.get("", response={200: PostMortemPage, **READ_ERRORS}, summary="List post-mortems")
 def postmortem_list(request, filters: Query[PostMortemFilters]):
-    queryset = PostMortem.objects.select_related("engagement")
-    if filters.status:
-        queryset = queryset.filter(status=filters.status)
-    if filters.outcome:
-        queryset = queryset.filter(outcome=filters.outcome)
+    queryset = narrowed(
+        PostMortem.objects.select_related("engagement"), filters, status="status", outcome="outcome"
+    )
     return list_page(queryset, filters, updated_field="created_at")
 
 
@@ -108,16 +106,16 @@ def postmortem_detail(request, postmortem_id: IdParam):
     "", response={200: LessonPage, **READ_ERRORS}, summary="List and search published lessons"
 )
 def lesson_list(request, filters: Query[LessonFilters]):
-    queryset = Lesson.objects.published().select_related("postmortem")
-    if filters.category:
-        queryset = queryset.filter(category=filters.category)
-    if filters.vendor:
-        queryset = queryset.filter(vendor_id=filters.vendor)
-    if filters.tag:
-        queryset = queryset.filter(tags__icontains=filters.tag)
-    if filters.q:
-        # Matching lessons in a stable (id) order, so cursors stay valid between pages.
-        queryset = Lesson.objects.filter(
-            pk__in=search_lessons(queryset, filters.q).values("pk")
-        ).select_related("postmortem")
+    # Matching lessons in id (or sync) order, not by relevance: cursors stay valid between pages.
+    queryset = (
+        Lesson.objects.published()
+        .select_related("postmortem")
+        .filter_for_list(
+            q=filters.q,
+            category=filters.category or "",
+            vendor=filters.vendor,
+            tag=filters.tag,
+            since=filters.since,
+        )
+    )
     return list_page(queryset, filters, updated_field="created_at")

@@ -8,9 +8,9 @@ activated and may turn any of them into a ``ChecklistItem``.
 """
 
 from django.conf import settings
-from django.contrib.postgres.search import SearchVectorField
-from django.db import models
-from django.db.models import Q
+from django.contrib.postgres.search import SearchQuery, SearchRank, SearchVectorField
+from django.db import connection, models
+from django.db.models import F, Q
 from django.utils import timezone
 
 from accounts.tenancy import TenantManager, TenantModel, TenantQuerySet
@@ -130,6 +130,44 @@ class LessonQuerySet(TenantQuerySet):
     def published(self) -> "LessonQuerySet":
         return self.filter(postmortem__status=PostMortemStatus.PUBLISHED)
 
+    def filter_for_list(
+        self, *, q: str = "", category: str = "", vendor=None, tag: str = "", since=None
+    ) -> "LessonQuerySet":
+        """The lesson list's filters, the same on the lessons page and in the API: words
+        (``matching``), a failure category, a vendor (a row or its id), a tag, published on
+        or after the day ``since``; empty ones do nothing."""
+        queryset = self
+        if category:
+            queryset = queryset.filter(category=category)
+        if vendor:
+            queryset = queryset.filter(vendor=vendor)
+        if tag := tag.strip():
+            queryset = queryset.filter(tags__icontains=tag)
+        if since:
+            queryset = queryset.filter(created_at__date__gte=since)
+        return queryset.matching(q)
+
+    def matching(self, q: str) -> "LessonQuerySet":
+        """Lessons matching ``q``: full-text on PostgreSQL (the GIN index on ``search``),
+        every word in the text or the tags elsewhere; a blank ``q`` matches every lesson."""
+        if not (q := q.strip()):
+            return self
+        if connection.vendor == "postgresql":
+            return self.filter(search=SearchQuery(q, config="english", search_type="websearch"))
+        condition = Q()
+        for word in q.split():
+            condition &= Q(text__icontains=word) | Q(tags__icontains=word)
+        return self.filter(condition)
+
+    def by_relevance(self, q: str) -> "LessonQuerySet":
+        """Best match first for the words ``q`` on PostgreSQL, else (and without words) newest first."""
+        if (q := q.strip()) and connection.vendor == "postgresql":
+            query = SearchQuery(q, config="english", search_type="websearch")
+            return self.annotate(rank=SearchRank(F("search"), query)).order_by(
+                "-rank", "-created_at"
+            )
+        return self.order_by("-created_at")
+
 
 class Lesson(TenantModel):
     """A short imperative sentence learned from an engagement, with a category and tags."""
@@ -144,7 +182,7 @@ class Lesson(TenantModel):
     position = models.PositiveIntegerField(default=0)
     created_at = models.DateTimeField(default=timezone.now)
     # Filled by the lesson services on PostgreSQL only (GIN index added by migration 0004's
-    # RunSQL there); SQLite searches with icontains. Used by services.postmortem.search_lessons.
+    # RunSQL there); SQLite searches with icontains. Used by LessonQuerySet.matching.
     search = SearchVectorField(null=True, editable=False)
 
     objects = TenantManager.from_queryset(LessonQuerySet)()

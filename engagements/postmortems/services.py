@@ -10,14 +10,13 @@ from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
 
-from django.contrib.postgres.search import SearchQuery, SearchRank, SearchVector
+from django.contrib.postgres.search import SearchVector
 from django.core.exceptions import ValidationError
 from django.db import connection, transaction
 from django.db.models import (
     Case,
     Count,
     Exists,
-    F,
     IntegerField,
     Max,
     Min,
@@ -363,21 +362,9 @@ def mark_lesson_read(*, lesson: Lesson, user: User) -> LessonRead:
 
 def search_lessons(queryset, q: str):
     """Full-text search on PostgreSQL (GIN index, ranked), a case-insensitive match elsewhere."""
-    q = q.strip()
-    if not q:
+    if not q.strip():
         return queryset
-    if connection.vendor == "postgresql":
-        query = SearchQuery(q, config="english", search_type="websearch")
-        return (
-            queryset.filter(search=query)
-            .annotate(rank=SearchRank(F("search"), query))
-            .order_by("-rank", "-created_at")
-        )
-    words = q.split()
-    condition = Q()
-    for word in words:
-        condition &= Q(text__icontains=word) | Q(tags__icontains=word)
-    return queryset.filter(condition)
+    return queryset.matching(q).by_relevance(q)
 
 
 def applicable_lessons(*, vendor: Vendor, exclude_engagement: Engagement | None = None) -> list:

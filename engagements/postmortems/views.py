@@ -231,22 +231,10 @@ def lesson_edit(request: HttpRequest, pk: int, action: str) -> HttpResponse:
 
 def _filtered_lessons(form: LessonFilterForm):
     lessons = Lesson.objects.published().for_list()
-    if form.is_valid():
-        data = form.cleaned_data
-        if data["category"]:
-            lessons = lessons.filter(category=data["category"])
-        if data["vendor"]:
-            lessons = lessons.filter(vendor=data["vendor"])
-        if data["tag"]:
-            lessons = lessons.filter(tags__icontains=data["tag"])
-        if data["since"]:
-            lessons = lessons.filter(created_at__date__gte=data["since"])
-        lessons = services.search_lessons(lessons.order_by("-created_at"), data["q"])
-    return (
-        lessons.order_by("-created_at")
-        if not (form.is_valid() and form.cleaned_data["q"])
-        else lessons
-    )
+    if not form.is_valid():
+        return lessons.order_by("-created_at")
+    data = form.cleaned_data
+    return lessons.filter_for_list(**data).by_relevance(data["q"])
 
 
 @require_safe

@@ -19,12 +19,14 @@ from engagements.models import (
     Interaction,
     OpenQuestion,
     ReadinessVerdict,
+    Risk,
     SpendEntry,
 )
 from tests.factories import (
     DeliverableFactory,
     EngagementFactory,
     MilestoneFactory,
+    UserFactory,
     VendorFactory,
 )
 from vendors.models import VendorStatus
@@ -191,7 +193,7 @@ def test_cutting_losses_records_who_when_and_why(manager, changed):
 
 def test_a_completed_engagement_cannot_be_reopened(manager):
     engagement = EngagementFactory(org=manager.org, status="completed")
-    with pytest.raises(ValidationError, match="cannot go from completed"):
+    with pytest.raises(ValidationError, match="completed; it cannot become active"):
         services.change_engagement_status(engagement=engagement, to="active", by=manager.user)
 
 
@@ -541,3 +543,20 @@ def test_watch_settings_change_is_validated_and_watched(manager, changed):
     engagement.refresh_from_db()
     assert (engagement.contact_cadence_days, engagement.stall_days) == (14, 30)
     assert changed == [engagement.pk]
+
+
+def test_a_risk_owned_by_a_stranger_is_refused_by_the_service(manager):
+    """The API and the risk form offer members only; the service keeps the rule for both."""
+    engagement = EngagementFactory(org=manager.org)
+    with pytest.raises(ValidationError, match="member of this organization") as refused:
+        services.add_risk(
+            engagement=engagement,
+            description="Key developer leaves",
+            likelihood="high",
+            impact="high",
+            owner=UserFactory(),
+        )
+    assert refused.value.message_dict == {
+        "owner": ["The owner must be a member of this organization."]
+    }
+    assert not Risk.objects.exists()

@@ -8,11 +8,8 @@ from django.http import HttpResponse
 from django.test import RequestFactory
 from django_htmx.middleware import HtmxDetails
 
+from outsourcing.errors import Conflict
 from outsourcing.htmx import answer_write
-
-
-class Lost(Exception):
-    pass
 
 
 class NameForm(forms.Form):
@@ -74,9 +71,9 @@ def test_a_service_refusal_lands_next_to_its_field(htmx, status):
 @pytest.mark.parametrize(("htmx", "status"), [(True, 200), (False, 409)], ids=["htmx", "plain"])
 def test_a_lost_race_is_told_and_a_plain_post_gets_409(htmx, status):
     def lose():
-        raise Lost("Someone else saved first.")
+        raise Conflict("Someone else saved first.")
 
-    response = write(post(htmx=htmx), lose, conflicts=(Lost,))
+    response = write(post(htmx=htmx), lose)
     assert response.status_code == status and "Someone else saved first." in response.text
 
 

@@ -96,7 +96,7 @@ def test_two_identical_vendor_creates_at_once_make_one_vendor_and_one_clean_refu
 
     for _ in range(5):  # the race is not certain each time; it must never be an IntegrityError
         Vendor.unscoped.all().delete()
-        assert _at_once(create("Acme Dev"), create("ACME DEV")) == ["NameTaken", "ok"]
+        assert _at_once(create("Acme Dev"), create("ACME DEV")) == ["Conflict", "ok"]
         assert Vendor.unscoped.count() == 1
 
 
@@ -113,7 +113,7 @@ def test_a_csv_import_confirmed_twice_at_once_imports_once(postgres, transaction
 
     for _ in range(5):
         Vendor.unscoped.all().delete()
-        assert _at_once(confirm, confirm) == ["NameTaken", "ok"]
+        assert _at_once(confirm, confirm) == ["Conflict", "ok"]
         assert sorted(Vendor.unscoped.values_list("name", flat=True)) == ["Alpha", "Beta", "Gamma"]
 
 

@@ -10,6 +10,7 @@ from django.urls import reverse
 
 from accounts.models import TokenScope
 from accounts.services import create_api_token
+from outsourcing.errors import Conflict
 from tests.factories import VendorFactory
 from vendors import services
 from vendors.models import Vendor
@@ -86,7 +87,7 @@ def test_the_form_and_the_import_refuse_the_same_names_as_the_api(manager):
 
 def test_the_service_refuses_a_case_variant_even_when_the_caller_skips_the_form(manager):
     VendorFactory(org=manager.org, name="Acme Dev")
-    with pytest.raises(services.NameTaken):
+    with pytest.raises(Conflict):
         services.create_vendor(org=manager.org, by=manager.user, name="aCME dEV")
 
 
@@ -112,7 +113,7 @@ def test_a_name_taken_between_preview_and_save_refuses_the_whole_import(manager,
     the message, not an IntegrityError, and saves nothing."""
     VendorFactory(org=manager.org, name="Beta")
     monkeypatch.setattr(services.Vendor.unscoped, "filter", _no_existing_names(services))
-    with pytest.raises(services.NameTaken) as refused:
+    with pytest.raises(Conflict) as refused:
         services.import_vendors(
             org=manager.org, by=manager.user, rows=[_row("Alpha"), _row("beta")]
         )
