@@ -21,7 +21,7 @@ PORT ?= 8000
 help:
 	@echo "make run    - install, migrate, load demo data, serve on http://127.0.0.1:8000 (PORT=8080 for another) with a worker and beat"
 	@echo "make test   - lint, migration and compose checks, then the whole test suite"
-	@echo "make test-quick - the test suite without the minutes-long fuzz runs (CI runs them: make test)"
+	@echo "make test-quick - the test suite without the fuzz runs, crawlers and 10,000-row tests (CI runs them: make test)"
 	@echo "make bench  - the README's benchmark tables (needs DATABASE_URL=postgres://..., REDIS_URL, wrk)"
 	@echo "make format - ruff format + fix"
 
@@ -63,9 +63,9 @@ check: lint
 test: check
 	$(VENV)/bin/pytest
 
-# For the edit-test loop only: skips the schemathesis runs marked fuzz, which make test keeps.
+# For the edit-test loop only: skips what is marked fuzz or slow, which make test keeps.
 test-quick: install
-	$(VENV)/bin/pytest -m "not fuzz"
+	$(VENV)/bin/pytest -m "not fuzz and not slow"
 
 bench: install
 	@[[ "$$DATABASE_URL" == postgres* && -n "$$REDIS_URL" ]] || { echo "make bench needs DATABASE_URL=postgres://... and REDIS_URL=redis://... (see README, Benchmarks)"; exit 2; }

@@ -350,7 +350,7 @@ def test_a_body_that_is_not_json_is_a_422(client, manager, write_token):
 
 
 # --- query counts at 10,000 rows -------------------------------------------------------------
-@pytest.mark.parametrize("n", [1, 10_000])
+@pytest.mark.parametrize("n", [1, pytest.param(10_000, marks=pytest.mark.slow)])
 def test_interaction_list_has_a_flat_query_count(
     client, manager, write_token, n, django_assert_num_queries
 ):
@@ -376,7 +376,7 @@ def test_interaction_list_has_a_flat_query_count(
             client.get(url + f"&cursor={page['next_cursor']}", headers=write_token)
 
 
-@pytest.mark.parametrize("n", [1, 10_000])
+@pytest.mark.parametrize("n", [1, pytest.param(10_000, marks=pytest.mark.slow)])
 def test_engagement_list_has_a_flat_query_count(
     client, manager, write_token, n, django_assert_num_queries
 ):
@@ -394,7 +394,7 @@ def test_engagement_list_has_a_flat_query_count(
     assert len(page["items"]) == min(n, 200)
 
 
-@pytest.mark.parametrize("n", [1, 10_000])
+@pytest.mark.parametrize("n", [1, pytest.param(10_000, marks=pytest.mark.slow)])
 def test_deliverable_list_has_a_flat_query_count(
     client, manager, write_token, n, django_assert_num_queries
 ):

@@ -121,7 +121,7 @@ def test_deleting_a_vendor_is_not_offered(client, manager, write_token):
     assert client.delete(f"/api/v1/vendors/{vendor.pk}", headers=write_token).status_code == 405
 
 
-@pytest.mark.parametrize("n", [1, 10_000])
+@pytest.mark.parametrize("n", [1, pytest.param(10_000, marks=pytest.mark.slow)])
 def test_vendor_list_has_a_flat_query_count_at_10000_vendors(
     client, manager, write_token, n, django_assert_num_queries
 ):

@@ -202,6 +202,7 @@ def test_list_refuses_post(manager):
     assert manager.client().post(url("engagement_list")).status_code == 405
 
 
+@pytest.mark.slow
 def test_engagement_list_with_ten_thousand_engagements_has_a_flat_query_count(
     manager, django_assert_num_queries
 ):

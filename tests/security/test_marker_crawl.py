@@ -206,6 +206,7 @@ def start_pages(own: dict) -> list[str]:
     return [s for s in starts if not s.startswith(SKIP_PATHS)]
 
 
+@pytest.mark.slow
 @pytest.mark.django_db
 def test_an_owner_crawling_their_own_organization_never_sees_another_organizations_data(
     org, owner, other_org, loose_rate_limit

@@ -165,6 +165,7 @@ JUNK_QUERIES = [
 HTMX_WAYS = [{"HX-Request": "true"}, {"HX-Request": "true", "HX-Target": "no-such-region"}]
 
 
+@pytest.mark.slow
 @pytest.mark.django_db
 def test_every_route_read_by_every_role_plain_htmx_or_with_junk_never_breaks(
     org, owner, manager, viewer, loose_rate_limit

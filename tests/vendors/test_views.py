@@ -83,7 +83,7 @@ def test_an_empty_list_invites_adding_the_first_vendor(manager):
     assert "No vendors yet" in manager.client().get(reverse("vendors:vendor_list")).text
 
 
-@pytest.mark.parametrize("n", [1, 5000])
+@pytest.mark.parametrize("n", [1, pytest.param(5000, marks=pytest.mark.slow)])
 def test_vendor_list_query_count_is_flat(manager, n, django_assert_num_queries):
     Vendor.objects.bulk_create(VendorFactory.build_batch(n, org=manager.org, score="3.5"))
     expired = [
