@@ -18,8 +18,12 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from typing import Any
 
+from auditlog.context import auditlog_value
+from auditlog.registry import auditlog
 from django.apps import apps
 from django.utils.formats import date_format
+
+from .tenancy import TenantModel
 
 _channel: ContextVar["Channel | None"] = ContextVar("audit_channel", default=None)
 
@@ -49,8 +53,6 @@ def audit_as(*, via: str, label: str = "", user=None) -> None:
     """
     _channel.set(Channel(via, label))
     if user is not None:
-        from auditlog.context import auditlog_value
-
         with suppress(LookupError):
             auditlog_value.get()["actor"] = user
 
@@ -61,10 +63,6 @@ def current_channel() -> Channel | None:
 
 def register_tenant_models() -> None:
     """Register every tenant model with auditlog (secrets excluded)."""
-    from auditlog.registry import auditlog
-
-    from .tenancy import TenantModel
-
     for model in apps.get_models():
         if issubclass(model, TenantModel) and not auditlog.contains(model):
             auditlog.register(model, exclude_fields=["token_hash", "secret", "version"])

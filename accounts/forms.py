@@ -6,7 +6,7 @@ from django.contrib.auth.forms import AuthenticationForm
 
 from outsourcing.forms import Form, InputLimits, ModelForm
 
-from .models import Organization, Role, TokenScope
+from .models import Organization, Role, TokenScope, User
 
 
 class EmailAuthenticationForm(InputLimits, AuthenticationForm):
@@ -39,8 +39,6 @@ class RegisterForm(Form):
         self.email = email
 
     def clean_password(self) -> str:
-        from .models import User
-
         password = self.cleaned_data["password"]
         password_validation.validate_password(
             password, User(email=self.email, first_name=self.data.get("first_name", ""))

@@ -10,6 +10,7 @@ from django.core.exceptions import ValidationError
 from django.db import models
 from django.utils import timezone
 
+from .audit import current_channel
 from .tenancy import TenantModel
 
 CURRENCIES = [
@@ -250,8 +251,6 @@ class ApiToken(TenantModel):
 class AuditEntryManager(LogEntryManager):
     def log_create(self, instance, force_log: bool = False, **kwargs):
         """Stamp each entry with the row's organization and the channel of the change."""
-        from .audit import current_channel
-
         channel = current_channel()
         kwargs.setdefault("org_id", getattr(instance, "org_id", None))
         kwargs.setdefault("via", channel.via if channel else "")

@@ -2,15 +2,13 @@
 
 import logging
 
-from django.conf import settings
 from django.core.exceptions import ValidationError
-from django.core.mail import send_mail
 from django.db import IntegrityError, transaction
-from django.urls import reverse
 from django.utils import timezone
 
 from outsourcing.queue import enqueue_on_commit
 
+from . import tasks
 from .models import (
     ApiToken,
     Invitation,
@@ -69,26 +67,8 @@ def invite_member(*, org: Organization, email: str, role: str, by: User) -> tupl
         raise ValidationError(
             {"email": f"{email} was invited by someone else just now; see the open invitations."}
         ) from None
-    from . import tasks  # tasks import services: keep the import local
-
     enqueue_on_commit(tasks.send_invitation, invitation_id=invitation.pk, token=token)
     return invitation, token
-
-
-def send_invitation(*, invitation: Invitation, token: str) -> None:
-    """E-mail the invitation link (idempotent enough: a second e-mail carries the same link)."""
-    link = settings.SITE_URL + reverse("accounts:invitation_accept", args=[token])
-    inviter = invitation.invited_by.display_name if invitation.invited_by else "A colleague"
-    send_mail(
-        subject=f"You are invited to {invitation.org.name} on Vendorwatch",
-        message=(
-            f"{inviter} invited you to join {invitation.org.name} on Vendorwatch as "
-            f"{invitation.get_role_display().lower()}.\n\nAccept the invitation: {link}\n\n"
-            f"The link expires on {invitation.expires_at:%Y-%m-%d}."
-        ),
-        from_email=None,
-        recipient_list=[invitation.email],
-    )
 
 
 def find_invitation(token: str) -> Invitation | None:

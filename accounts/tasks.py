@@ -1,6 +1,6 @@
 from celery import shared_task
 
-from . import services
+from . import mail
 from .models import Invitation
 
 
@@ -11,4 +11,4 @@ def send_invitation(*, invitation_id: int, token: str) -> None:
         Invitation.objects.select_related("org", "invited_by").filter(pk=invitation_id).first()
     )
     if invitation is not None and invitation.is_usable():
-        services.send_invitation(invitation=invitation, token=token)
+        mail.send_invitation(invitation=invitation, token=token)

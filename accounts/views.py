@@ -21,7 +21,7 @@ from .audit import describe
 from .decorators import allow_viewer, member_required, owner_required
 from .forms import ApiTokenForm, InviteForm, OrganizationForm, RegisterForm, RoleForm
 from .middleware import SESSION_KEY
-from .models import ApiToken, AuditEntry, Invitation, Membership
+from .models import ApiToken, AuditEntry, Invitation, Membership, User
 from .portability import export_organization
 
 
@@ -134,8 +134,6 @@ def invitation_accept(request: HttpRequest, token: str) -> HttpResponse:
                 return _joined(request, invitation)
     else:
         form = RegisterForm(email=invitation.email)
-    from .models import User
-
     has_account = (
         not user.is_authenticated and User.objects.filter(email__iexact=invitation.email).exists()
     )

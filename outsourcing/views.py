@@ -12,6 +12,10 @@ from django.shortcuts import render
 from django.utils import timezone
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_safe
+from django.views.defaults import page_not_found
+
+from engagements.models import Engagement, SweepRun
+from outsourcing.celery import app
 
 log = logging.getLogger(__name__)
 
@@ -35,8 +39,6 @@ def database_ok() -> bool:
 
 
 def broker_ok() -> bool:
-    from outsourcing.celery import app
-
     try:
         with app.connection_for_write() as conn:
             conn.ensure_connection(max_retries=1, timeout=2)
@@ -53,8 +55,6 @@ def watcherz(request: HttpRequest) -> HttpResponse:
     """For an uptime monitor: the health watcher finished a full sweep within three sweep
     intervals (503 when not, once there is an active engagement to watch). The web app
     keeps serving either way; this is what tells someone the worker or beat is down."""
-    from engagements.models import Engagement, SweepRun
-
     last = SweepRun.last_finished()
     late = SweepRun.late(last, timezone.now(), Engagement.unscoped.all())
     return JsonResponse(
@@ -107,6 +107,4 @@ def not_found(request: HttpRequest, exception: Exception | None = None) -> HttpR
             },
             status=404,
         )
-    from django.views.defaults import page_not_found
-
     return page_not_found(request, exception)
