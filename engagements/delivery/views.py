@@ -325,7 +325,7 @@ def interaction_create(request: HttpRequest, pk: int) -> HttpResponse:
 def question_answer(request: HttpRequest, pk: int) -> HttpResponse:
     """Mark an open question answered."""
     question = get_object_or_404(OpenQuestion.objects.select_related("engagement"), pk=pk)
-    answer = partial(services.answer_question, question=question)
+    answer = partial(services.answer_question, question=question, by=request.user)
     return _write(request, question.engagement, "interactions", AnswerForm(request.POST), answer)
 
 
