@@ -248,6 +248,10 @@ class Thread:
     def open_questions(self) -> int:
         return sum(1 for e in self.entries if e.question is not None)
 
+    @property
+    def first_open_question(self) -> OpenQuestion | None:
+        return next((e.question for e in self.entries if e.question is not None), None)
+
 
 def thread(*, engagement: Engagement, limit: int = THREAD_LIMIT) -> Thread:
     """The portal thread of one engagement, oldest first, in three queries whatever its length.
