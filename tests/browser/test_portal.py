@@ -76,6 +76,8 @@ def test_a_vendor_asks_in_the_portal_a_manager_answers_on_the_engagement_page_an
 
     vendor = page.context.browser.new_context(viewport={"width": w, "height": h}).new_page()
     vendor.goto(f"{live_server.url}/portal/{token}/")
+    vendor.get_by_role("button", name="Send check-in").click()  # refused: no progress, no rating
+    expect(vendor.locator("#checkin_progress_error")).to_be_in_viewport()
     vendor.get_by_label("Your question").fill("Which payment provider should we integrate?")
     vendor.get_by_role("button", name="Send question").click()
     thread = vendor.locator("#portal-thread")
