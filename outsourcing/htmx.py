@@ -8,7 +8,7 @@ from typing import Any
 
 from django import forms
 from django.contrib import messages
-from django.db.models import Model
+from django.db.models import Model, QuerySet
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect
 from django.template.response import TemplateResponse
@@ -109,7 +109,12 @@ class WriteView(View):
     organization's id is a 404), binds ``form_class`` to the request and answers with
     ``answer_write``, calling::
 
-        service(<object_name>=the object, by=request.user (when ``by``), **form.cleaned_data)
+        service(<object_name>=the object, by=request.user (when ``by``), **the form's data)
+
+    The form's data is its ``service_kwargs()`` where it has one (the form turns its fields
+    into the service's arguments), else its ``cleaned_data``; a button with no fields keeps
+    the default ``form_class``, an empty form. ``message`` (plain POST only) is text that may
+    name the objects, ``"{contact.name} removed."``, or a function of the service's result.
 
     A page's subclass says how the page is shown (``show``) and where a plain POST goes
     (``done``); ``form_with`` names what the form's ``__init__`` needs (``"org"``, or a name
@@ -144,26 +149,35 @@ class WriteView(View):
         bound = {self.object_name or self.model._meta.model_name: self.object} if self.model else {}
         if self.by:
             bound["by"] = request.user
+        data = getattr(form, "service_kwargs", lambda: form.cleaned_data)
+        message = self.message
+        if isinstance(message, str):
+            message = lambda result: self.message.format(**self.objects())  # noqa: E731
         return answer_write(
             request,
             form,
-            lambda: self.service(**bound, **form.cleaned_data),
+            lambda: self.service(**bound, **data()),
             show=self.show,
             done=self.done,
             form_name=self.form_name,
-            message=self.message,
+            message=message,
         )
 
     def get_object(self, pk: int | None) -> Model | None:
         if self.model is None:
             return None
-        queryset = self.model.objects.select_related(*self.related)
-        return get_object_or_404(queryset, **{self.lookup: pk})
+        return get_object_or_404(self.get_queryset(), **{self.lookup: pk})
+
+    def get_queryset(self) -> QuerySet:
+        return self.model.objects.select_related(*self.related)
 
     def objects(self) -> dict[str, Any]:
-        """What ``form_with`` may name: the organization and the object by its model's name."""
-        named = {self.model._meta.model_name: self.object} if self.model else {}
-        return {"org": self.request.org, **named}
+        """What ``form_with`` and ``message`` may name: the organization and the object (by
+        its model's name and by ``object_name``); a page's subclass adds the page's object."""
+        if self.model is None:
+            return {"org": self.request.org}
+        names = {self.model._meta.model_name, self.object_name or "object"}
+        return {"org": self.request.org} | dict.fromkeys(names, self.object)
 
     def show(self, **context) -> HttpResponse:
         raise NotImplementedError  # the page's subclass shows the page (or its region)
