@@ -109,7 +109,8 @@ class WriteView(View):
     organization's id is a 404), binds ``form_class`` to the request and answers with
     ``answer_write``, calling::
 
-        service(<object_name>=the object, by=request.user (when ``by``), **the form's data)
+        service(<object_name>=the object, org=request.org (when ``org``),
+                by=request.user (when ``by``), **the form's data)
 
     The form's data is its ``service_kwargs()`` where it has one (the form turns its fields
     into the service's arguments), else its ``cleaned_data``; a button with no fields keeps
@@ -131,7 +132,8 @@ class WriteView(View):
     form_class: type[forms.BaseForm] = forms.Form
     form_with: tuple[str, ...] = ()
     service: Callable[..., Any] | None = None
-    by = False
+    by = False  # the service is told who: ``by=request.user``
+    org = False  # the service is told the organization: ``org=request.org``
     form_name: str | None = None
     message: str | Callable[[Any], str] | None = None
 
@@ -140,15 +142,13 @@ class WriteView(View):
         role = initkwargs.pop("role", cls.role)
         return require_POST(role(super().as_view(**initkwargs)))
 
-    def post(self, request: HttpRequest, pk: int | None = None, **kwargs) -> HttpResponse:
-        self.object = self.get_object(pk)
+    def post(self, request: HttpRequest, *args, **kwargs) -> HttpResponse:
+        self.object = self.get_object(*args, **kwargs)
         objects = self.objects()
         form = self.form_class(
             request.POST, request.FILES, **{name: objects[name] for name in self.form_with}
         )
-        bound = {self.object_name or self.model._meta.model_name: self.object} if self.model else {}
-        if self.by:
-            bound["by"] = request.user
+        bound = self.service_kwargs()
         data = getattr(form, "service_kwargs", lambda: form.cleaned_data)
         message = self.message
         if isinstance(message, str):
@@ -159,11 +159,11 @@ class WriteView(View):
             lambda: self.service(**bound, **data()),
             show=self.show,
             done=self.done,
-            form_name=self.form_name,
+            refused=self.refused,
             message=message,
         )
 
-    def get_object(self, pk: int | None) -> Model | None:
+    def get_object(self, pk: int | None = None) -> Model | None:
         if self.model is None:
             return None
         return get_object_or_404(self.get_queryset(), **{self.lookup: pk})
@@ -174,13 +174,30 @@ class WriteView(View):
     def objects(self) -> dict[str, Any]:
         """What ``form_with`` and ``message`` may name: the organization and the object (by
         its model's name and by ``object_name``); a page's subclass adds the page's object."""
-        if self.model is None:
-            return {"org": self.request.org}
-        names = {self.model._meta.model_name, self.object_name or "object"}
-        return {"org": self.request.org} | dict.fromkeys(names, self.object)
+        named = {"org": getattr(self.request, "org", None)}  # none on the vendor portal
+        if self.object is not None:
+            names = {type(self.object)._meta.model_name, self.object_name or "object"}
+            named |= dict.fromkeys(names, self.object)
+        return named
+
+    def service_kwargs(self) -> dict[str, Any]:
+        """The service's arguments besides the form's: the object, the organization (when
+        ``org``) and who (when ``by``)."""
+        kwargs = {}
+        if self.object is not None:
+            kwargs[self.object_name or type(self.object)._meta.model_name] = self.object
+        if self.org:
+            kwargs["org"] = self.request.org
+        if self.by:
+            kwargs["by"] = self.request.user
+        return kwargs
 
     def show(self, **context) -> HttpResponse:
         raise NotImplementedError  # the page's subclass shows the page (or its region)
 
     def done(self, result: Any) -> str | None:
         return None  # no redirect: ``show`` answers a plain POST too
+
+    def refused(self, form: forms.BaseForm) -> dict[str, Any]:
+        """What ``show`` gets for a refused form: the form, by the name its template knows."""
+        return {self.form_name or context_name(form): form}
