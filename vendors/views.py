@@ -259,24 +259,24 @@ contact_create = VendorWrite.as_view(
     section="contacts",
 )
 
+
+class ContactWrite(VendorWrite):
+    """A write to one of the vendor's contacts (the URL's pk), answered at #contacts."""
+
+    model = VendorContact
+    related = ("vendor",)
+    object_name = "contact"
+    section = "contacts"
+
+
 # Make the contact the vendor's one primary contact.
-contact_primary = VendorWrite.as_view(
-    model=VendorContact,
-    related=("vendor",),
-    object_name="contact",
-    service=services.make_primary_contact,
-    message="{contact.name} is now the primary contact.",
-    section="contacts",
+contact_primary = ContactWrite.as_view(
+    service=services.make_primary_contact, message="{contact.name} is now the primary contact."
 )
 
 # Remove the contact (the next one by name becomes primary if it was).
-contact_delete = VendorWrite.as_view(
-    model=VendorContact,
-    related=("vendor",),
-    object_name="contact",
-    service=services.remove_contact,
-    message="{contact.name} removed from the contacts.",
-    section="contacts",
+contact_delete = ContactWrite.as_view(
+    service=services.remove_contact, message="{contact.name} removed from the contacts."
 )
 
 # Record a contract (with its files).
