@@ -11,6 +11,7 @@ from decimal import Decimal
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
+from django.db.models import Model, QuerySet
 from django.shortcuts import get_object_or_404
 from ninja import Field, Query, Router, Schema, Status
 from pydantic import ConfigDict, StrictBool, ValidationInfo, field_validator
@@ -56,7 +57,6 @@ from outsourcing.api import (
     Text,
     check_required_when,
     list_page,
-    narrowed,
     not_blank,
     required_when,
 )
@@ -88,6 +88,11 @@ def _milestone(milestone_id: int) -> Milestone:
 
 def _engagement(engagement_id: IdParam) -> Engagement:
     return get_object_or_404(Engagement.objects.all(), pk=engagement_id)
+
+
+def _rows(model: type[Model], engagement_id: IdParam) -> QuerySet:
+    """``model``'s rows of one engagement of this organization (404 for another's)."""
+    return model.objects.filter(engagement=_engagement(engagement_id))
 
 
 # --- engagements -----------------------------------------------------------------------------
@@ -320,8 +325,7 @@ class MilestoneIn(Input):
     summary="An engagement's milestones",
 )
 def milestone_list(request, engagement_id: IdParam, filters: Query[PageQuery]):
-    engagement = _engagement(engagement_id)
-    return list_page(Milestone.objects.filter(engagement=engagement), filters)
+    return list_page(_rows(Milestone, engagement_id), filters)
 
 
 @engagements.post(
@@ -379,9 +383,10 @@ class DeliverableIn(Input):
     summary="An engagement's deliverables",
 )
 def deliverable_list(request, engagement_id: IdParam, filters: Query[DeliverableFilters]):
-    queryset = Deliverable.objects.filter(engagement=_engagement(engagement_id))
-    queryset = narrowed(queryset, filters, status="status", milestone="milestone_id")
-    return list_page(queryset, filters, updated_field="updated_at")
+    rows = _rows(Deliverable, engagement_id)
+    return list_page(
+        rows, filters, updated_field="updated_at", status="status", milestone="milestone_id"
+    )
 
 
 @engagements.post(
@@ -545,11 +550,10 @@ class InteractionIn(Input):
     summary="An engagement's interaction log",
 )
 def interaction_list(request, engagement_id: IdParam, filters: Query[InteractionFilters]):
-    queryset = Interaction.objects.filter(engagement=_engagement(engagement_id))
-    queryset = narrowed(
-        queryset, filters, channel="channel", direction="direction", source="source"
+    narrow = {"channel": "channel", "direction": "direction", "source": "source"}
+    return list_page(
+        _rows(Interaction, engagement_id), filters, updated_field="created_at", **narrow
     )
-    return list_page(queryset, filters, updated_field="created_at")
 
 
 @engagements.post(
@@ -600,11 +604,7 @@ class SpendIn(Input):
     summary="Money paid on an engagement",
 )
 def spend_list(request, engagement_id: IdParam, filters: Query[ListQuery]):
-    return list_page(
-        SpendEntry.objects.filter(engagement=_engagement(engagement_id)),
-        filters,
-        updated_field="created_at",
-    )
+    return list_page(_rows(SpendEntry, engagement_id), filters, updated_field="created_at")
 
 
 @engagements.post(
@@ -659,10 +659,8 @@ class RiskIn(Input):
     summary="An engagement's risks and obstacles",
 )
 def risk_list(request, engagement_id: IdParam, filters: Query[RiskFilters]):
-    queryset = narrowed(
-        Risk.objects.filter(engagement=_engagement(engagement_id)), filters, status="status"
-    )
-    return list_page(queryset, filters, updated_field="created_at")
+    rows = _rows(Risk, engagement_id)
+    return list_page(rows, filters, updated_field="created_at", status="status")
 
 
 @engagements.post(
