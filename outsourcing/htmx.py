@@ -144,24 +144,30 @@ class WriteView(View):
 
     def post(self, request: HttpRequest, *args, **kwargs) -> HttpResponse:
         self.object = self.get_object(*args, **kwargs)
-        objects = self.objects()
-        form = self.form_class(
-            request.POST, request.FILES, **{name: objects[name] for name in self.form_with}
-        )
-        bound = self.service_kwargs()
-        data = getattr(form, "service_kwargs", lambda: form.cleaned_data)
-        message = self.message
-        if isinstance(message, str):
-            message = lambda result: self.message.format(**self.objects())  # noqa: E731
+        form = self.get_form()
         return answer_write(
             request,
             form,
-            lambda: self.service(**bound, **data()),
+            lambda: self.service(**self.service_kwargs(), **self.form_data(form)),
             show=self.show,
             done=self.done,
             refused=self.refused,
-            message=message,
+            message=self.success_message if self.message else None,
         )
+
+    def get_form(self) -> forms.BaseForm:
+        objects = self.objects()
+        kwargs = {name: objects[name] for name in self.form_with}
+        return self.form_class(self.request.POST, self.request.FILES, **kwargs)
+
+    def form_data(self, form: forms.BaseForm) -> dict[str, Any]:
+        service_kwargs = getattr(form, "service_kwargs", None)
+        return service_kwargs() if service_kwargs else form.cleaned_data
+
+    def success_message(self, result: Any) -> str:
+        if callable(self.message):
+            return self.message(result)
+        return self.message.format(**self.objects())
 
     def get_object(self, pk: int | None = None) -> Model | None:
         if self.model is None:
@@ -169,7 +175,8 @@ class WriteView(View):
         return get_object_or_404(self.get_queryset(), **{self.lookup: pk})
 
     def get_queryset(self) -> QuerySet:
-        return self.model.objects.select_related(*self.related)
+        rows = self.model.objects.all()
+        return rows.select_related(*self.related) if self.related else rows
 
     def objects(self) -> dict[str, Any]:
         """What ``form_with`` and ``message`` may name: the organization and the object (by

@@ -1,7 +1,9 @@
 """Engagement pages: the list, the set-up flow and the engagement page with its in-place edits.
 
 Every write view: decorate, fetch through the organization-scoped manager, validate with a
-form, call one service, answer with the region htmx targets (or redirect a plain POST).
+form, call one service, answer with the region htmx targets (or redirect a plain POST). Most
+are only that, so they are declared (``RegionWrite``: the form, the service, the region); the
+few that do more are functions around ``answer_write``.
 """
 
 from functools import partial
@@ -149,10 +151,11 @@ class RegionWrite(WriteView):
         return {**super().objects(), "engagement": engagement}
 
     def show(self, **context) -> HttpResponse:
-        return _region(self.request, self.objects()["engagement"], self.region)["show"](**context)
+        return _show_region(self.request, self.objects()["engagement"].pk, self.region, **context)
 
     def done(self, result) -> str:
-        return _region(self.request, self.objects()["engagement"], self.region)["done"]
+        engagement = self.objects()["engagement"]
+        return reverse("engagements:engagement_detail", args=[engagement.pk]) + f"#{self.region}"
 
 
 # --- header: status, readiness override, brief ------------------------------------------------

@@ -100,10 +100,11 @@ class RegionWrite(WriteView):
         return PostMortem.objects.for_detail()
 
     def show(self, **context) -> HttpResponse:
-        return _region(self.request, self.object, self.region)["show"](**context)
+        return _show(self.request, self.object.pk, **context)
 
     def done(self, result) -> str:
-        return _region(self.request, self.object, self.region)["done"]
+        pk = self.object.pk
+        return reverse("engagements:postmortem_detail", args=[pk]) + f"#{self.region}"
 
 
 def _postmortem(pk: int) -> PostMortem:
