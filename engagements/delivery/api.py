@@ -8,6 +8,7 @@ included, is the API's 409 (``outsourcing.api``), naming the field the client se
 
 from datetime import date, datetime
 from decimal import Decimal
+from functools import partial
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
@@ -434,14 +435,7 @@ def deliverable_detail(request, deliverable_id: IdParam):
     summary="Mark submitted (a planned deliverable is started first)",
 )
 def deliverable_submit(request, deliverable_id: IdParam, payload: TransitionIn):
-    deliverable = _deliverable(deliverable_id)
-    services.submit_deliverable(
-        deliverable=deliverable,
-        by=request.user,
-        note=payload.note,
-        expected_version=payload.expected_version,
-    )
-    return deliverable
+    return _step(request, deliverable_id, payload, services.submit_deliverable)
 
 
 @deliverables.post(
@@ -450,7 +444,8 @@ def deliverable_submit(request, deliverable_id: IdParam, payload: TransitionIn):
     summary="Accept submitted work (needs acceptance criteria)",
 )
 def deliverable_accept(request, deliverable_id: IdParam, payload: TransitionIn):
-    return _review(request, deliverable_id, DeliverableStatus.ACCEPTED, payload)
+    review = partial(services.transition_deliverable, to=DeliverableStatus.ACCEPTED)
+    return _step(request, deliverable_id, payload, review)
 
 
 @deliverables.post(
@@ -459,15 +454,16 @@ def deliverable_accept(request, deliverable_id: IdParam, payload: TransitionIn):
     summary="Reject submitted work, saying why",
 )
 def deliverable_reject(request, deliverable_id: IdParam, payload: RejectIn):
-    return _review(request, deliverable_id, DeliverableStatus.REJECTED, payload)
+    review = partial(services.transition_deliverable, to=DeliverableStatus.REJECTED)
+    return _step(request, deliverable_id, payload, review)
 
 
-def _review(request, deliverable_id: IdParam, to: str, payload: TransitionIn) -> Deliverable:
-    """Accept or reject submitted work: the same service the engagement page calls."""
+def _step(request, deliverable_id: IdParam, payload: TransitionIn, service) -> Deliverable:
+    """Move a deliverable on with the service the engagement page calls (its note, and the
+    version the client looked at: a lost race is a 409)."""
     deliverable = _deliverable(deliverable_id)
-    services.transition_deliverable(
+    service(
         deliverable=deliverable,
-        to=to,
         by=request.user,
         note=payload.note,
         expected_version=payload.expected_version,
