@@ -1,0 +1,71 @@
+"""The backtest judges the stored past as the daily sweep judged it live: the whole library of
+scripted histories, replayed through the services and swept day by day, gets the same level
+on every day from ``engagements.watch.backtest`` reading only the rows left behind."""
+
+from datetime import UTC, date, datetime
+from decimal import Decimal
+from pathlib import Path
+from unittest import mock
+
+import pytest
+
+from engagements import replay
+from engagements.models import Engagement
+from engagements.watch import backtest, rules
+from engagements.watch.facts import Facts
+
+HISTORIES = sorted((Path(__file__).parents[1] / "histories").glob("*.yaml"))
+# Acceptance criteria written on day 22 (a recorded change): the backtest takes a
+# deliverable's criteria as they are now, so it cannot see the blurry weeks before.
+CHANGES_THE_PAST = {"failing-blurry-noisy"}
+
+
+@pytest.mark.slow
+def test_the_backtest_gives_every_history_the_level_the_daily_sweep_gave_it(db):
+    judged: dict[str, backtest.Verdict] = {}
+    finish = replay._Driver.finish
+
+    def judge_then_finish(driver):  # before the replay rolls its rows back
+        h, pk = driver.h, driver.engagement.pk
+        until = {pk: h.moment(h.last_day, 23, 59)}
+        verdicts = backtest.backtest(
+            Engagement.objects.filter(pk=pk), [backtest.Scenario("now")], until=until
+        )
+        judged[h.name] = verdicts["now"][pk]
+        finish(driver)
+
+    with mock.patch.object(replay._Driver, "finish", judge_then_finish):
+        results = replay.replay_many([replay.load(p) for p in HISTORIES])
+    differ = {}
+    for result in results:
+        h = result.history
+        swept = {d.day: d.level for d in result.days}
+        mine = {(day - h.start).days: level for day, level in judged[h.name].levels}
+        wrong = [(d, swept[d], mine.get(d)) for d in sorted(swept) if mine.get(d) != swept[d]]
+        if wrong or set(mine) - set(swept):
+            differ[h.name] = wrong[:3]
+    assert len(results) >= 40
+    assert set(differ) == CHANGES_THE_PAST, differ
+
+
+def _facts(**kw) -> Facts:
+    base = dict(
+        engagement_id=1, org_id=1, vendor_id=1, owner_id=1, title="t",
+        budget=Decimal("100"), start_date=date(2026, 1, 1), target_end_date=date(2026, 6, 1),
+        baseline=datetime(2026, 1, 1, tzinfo=UTC),
+        settings={"contact_cadence_days": 7, "contact_grace_days": 3, "response_window_hours": 48,
+                  "review_window_days": 5, "stall_days": 21, "scope_change_window_days": 30,
+                  "scope_change_limit": 3},
+    )  # fmt: skip
+    return Facts(**(base | kw))
+
+
+def test_burn_thresholds_passed_to_the_rule_replace_the_named_constants():
+    at = datetime(2026, 3, 1, tzinfo=UTC)
+    # Half the budget gone, the whole plan due, nothing accepted: a gap of 50 points.
+    f = _facts(spent=Decimal("50"), planned_value=Decimal("100"), due_value=Decimal("100"))
+    assert rules.burn_without_delivery(f, at).severity == 2  # clear at 40, severe at 60
+    assert rules.burn_without_delivery(f, at, rules.Thresholds(burn_gap_severe=0.5)).severity == 3
+    assert rules.burn_without_delivery(f, at, rules.Thresholds(burn_gap_mild=0.55)) is None
+    assert rules.Thresholds(burn_gap_severe=0.5).changed() == {"burn_gap_severe": 0.5}
+    assert rules.DEFAULTS.changed() == {}
