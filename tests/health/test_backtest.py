@@ -48,16 +48,31 @@ def test_the_backtest_gives_every_history_the_level_the_daily_sweep_gave_it(db):
     assert set(differ) == CHANGES_THE_PAST, differ
 
 
+SETTINGS = {
+    "contact_cadence_days": 7,
+    "contact_grace_days": 3,
+    "response_window_hours": 48,
+    "review_window_days": 5,
+    "stall_days": 21,
+    "scope_change_window_days": 30,
+    "scope_change_limit": 3,
+}
+
+
 def _facts(**kw) -> Facts:
-    base = dict(
-        engagement_id=1, org_id=1, vendor_id=1, owner_id=1, title="t",
-        budget=Decimal("100"), start_date=date(2026, 1, 1), target_end_date=date(2026, 6, 1),
+    return Facts(
+        engagement_id=1,
+        org_id=1,
+        vendor_id=1,
+        owner_id=1,
+        title="t",
+        budget=Decimal("100"),
+        start_date=date(2026, 1, 1),
+        target_end_date=date(2026, 6, 1),
         baseline=datetime(2026, 1, 1, tzinfo=UTC),
-        settings={"contact_cadence_days": 7, "contact_grace_days": 3, "response_window_hours": 48,
-                  "review_window_days": 5, "stall_days": 21, "scope_change_window_days": 30,
-                  "scope_change_limit": 3},
-    )  # fmt: skip
-    return Facts(**(base | kw))
+        settings=SETTINGS,
+        **kw,
+    )
 
 
 def test_burn_thresholds_passed_to_the_rule_replace_the_named_constants():
