@@ -13,6 +13,7 @@ from engagements import replay
 from engagements.models import Engagement
 from engagements.watch import backtest, rules
 from engagements.watch.facts import Facts
+from tests.postmortems.watcher_history import delivered, quiet_partial, silent_vendor
 
 HISTORIES = sorted((Path(__file__).parents[1] / "histories").glob("*.yaml"))
 # Acceptance criteria written on day 22 (a recorded change): the backtest takes a
@@ -84,3 +85,32 @@ def test_burn_thresholds_passed_to_the_rule_replace_the_named_constants():
     assert rules.burn_without_delivery(f, at, rules.Thresholds(burn_gap_mild=0.55)) is None
     assert rules.Thresholds(burn_gap_severe=0.5).changed() == {"burn_gap_severe": 0.5}
     assert rules.DEFAULTS.changed() == {}
+
+
+WHAT_IFS = [
+    backtest.Scenario("contact", watch={"contact_cadence_days": 1, "contact_grace_days": 0}),
+    backtest.Scenario("stall", watch={"stall_days": 7}),
+    backtest.Scenario("window", watch={"response_window_hours": 12, "review_window_days": 1}),
+    backtest.Scenario("scope", watch={"scope_change_limit": 1}),
+    backtest.Scenario("burn", thresholds=rules.Thresholds(burn_gap_mild=0.1, burn_gap_clear=0.15)),
+    backtest.Scenario("persist", persist_days=2),
+]
+
+
+def test_a_what_if_recomputing_only_the_rules_it_touches_equals_recomputing_them_all(org):
+    silent_vendor(org)
+    quiet_partial(org)
+    delivered(org)
+    ended = Engagement.objects.filter(org=org)
+    cheap = backtest.backtest(ended, WHAT_IFS)
+    full = backtest.backtest(ended, WHAT_IFS, full=True)
+    for scenario in WHAT_IFS:
+        for pk, verdict in full[scenario.name].items():
+            assert cheap[scenario.name][pk] == verdict, (scenario.name, pk)
+    # ... and most what-ifs change a verdict, or the comparison proves little (these histories
+    # hold no questions, slow reviews or scope changes for the other two to bite on).
+    today = backtest.backtest(ended, [backtest.Scenario("now")])["now"]
+    changed = {
+        s.name for s in WHAT_IFS for pk in today if full[s.name][pk].levels != today[pk].levels
+    }
+    assert changed == {"contact", "stall", "burn", "persist"}
