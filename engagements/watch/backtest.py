@@ -51,6 +51,7 @@ FIRSTS = (Level.WATCH, Level.WARNING, Level.CUT_LOSSES)
 RANK = {str(level): rank for level, rank in LEVEL_RANK.items()}  # plain str keys: no Enum call
 
 RECENT, SCOPE_LOOKBACK = timedelta(days=RECENT_DAYS), timedelta(days=SCOPE_LOOKBACK_DAYS)
+ONE_DAY = timedelta(days=1)
 DAY_HOUR = 18  # the moment of each day the past is judged at (UTC), as the replay sweeps
 S = DeliverableStatus
 STOPS = (EngagementStatus.PAUSED, EngagementStatus.COMPLETED, EngagementStatus.TERMINATED)
@@ -494,8 +495,8 @@ def backtest(
         baseline = story.row["activated_at"] or _aware(story.row["start_date"])
         f = _fresh_facts(story, baseline)
         for start, stop in story.active:
-            day = start.date()
-            while (at := _aware(day, DAY_HOUR)) < stop:
+            at = _aware(start.date(), DAY_HOUR)
+            while at < stop:
                 if at >= start:
                     _facts(story, at, f)
                     f.settings = own
@@ -507,7 +508,7 @@ def backtest(
                             for i in state.recompute:
                                 found[i] = every[i](f, at, state.thresholds)
                         _judge(state, [s for s in found if s], at)
-                day += timedelta(days=1)
+                at += ONE_DAY
         for state, sc in zip(states, scenarios, strict=True):
             verdict = state.verdict
             verdict.spent = story.spent
