@@ -1,10 +1,10 @@
 """The warning-sign rules and how they combine into a health score and a level.
 
-Each rule is a plain function ``rule(facts, at, thresholds) -> Signal | None`` over the ``Facts``
-of one engagement (``engagements.watch.facts``) and a moment ``at`` -- no database, no hidden
-``now()`` -- with its thresholds from the engagement's watch settings and ``Thresholds``
-(``DEFAULTS``: the named constants below; the watcher report tries others). A signal carries a severity
-(1 mild, 2 clear, 3 severe) and evidence a person can read.
+Each rule is a plain function ``rule(facts, at, thresholds) -> Signal | None`` over the
+``Facts`` of one engagement (``engagements.watch.facts``) and a moment ``at`` -- no database, no
+hidden ``now()`` -- with its thresholds from the engagement's watch settings and a
+``Thresholds`` value (``DEFAULTS``: the named constants below; the watcher report tries
+others). A signal carries a severity (1 mild, 2 clear, 3 severe) and evidence a person can read.
 
 Each signal also says what would clear it (``clears``), in words a manager can act on.
 
@@ -20,7 +20,7 @@ a vendor's missed contact, but never tells you to cut the vendor loose: the reme
 """
 
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, fields
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from engagements.delivery.exit_criteria import evaluate
@@ -54,14 +54,6 @@ class Thresholds:
     burn_gap_severe: float = BURN_GAP_SEVERE
     burn_late_spent: float = BURN_LATE_SPENT
     burn_late_accepted: float = BURN_LATE_ACCEPTED
-
-    def changed(self) -> dict[str, float]:
-        """The fields that differ from the defaults (name → value)."""
-        return {
-            f.name: getattr(self, f.name)
-            for f in fields(self)
-            if getattr(self, f.name) != getattr(DEFAULTS, f.name)
-        }
 
 
 DEFAULTS = Thresholds()
