@@ -144,7 +144,7 @@ def watcher_report(*, org, whatif: Scenario | None = None) -> dict:
     )
     stories = load(ended)
     scenarios = [NOW, *([whatif] if whatif else [])]
-    verdicts = backtest(stories, scenarios)
+    verdicts = backtest(stories, scenarios, until_cut=True)  # the report needs no more
     rows = []
     for e in ended.order_by("-ended_at", "-pk").values(
         "pk", "title", "vendor__name", "currency", "ended_at",

@@ -476,11 +476,14 @@ def backtest(
     *,
     until: Mapping[int, datetime] | None = None,
     full: bool = False,
+    until_cut: bool = False,
 ) -> dict[str, dict[int, Verdict]]:
     """What the watcher would have said, day by day, about each engagement under each
     scenario: scenario name → engagement id → ``Verdict``. ``engagements``: a queryset (read
     with ``load``) or what ``load`` returned. ``full``: recompute every rule for every
-    scenario (the check of ``READS``)."""
+    scenario (the check of ``READS``). ``until_cut``: stop judging an engagement under a
+    scenario once it said cut your losses (its first moments and first signs are known by
+    then; ``levels`` stops there)."""
     stories = engagements if isinstance(engagements, dict) else load(engagements, until)
     scenarios = list(scenarios)
     out: dict[str, dict[int, Verdict]] = defaultdict(dict)
@@ -494,20 +497,23 @@ def backtest(
         story.cached_key = None
         baseline = story.row["activated_at"] or _aware(story.row["start_date"])
         f = _fresh_facts(story, baseline)
+        live = states
         for start, stop in story.active:
             at = _aware(start.date(), DAY_HOUR)
-            while at < stop:
+            while at < stop and live:
                 if at >= start:
                     _facts(story, at, f)
                     f.settings = own
                     today = [rule(f, at, rules.DEFAULTS) for rule in every]
-                    for state in states:
+                    for state in live:
                         found = today
                         if state.recompute:
                             f.settings, found = state.settings, list(today)
                             for i in state.recompute:
                                 found[i] = every[i](f, at, state.thresholds)
                         _judge(state, [s for s in found if s], at)
+                    if until_cut:
+                        live = [s for s in live if Level.CUT_LOSSES not in s.verdict.first]
                 at += ONE_DAY
         for state, sc in zip(states, scenarios, strict=True):
             verdict = state.verdict
