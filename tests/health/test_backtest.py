@@ -112,3 +112,22 @@ def test_a_what_if_recomputing_only_the_rules_it_touches_equals_recomputing_them
         s.name for s in WHAT_IFS for pk in today if full[s.name][pk].levels != today[pk].levels
     }
     assert changed == {"contact", "stall", "burn", "persist"}
+
+
+def test_stopping_at_cut_your_losses_changes_nothing_the_report_shows(org):
+    silent_vendor(org)
+    quiet_partial(org)
+    ended = Engagement.objects.filter(org=org)
+    whole = backtest.backtest(ended, WHAT_IFS)
+    short = backtest.backtest(ended, WHAT_IFS, until_cut=True)
+    for scenario in WHAT_IFS:
+        for pk, verdict in whole[scenario.name].items():
+            cut = short[scenario.name][pk]
+            assert (cut.first, cut.first_signs, cut.spent_after, cut.peak) == (
+                verdict.first,
+                verdict.first_signs,
+                verdict.spent_after,
+                verdict.peak,
+            )
+    silent = ended.get(title="Silent vendor").pk
+    assert len(short["stall"][silent].levels) < len(whole["stall"][silent].levels)
