@@ -2,7 +2,7 @@
 
 One healthy, one drifting (contacts thinning, comfort falling), one failing (a milestone
 overdue, a deliverable rejected twice, ~80% of the budget spent with little accepted) and
-one completed. Idempotent: an engagement whose title already exists is left alone.
+one completed; and three more ended ones with post-mortems for the watcher report. Idempotent: an engagement whose title already exists is left alone.
 
 Rows are written through the services (so the invariants hold), then moved back in time:
 the services stamp "now", and a demo needs a past.
@@ -164,7 +164,7 @@ def _pay(engagement, by, entries: list[tuple[int, int, str]]) -> None:
 
 @transaction.atomic
 def seed_engagements(accounts, vendors: list[Vendor] | None = None) -> list[Engagement]:
-    """Create the four demo engagements of the demo organization (idempotent)."""
+    """Create the demo engagements of the demo organization (idempotent)."""
     org, m, o = accounts.org, accounts.manager, accounts.owner
     vendors = vendors or _vendors(org)
     existing = set(Engagement.unscoped.filter(org=org).values_list("title", flat=True))
