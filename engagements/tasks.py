@@ -5,7 +5,11 @@ beat schedule, tasks already queued in Redis and the tests name them so.
 """
 
 from engagements.alerts.tasks import dispatch_outbox, send_digest
-from engagements.portal.tasks import send_portal_link
+from engagements.portal.tasks import (
+    send_portal_link,
+    tell_team_of_question,
+    tell_vendor_of_answer,
+)
 from engagements.watch.tasks import reevaluate_engagement, sweep_health, sweep_health_chunk
 
 __all__ = [
@@ -15,4 +19,6 @@ __all__ = [
     "send_portal_link",
     "sweep_health",
     "sweep_health_chunk",
+    "tell_team_of_question",
+    "tell_vendor_of_answer",
 ]

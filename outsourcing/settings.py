@@ -130,7 +130,8 @@ else:
     # Embedded broker for a laptop: kombu's filesystem transport works across processes
     # when "in" and "out" are the same folder. It does not redeliver after a crash.
     CELERY_QUEUE_DIR.mkdir(parents=True, exist_ok=True)
-    CELERY_BROKER_URL = "filesystem://"
+    # The host is ignored, but without one kombu warns on every connection (twice a start).
+    CELERY_BROKER_URL = "filesystem://localhost//"
     CELERY_BROKER_TRANSPORT_OPTIONS = {
         "data_folder_in": str(CELERY_QUEUE_DIR),
         "data_folder_out": str(CELERY_QUEUE_DIR),

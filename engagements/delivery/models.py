@@ -538,6 +538,10 @@ class OpenQuestion(TenantModel):
     asked_at = models.DateTimeField(default=timezone.now)
     answered_at = models.DateTimeField(null=True, blank=True)
     answer = models.TextField(blank=True)
+    # Who on our side answered (the vendor portal's thread names them); none for old rows.
+    answered_by = models.ForeignKey(
+        User, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
 
     class Meta:
         ordering = ["answered_at", "-asked_at"]

@@ -763,15 +763,24 @@ def log_interaction(
 
 @transaction.atomic
 def answer_question(
-    *, question: OpenQuestion, answer: str = "", at: datetime | None = None
+    *,
+    question: OpenQuestion,
+    answer: str = "",
+    by: User | None = None,
+    at: datetime | None = None,
 ) -> OpenQuestion:
-    """Mark an open question answered (once; answering twice changes nothing)."""
-    now = at or timezone.now()
-    if OpenQuestion.objects.filter(pk=question.pk, answered_at__isnull=True).update(
-        answered_at=now, answer=answer
-    ):
-        question.answered_at, question.answer = now, answer
+    """Mark an open question answered (once; answering twice changes nothing).
+
+    The row is locked and saved (not a bare ``update()``), so the audit trail records the
+    answer and who gave it; the watcher re-evaluates after commit.
+    """
+    current = OpenQuestion.unscoped.select_for_update().get(pk=question.pk)
+    if current.answered_at is None:
+        current.answered_at, current.answer, current.answered_by = at or timezone.now(), answer, by
+        current.save(update_fields=["answered_at", "answer", "answered_by"])
         hooks.engagement_changed(engagement=question.engagement)
+    question.answered_at, question.answer = current.answered_at, current.answer
+    question.answered_by_id = current.answered_by_id
     return question
 
 

@@ -319,6 +319,7 @@ question_answer = RegionWrite.as_view(
     object_name="question",
     form_class=AnswerForm,
     service=services.answer_question,
+    by=True,
     region="interactions",
 )
 

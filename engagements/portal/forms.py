@@ -96,3 +96,20 @@ class PortalSubmitForm(IdsOfItsOwn, Form):
                 DeliverableStatus.REJECTED,
             ],
         )
+
+
+class PortalAnswerForm(Form):
+    """Our answer to a question the vendor asked in the portal (the vendor reads it there)."""
+
+    answer = forms.CharField(
+        label="Your answer",
+        max_length=2000,
+        widget=forms.Textarea(attrs={"rows": 2}),
+        error_messages={"required": "Write the answer the vendor will read."},
+    )
+
+    def __init__(self, *args, question_id: int, **kwargs) -> None:
+        # One form per open question on the page: ids of its own (``answer-12_answer``).
+        kwargs.setdefault("auto_id", f"answer-{question_id}_%s")
+        super().__init__(*args, **kwargs)
+        self.question_id = question_id

@@ -3,8 +3,13 @@
 A contact's check-in, question and submission go through the delivery services, so they
 land in the interaction log and the timeline and feed the health watcher exactly like
 our own entries (a low comfort rating counts; a question they ask is owed by *us*).
+
+The portal thread (``thread``) is what both sides see of that exchange, in time order:
+the vendor's check-ins, questions and submissions, our answers and review outcomes. Our
+calls, notes, spend and budget never appear in it.
 """
 
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from django.conf import settings
@@ -18,6 +23,7 @@ from engagements.delivery import services as delivery
 from engagements.delivery.models import (
     Channel,
     Deliverable,
+    DeliverableStatus,
     DeliverableTransition,
     Direction,
     Engagement,
@@ -29,9 +35,11 @@ from engagements.delivery.models import (
 )
 from engagements.portal import tasks
 from engagements.portal.models import PortalAccess
+from outsourcing.errors import Conflict
 from outsourcing.queue import enqueue_on_commit
 from vendors.models import VendorContact
 
+ANSWERED_MEANWHILE = "This question was answered in the meantime: the thread shows the answer."
 # The portal records last use at most this often per link, not on every page view.
 LAST_USED_RESOLUTION = timedelta(minutes=5)
 
@@ -145,7 +153,9 @@ def ask_question(
         source=Source.PORTAL,
         occurred_at=at,
     )
-    return OpenQuestion.unscoped.get(interaction=interaction)
+    question_row = OpenQuestion.unscoped.get(interaction=interaction)
+    enqueue_on_commit(tasks.tell_team_of_question, open_question_id=question_row.pk)
+    return question_row
 
 
 @transaction.atomic
@@ -168,3 +178,126 @@ def submit_deliverable(
         by_vendor=True,
         at=at,
     )
+
+
+# --- our side answers, and the thread both sides see ------------------------------------------
+
+
+@transaction.atomic
+def answer_vendor_question(*, question: OpenQuestion, answer: str, by: User) -> OpenQuestion:
+    """Answer a question the vendor asked in the portal: they read it in the portal thread.
+
+    Marks the question answered (so the watcher's "our side slipping" stops counting it),
+    audited with who answered; the vendor's portal contacts are e-mailed after commit.
+    """
+    if not answer.strip():
+        raise ValidationError({"answer": "Write the answer the vendor will read."})
+    if question.owed_by != Side.US or not _asked_in_portal(question):
+        raise ValidationError("Only questions the vendor asked in the portal are answered here.")
+    # Checked before and after: the delivery service locks the row, so of two people
+    # answering at once one wins and the other is told (their answer is not lost silently).
+    if question.answered_at is not None:
+        raise Conflict(ANSWERED_MEANWHILE)
+    delivery.answer_question(question=question, answer=answer.strip(), by=by)
+    if question.answered_by_id != by.pk or question.answer != answer.strip():
+        raise Conflict(ANSWERED_MEANWHILE)
+    enqueue_on_commit(tasks.tell_vendor_of_answer, open_question_id=question.pk)
+    return question
+
+
+def _asked_in_portal(question: OpenQuestion) -> bool:
+    return Interaction.unscoped.filter(pk=question.interaction_id, source=Source.PORTAL).exists()
+
+
+# The thread shows this many entries at most (the newest); older ones stay in the records.
+THREAD_LIMIT = 100
+REVIEWED = (DeliverableStatus.SUBMITTED, DeliverableStatus.ACCEPTED, DeliverableStatus.REJECTED)
+
+
+@dataclass(frozen=True)
+class ThreadEntry:
+    """One message of the portal thread, as both sides see it."""
+
+    at: datetime
+    kind: str  # checkin, question, answer, submitted, accepted, rejected
+    side: str  # "vendor" or "us"
+    who: str
+    text: str
+    about: str = ""  # the deliverable, or the question an answer answers
+    comfort: int | None = None
+    question: OpenQuestion | None = None  # set on an open question (our side answers it)
+
+    @property
+    def heading(self) -> str:
+        return {
+            "checkin": "Check-in",
+            "question": "Question",
+            "answer": "Answer",
+            "submitted": "Submitted",
+            "accepted": "Accepted",
+            "rejected": "Rejected",
+        }[self.kind]
+
+
+@dataclass(frozen=True)
+class Thread:
+    entries: list[ThreadEntry]
+    truncated: bool  # older entries exist beyond THREAD_LIMIT
+
+    @property
+    def open_questions(self) -> int:
+        return sum(1 for e in self.entries if e.question is not None)
+
+    @property
+    def first_open_question(self) -> OpenQuestion | None:
+        return next((e.question for e in self.entries if e.question is not None), None)
+
+
+def thread(*, engagement: Engagement, limit: int = THREAD_LIMIT) -> Thread:
+    """The portal thread of one engagement, oldest first, in three queries whatever its length.
+
+    Only what the vendor may read: their portal check-ins, the questions they asked there
+    and our answers, submissions (a note only when the vendor wrote it) and our reviews with
+    the reason. Never our interactions, notes, spend or budget.
+    """
+    vendor = engagement.vendor.name
+    entries: list[ThreadEntry] = []
+    for i in Interaction.objects.filter(
+        engagement=engagement, source=Source.PORTAL, channel=Channel.CHECKIN
+    ).order_by("-occurred_at", "-pk")[: limit + 1]:
+        entries.append(
+            ThreadEntry(i.occurred_at, "checkin", "vendor", vendor, i.notes, comfort=i.comfort)
+        )
+    for q in (
+        OpenQuestion.objects.filter(
+            engagement=engagement, owed_by=Side.US, interaction__source=Source.PORTAL
+        )
+        .select_related("interaction", "answered_by")
+        .order_by("-asked_at", "-pk")[: limit + 1]
+    ):
+        asker = q.interaction.notes.removeprefix("Question from ").strip() or vendor
+        open_ = q.answered_at is None
+        entries.append(
+            ThreadEntry(
+                q.asked_at, "question", "vendor", asker, q.question, question=q if open_ else None
+            )
+        )
+        if not open_:
+            who = q.answered_by.display_name if q.answered_by else "The team"
+            text = q.answer or "Marked answered (outside the portal, e.g. on a call)."
+            entries.append(ThreadEntry(q.answered_at, "answer", "us", who, text, about=q.question))
+    for t in (
+        DeliverableTransition.objects.filter(
+            deliverable__engagement=engagement, to_status__in=REVIEWED
+        )
+        .select_related("deliverable", "by")
+        .order_by("-at", "-pk")[: limit + 1]
+    ):
+        ours = not t.by_vendor
+        who = vendor if not ours else (t.by.display_name if t.by else "The team")
+        # Our own note on a submission we recorded may be internal; a review's is its reason.
+        text = "" if ours and t.to_status == DeliverableStatus.SUBMITTED else t.note
+        side = "us" if ours else "vendor"
+        entries.append(ThreadEntry(t.at, t.to_status, side, who, text, about=t.deliverable.title))
+    entries.sort(key=lambda e: e.at)
+    return Thread(entries=entries[-limit:], truncated=len(entries) > limit)

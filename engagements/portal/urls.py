@@ -22,6 +22,11 @@ staff_urlpatterns = [
         name="portal_access_create",
     ),
     path(
+        "questions/<int:pk>/portal-answer/",
+        views.portal_question_answer,
+        name="portal_question_answer",
+    ),
+    path(
         "portal-links/<int:pk>/revoke/",
         views.portal_access_revoke,
         name="portal_access_revoke",

@@ -16,15 +16,22 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect
 from django.template.response import TemplateResponse
 from django.urls import reverse
+from django.utils import timezone
 from django.views.decorators.http import require_POST, require_safe
 
 from accounts.audit import audit_as
 from accounts.decorators import manager_required
 from accounts.tenancy import activate_tenant
-from engagements.delivery.models import Deliverable, Engagement, Milestone
+from engagements.delivery.models import Deliverable, Engagement, Milestone, OpenQuestion
 from engagements.delivery.pages import PAGE, REGIONS, context_for
-from engagements.portal import services
-from engagements.portal.forms import CheckInForm, PortalInviteForm, PortalSubmitForm, QuestionForm
+from engagements.portal import pages, services
+from engagements.portal.forms import (
+    CheckInForm,
+    PortalAnswerForm,
+    PortalInviteForm,
+    PortalSubmitForm,
+    QuestionForm,
+)
 from engagements.portal.mail import portal_url
 from engagements.portal.models import PortalAccess
 from outsourcing.htmx import WriteView, answer_write, render
@@ -53,6 +60,7 @@ def portal_view(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse
             cache.incr(key)
             raise Http404("No such portal link.")
         activate_tenant(access.org)
+        timezone.activate(access.org.tzinfo)  # the middleware deactivates it after the request
         audit_as(
             via="portal",
             label=f"portal: {access.contact.name} ({access.contact.vendor.name})",
@@ -63,7 +71,8 @@ def portal_view(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse
 
 
 def _portal(request: HttpRequest, access: PortalAccess, **forms) -> TemplateResponse:
-    """The brief: vision, goal, done, milestones and deliverables. Never money or our notes."""
+    """The brief (vision, goal, done, milestones and deliverables) and the thread with the
+    team. Never money or our notes."""
     engagement = access.engagement
     milestones = Milestone.objects.filter(engagement=engagement).prefetch_related(
         Prefetch("deliverables", queryset=Deliverable.objects.order_by("due_date", "pk"))
@@ -73,6 +82,9 @@ def _portal(request: HttpRequest, access: PortalAccess, **forms) -> TemplateResp
         "engagement": engagement,
         "contact": access.contact,
         "milestones": milestones,
+        "portal_thread": (thread := services.thread(engagement=engagement)),
+        "portal_thread_rows": [(entry, None) for entry in thread.entries],
+        "portal_vendor_side": True,
         "checkin_form": forms.get("checkin_form") or CheckInForm(),
         "question_form": forms.get("question_form") or QuestionForm(),
         "submit_form": forms.get("submit_form") or PortalSubmitForm(engagement=engagement),
@@ -108,7 +120,9 @@ class PortalWrite(WriteView):
         return _portal(self.request, self.object, **forms)
 
     def done(self, result) -> str:
-        return reverse("portal:portal_home", args=[self.request.resolver_match.kwargs["token"]])
+        # Back to the thread, where what they just sent now shows (and the message with it).
+        token = self.request.resolver_match.kwargs["token"]
+        return reverse("portal:portal_home", args=[token]) + "#portal-thread"
 
 
 # Post a check-in: progress, blockers and a comfort rating from the vendor's side.
@@ -158,6 +172,32 @@ def portal_access_create(request: HttpRequest, pk: int) -> HttpResponse:
         show=partial(_show_portal_access, request, engagement.pk),
         # No redirect, even for a plain post: the link is shown this once.
         shown=lambda invited: {"portal_new": invited[0], "portal_link": portal_url(invited[1])},
+    )
+
+
+@require_POST
+@manager_required
+def portal_question_answer(request: HttpRequest, pk: int) -> HttpResponse:
+    """Answer a question the vendor asked in the portal; the vendor reads it in their thread."""
+    question = get_object_or_404(OpenQuestion.objects.select_related("engagement"), pk=pk)
+    form = PortalAnswerForm(request.POST, question_id=question.pk)
+
+    def refused(form: PortalAnswerForm) -> dict:
+        return pages.engagement_page_context(
+            request=request, engagement=question.engagement, refused=form
+        )
+
+    return answer_write(
+        request,
+        form,
+        lambda: services.answer_vendor_question(
+            question=question, answer=form.cleaned_data["answer"], by=request.user
+        ),
+        show=partial(_show_portal_access, request, question.engagement_id),
+        done=reverse("engagements:engagement_detail", args=[question.engagement_id])
+        + "#portal-thread",
+        message="Answered: the vendor sees it in the portal thread.",
+        refused=refused,
     )
 
 

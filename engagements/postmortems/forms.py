@@ -52,7 +52,12 @@ class CommentForm(IdsOfItsOwn, Form):
 
 
 class LessonFilterForm(Form):
-    q = forms.CharField(label="Search", required=False, max_length=200)
+    q = forms.CharField(
+        label="Search",
+        required=False,
+        max_length=200,
+        help_text='Words, "a phrase", -without, or',
+    )
     category = forms.ChoiceField(
         required=False, choices=[("", "Any category"), *FailureCategory.choices]
     )

@@ -7,6 +7,8 @@ engagement must acknowledge every applicable lesson (``LessonAcknowledgement``) 
 activated and may turn any of them into a ``ChecklistItem``.
 """
 
+import re
+
 from django.conf import settings
 from django.contrib.postgres.search import SearchQuery, SearchRank, SearchVectorField
 from django.db import connection, models
@@ -123,6 +125,45 @@ class FailureItem(TenantModel):
         ]
 
 
+# One term of a web search: an optional "-", then a "quoted phrase" (closed or not) or a word.
+_TERM = re.compile(r'(-?)"([^"]*)"?|(\S+)')
+
+
+def websearch_terms(q: str) -> list[list[tuple[bool, str]]]:
+    """``q`` in PostgreSQL's web-search syntax as OR-groups of (negated, text) terms.
+
+    ``'"second rejection" -trial or cadence'`` → ``[[(False, "second rejection"),
+    (True, "trial")], [(False, "cadence")]]``. Empty phrases and a lone "-" are dropped.
+    """
+    groups: list[list[tuple[bool, str]]] = [[]]
+    for match in _TERM.finditer(q):
+        minus, phrase, word = match.groups()
+        if word is not None and word.lower() == "or":
+            if groups[-1]:
+                groups.append([])
+            continue
+        negated = bool(minus) if phrase is not None else word.startswith("-")
+        text = " ".join(phrase.split()) if phrase is not None else word.lstrip("-")
+        if text:
+            groups[-1].append((negated, text))
+    return [group for group in groups if group]
+
+
+def websearch_condition(q: str, *, fields: tuple[str, ...]) -> Q:
+    """The SQLite stand-in for ``websearch_to_tsquery``: each term a case-insensitive
+    substring of one of ``fields`` (a phrase as written), negated terms absent from all."""
+    condition = Q(pk__in=[])
+    for group in websearch_terms(q):
+        both = Q()
+        for negated, text in group:
+            found = Q()
+            for name in fields:
+                found |= Q(**{f"{name}__icontains": text})
+            both &= ~found if negated else found
+        condition |= both
+    return condition
+
+
 class LessonQuerySet(TenantQuerySet):
     def for_list(self) -> "LessonQuerySet":
         return self.select_related("vendor", "postmortem", "postmortem__engagement")
@@ -148,16 +189,18 @@ class LessonQuerySet(TenantQuerySet):
         return queryset.matching(q)
 
     def matching(self, q: str) -> "LessonQuerySet":
-        """Lessons matching ``q``: full-text on PostgreSQL (the GIN index on ``search``),
-        every word in the text or the tags elsewhere; a blank ``q`` matches every lesson."""
+        """Lessons matching ``q`` in the web-search syntax people type: words (all of them),
+        a "quoted phrase" (those words in that order), ``-word`` (without it) and ``or``.
+
+        PostgreSQL: full text (``websearch_to_tsquery``, stemmed; the GIN index on ``search``).
+        Elsewhere (SQLite): the same syntax as case-insensitive substrings of the text or the
+        tags, so a phrase is matched as written. A blank ``q`` matches every lesson.
+        """
         if not (q := q.strip()):
             return self
         if connection.vendor == "postgresql":
             return self.filter(search=SearchQuery(q, config="english", search_type="websearch"))
-        condition = Q()
-        for word in q.split():
-            condition &= Q(text__icontains=word) | Q(tags__icontains=word)
-        return self.filter(condition)
+        return self.filter(websearch_condition(q, fields=("text", "tags")))
 
     def by_relevance(self, q: str) -> "LessonQuerySet":
         """Best match first for the words ``q`` on PostgreSQL, else (and without words) newest first."""

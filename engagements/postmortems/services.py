@@ -55,7 +55,28 @@ from vendors.models import Criterion, Evidence, EvidenceKind, Vendor, score_fiel
 BAD_LEVELS = (Level.WARNING, Level.CUT_LOSSES)
 DUE_AFTER_DAYS = 14
 APPLICABLE_LIMIT = 12
-WHY = {0: "same vendor", 1: "same specialty", 2: "same failure category"}
+WHY = {
+    0: "same vendor",
+    1: "same specialty",
+    2: "same failure category",
+    3: "every engagement",
+}
+# Lessons about how *we* work apply to every engagement, whichever the vendor: going too soon,
+# describing needs poorly, holding on too long, neglecting the relationship. Lessons about the
+# vendor choice or its contract (and "other") come back only through a tie to the vendor.
+GENERAL_CATEGORIES = (
+    FailureCategory.TOO_SOON,
+    FailureCategory.POOR_NEEDS,
+    FailureCategory.HELD_ON,
+    FailureCategory.NEGLECTED,
+)
+APPLIES_RULE = (
+    "Lessons about how we work ("
+    + ", ".join(c.label.lower() for c in GENERAL_CATEGORIES)
+    + ") apply to every engagement. Lessons about the vendor choice or its contract, and other"
+    " lessons, come back for the same vendor, vendors sharing a specialty, or a failure this"
+    " vendor's engagements already had."
+)
 PUBLISHED_MESSAGE = "This post-mortem is published: it is read-only (comments are still welcome)."
 
 
@@ -369,7 +390,8 @@ def search_lessons(queryset, q: str):
 
 def applicable_lessons(*, vendor: Vendor, exclude_engagement: Engagement | None = None) -> list:
     """Published lessons that apply to ``vendor``: same vendor, then same specialty, then the
-    failure categories this vendor's engagements went wrong in; one query, ranked by ``why``."""
+    failure categories this vendor's engagements went wrong in, then the general lessons
+    (``GENERAL_CATEGORIES``: they apply to every engagement); one query, ranked by ``why``."""
     specialty = Q()
     for s in vendor.specialty_list:
         specialty |= Q(vendor__specialties__icontains=s)
@@ -385,6 +407,7 @@ def applicable_lessons(*, vendor: Vendor, exclude_engagement: Engagement | None 
             When(vendor=vendor, then=Value(0)),
             When(same_specialty, then=Value(1)),
             When(category__in=own_categories, then=Value(2)),
+            When(category__in=GENERAL_CATEGORIES, then=Value(3)),
             default=Value(9),
             output_field=IntegerField(),
         )

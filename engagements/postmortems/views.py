@@ -345,7 +345,12 @@ def vendor_lessons(request: HttpRequest, pk: int) -> HttpResponse:
     """The vendor page's "Lessons that apply" (an htmx fragment; a page of its own without JS)."""
     vendor = get_object_or_404(Vendor.objects, pk=pk)
     lessons = services.applicable_lessons(vendor=vendor)
-    context = {"vendor": vendor, "lessons": lessons, "why": services.WHY}
+    context = {
+        "vendor": vendor,
+        "lessons": lessons,
+        "why": services.WHY,
+        "applies_rule": services.APPLIES_RULE,
+    }
     return render(request, PANELS, context | {"page": "vendor"}, partials=["vendor-lessons"])
 
 
@@ -356,7 +361,13 @@ def setup_lessons(request: HttpRequest) -> HttpResponse:
     vendor_id = parse_id(request.GET.get("vendor"))  # junk such as "²" or 10**20 is no vendor
     vendor = Vendor.objects.filter(pk=vendor_id).first() if vendor_id else None
     lessons = services.applicable_lessons(vendor=vendor) if vendor else []
-    context = {"vendor": vendor, "lessons": lessons, "why": services.WHY, "page": "setup"}
+    context = {
+        "vendor": vendor,
+        "lessons": lessons,
+        "why": services.WHY,
+        "applies_rule": services.APPLIES_RULE,
+        "page": "setup",
+    }
     return render(request, PANELS, context, partials=["setup-lessons"])
 
 
@@ -372,6 +383,7 @@ def _engagement_lessons(request: HttpRequest, engagement: Engagement, **extra) -
         "engagement": engagement,
         "lessons": lessons,
         "why": services.WHY,
+        "applies_rule": services.APPLIES_RULE,
         "checklist": list(
             ChecklistItem.objects.filter(engagement=engagement).select_related("done_by")
         ),

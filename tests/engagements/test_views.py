@@ -371,9 +371,10 @@ def test_engagement_page_with_200_deliverables_and_2000_interactions_has_a_flat_
 # session, user, memberships, engagement with burn, milestones, deliverables, interactions
 # count + page, spend by date, exit criteria, open and recently answered questions, spend entries, risks, scope
 # changes, status changes, risk-owner choices, deliverable-form milestone choices, spend-form
-# milestone choices; portal links, vendor contacts to invite (exists).
+# milestone choices; portal links, vendor contacts to invite (exists); the portal thread
+# (check-ins, questions with answers, reviews).
 # + 9: the exit criteria's metric values from the health watcher (engagements.watch.facts).
-QUERIES_ON_DETAIL = 30
+QUERIES_ON_DETAIL = 33
 
 
 def _busy(engagement, n: int) -> None:

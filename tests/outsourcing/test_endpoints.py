@@ -123,3 +123,26 @@ def test_the_file_email_backend_writes_each_message_under_email_file_path(tmp_pa
     assert result.returncode == 0, result.stderr
     (written,) = (tmp_path / "mail").iterdir()
     assert "Subject: Hello" in written.read_text()
+
+
+def test_the_embedded_broker_connects_without_a_warning(tmp_path):
+    # `make run` without Redis: kombu warned "No hostname was supplied" at every start.
+    script = (
+        "import logging, django; logging.basicConfig(level=logging.WARNING); django.setup(); "
+        "from outsourcing.celery import app; "
+        "conn = app.connection_for_write(); conn.connect(); conn.info(); "  # as the banner does
+        "print(conn.transport.driver_type)"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", script],
+        env={
+            "PATH": "/usr/bin:/bin",
+            "DJANGO_SETTINGS_MODULE": "outsourcing.settings",
+            "VAR_DIR": str(tmp_path / "var"),
+        },
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "filesystem" and "WARNING" not in result.stderr

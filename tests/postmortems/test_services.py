@@ -153,17 +153,43 @@ def test_lessons_apply_same_vendor_first_then_same_specialty_then_failure_catego
         owner.org, owner.user, vendor=cousin, text="B", category="other"
     )
     own = published_lesson(owner.org, owner.user, vendor=vendor, text="A", category="wrong_vendor")
-    unrelated = published_lesson(
-        owner.org, owner.user, vendor=stranger, text="D", category="neglected"
+    unrelated = published_lesson(owner.org, owner.user, vendor=stranger, text="D", category="other")
+    general = published_lesson(
+        owner.org, owner.user, vendor=stranger, text="E", category="neglected"
     )
     lessons = services.applicable_lessons(vendor=vendor)
-    assert [lesson.pk for lesson in lessons] == [own.pk, by_specialty.pk, same_category.pk]
+    assert [lesson.pk for lesson in lessons] == [
+        own.pk,
+        by_specialty.pk,
+        same_category.pk,
+        general.pk,
+    ]
     assert unrelated.pk not in [lesson.pk for lesson in lessons]
     assert [lesson.why_label for lesson in lessons] == [
         "same vendor",
         "same specialty",
         "same failure category",
+        "every engagement",
     ]
+
+
+def test_a_new_vendor_with_other_specialties_still_gets_the_lessons_about_how_we_work(owner):
+    old_hand = VendorFactory(org=owner.org, status=VendorStatus.ACTIVE, specialties="design")
+    newcomer = VendorFactory(org=owner.org, status=VendorStatus.ACTIVE, specialties="legal")
+    general = {
+        category: published_lesson(
+            owner.org, owner.user, vendor=old_hand, text=f"About {category}.", category=category
+        )
+        for category in ("too_soon", "poor_needs", "held_on", "neglected")
+    }
+    vendor_specific = published_lesson(
+        owner.org, owner.user, vendor=old_hand, text="Ask for a design trial.",
+        category="wrong_vendor",
+    )  # fmt: skip
+    lessons = services.applicable_lessons(vendor=newcomer)
+    assert {lesson.pk for lesson in lessons} == {lesson.pk for lesson in general.values()}
+    assert {lesson.why_label for lesson in lessons} == {"every engagement"}
+    assert vendor_specific.pk not in {lesson.pk for lesson in lessons}
 
 
 def test_activation_is_refused_until_every_applicable_lesson_is_acknowledged(owner, manager):
