@@ -54,7 +54,7 @@ class OrganizationForm(ModelForm):
 
     class Meta:
         model = Organization
-        fields = ["name", "time_zone", "currency"]
+        fields = ["name", "time_zone", "currency", "locale"]
 
 
 class ApiTokenForm(Form):
