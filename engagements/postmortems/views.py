@@ -4,6 +4,7 @@ panels that bring them back on the vendor page and the engagement set-up)."""
 from collections.abc import Callable
 from functools import partial
 
+from django.core.paginator import Paginator
 from django.db.models import Count, Exists, OuterRef
 from django.forms import Form
 from django.http import HttpRequest, HttpResponse
@@ -456,6 +457,21 @@ def checklist_toggle(request: HttpRequest, pk: int) -> HttpResponse:
             + "#engagement-lessons"
         )
     return _engagement_lessons(request, item.engagement)
+
+
+POSTMORTEMS_PER_PAGE = 50
+
+
+@require_safe
+@member_required
+def postmortem_list(request: HttpRequest) -> HttpResponse:
+    """Every post-mortem of the organization, newest first: drafts to finish, published ones
+    to learn from."""
+    postmortems = PostMortem.objects.select_related("engagement__vendor").order_by(
+        "-created_at", "-pk"
+    )
+    page = Paginator(postmortems, POSTMORTEMS_PER_PAGE).get_page(request.GET.get("page"))
+    return render(request, "engagements/postmortem_list.html", {"page": page})
 
 
 @require_safe
