@@ -660,8 +660,9 @@ def loss_summary(*, engagement: Engagement, at: datetime) -> LossSummary:
     facts = facts_module.collect(at=at, engagement_ids=[engagement.pk])[engagement.pk]
     unaccepted = facts.planned_value - facts.accepted_value
     share = facts.accepted_value / facts.planned_value if facts.planned_value else Decimal("0")
-    # At the current rate, each accepted share of the value has cost spent/share.
-    projected = (facts.spent / share - facts.spent).quantize(Decimal("0.01")) if share else None
+    # At the current rate, each accepted share of the value has cost spent/share: an estimate,
+    # so in whole units (cents would claim a precision it does not have).
+    projected = (facts.spent / share - facts.spent).quantize(Decimal("1")) if share else None
     return LossSummary(
         spent=facts.spent,
         budget=facts.budget,

@@ -102,4 +102,4 @@ def test_the_summarys_days_late_is_the_warning_signs_count(owner):
     assert "the oldest 50 days late" in evidence
     html = owner.client().get(reverse("engagements:alert_detail", args=[Alert.objects.get().pk]))
     assert "Days late" in html.text and "Days overdue" not in html.text
-    assert re.search(r"<dd>50 <small>the oldest of 1 late milestone", html.text)
+    assert re.search(r"<dd>50 <small>\(the oldest of 1 late milestone", html.text)

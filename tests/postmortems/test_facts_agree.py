@@ -69,7 +69,7 @@ def test_every_deliverable_is_counted_the_submitted_one_too(owner, terminated):
     page = owner.client().get(
         reverse("engagements:engagement_postmortem", args=[terminated.pk]), follow=True
     )
-    assert "1 submitted, not reviewed" in page.text
+    assert "1 awaiting review" in page.text
     assert "1 / 0 / 2" not in page.text
 
 
@@ -116,7 +116,7 @@ def test_an_old_post_mortem_without_the_submitted_count_still_counts_every_deliv
     facts.pop("submitted", None)
     PostMortem.objects.filter(pk=postmortem.pk).update(facts=facts)
     page = owner.client().get(reverse("engagements:postmortem_detail", args=[postmortem.pk]))
-    assert "1 submitted, not reviewed" in page.text
+    assert "1 awaiting review" in page.text
 
 
 def test_the_list_of_post_mortems_is_in_the_navigation_and_links_each(owner, postmortem):
