@@ -56,6 +56,13 @@ class OrganizationForm(ModelForm):
         model = Organization
         fields = ["name", "time_zone", "currency", "locale"]
 
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["locale"].required = False  # left out: the organization keeps its own
+
+    def clean_locale(self) -> str:
+        return self.cleaned_data.get("locale") or self.instance.locale
+
 
 class ApiTokenForm(Form):
     name = forms.CharField(max_length=100, help_text="What it is for, e.g. “CRM sync”.")

@@ -51,10 +51,11 @@ NEWEST_LESSONS = 10
 LESSONS_PER_PAGE = 50
 
 
-def _readable(facts: dict) -> dict:
+def _readable(facts: dict, *, currency: str) -> dict:
     """The frozen facts with labels for their codes; facts frozen before a count existed
     (the submitted deliverables) get it from the others, so every deliverable is counted."""
     facts = dict(facts)
+    facts.setdefault("currency", currency)
     facts.setdefault(
         "submitted",
         facts.get("deliverables", 0)
@@ -75,7 +76,7 @@ def _context(request: HttpRequest, postmortem: PostMortem, **extra) -> dict:
     return {
         "pm": postmortem,
         "engagement": engagement,
-        "facts": _readable(postmortem.facts),
+        "facts": _readable(postmortem.facts, currency=engagement.currency),
         "failures": list(postmortem.failures.all()),
         "lessons": list(postmortem.lessons.select_related("vendor")),
         "comments": list(postmortem.comments.select_related("by")),

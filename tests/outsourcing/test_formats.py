@@ -64,3 +64,16 @@ def test_an_engagement_page_writes_money_in_the_organizations_locale(manager):
     assert "120.000" in page
     assert "02.11.2026" in page
     assert "floatformat" not in page and "1234.5" not in page.replace("1234.50", "")
+
+
+def test_an_owner_chooses_the_organizations_locale_and_leaving_it_out_keeps_it(owner):
+    client = owner.client()
+    settings_url = reverse("accounts:organization_settings")
+    form = {"name": "Acme", "time_zone": "Europe/Berlin", "currency": "EUR"}
+    assert client.post(settings_url, form | {"locale": "de"}).status_code == 302
+    owner.org.refresh_from_db()
+    assert owner.org.locale == "de"
+    assert client.post(settings_url, form).status_code == 302  # an older form, no locale
+    owner.org.refresh_from_db()
+    assert owner.org.locale == "de"
+    assert client.post(settings_url, form | {"locale": "xx"}).status_code == 422
