@@ -21,7 +21,9 @@ from typing import Any
 from auditlog.context import auditlog_value
 from auditlog.registry import auditlog
 from django.apps import apps
-from django.utils.formats import date_format
+from django.utils import dateformat
+
+from outsourcing import formats
 
 from .tenancy import TenantModel
 
@@ -124,9 +126,9 @@ def _value(field, raw, names: dict, tz) -> str:
             moment = datetime.fromisoformat(str(raw))
             if moment.tzinfo is None:
                 moment = moment.replace(tzinfo=UTC)
-            return date_format(moment.astimezone(tz), "j M Y H:i")
+            return dateformat.format(moment.astimezone(tz), formats.active().moment)
         if internal == "DateField":
-            return date_format(date.fromisoformat(str(raw)[:10]), "j M Y")
+            return formats.day(date.fromisoformat(str(raw)[:10]))
     except ValueError:
         pass
     if internal == "BooleanField":

@@ -54,7 +54,14 @@ class OrganizationForm(ModelForm):
 
     class Meta:
         model = Organization
-        fields = ["name", "time_zone", "currency"]
+        fields = ["name", "time_zone", "currency", "locale"]
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["locale"].required = False  # left out: the organization keeps its own
+
+    def clean_locale(self) -> str:
+        return self.cleaned_data.get("locale") or self.instance.locale
 
 
 class ApiTokenForm(Form):

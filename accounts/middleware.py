@@ -7,6 +7,8 @@ from django.http import HttpRequest, HttpResponse
 from django.urls import reverse
 from django.utils import timezone
 
+from outsourcing.formats import locale_of
+
 from .audit import audit_channel
 from .models import Membership
 from .tenancy import NOBODY, all_organizations, tenant_scope
@@ -38,6 +40,7 @@ class OrganizationMiddleware:
             timezone.activate(request.org.tzinfo)
         try:
             with (
+                locale_of(request.org.locale if request.org is not None else None),
                 self._scope(request),
                 audit_channel("ui" if request.org is not None else "", ""),
             ):

@@ -10,6 +10,8 @@ from django.core.exceptions import ValidationError
 from django.db import models
 from django.utils import timezone
 
+from outsourcing.formats import DEFAULT_LOCALE, LOCALE_CHOICES
+
 from .audit import current_channel
 from .tenancy import TenantModel
 
@@ -84,6 +86,8 @@ class Organization(models.Model):
     slug = models.SlugField(max_length=60, unique=True)
     time_zone = models.CharField(max_length=64, default="UTC", validators=[validate_time_zone])
     currency = models.CharField(max_length=3, choices=CURRENCIES, default="EUR")
+    # How its pages write numbers, money and dates (outsourcing.formats).
+    locale = models.CharField(max_length=8, choices=LOCALE_CHOICES, default=DEFAULT_LOCALE)
     created_at = models.DateTimeField(default=timezone.now)
     # When something the health dashboard shows last changed (the sweep's verdicts, an
     # engagement's title or status, a vendor's name): part of the dashboard's cache key.

@@ -179,6 +179,7 @@ def export_organization(org: Organization) -> bytes:
                 "slug": org.slug,
                 "time_zone": org.time_zone,
                 "currency": org.currency,
+                "locale": org.locale,
             },
             "members": [
                 {

@@ -5,11 +5,27 @@ from collections.abc import Callable
 from django import forms
 from django.core.exceptions import FieldDoesNotExist, ValidationError
 from django.core.validators import DecimalValidator
+from django.forms.boundfield import BoundField
 
 from .errors import CONFLICT
 from .validation import COLUMN_RANGES, MAX_INT, MIN_INT, check_date_range, int_range_message
 
 DEFAULT_MAX_DIGITS = 14  # the money columns' size, for a decimal field that names none
+
+
+class FocusFirstError(BoundField):
+    """A field that asks for the cursor when it holds the form's first error.
+
+    A refused full-page post reloads the page at its top; with ``autofocus`` on the first
+    invalid field the browser scrolls to it and focuses it (a phone too), and htmx does the
+    same for a swapped region. Rendered through ``field.html`` or ``{{ field }}`` alike.
+    """
+
+    def build_widget_attrs(self, attrs, widget=None):
+        attrs = super().build_widget_attrs(attrs, widget)
+        if self.form.is_bound and getattr(self.form, "error_focus", None) == self.name:
+            attrs["autofocus"] = True
+        return attrs
 
 
 class InputLimits:
@@ -20,6 +36,20 @@ class InputLimits:
     field's own tighter ``min_value``/``max_value`` still applies; the service checks the
     exact column (a ``smallint``) with the same words.
     """
+
+    bound_field_class = FocusFirstError
+
+    @property
+    def error_focus(self) -> str | None:
+        """Where a refused form puts the cursor: its first field with an error (in the form's
+        order, a service's refusal added later included), else ``"__all__"`` for the
+        form-wide errors (``form_errors.html``); None when nothing was refused."""
+        if not self.is_bound or not self.errors:
+            return None
+        for name in self.fields:
+            if name in self.errors and not self[name].is_hidden:
+                return name
+        return "__all__"
 
     def full_clean(self) -> None:
         # At validation, not in __init__: a field a subclass adds in its own __init__ counts.

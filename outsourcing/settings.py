@@ -86,6 +86,7 @@ TEMPLATES = [
                 "django.contrib.messages.context_processors.messages",
                 "accounts.context_processors.organization",
             ],
+            "builtins": ["outsourcing.formats"],  # money, number, day, moment on every page
         },
     },
 ]

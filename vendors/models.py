@@ -16,10 +16,10 @@ from django.db import models
 from django.db.models import Exists, OuterRef, Q
 from django.db.models.functions import Lower
 from django.utils import timezone
-from django.utils.dateformat import format as date_format
 
 from accounts.models import CURRENCIES, validate_time_zone
 from accounts.tenancy import TenantManager, TenantModel, TenantQuerySet
+from outsourcing.formats import day
 
 User = settings.AUTH_USER_MODEL
 
@@ -313,14 +313,14 @@ class Vendor(TenantModel):
         on = at.date()
         reasons = []
         if self.review_due_on and self.review_due_on <= on:
-            reasons.append(f"review was due on {date_format(self.review_due_on, 'j M Y')}")
+            reasons.append(f"review was due on {day(self.review_due_on)}")
         expired = Evidence.unscoped.filter(
             vendor_id=self.pk, deleted_at__isnull=True, expires_on__lte=on
         ).order_by("expires_on", "pk")
         for evidence in expired:
             reasons.append(
                 f"{evidence.get_kind_display().lower()} “{evidence.summary[:60]}” expired on "
-                f"{date_format(evidence.expires_on, 'j M Y')}"
+                f"{day(evidence.expires_on)}"
             )
         return reasons
 

@@ -7,10 +7,10 @@ from django.http import FileResponse, HttpRequest, HttpResponse, StreamingHttpRe
 from django.shortcuts import get_object_or_404, redirect
 from django.urls import reverse
 from django.utils import timezone
-from django.utils.dateformat import format as date_format
 from django.views.decorators.http import require_http_methods, require_POST, require_safe
 
 from accounts.decorators import manager_required, member_required, owner_required
+from outsourcing.formats import day
 from outsourcing.htmx import WriteView, answer_write, refused_status, render
 
 from . import csv_io, services
@@ -246,7 +246,7 @@ vendor_review = VendorWrite.as_view(
     by=True,
     form_name="review_form",
     message=lambda change: (
-        f"Review recorded; the next one is due on {date_format(change.vendor.review_due_on, 'j M Y')}."
+        f"Review recorded; the next one is due on {day(change.vendor.review_due_on)}."
     ),
 )
 

@@ -120,17 +120,30 @@ class Alert(TenantModel):
         return self.status == AlertStatus.RESOLVED
 
 
+class EventKind(models.TextChoices):
+    """What happened to an alert (``AlertEvent.kind``)."""
+
+    OPENED = "opened", "Opened"
+    ESCALATED = "escalated", "Escalated"
+    DE_ESCALATED = "de-escalated", "Eased"
+    ACKNOWLEDGED = "acknowledged", "Acknowledged"
+    SNOOZED = "snoozed", "Snoozed"
+    RESOLVED = "resolved", "Resolved"
+    CLOSED = "closed", "Closed"
+
+
 class AlertEvent(TenantModel):
     """One change of an alert: who (None = the watcher), when, from → to, why."""
 
     alert = models.ForeignKey(Alert, on_delete=models.CASCADE, related_name="events")
     at = models.DateTimeField(default=timezone.now)
     by = models.ForeignKey(User, on_delete=models.SET_NULL, null=True, blank=True, related_name="+")
-    kind = models.CharField(max_length=20)  # opened, escalated, de-escalated, acknowledged, ...
-    from_level = models.CharField(max_length=12, blank=True)
-    to_level = models.CharField(max_length=12, blank=True)
-    from_status = models.CharField(max_length=12, blank=True)
-    to_status = models.CharField(max_length=12, blank=True)
+    # Choices so every page (the alert's history, the audit trail) shows labels, never codes.
+    kind = models.CharField(max_length=20, choices=EventKind.choices)
+    from_level = models.CharField(max_length=12, blank=True, choices=Level.choices)
+    to_level = models.CharField(max_length=12, blank=True, choices=Level.choices)
+    from_status = models.CharField(max_length=12, blank=True, choices=AlertStatus.choices)
+    to_status = models.CharField(max_length=12, blank=True, choices=AlertStatus.choices)
     note = models.TextField(blank=True)
 
     class Meta:
@@ -145,6 +158,44 @@ class AlertEvent(TenantModel):
     @property
     def who(self) -> str:
         return str(self.by) if self.by_id else "watcher"
+
+    @property
+    def kind_label(self) -> str:
+        return event_kind_label(self.kind)
+
+    @property
+    def from_level_label(self) -> str:
+        return level_label(self.from_level)
+
+    @property
+    def to_level_label(self) -> str:
+        return level_label(self.to_level)
+
+    @property
+    def from_status_label(self) -> str:
+        return _label(AlertStatus, self.from_status)
+
+    @property
+    def to_status_label(self) -> str:
+        return _label(AlertStatus, self.to_status)
+
+
+def _label(choices, value: str) -> str:
+    """The display label of a stored code ("" stays ""; an unknown code reads as words)."""
+    if not value:
+        return ""
+    try:
+        return str(choices(value).label)
+    except ValueError:
+        return value.replace("_", " ").replace("-", " ").capitalize()
+
+
+def level_label(value: str) -> str:
+    return _label(Level, value)
+
+
+def event_kind_label(kind: str) -> str:
+    return _label(EventKind, kind)
 
 
 class NotificationChannel(TenantModel):

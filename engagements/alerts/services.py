@@ -632,9 +632,26 @@ class LossSummary:
     planned_value: Decimal
     unaccepted_value: Decimal
     projected_cost_to_finish: Decimal | None
-    days_overdue: int
+    days_late: int  # the larger of: past the target end date, the oldest late milestone
+    late_because: str
     metrics: dict
     currency: str
+
+
+def _lateness(facts, at: datetime) -> dict:
+    """How late the engagement is, by the same count its warning signs use."""
+    past_end = max(0, (at.date() - facts.target_end_date).days)
+    milestones = facts_module.milestone_days_late(facts, at)
+    if not (past_end or milestones):
+        return {"days_late": 0, "late_because": ""}
+    if milestones >= past_end:
+        because = (
+            f"the oldest of {facts.late_milestones} late milestone"
+            f"{'s' if facts.late_milestones != 1 else ''} with work not accepted"
+        )
+    else:
+        because = "past the target end date"
+    return {"days_late": max(past_end, milestones), "late_because": because}
 
 
 def loss_summary(*, engagement: Engagement, at: datetime) -> LossSummary:
@@ -643,8 +660,9 @@ def loss_summary(*, engagement: Engagement, at: datetime) -> LossSummary:
     facts = facts_module.collect(at=at, engagement_ids=[engagement.pk])[engagement.pk]
     unaccepted = facts.planned_value - facts.accepted_value
     share = facts.accepted_value / facts.planned_value if facts.planned_value else Decimal("0")
-    # At the current rate, each accepted share of the value has cost spent/share.
-    projected = (facts.spent / share - facts.spent).quantize(Decimal("0.01")) if share else None
+    # At the current rate, each accepted share of the value has cost spent/share: an estimate,
+    # so in whole units (cents would claim a precision it does not have).
+    projected = (facts.spent / share - facts.spent).quantize(Decimal("1")) if share else None
     return LossSummary(
         spent=facts.spent,
         budget=facts.budget,
@@ -652,7 +670,7 @@ def loss_summary(*, engagement: Engagement, at: datetime) -> LossSummary:
         planned_value=facts.planned_value,
         unaccepted_value=unaccepted,
         projected_cost_to_finish=projected,
-        days_overdue=max(0, (at.date() - facts.target_end_date).days),
+        **_lateness(facts, at),
         metrics=facts_module.metrics(facts, at),
         currency=engagement.currency,
     )

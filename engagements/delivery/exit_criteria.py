@@ -13,6 +13,8 @@ from decimal import Decimal
 
 from django.core.exceptions import ValidationError
 
+from outsourcing.formats import format_number
+
 
 @dataclass(frozen=True)
 class Metric:
@@ -27,7 +29,7 @@ METRICS: dict[str, Metric] = {
         Metric("days_since_held_contact", "days since the last held two-way contact", "days"),
         Metric(
             "max_milestone_days_late",
-            "days the latest milestone is overdue with work not accepted",
+            "days the most overdue milestone is late with work not accepted",
             "days",
         ),
         Metric("budget_spent_pct", "share of the budget spent", "%"),
@@ -120,6 +122,12 @@ def validate(criterion: Mapping) -> dict:
     return {"label": label, "combinator": combinator, "conditions": clean}
 
 
+def _amount(value: float, unit: str) -> str:
+    """A metric's value as the pages write numbers (two decimals at most: 42.86, not 42.8571)."""
+    text = format_number(value)
+    return f"{text}%" if unit == "%" else f"{text} of 5" if unit == "of 5" else text
+
+
 @dataclass(frozen=True)
 class ConditionState:
     metric: Metric
@@ -130,8 +138,9 @@ class ConditionState:
 
     @property
     def text(self) -> str:
-        now = "not measurable yet" if self.current is None else f"now {self.current:g}"
-        return f"{self.metric.label} {self.op} {self.threshold:g} ({now})"
+        unit = self.metric.unit
+        now = "not measurable yet" if self.current is None else f"now {_amount(self.current, unit)}"
+        return f"{self.metric.label} {self.op} {_amount(self.threshold, unit)} ({now})"
 
     @property
     def closeness(self) -> float:

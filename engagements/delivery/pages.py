@@ -55,23 +55,36 @@ def page_context(request: HttpRequest, engagement: Engagement, **overrides) -> d
     context = {"engagement": engagement, "today": today}
     for build in BUILDERS.values():
         context.update(build(request, engagement, today, overrides))
-    context["timeline_svg"] = svg.timeline(
-        engagement=engagement, milestones=context["milestones"], today=today
+    # Each chart twice, wide and narrow (a phone): the page shows one by a media query.
+    context["timeline_svg"], context["timeline_svg_narrow"] = (
+        svg.timeline(
+            engagement=engagement, milestones=context["milestones"], today=today, layout=layout
+        )
+        for layout in (svg.WIDE, svg.NARROW)
+    )
+    spend_by_date = list(
+        SpendEntry.objects.filter(engagement=engagement)
+        .order_by()
+        .values_list("date")
+        .annotate(total=Sum("amount"))
+    )
+    accepted_by_date = [
+        (timezone.localdate(d.accepted_at), d.value)
+        for m in context["milestones"]
+        for d in m.deliverables.all()
+        if d.status == DeliverableStatus.ACCEPTED and d.accepted_at
+    ]
+    context["burn_svg_narrow"] = svg.burn_chart(
+        engagement=engagement,
+        spend_by_date=spend_by_date,
+        accepted_by_date=accepted_by_date,
+        today=today,
+        layout=svg.NARROW,
     )
     context["burn_svg"] = svg.burn_chart(
         engagement=engagement,
-        spend_by_date=list(
-            SpendEntry.objects.filter(engagement=engagement)
-            .order_by()
-            .values_list("date")
-            .annotate(total=Sum("amount"))
-        ),
-        accepted_by_date=[
-            (timezone.localdate(d.accepted_at), d.value)
-            for m in context["milestones"]
-            for d in m.deliverables.all()
-            if d.status == DeliverableStatus.ACCEPTED and d.accepted_at
-        ],
+        spend_by_date=spend_by_date,
+        accepted_by_date=accepted_by_date,
         today=today,
     )
     context.update(overrides)

@@ -11,10 +11,38 @@ from dataclasses import dataclass, field
 from datetime import date, timedelta
 from decimal import Decimal
 
-WIDTH = 800
-LEFT = 150  # room for milestone titles
-RIGHT = 20
-LANE = 26
+from outsourcing.formats import day as day_label
+from outsourcing.formats import format_number
+
+WIDTH = 640  # drawn ~550 px wide beside the other chart: text stays ~11 px
+LEFT = 140  # room for milestone titles
+RIGHT = 16
+LANE = 30
+
+
+@dataclass(frozen=True)
+class Layout:
+    """The box a chart is drawn for. The SVG scales to its container (viewBox, width 100%),
+    so its text shrinks by container width / ``width``: a phone gets a drawing of its own,
+    narrow, with the titles above the lanes, so 13 units of text stay ~12 px on a 390 px
+    screen instead of 5 (the page shows one of the two by a media query)."""
+
+    key: str  # the SVG's id prefix and class
+    width: int = WIDTH
+    left: int = LEFT  # where the time axis starts
+    right: int = RIGHT
+    lane: int = LANE
+    top: int = 40  # the first lane's y
+    labels_above: bool = False  # milestone titles above their lane, not left of it
+    font: int = 13
+    title_chars: int = 18
+
+
+WIDE = Layout("wide")
+NARROW = Layout(
+    "narrow", width=360, left=12, right=12, lane=42, top=52, labels_above=True, font=13,
+    title_chars=40,
+)  # fmt: skip
 
 STATUS_FILL = {
     "planned": "#b9c0cb",
@@ -33,8 +61,18 @@ def _span(dates: Iterable[date]) -> tuple[date, date]:
     return first, last
 
 
-def _x(day: date, first: date, last: date) -> float:
-    return round(LEFT + (WIDTH - LEFT - RIGHT) * (day - first).days / (last - first).days, 1)
+def _x(day: date, first: date, last: date, layout: Layout = WIDE) -> float:
+    span = layout.width - layout.left - layout.right
+    return round(layout.left + span * (day - first).days / (last - first).days, 1)
+
+
+def _label_at(x: float, layout: Layout, chars: int) -> tuple[float, str]:
+    """Where a label beside a vertical line goes so it stays inside the box: right of the
+    line, or left of it (anchored at its end) near the right edge."""
+    room = chars * layout.font * 0.6
+    if x + 3 + room > layout.width:
+        return round(x - 3, 1), "end"
+    return round(x + 3, 1), "start"
 
 
 def _short(text: str, n: int = 22) -> str:
@@ -69,16 +107,28 @@ class Timeline:
     end_x: float
     today_x: float
     lanes: list[Lane]
-    width: int = WIDTH
-    lane_end: int = WIDTH - RIGHT
-    left: int = LEFT
+    layout: Layout = WIDE
+    today_label_x: float = 0
+    today_anchor: str = "start"
 
     @property
-    def today_label_x(self) -> float:
-        return round(self.today_x + 3, 1)
+    def width(self) -> int:
+        return self.layout.width
+
+    @property
+    def lane_end(self) -> int:
+        return self.layout.width - self.layout.right
+
+    @property
+    def left(self) -> int:
+        return self.layout.left
+
+    @property
+    def label_x(self) -> int:
+        return self.layout.left if self.layout.labels_above else 4
 
 
-def timeline(*, engagement, milestones: Sequence, today: date) -> Timeline:
+def timeline(*, engagement, milestones: Sequence, today: date, layout: Layout = WIDE) -> Timeline:
     """Milestones as lanes, deliverables as dots by due date (colour = status), today marked."""
     dates = [engagement.start_date, engagement.target_end_date, today]
     for m in milestones:
@@ -87,11 +137,11 @@ def timeline(*, engagement, milestones: Sequence, today: date) -> Timeline:
     first, last = _span(dates)
     lanes = []
     for i, m in enumerate(milestones):
-        y = 40 + LANE * i
-        mx = _x(m.due_date, first, last)
+        y = layout.top + layout.lane * i
+        mx = _x(m.due_date, first, last, layout)
         lane = Lane(
             y=y,
-            label=_short(m.title),
+            label=_short(m.title, layout.title_chars),
             diamond=f"M{mx} {y - 7} L{mx + 7} {y} L{mx} {y + 7} L{mx - 7} {y} Z",
             title=f"{m.title} due {m.due_date:%d %b %Y}",
         )
@@ -99,7 +149,7 @@ def timeline(*, engagement, milestones: Sequence, today: date) -> Timeline:
             overdue = d.status != "accepted" and d.due_date < today
             lane.dots.append(
                 Dot(
-                    x=_x(d.due_date, first, last),
+                    x=_x(d.due_date, first, last, layout),
                     fill=STATUS_FILL.get(d.status, "#b9c0cb"),
                     overdue=overdue,
                     title=f"{d.title}: {d.get_status_display()}, due {d.due_date:%d %b %Y}"
@@ -107,16 +157,23 @@ def timeline(*, engagement, milestones: Sequence, today: date) -> Timeline:
                 )
             )
         lanes.append(lane)
+    today_x = _x(today, first, last, layout)
+    today_label_x, today_anchor = _label_at(today_x, layout, len("today"))
     return Timeline(
-        height=40 + LANE * max(1, len(milestones)) + 10,
+        height=layout.top
+        + layout.lane * max(1, len(milestones))
+        + (22 if layout.labels_above else 10),
         title=f"Delivery timeline of {engagement.title}, {first:%d %b %Y} to {last:%d %b %Y}",
-        first_x=_x(first, first, last),
-        first_label=f"{first:%d %b}",
-        last_x=_x(last, first, last),
-        last_label=f"{last:%d %b %Y}",
-        end_x=_x(engagement.target_end_date, first, last),
-        today_x=_x(today, first, last),
+        first_x=_x(first, first, last, layout),
+        first_label=day_label(first),
+        last_x=_x(last, first, last, layout),
+        last_label=day_label(last),
+        end_x=_x(engagement.target_end_date, first, last, layout),
+        today_x=today_x,
         lanes=lanes,
+        layout=layout,
+        today_label_x=today_label_x,
+        today_anchor=today_anchor,
     )
 
 
@@ -134,20 +191,28 @@ class Burn:
     first_label: str
     last_label: str
     today_x: float
-    width: int = WIDTH
+    layout: Layout = WIDE
     height: int = 220
     top: int = 20
     baseline_y: int = 190  # height - bottom margin
-    left: int = LEFT
-    right_x: int = WIDTH - RIGHT
+    label_x: float = 4  # where the amounts are written
+    budget_label_x: float = 4
+    budget_label_y: float = 0
+    budget_anchor: str = "start"
+    today_label_x: float = 0
+    today_anchor: str = "start"
 
     @property
-    def budget_label_y(self) -> float:
-        return round(self.budget_y + 4, 1)
+    def width(self) -> int:
+        return self.layout.width
 
     @property
-    def today_label_x(self) -> float:
-        return round(self.today_x + 3, 1)
+    def left(self) -> int:
+        return self.layout.left
+
+    @property
+    def right_x(self) -> int:
+        return self.layout.width - self.layout.right
 
 
 def burn_chart(
@@ -156,9 +221,16 @@ def burn_chart(
     spend_by_date: Sequence[tuple[date, Decimal]],
     accepted_by_date: Sequence[tuple[date, Decimal]],
     today: date,
+    layout: Layout = WIDE,
 ) -> Burn:
-    """Cumulative spend against cumulative accepted value over time, with the budget line."""
-    height, top, bottom = Burn.height, Burn.top, Burn.height - Burn.baseline_y
+    """Cumulative spend against cumulative accepted value over time, with the budget line.
+
+    Wide, the amounts sit left of the plot; narrow, in a band above it (the budget's over
+    its dashed line), so the plot keeps the whole width of a phone."""
+    narrow = layout.labels_above
+    height = 240 if narrow else Burn.height
+    top = 52 if narrow else Burn.top
+    bottom = Burn.height - Burn.baseline_y  # room for the dates under the plot
     dates = [engagement.start_date, engagement.target_end_date, today]
     dates += [d for d, _ in spend_by_date] + [d for d, _ in accepted_by_date]
     first, last = _span(dates)
@@ -166,30 +238,51 @@ def burn_chart(
     accepted = sum((v for _, v in accepted_by_date), Decimal("0"))
     ceiling = max(engagement.budget, spent, accepted, Decimal("1"))
 
+    def x(day: date) -> float:
+        return _x(day, first, last, layout)
+
     def y(amount: Decimal) -> float:
         return round(height - bottom - (height - top - bottom) * float(amount / ceiling), 1)
 
     def steps(points: Sequence[tuple[date, Decimal]]) -> str:
-        total, x_prev = Decimal("0"), _x(first, first, last)
+        total, x_prev = Decimal("0"), x(first)
         path = [f"M{x_prev} {y(total)}"]
         for day, amount in sorted(points):
             total += amount
-            path.append(f"H{_x(day, first, last)} V{y(total)}")
-        path.append(f"H{_x(min(today, last), first, last)}")
+            path.append(f"H{x(day)} V{y(total)}")
+        path.append(f"H{x(min(today, last))}")
         return " ".join(path)
 
+    def amount(value: Decimal) -> str:
+        return format_number(value, 0)
+
+    today_x = x(today)
+    today_label_x, today_anchor = _label_at(today_x, layout, len("today"))
+    right_x = layout.width - layout.right
     return Burn(
-        title=f"Spend {spent:,.0f} against accepted value {accepted:,.0f} "
-        f"{engagement.currency}, budget {engagement.budget:,.0f}",
+        title=f"Spend {amount(spent)} against accepted value {amount(accepted)} "
+        f"{engagement.currency}, budget {amount(engagement.budget)}",
         budget_y=y(engagement.budget),
-        budget_label=f"budget {engagement.budget:,.0f}",
+        budget_label=f"budget {amount(engagement.budget)}",
         spend_path=steps(spend_by_date),
         accepted_path=steps(accepted_by_date),
-        spent_label=f"spent {spent:,.0f}",
-        spent_y=y(spent) + 4 if spent else top + 40,
-        accepted_label=f"accepted {accepted:,.0f}",
-        accepted_y=y(accepted) + 16 if accepted else top + 56,
-        first_label=f"{first:%d %b %Y}",
-        last_label=f"{last:%d %b %Y}",
-        today_x=_x(today, first, last),
+        spent_label=f"spent {amount(spent)}",
+        spent_y=16 if narrow else (y(spent) + 4 if spent else top + 40),
+        accepted_label=f"accepted {amount(accepted)}",
+        accepted_y=34 if narrow else (y(accepted) + 16 if accepted else top + 56),
+        first_label=day_label(first),
+        last_label=day_label(last),
+        today_x=today_x,
+        layout=layout,
+        height=height,
+        top=top,
+        baseline_y=height - bottom,
+        label_x=layout.left if narrow else 4,
+        budget_label_x=right_x if narrow else 4,
+        budget_label_y=round(y(engagement.budget) - 5, 1)
+        if narrow
+        else round(y(engagement.budget) + 4, 1),
+        budget_anchor="end" if narrow else "start",
+        today_label_x=today_label_x,
+        today_anchor=today_anchor,
     )

@@ -36,6 +36,7 @@ from engagements.delivery.models import (
     Engagement,
     EngagementStatus,
     EngagementStatusChange,
+    SpendEntry,
 )
 from engagements.postmortems.models import (
     ChecklistItem,
@@ -87,8 +88,16 @@ def _money(value) -> str:
     return str((value or Decimal("0")).quantize(Decimal("0.01")))
 
 
+ENDED = [EngagementStatus.COMPLETED, EngagementStatus.TERMINATED]
+
+
+def _person(row: dict) -> str:
+    name = f"{row['by__first_name']} {row['by__last_name']}".strip()
+    return name or row["by__email"] or ""
+
+
 def compute_facts(*, engagement: Engagement) -> dict:
-    """The facts of an ended engagement, in five queries whatever its size (JSON-ready)."""
+    """The facts of an ended engagement, in seven queries whatever its size (JSON-ready)."""
     burn = (
         Engagement.objects.filter(pk=engagement.pk)
         .with_burn()
@@ -98,6 +107,7 @@ def compute_facts(*, engagement: Engagement) -> dict:
         total=Count("pk"),
         accepted=Count("pk", filter=Q(status=DeliverableStatus.ACCEPTED)),
         rejected=Count("pk", filter=Q(status=DeliverableStatus.REJECTED)),
+        submitted=Count("pk", filter=Q(status=DeliverableStatus.SUBMITTED)),
         never_delivered=Count(
             "pk", filter=Q(status__in=[DeliverableStatus.PLANNED, DeliverableStatus.IN_PROGRESS])
         ),
@@ -116,6 +126,21 @@ def compute_facts(*, engagement: Engagement) -> dict:
     first_bad = [e["at"].date() for e in events[:1]] + ([first_bad_day] if first_bad_day else [])
     first_warning = min(first_bad) if first_bad else None
     spent, accepted = burn["spent"], burn["accepted_value"]
+    # What holding on cost: the spend dated from the first warning on (the burn's own rule
+    # for which entries count: none dated after today).
+    spent_after_warning = (
+        SpendEntry.unscoped.filter(
+            engagement=engagement, date__gte=first_warning, date__lte=timezone.localdate()
+        ).aggregate(total=Sum("amount"))["total"]
+        if first_warning
+        else None
+    )
+    decision = (
+        EngagementStatusChange.unscoped.filter(engagement=engagement, to_status__in=ENDED)
+        .order_by("-at", "-pk")
+        .values("to_status", "reason", "by__email", "by__first_name", "by__last_name")
+        .first()
+    )
     return {
         "currency": engagement.currency,
         "budget": _money(engagement.budget),
@@ -126,6 +151,7 @@ def compute_facts(*, engagement: Engagement) -> dict:
         "deliverables": d["total"],
         "accepted": d["accepted"],
         "rejected": d["rejected"],
+        "submitted": d["submitted"],  # delivered, never reviewed
         "never_delivered": d["never_delivered"],
         "rejections": d["rejections"] or 0,
         "target_end_date": engagement.target_end_date.isoformat(),
@@ -133,6 +159,10 @@ def compute_facts(*, engagement: Engagement) -> dict:
         "days_over_schedule": max(0, (ended.date() - engagement.target_end_date).days),
         "first_warning_on": first_warning.isoformat() if first_warning else None,
         "days_held_on": (ended.date() - first_warning).days if first_warning else None,
+        "spent_after_warning": _money(spent_after_warning) if first_warning else None,
+        "ended_as": EngagementStatus(decision["to_status"]).label if decision else "",
+        "end_reason": decision["reason"] if decision else "",
+        "ended_by": _person(decision) if decision else "",
         "signals": [
             {
                 "label": s.get("label", s.get("kind", "")),

@@ -5,6 +5,7 @@ from django.urls import path
 from engagements.postmortems import views
 
 urlpatterns = [
+    path("postmortems/", views.postmortem_list, name="postmortem_list"),
     path("postmortems/due/", views.postmortems_due, name="postmortems_due"),
     path("postmortems/<int:pk>/", views.postmortem_detail, name="postmortem_detail"),
     path(

@@ -3,6 +3,7 @@ panels that bring them back on the vendor page and the engagement set-up)."""
 
 from functools import partial
 
+from django.core.paginator import Paginator
 from django.db.models import Count, Exists, OuterRef
 from django.forms import Form
 from django.http import HttpRequest, HttpResponse
@@ -15,6 +16,7 @@ from django.views.decorators.http import require_POST, require_safe
 
 from accounts.decorators import allow_viewer, manager_required, member_required, owner_required
 from accounts.models import Membership
+from engagements.alerts.models import event_kind_label, level_label
 from engagements.delivery.models import Engagement
 from engagements.postmortems import report, services
 from engagements.postmortems.forms import (
@@ -49,13 +51,32 @@ NEWEST_LESSONS = 10
 LESSONS_PER_PAGE = 50
 
 
+def _readable(facts: dict, *, currency: str) -> dict:
+    """The frozen facts with labels for their codes; facts frozen before a count existed
+    (the submitted deliverables) get it from the others, so every deliverable is counted."""
+    facts = dict(facts)
+    facts.setdefault("currency", currency)
+    facts.setdefault(
+        "submitted",
+        facts.get("deliverables", 0)
+        - facts.get("accepted", 0)
+        - facts.get("rejected", 0)
+        - facts.get("never_delivered", 0),
+    )
+    facts["alert_events"] = [
+        {**e, "kind_label": event_kind_label(e["kind"]), "level_label": level_label(e["level"])}
+        for e in facts.get("alert_events", [])
+    ]
+    return facts
+
+
 def _context(request: HttpRequest, postmortem: PostMortem, **extra) -> dict:
     """Everything the post-mortem page shows, in a fixed number of queries."""
     engagement = postmortem.engagement
     return {
         "pm": postmortem,
         "engagement": engagement,
-        "facts": postmortem.facts,
+        "facts": _readable(postmortem.facts, currency=engagement.currency),
         "failures": list(postmortem.failures.all()),
         "lessons": list(postmortem.lessons.select_related("vendor")),
         "comments": list(postmortem.comments.select_related("by")),
@@ -442,6 +463,21 @@ def checklist_toggle(request: HttpRequest, pk: int) -> HttpResponse:
             + "#engagement-lessons"
         )
     return _engagement_lessons(request, item.engagement)
+
+
+POSTMORTEMS_PER_PAGE = 50
+
+
+@require_safe
+@member_required
+def postmortem_list(request: HttpRequest) -> HttpResponse:
+    """Every post-mortem of the organization, newest first: drafts to finish, published ones
+    to learn from."""
+    postmortems = PostMortem.objects.select_related("engagement__vendor").order_by(
+        "-created_at", "-pk"
+    )
+    page = Paginator(postmortems, POSTMORTEMS_PER_PAGE).get_page(request.GET.get("page"))
+    return render(request, "engagements/postmortem_list.html", {"page": page})
 
 
 @require_safe

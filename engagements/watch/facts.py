@@ -310,14 +310,20 @@ def _days(later: datetime, earlier: datetime | None) -> int:
     return 0 if earlier is None else max(0, (later - earlier).days)
 
 
+def milestone_days_late(f: Facts, at: datetime) -> int:
+    """How late the oldest milestone with work not accepted is (0: none is late).
+
+    The one computation behind the no-results sign's "the oldest N days late", the exit
+    criteria's ``max_milestone_days_late`` and the cut-your-losses summary's days late."""
+    return (at.date() - f.oldest_late_milestone_due).days if f.oldest_late_milestone_due else 0
+
+
 def metrics(f: Facts, at: datetime) -> dict[str, float | None]:
     """The values of ``exit_criteria.METRICS`` for one engagement's facts."""
     window = timedelta(hours=f.settings["response_window_hours"])
     return {
         "days_since_held_contact": float(_days(at, f.last_two_way_at or f.baseline)),
-        "max_milestone_days_late": float(
-            (at.date() - f.oldest_late_milestone_due).days if f.oldest_late_milestone_due else 0
-        ),
+        "max_milestone_days_late": float(milestone_days_late(f, at)),
         "budget_spent_pct": float(f.spent / f.budget * 100) if f.budget else None,
         "accepted_value_pct": (
             float(f.accepted_value / f.planned_value * 100) if f.planned_value else None

@@ -24,7 +24,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from engagements.delivery.exit_criteria import evaluate
-from engagements.watch.facts import Facts, metrics
+from engagements.watch.facts import Facts, metrics, milestone_days_late
 
 HEALTHY_MIN, WATCH_MIN, CUT_LOSSES_CAP = 91, 65, 30
 CUT_LOSSES_PERSIST_DAYS = 7
@@ -182,7 +182,7 @@ def no_results(f: Facts, at: datetime, t: Thresholds = DEFAULTS) -> Signal | Non
         evidence.append(f"{what} {days} days; stall threshold {stall} days")
         clears.append("accept delivered work")
     if f.oldest_late_milestone_due:
-        late = (at.date() - f.oldest_late_milestone_due).days
+        late = milestone_days_late(f, at)
         mild, clear = MILESTONE_LATE_DAYS
         severity = max(severity, 1 if late <= mild else 2 if late <= clear else 3)
         evidence.append(

@@ -16,3 +16,13 @@ document.addEventListener("htmx:responseError", (event) => {
   p.textContent = text;
   box.append(p);
 });
+
+document.addEventListener("htmx:beforeRequest", (event) => {
+  // A live region that polls (the dashboard's open alerts) holds forms: do not swap them
+  // away while someone is typing a note in one. The next poll after they leave it refreshes.
+  const region = event.detail.elt;
+  if (!region.hasAttribute || !region.hasAttribute("data-poll-waits-for-typing")) return;
+  const busy = region.contains(document.activeElement) && document.activeElement.matches("input, textarea, select");
+  const typed = Array.from(region.querySelectorAll("input:not([type=hidden]), textarea")).some((f) => f.value);
+  if (busy || typed) event.preventDefault();
+});

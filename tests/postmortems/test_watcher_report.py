@@ -124,7 +124,7 @@ def test_a_what_if_shows_both_columns_and_the_changed_verdict(owner):
     body = response.content.decode()
     assert response.status_code == 200
     assert "What if</th>" in body and 'data-figure="whatif-warned-ahead"' in body
-    assert "<strong>What if:</strong> 11 Apr, 50 days before" in body
+    assert "<strong>What if:</strong> 11 Apr 2026, 50 days before" in body
 
 
 def test_htmx_gets_only_the_report_region_and_a_plain_get_the_page(owner):
