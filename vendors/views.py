@@ -11,6 +11,7 @@ from django.utils.dateformat import format as date_format
 from django.views.decorators.http import require_http_methods, require_POST, require_safe
 
 from accounts.decorators import manager_required, member_required, owner_required
+from outsourcing.confirm import ask_first, confirmed
 from outsourcing.htmx import answer_write, refused_status, render
 
 from . import csv_io, services
@@ -202,6 +203,14 @@ def evidence_update(request: HttpRequest, pk: int) -> HttpResponse:
 @manager_required
 def evidence_delete(request: HttpRequest, pk: int) -> HttpResponse:
     evidence = get_object_or_404(Evidence.objects.live().select_related("vendor"), pk=pk)
+    if not confirmed(request):
+        return ask_first(
+            request,
+            question="Delete this evidence?",
+            detail="It leaves the scorecard; owners will still see it.",
+            button="Delete",
+            back=reverse("vendors:vendor_detail", args=[evidence.vendor_id]) + "#vetting",
+        )
     services.delete_evidence(evidence=evidence, by=request.user)
     if request.htmx:
         return _detail(request, evidence.vendor)
@@ -294,6 +303,14 @@ def contact_primary(request: HttpRequest, pk: int) -> HttpResponse:
 @manager_required
 def contact_delete(request: HttpRequest, pk: int) -> HttpResponse:
     contact = get_object_or_404(VendorContact.objects, pk=pk)
+    if not confirmed(request):
+        return ask_first(
+            request,
+            question=f"Remove {contact.name} from the contacts?",
+            detail="Their portal links stop working too.",
+            button="Remove",
+            back=reverse("vendors:vendor_detail", args=[contact.vendor_id]) + "#contacts",
+        )
     services.remove_contact(contact=contact)
     messages.success(request, f"{contact.name} removed from the contacts.")
     return redirect(reverse("vendors:vendor_detail", args=[contact.vendor_id]) + "#contacts")

@@ -241,7 +241,7 @@ def engagement_readiness(request, engagement_id: IdParam, payload: ReadinessIn):
     answers = payload.model_dump()
     override = answers.pop("override_reason").strip()
     with transaction.atomic():
-        check = services.record_readiness(engagement=engagement, by=request.user, **answers)
+        check = services.update_readiness(engagement=engagement, by=request.user, **answers)
         if override:
             check = services.override_readiness(check=check, by=request.user, reason=override)
     return check

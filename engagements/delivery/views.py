@@ -5,14 +5,19 @@ form, call one service, answer with the region htmx targets (or redirect a plain
 """
 
 from collections.abc import Callable
+from dataclasses import dataclass, field
 from functools import partial
 
 from django.core.paginator import Paginator
 from django.forms import Form
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404
+from django.template.loader import render_to_string
+from django.template.response import TemplateResponse
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.cache import patch_vary_headers
+from django.utils.formats import number_format
 from django.views.decorators.http import require_http_methods, require_POST, require_safe
 
 from accounts.decorators import manager_required, member_required
@@ -20,13 +25,17 @@ from engagements.delivery import services
 from engagements.delivery.forms import (
     AnswerForm,
     BriefForm,
+    DeliverableDeleteForm,
     DeliverableEditForm,
     DeliverableForm,
+    EngagementEditForm,
     EngagementFilterForm,
     EngagementForm,
     ExitCriterionForm,
+    InteractionEditForm,
     InteractionForm,
     MilestoneForm,
+    ReadinessForm,
     ReadinessOverrideForm,
     RiskForm,
     RiskStatusForm,
@@ -40,11 +49,16 @@ from engagements.delivery.models import (
     Deliverable,
     Engagement,
     EngagementDefaults,
+    ExitCriterion,
+    Interaction,
+    Milestone,
     OpenQuestion,
     ReadinessCheck,
     Risk,
+    SpendEntry,
 )
-from engagements.delivery.pages import PAGE, REGIONS, context_for
+from engagements.delivery.pages import PAGE, REGIONS, context_for, region_context
+from outsourcing.confirm import ask_first, confirmed
 from outsourcing.htmx import answer_write, render
 
 ENGAGEMENTS_PER_PAGE = 25
@@ -347,3 +361,449 @@ def risk_status(request: HttpRequest, pk: int) -> HttpResponse:
     risk = get_object_or_404(Risk.objects.select_related("engagement"), pk=pk)
     change = partial(services.change_risk_status, risk=risk)
     return _write(request, risk.engagement, "risks", RiskStatusForm(request.POST), change)
+
+
+# --- corrections: change or remove what a person typed ----------------------------------------
+#
+# Each record has an edit page (GET) that htmx swaps into its region's editor slot on the
+# engagement page. Saving answers with the region (htmx: retargeted to the region, since the
+# form lives in the editor) or a redirect to it; a refusal shows the form again with the
+# message next to the field. Removing confirms first (``outsourcing.confirm``). A record
+# others depend on shows why it cannot change instead of the form or the remove button.
+
+EDIT_PAGE = "engagements/record_edit.html"
+CORRECTIONS = "engagements/engagement_corrections.html"
+
+
+@dataclass
+class Correction:
+    """One record as its edit page shows it."""
+
+    engagement: Engagement
+    region: str  # the engagement page's region the record lives in
+    heading: str
+    action: str = ""  # where the edit form posts ("": nothing to edit here)
+    form_class: type | None = None
+    form_kwargs: dict = field(default_factory=dict)
+    locked: str | None = None  # why it cannot be changed at all
+    delete_url: str = ""
+    delete_question: str = ""
+    delete_locked: str | None = None  # why it cannot be removed
+    delete_form_class: type = Form  # what removing asks for (why, for a deliverable)
+    delete_form: Form | None = None
+
+    @property
+    def back(self) -> str:
+        page = reverse("engagements:engagement_detail", args=[self.engagement.pk])
+        return f"{page}#{self.region}"
+
+    def form(self, data=None) -> Form | None:
+        return self.form_class(data, **self.form_kwargs) if self.form_class else None
+
+    def removal_form(self, data=None) -> Form:
+        return self.delete_form_class(data, auto_id=f"del-{self.delete_url.strip('/')}-%s")
+
+
+def _edit_page(request: HttpRequest, c: Correction, form: Form | None) -> HttpResponse:
+    """The edit page, or only its editor (htmx swaps it into the region's editor slot)."""
+    frozen = services.frozen_reason(c.engagement)
+    context = {
+        "c": c,
+        "engagement": c.engagement,
+        "form": form,
+        "locked": frozen or c.locked,
+        "delete_locked": frozen or c.delete_locked,
+        "delete_form": c.delete_form or c.removal_form(),
+    }
+    name = f"{EDIT_PAGE}#record-edit" if request.htmx else EDIT_PAGE
+    response = TemplateResponse(request, name, context)
+    patch_vary_headers(response, ("HX-Request", "HX-Target"))
+    return response
+
+
+def _saved(request: HttpRequest, engagement_pk: int, region: str) -> HttpResponse:
+    """The region after a correction, swapped in place of the region (not the editor)."""
+    engagement = Engagement.objects.for_detail().get(pk=engagement_pk)
+    context = region_context(request, engagement, region, oob_header=region in OUT_OF_BAND)
+    html = render_to_string(f"{PAGE}#{region}", context, request)
+    if region == "engagement-header":  # the title above it may have changed too
+        html += render_to_string(f"{CORRECTIONS}#title-oob", context, request)
+    response = HttpResponse(html)
+    response["HX-Retarget"] = f"#{region}"
+    response["HX-Reswap"] = "outerHTML"
+    return response
+
+
+def _correct(
+    request: HttpRequest, c: Correction, call: Callable[[Form], object], message: str
+) -> HttpResponse:
+    """GET: the edit form with what is saved. POST: the service, through ``answer_write``."""
+    if request.method == "GET":
+        return _edit_page(request, c, c.form())
+    form = c.form(request.POST)
+    return answer_write(
+        request,
+        form,
+        lambda: call(form),
+        show=lambda form=None: (
+            _saved(request, c.engagement.pk, c.region)
+            if form is None
+            else _edit_page(request, c, form)
+        ),
+        done=c.back,
+        message=message,
+    )
+
+
+def _remove(
+    request: HttpRequest,
+    c: Correction,
+    call: Callable[[Form], object],
+    *,
+    detail: str,
+    message: str,
+) -> HttpResponse:
+    """Confirm first, then remove through the service; a refusal shows the edit page with why."""
+    if not confirmed(request):
+        return ask_first(
+            request, question=c.delete_question, detail=detail, button="Remove", back=c.back
+        )
+    form = c.removal_form(request.POST)
+
+    def show(delete_form: Form | None = None) -> HttpResponse:
+        if delete_form is None:
+            return _saved(request, c.engagement.pk, c.region)
+        c.delete_form = delete_form
+        return _edit_page(request, c, c.form())
+
+    return answer_write(
+        request,
+        form,
+        lambda: call(form),
+        show=show,
+        form_name="delete_form",
+        done=c.back,
+        message=message,
+    )
+
+
+def _money(amount, currency: str) -> str:
+    return f"{number_format(amount, 2, force_grouping=True)} {currency}"
+
+
+# engagement and readiness
+
+
+@require_http_methods(["GET", "POST"])
+@manager_required
+def engagement_update(request: HttpRequest, pk: int) -> HttpResponse:
+    """Correct the engagement's title, goal, definition of done, budget, dates or owner."""
+    engagement = _engagement(pk)
+    c = Correction(
+        engagement=engagement,
+        region="engagement-header",
+        heading="Edit the engagement",
+        action=reverse("engagements:engagement_update", args=[pk]),
+        form_class=EngagementEditForm,
+        form_kwargs={
+            "org": request.org,
+            "initial": EngagementEditForm.initial_for(engagement),
+            "auto_id": f"eng{pk}_%s",
+        },
+    )
+    return _correct(
+        request,
+        c,
+        lambda form: services.update_engagement(
+            engagement=engagement, by=request.user, **form.cleaned_data
+        ),
+        "Engagement saved.",
+    )
+
+
+@require_http_methods(["GET", "POST"])
+@manager_required
+def readiness_update(request: HttpRequest, pk: int) -> HttpResponse:
+    """Answer the readiness check again (a new verdict; an earlier override no longer holds)."""
+    engagement = _engagement(pk)
+    check = ReadinessCheck.objects.filter(engagement=engagement).first()
+    c = Correction(
+        engagement=engagement,
+        region="engagement-header",
+        heading="Answer the readiness check again",
+        action=reverse("engagements:readiness_update", args=[pk]),
+        form_class=ReadinessForm,
+        form_kwargs={"initial": ReadinessForm.initial_for(check), "auto_id": f"ready{pk}_%s"},
+    )
+    return _correct(
+        request,
+        c,
+        lambda form: services.update_readiness(
+            engagement=engagement, by=request.user, **form.cleaned_data
+        ),
+        "Readiness answered again.",
+    )
+
+
+# milestones and deliverables
+
+
+def _milestone_correction(request: HttpRequest, milestone: Milestone) -> Correction:
+    return Correction(
+        engagement=milestone.engagement,
+        region="delivery-timeline",
+        heading=f"Edit the milestone “{milestone.title}”",
+        action=reverse("engagements:milestone_update", args=[milestone.pk]),
+        delete_url=reverse("engagements:milestone_delete", args=[milestone.pk]),
+        delete_question=f"Remove the milestone “{milestone.title}”?",
+        delete_locked=services.milestone_locked(milestone),
+        form_class=MilestoneForm,
+        form_kwargs={
+            "initial": {
+                "title": milestone.title,
+                "due_date": milestone.due_date,
+                "description": milestone.description,
+            },
+            "auto_id": f"ms{milestone.pk}_%s",
+        },
+    )
+
+
+def _milestone(pk: int) -> Milestone:
+    return get_object_or_404(Milestone.objects.select_related("engagement__org"), pk=pk)
+
+
+@require_http_methods(["GET", "POST"])
+@manager_required
+def milestone_update(request: HttpRequest, pk: int) -> HttpResponse:
+    """Correct a milestone's title, due date or description."""
+    milestone = _milestone(pk)
+    c = _milestone_correction(request, milestone)
+    return _correct(
+        request,
+        c,
+        lambda form: services.update_milestone(
+            milestone=milestone, by=request.user, **form.cleaned_data
+        ),
+        "Milestone saved.",
+    )
+
+
+@require_POST
+@manager_required
+def milestone_delete(request: HttpRequest, pk: int) -> HttpResponse:
+    """Remove a milestone that holds no deliverables (after confirming)."""
+    milestone = _milestone(pk)
+    c = _milestone_correction(request, milestone)
+    return _remove(
+        request,
+        c,
+        lambda form: services.delete_milestone(milestone=milestone, by=request.user),
+        detail="Spend booked on it stays, without a milestone.",
+        message=f"Milestone “{milestone.title}” removed.",
+    )
+
+
+@require_POST
+@manager_required
+def deliverable_delete(request: HttpRequest, pk: int) -> HttpResponse:
+    """Remove a deliverable not yet accepted, recorded as a scope change (after confirming)."""
+    deliverable = get_object_or_404(Deliverable.objects.select_related("engagement__org"), pk=pk)
+    c = Correction(
+        engagement=deliverable.engagement,
+        region="delivery-timeline",
+        heading=f"Remove the deliverable “{deliverable.title}”",
+        delete_url=reverse("engagements:deliverable_delete", args=[pk]),
+        delete_question=f"Remove the deliverable “{deliverable.title}”?",
+        delete_locked=services.deliverable_locked(deliverable),
+        delete_form_class=DeliverableDeleteForm,
+    )
+    return _remove(
+        request,
+        c,
+        lambda form: services.delete_deliverable(
+            deliverable=deliverable, by=request.user, why=form.cleaned_data["why"]
+        ),
+        detail="The removal is recorded as a scope change, with your reason.",
+        message=f"Deliverable “{deliverable.title}” removed.",
+    )
+
+
+# spend
+
+
+def _spend_correction(request: HttpRequest, entry: SpendEntry) -> Correction:
+    engagement = entry.engagement
+    what = f"{_money(entry.amount, entry.currency)} on {entry.date:%-d %b %Y}"
+    return Correction(
+        engagement=engagement,
+        region="spend",
+        heading=f"Edit the spend of {what}",
+        action=reverse("engagements:spend_update", args=[entry.pk]),
+        delete_url=reverse("engagements:spend_delete", args=[entry.pk]),
+        delete_question=f"Remove the spend of {what} (“{entry.description}”)?",
+        form_class=SpendForm,
+        form_kwargs={
+            "engagement": engagement,
+            "initial": {
+                "date": entry.date,
+                "amount": entry.amount,
+                "currency": entry.currency,
+                "description": entry.description,
+                "milestone": entry.milestone_id,
+            },
+            "auto_id": f"spend{entry.pk}_%s",
+        },
+    )
+
+
+def _spend_entry(pk: int) -> SpendEntry:
+    return get_object_or_404(SpendEntry.objects.select_related("engagement__org"), pk=pk)
+
+
+@require_http_methods(["GET", "POST"])
+@manager_required
+def spend_update(request: HttpRequest, pk: int) -> HttpResponse:
+    """Correct a spend entry; a day still to come is refused as when it was recorded."""
+    entry = _spend_entry(pk)
+    return _correct(
+        request,
+        _spend_correction(request, entry),
+        lambda form: services.update_spend(entry=entry, by=request.user, **form.cleaned_data),
+        "Spend saved.",
+    )
+
+
+@require_POST
+@manager_required
+def spend_delete(request: HttpRequest, pk: int) -> HttpResponse:
+    """Remove a spend entry recorded by mistake (after confirming)."""
+    entry = _spend_entry(pk)
+    return _remove(
+        request,
+        _spend_correction(request, entry),
+        lambda form: services.delete_spend(entry=entry, by=request.user),
+        detail="The burn figures and the watcher follow at once.",
+        message="Spend removed.",
+    )
+
+
+# interactions
+
+
+def _interaction_correction(request: HttpRequest, interaction: Interaction) -> Correction:
+    when = timezone.localtime(interaction.occurred_at)
+    what = f"{interaction.get_channel_display().lower()} of {when:%-d %b %Y %H:%M}"
+    locked = services.interaction_locked(interaction)
+    return Correction(
+        engagement=interaction.engagement,
+        region="interactions",
+        heading=f"Edit the {what}",
+        action=reverse("engagements:interaction_update", args=[interaction.pk]),
+        locked=locked,
+        delete_url=reverse("engagements:interaction_delete", args=[interaction.pk]),
+        delete_question=f"Remove the {what}?",
+        delete_locked=locked,
+        form_class=InteractionEditForm,
+        form_kwargs={
+            "initial": {
+                "channel": interaction.channel,
+                "direction": interaction.direction,
+                "outcome": interaction.outcome,
+                "response_hours": interaction.response_hours,
+                "comfort": interaction.comfort,
+                "occurred_at": when,
+                "notes": interaction.notes,
+            },
+            "auto_id": f"int{interaction.pk}_%s",
+        },
+    )
+
+
+def _interaction(pk: int) -> Interaction:
+    return get_object_or_404(Interaction.objects.select_related("engagement__org"), pk=pk)
+
+
+@require_http_methods(["GET", "POST"])
+@manager_required
+def interaction_update(request: HttpRequest, pk: int) -> HttpResponse:
+    """Correct a logged interaction; a moment still to come is refused as when it was logged."""
+    interaction = _interaction(pk)
+    return _correct(
+        request,
+        _interaction_correction(request, interaction),
+        lambda form: services.update_interaction(
+            interaction=interaction, by=request.user, **form.cleaned_data
+        ),
+        "Interaction saved.",
+    )
+
+
+@require_POST
+@manager_required
+def interaction_delete(request: HttpRequest, pk: int) -> HttpResponse:
+    """Remove an interaction logged by mistake (after confirming)."""
+    interaction = _interaction(pk)
+    return _remove(
+        request,
+        _interaction_correction(request, interaction),
+        lambda form: services.delete_interaction(interaction=interaction, by=request.user),
+        detail="Contact cadence and comfort are judged without it from now on.",
+        message="Interaction removed.",
+    )
+
+
+# exit criteria
+
+
+def _criterion_correction(request: HttpRequest, criterion: ExitCriterion) -> Correction:
+    initial = {"label": criterion.label, "combinator": criterion.combinator}
+    for i, condition in enumerate(criterion.conditions[:2], start=1):
+        initial |= {
+            f"metric_{i}": condition.get("metric"),
+            f"op_{i}": condition.get("op"),
+            f"value_{i}": condition.get("value"),
+        }
+    return Correction(
+        engagement=criterion.engagement,
+        region="exit-criteria",
+        heading=f"Edit the exit criterion “{criterion.label}”",
+        action=reverse("engagements:exit_criterion_update", args=[criterion.pk]),
+        delete_url=reverse("engagements:exit_criterion_delete", args=[criterion.pk]),
+        delete_question=f"Remove the exit criterion “{criterion.label}”?",
+        form_class=ExitCriterionForm,
+        form_kwargs={"initial": initial, "auto_id": f"crit{criterion.pk}_%s"},
+    )
+
+
+def _criterion(pk: int) -> ExitCriterion:
+    return get_object_or_404(ExitCriterion.objects.select_related("engagement__org"), pk=pk)
+
+
+@require_http_methods(["GET", "POST"])
+@manager_required
+def exit_criterion_update(request: HttpRequest, pk: int) -> HttpResponse:
+    """Redraw an exit line: its name, combinator and conditions."""
+    criterion = _criterion(pk)
+    return _correct(
+        request,
+        _criterion_correction(request, criterion),
+        lambda form: services.update_exit_criterion(
+            criterion=criterion, by=request.user, values=form.criterion()
+        ),
+        "Exit criterion saved.",
+    )
+
+
+@require_POST
+@manager_required
+def exit_criterion_delete(request: HttpRequest, pk: int) -> HttpResponse:
+    """Remove an exit criterion (after confirming)."""
+    criterion = _criterion(pk)
+    return _remove(
+        request,
+        _criterion_correction(request, criterion),
+        lambda form: services.delete_exit_criterion(criterion=criterion, by=request.user),
+        detail="The watcher stops checking it at once.",
+        message="Exit criterion removed.",
+    )
