@@ -496,4 +496,4 @@ class InteractionEditForm(InteractionForm):
 
 
 class DeliverableDeleteForm(Form):
-    why = forms.CharField(label="Why it is no longer needed", max_length=2000)
+    why = forms.CharField(label="Why it is no longer needed", required=False, max_length=2000)

@@ -450,6 +450,7 @@ def _correct(
             if form is None
             else _edit_page(request, c, form)
         ),
+        form_name="form",
         done=c.back,
         message=message,
     )

@@ -67,3 +67,13 @@ class LessonFilterForm(Form):
 
 class ToggleForm(Form):
     done = forms.BooleanField(required=False)
+
+
+class RestoreForm(Form):
+    """Undo a removal: what ``services.delete_item`` returned, sent back by the undo button."""
+
+    kind = forms.ChoiceField(choices=[("failure", "What went wrong"), ("lesson", "Lesson")])
+    text = forms.CharField(max_length=10_000)
+    category = forms.ChoiceField(choices=FailureCategory.choices)
+    tags = forms.CharField(required=False, max_length=500)
+    position = forms.IntegerField(min_value=0)
