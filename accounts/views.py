@@ -90,7 +90,7 @@ def member_remove(request: HttpRequest, pk: int) -> HttpResponse:
     if not confirmed(request):
         return ask_first(
             request,
-            question=f"Remove {membership.user} from {request.org}?",
+            question=f"Remove {membership.user.email} from {request.org}?",
             detail="They lose access to everything in this organization at once; "
             "invite them again to undo it.",
             button="Remove",
@@ -109,6 +109,14 @@ def member_remove(request: HttpRequest, pk: int) -> HttpResponse:
 @owner_required
 def invitation_revoke(request: HttpRequest, pk: int) -> HttpResponse:
     invitation = get_object_or_404(Invitation, org=request.org, pk=pk)
+    if not confirmed(request):
+        return ask_first(
+            request,
+            question=f"Revoke the invitation of {invitation.email}?",
+            detail="The link in their e-mail stops working; invite them again to undo it.",
+            button="Revoke",
+            back=reverse("accounts:member_list"),
+        )
     services.revoke_invitation(invitation=invitation)
     messages.success(request, f"The invitation of {invitation.email} was revoked.")
     return redirect("accounts:member_list")
