@@ -6,6 +6,8 @@ import datetime as dt
 from decimal import Decimal
 
 import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 
@@ -368,3 +370,40 @@ def test_a_milestone_with_work_under_it_says_why_it_stays(manager, engagement):
     assert response.status_code == 409
     assert "“Card form”" in response.text
     assert Milestone.objects.filter(pk=deliverable.milestone_id).exists()
+
+
+# --- query counts stay flat -----------------------------------------------------------------
+
+
+def _queries(client, path: str, **kw) -> int:
+    with CaptureQueriesContext(connection) as captured:
+        assert client.get(path, **kw).status_code == 200
+    return len(captured)
+
+
+def test_an_ended_engagements_page_costs_the_same_with_many_records(owner, manager):
+    engagement = EngagementFactory(org=manager.org, owner=manager.user, status="completed")
+    postmortems.open_postmortem(engagement=engagement)
+    client = manager.client()
+    SpendEntryFactory(engagement=engagement)
+    InteractionFactory(engagement=engagement)
+    MilestoneFactory(engagement=engagement)
+    client.get(url("engagement_detail", engagement.pk))  # warm the session
+    one = _queries(client, url("engagement_detail", engagement.pk))
+    SpendEntryFactory.create_batch(19, engagement=engagement)
+    InteractionFactory.create_batch(19, engagement=engagement)
+    MilestoneFactory.create_batch(9, engagement=engagement)
+    assert _queries(client, url("engagement_detail", engagement.pk)) == one
+
+
+@pytest.mark.parametrize("kind", ["spend", "interaction", "milestone", "criterion"])
+def test_an_edit_page_costs_the_same_however_many_records_there_are(manager, engagement, kind):
+    obj, name, *_ = KINDS[kind](engagement)
+    client = manager.client()
+    client.get(url(f"{name}_update", obj.pk))
+    one = _queries(client, url(f"{name}_update", obj.pk))
+    for make in KINDS.values():
+        for _ in range(5):
+            make(engagement)
+    assert _queries(client, url(f"{name}_update", obj.pk)) == one
+    assert _queries(client, url(f"{name}_update", obj.pk), headers=HX) <= one
