@@ -16,7 +16,8 @@ from accounts.models import TokenScope
 from accounts.services import create_api_token
 from engagements.alerts import services as alerts
 from engagements.delivery import services
-from engagements.models import ExitCriterion, Interaction, Milestone, SpendEntry
+from engagements.models import ExitCriterion, FailureItem, Interaction, Milestone, SpendEntry
+from engagements.postmortems import services as postmortems
 from engagements.watch import tasks as watch_tasks
 from outsourcing.validation import FUTURE_MESSAGE
 from tests.factories import (
@@ -253,3 +254,32 @@ def test_an_owner_pauses_and_removes_a_notification_channel(
     channels.get_by_role("link", name="Edit Managers' e-mail").click()
     page.locator("#channels-editor").get_by_role("button", name="Remove").click()
     expect(channels).to_contain_text("No channels yet")
+
+
+@pytest.mark.parametrize("width", WIDTHS)
+def test_a_post_mortem_item_is_removed_after_confirming_and_comes_back_with_undo(
+    transactional_db, live_server, page: Page, manager, width, reevaluated
+):
+    engagement = EngagementFactory(org=manager.org, owner=manager.user, status="terminated")
+    pm = postmortems.open_postmortem(engagement=engagement)
+    for text in ("No references checked.", "Scope grew weekly."):
+        postmortems.add_failure(postmortem=pm, text=text, category="poor_needs")
+    _log_in(page, live_server.url, manager, width)
+    page.goto(f"{live_server.url}/postmortems/{pm.pk}/")
+    asked: list[str] = []
+    page.on("dialog", lambda dialog: (asked.append(dialog.message), dialog.accept()))
+    failures = page.locator("#pm-failures")
+    failures.locator("ol.pm-items > li", has_text="No references checked.").get_by_role(
+        "button", name="Delete"
+    ).click()
+    expect(failures.locator(".undo-bar")).to_contain_text("Removed: “No references checked.”")
+    assert asked == ["Remove “No references checked.”? You can undo it right after."]
+    expect(failures.locator("ol.pm-items > li")).to_have_count(1)
+    _settled(page)
+    failures.get_by_role("button", name="Undo").click()
+    expect(failures.locator(".undo-bar")).to_have_count(0)
+    expect(failures).to_contain_text("No references checked.")
+    assert list(FailureItem.objects.order_by("position").values_list("text", flat=True)) == [
+        "No references checked.",
+        "Scope grew weekly.",
+    ]

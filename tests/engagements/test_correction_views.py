@@ -407,3 +407,11 @@ def test_an_edit_page_costs_the_same_however_many_records_there_are(manager, eng
             make(engagement)
     assert _queries(client, url(f"{name}_update", obj.pk)) == one
     assert _queries(client, url(f"{name}_update", obj.pk), headers=HX) <= one
+
+
+def test_a_vendor_check_in_says_why_it_stays_instead_of_offering_a_form(manager, engagement):
+    checkin = InteractionFactory(engagement=engagement, source="portal", notes="On track")
+    page = manager.client().get(url("interaction_update", checkin.pk)).text
+    assert "The vendor wrote this check-in in the portal" in page
+    assert 'name="notes"' not in page and ">Remove</button>" not in page
+    assert "Back to the engagement" in page

@@ -31,7 +31,7 @@ def test_an_item_removed_is_restored_in_its_place_by_undo(manager, postmortem, i
     removed = client.post(
         reverse("engagements:failure_delete", args=[items[1].pk]), {"confirm": "yes"}, headers=HX
     )
-    assert "Removed “B”." in removed.text and ">Undo</button>" in removed.text
+    assert "Removed: “B”" in removed.text and ">Undo</button>" in removed.text
     assert list(FailureItem.objects.values_list("text", flat=True)) == ["A", "C"]
     undo = {"kind": "failure", "text": "B", "category": "poor_needs", "tags": "", "position": 2}
     client.post(reverse("engagements:item_restore", args=[postmortem.pk]), undo, headers=HX)
