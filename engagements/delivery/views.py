@@ -763,7 +763,7 @@ def _criterion_correction(request: HttpRequest, criterion: ExitCriterion) -> Cor
         initial |= {
             f"metric_{i}": condition.get("metric"),
             f"op_{i}": condition.get("op"),
-            f"value_{i}": condition.get("value"),
+            f"value_{i}": f"{float(condition.get('value', 0)):g}",  # 14, not 14.0
         }
     return Correction(
         engagement=criterion.engagement,
