@@ -382,7 +382,7 @@ class Correction:
     engagement: Engagement
     region: str  # the engagement page's region the record lives in
     heading: str
-    action: str = ""  # where the edit form posts ("": nothing to edit here)
+    action: str = ""  # where the edit form posts
     form_class: type | None = None
     form_kwargs: dict = field(default_factory=dict)
     locked: str | None = None  # why it cannot be changed at all
@@ -401,7 +401,7 @@ class Correction:
         return self.form_class(data, **self.form_kwargs) if self.form_class else None
 
     def removal_form(self, data=None) -> Form:
-        return self.delete_form_class(data, auto_id=f"del-{self.delete_url.strip('/')}-%s")
+        return self.delete_form_class(data, auto_id="remove_%s")  # one editor open at a time
 
 
 def _edit_page(request: HttpRequest, c: Correction, form: Form | None) -> HttpResponse:
