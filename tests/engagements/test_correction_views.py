@@ -309,7 +309,7 @@ def test_an_end_before_the_start_is_refused_and_nothing_changes(manager, engagem
     assert Engagement.objects.get(pk=engagement.pk).title == "Checkout"
 
 
-def test_readiness_is_answered_again_from_the_page(manager, engagement):
+def test_readiness_is_answered_again_from_the_page_and_audited(owner, manager, engagement):
     data = {
         "has_concrete_target": "no",
         "need_is_specific": "yes",
@@ -320,6 +320,11 @@ def test_readiness_is_answered_again_from_the_page(manager, engagement):
     response = manager.client().post(url("readiness_update", engagement.pk), data)
     assert response.status_code == 302
     assert ReadinessCheck.objects.get(engagement=engagement).verdict == "too_soon"
+    data["has_concrete_target"] = "yes"
+    manager.client().post(url("readiness_update", engagement.pk), data)
+    trail = _audit(owner)
+    assert "Changed readiness check “readiness of Checkout”" in trail
+    assert "Verdict: Too soon → Ready" in trail
 
 
 def test_the_engagement_page_offers_the_corrections_to_managers_only(manager, viewer, engagement):
