@@ -217,21 +217,21 @@ def _item_delete(request: HttpRequest, item, region: str) -> HttpResponse:
     )
 
 
-@require_POST
-@manager_required
-def item_restore(request: HttpRequest, pk: int) -> HttpResponse:
-    """Undo the removal of a "what went wrong" item or a lesson: it comes back in its place."""
-    postmortem = _postmortem(pk)
-    form = RestoreForm(request.POST)
-    region = "pm-lessons" if request.POST.get("kind") == "lesson" else "pm-failures"
-    return answer_write(
-        request,
-        form,
-        lambda: services.restore_item(postmortem=postmortem, **form.cleaned_data),
-        refused=lambda form: {"item_form": form},
-        message="Restored.",
-        **_region(request, postmortem, region),
-    )
+class ItemRestore(RegionWrite):
+    """Undo the removal of a "what went wrong" item or a lesson: it comes back in its place
+    (the answer is the region it is in)."""
+
+    def done(self, result) -> str:
+        self.region = "pm-lessons" if isinstance(result, Lesson) else "pm-failures"
+        return super().done(result)
+
+
+item_restore = ItemRestore.as_view(
+    form_class=RestoreForm,
+    service=services.restore_item,
+    form_name="item_form",
+    message="Restored.",
+)
 
 
 @require_POST
