@@ -118,6 +118,10 @@ class WriteView(View):
     the default ``form_class``, an empty form. ``message`` (plain POST only) is text that may
     name the objects, ``"{contact.name} removed."``, or a function of the service's result.
 
+    Declared with ``confirm="Remove {contact.name}?"`` (and ``confirm_detail``), a destructive
+    write asks first: unless the POST says ``confirm=yes`` (``outsourcing.confirm``), the
+    answer is the question, with "Cancel" going where a plain POST would (``done(None)``).
+
     A page's subclass says how the page is shown (``show``) and where a plain POST goes
     (``done``); ``form_with`` names what the form's ``__init__`` needs (``"org"``, or a name
     of ``objects()``). Pass ``service`` to ``as_view``, never as a class attribute (a function
