@@ -16,7 +16,7 @@ from django.views.decorators.http import require_POST, require_safe
 from accounts.decorators import allow_viewer, manager_required, member_required, owner_required
 from accounts.models import Membership
 from engagements.delivery.models import Engagement
-from engagements.postmortems import services
+from engagements.postmortems import report, services
 from engagements.postmortems.forms import (
     CommentForm,
     FailureForm,
@@ -26,6 +26,7 @@ from engagements.postmortems.forms import (
     RestoreForm,
     SummaryForm,
     ToggleForm,
+    WhatIfForm,
 )
 from engagements.postmortems.models import (
     ChecklistItem,
@@ -340,6 +341,18 @@ def lesson_patterns(request: HttpRequest) -> HttpResponse:
     data = services.patterns(org=request.org)
     chart = svg_bars(data["by_category"])
     return render(request, "engagements/lesson_patterns.html", {**data, "chart": chart})
+
+
+@require_safe
+@manager_required
+def watcher_report(request: HttpRequest) -> HttpResponse:
+    """How the watcher would have judged our ended engagements, today and with other
+    thresholds ("what if", a GET: nothing is saved). Owners and managers: they set the
+    thresholds and act on the alerts; viewers read the engagements themselves."""
+    form = WhatIfForm(request.GET or None)
+    data = report.watcher_report(org=request.org, whatif=form.scenario())
+    context = {"form": form, **data}
+    return render(request, "engagements/watcher_report.html", context, partials=["watcher-report"])
 
 
 def svg_bars(rows: list[tuple[str, int]], width: int = 560, bar: int = 22) -> dict:
