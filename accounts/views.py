@@ -13,6 +13,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_http_methods, require_POST, require_safe
 
+from outsourcing.confirm import ask_first, confirmed
 from outsourcing.htmx import WriteView, answer_write
 from outsourcing.validation import parse_id
 
@@ -95,6 +96,15 @@ def member_update(request: HttpRequest, pk: int) -> HttpResponse:
 @owner_required
 def member_remove(request: HttpRequest, pk: int) -> HttpResponse:
     membership = get_object_or_404(Membership, org=request.org, pk=pk)
+    if not confirmed(request):
+        return ask_first(
+            request,
+            question=f"Remove {membership.user.email} from {request.org}?",
+            detail="They lose access to everything in this organization at once; "
+            "invite them again to undo it.",
+            button="Remove",
+            back=reverse("accounts:member_list"),
+        )
     try:
         services.remove_member(membership=membership)
     except ValidationError as exc:
@@ -108,6 +118,14 @@ def member_remove(request: HttpRequest, pk: int) -> HttpResponse:
 @owner_required
 def invitation_revoke(request: HttpRequest, pk: int) -> HttpResponse:
     invitation = get_object_or_404(Invitation, org=request.org, pk=pk)
+    if not confirmed(request):
+        return ask_first(
+            request,
+            question=f"Revoke the invitation of {invitation.email}?",
+            detail="The link in their e-mail stops working; invite them again to undo it.",
+            button="Revoke",
+            back=reverse("accounts:member_list"),
+        )
     services.revoke_invitation(invitation=invitation)
     messages.success(request, f"The invitation of {invitation.email} was revoked.")
     return redirect("accounts:member_list")
@@ -244,6 +262,14 @@ def apitoken_revoke(request: HttpRequest, pk: int) -> HttpResponse:
         else ApiToken.objects.filter(user=request.user)
     )
     token = get_object_or_404(tokens, pk=pk)
+    if not confirmed(request):
+        return ask_first(
+            request,
+            question=f"Revoke the token “{token.name}”?",
+            detail="Scripts using it stop working at once; a revoked token cannot be restored.",
+            button="Revoke",
+            back=reverse("accounts:apitoken_list"),
+        )
     services.revoke_api_token(token=token)
     messages.success(request, f"Token “{token.name}” revoked.")
     return redirect("accounts:apitoken_list")

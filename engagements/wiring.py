@@ -26,5 +26,7 @@ def connect() -> None:
     # Lessons must be acknowledged before the first activation; the end opens a post-mortem.
     delivery.status_changing.register(postmortems.require_lessons_acknowledged)
     delivery.status_changed.register(postmortems.open_when_ended)
+    # A published post-mortem freezes the facts of its engagement: no more corrections.
+    delivery.record_frozen.register(postmortems.frozen_reason)
     # The engagement page's vendor-portal region.
     delivery.engagement_page.register(portal_pages.engagement_page_context)

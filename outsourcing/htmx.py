@@ -16,6 +16,7 @@ from django.utils.cache import patch_vary_headers
 from django.views import View
 from django.views.decorators.http import require_POST
 
+from .confirm import ask_first, confirmed
 from .forms import apply_service, lost_race
 
 
@@ -117,6 +118,10 @@ class WriteView(View):
     the default ``form_class``, an empty form. ``message`` (plain POST only) is text that may
     name the objects, ``"{contact.name} removed."``, or a function of the service's result.
 
+    Declared with ``confirm="Remove {contact.name}?"`` (and ``confirm_detail``), a destructive
+    write asks first: unless the POST says ``confirm=yes`` (``outsourcing.confirm``), the
+    answer is the question, with "Cancel" going where a plain POST would (``done(None)``).
+
     A page's subclass says how the page is shown (``show``) and where a plain POST goes
     (``done``); ``form_with`` names what the form's ``__init__`` needs (``"org"``, or a name
     of ``objects()``). Pass ``service`` to ``as_view``, never as a class attribute (a function
@@ -136,6 +141,11 @@ class WriteView(View):
     org = False  # the service is told the organization: ``org=request.org``
     form_name: str | None = None
     message: str | Callable[[Any], str] | None = None
+    # A destructive write asks first (``outsourcing.confirm``): the question, which may name
+    # the objects ("Remove {contact.name}?"), what it does, and the confirming button.
+    confirm: str | None = None
+    confirm_detail = ""
+    confirm_button = "Remove"
 
     @classmethod
     def as_view(cls, **initkwargs):
@@ -144,6 +154,15 @@ class WriteView(View):
 
     def post(self, request: HttpRequest, *args, **kwargs) -> HttpResponse:
         self.object = self.get_object(*args, **kwargs)
+        if self.confirm and not confirmed(request):
+            objects = self.objects()
+            return ask_first(
+                request,
+                question=self.confirm.format(**objects),
+                detail=self.confirm_detail.format(**objects),
+                button=self.confirm_button,
+                back=self.done(None) or "/",  # "Cancel" goes where a plain POST would
+            )
         form = self.get_form()
         return answer_write(
             request,

@@ -10,6 +10,7 @@ from django.utils import timezone
 from django.views.decorators.http import require_http_methods, require_POST, require_safe
 
 from accounts.decorators import manager_required, member_required, owner_required
+from outsourcing.confirm import ask_first, confirmed
 from outsourcing.formats import day
 from outsourcing.htmx import WriteView, answer_write, refused_status, render
 
@@ -208,6 +209,14 @@ def evidence_update(request: HttpRequest, pk: int) -> HttpResponse:
 @manager_required
 def evidence_delete(request: HttpRequest, pk: int) -> HttpResponse:
     evidence = get_object_or_404(Evidence.objects.live().select_related("vendor"), pk=pk)
+    if not confirmed(request):
+        return ask_first(
+            request,
+            question="Delete this evidence?",
+            detail="It leaves the scorecard; owners will still see it.",
+            button="Delete",
+            back=reverse("vendors:vendor_detail", args=[evidence.vendor_id]) + "#vetting",
+        )
     services.delete_evidence(evidence=evidence, by=request.user)
     if request.htmx:
         return _detail(request, evidence.vendor)
@@ -276,7 +285,10 @@ contact_primary = ContactWrite.as_view(
 
 # Remove the contact (the next one by name becomes primary if it was).
 contact_delete = ContactWrite.as_view(
-    service=services.remove_contact, message="{contact.name} removed from the contacts."
+    service=services.remove_contact,
+    message="{contact.name} removed from the contacts.",
+    confirm="Remove {contact.name} from the contacts?",
+    confirm_detail="Their portal links stop working too.",
 )
 
 # Record a contract (with its files).

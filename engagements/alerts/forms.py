@@ -94,3 +94,13 @@ class DashboardFilterForm(Form):
         super().__init__(*args, **kwargs)
         self.fields["owner"].choices = [("", "Anyone"), *owners]
         self.fields["vendor"].choices = [("", "Any vendor"), *vendors]
+
+
+class ChannelEditForm(Form):
+    """Rename a channel, point its webhook elsewhere, or pause it."""
+
+    name = forms.CharField(max_length=100, label="Name")
+    url = forms.URLField(required=False, max_length=500, label="Webhook URL", assume_scheme="https")
+    is_active = forms.BooleanField(
+        label="Active (unticked: paused, nothing is sent)", required=False
+    )

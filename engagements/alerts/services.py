@@ -694,6 +694,48 @@ def create_channel(*, org, kind: str, name: str, url: str = "") -> NotificationC
 
 
 @transaction.atomic
+def update_channel(
+    *, channel: NotificationChannel, name: str, url: str = "", is_active: bool = True
+) -> NotificationChannel:
+    """Rename a channel, point a webhook elsewhere (past the SSRF guard again) or pause it.
+
+    The signing secret stays: receivers keep verifying with the one they have."""
+    if not name.strip():
+        raise ValidationError({"name": "Give the channel a name."})
+    changes = {"name": name.strip(), "is_active": is_active}
+    if channel.kind == NotificationChannel.Kind.WEBHOOK:
+        if url != channel.url:
+            check_webhook_url(url)
+        changes["url"] = url
+    changed = [k for k, v in changes.items() if getattr(channel, k) != v]
+    for k in changed:
+        setattr(channel, k, changes[k])
+    if changed:
+        channel.save(update_fields=changed)
+    return channel
+
+
+def channel_locked(channel: NotificationChannel) -> str | None:
+    """Why this channel cannot be removed, or None: what went out through it is the record
+    of who was told (pause it instead)."""
+    sent = Notification.unscoped.filter(channel=channel, is_test=False).count()
+    if sent:
+        return (
+            f"{sent} alert notification{'s' if sent > 1 else ''} went out through "
+            f"“{channel.name}”: they stay the record of who was told. Pause the channel instead."
+        )
+    return None
+
+
+@transaction.atomic
+def delete_channel(*, channel: NotificationChannel) -> None:
+    """Remove a channel nothing but test messages went through (those go with it)."""
+    if reason := channel_locked(channel):
+        raise Conflict(reason)
+    channel.delete()
+
+
+@transaction.atomic
 def send_test_notification(
     *, channel: NotificationChannel, at: datetime | None = None
 ) -> Notification:

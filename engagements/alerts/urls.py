@@ -17,6 +17,8 @@ urlpatterns = [
     path("notifications/", views.notification_settings, name="notification_settings"),
     path("notifications/channels/", views.channel_create, name="channel_create"),
     path("notifications/channels/<int:pk>/test/", views.channel_test, name="channel_test"),
+    path("notifications/channels/<int:pk>/edit/", views.channel_update, name="channel_update"),
+    path("notifications/channels/<int:pk>/delete/", views.channel_delete, name="channel_delete"),
     path("notifications/policy/", views.escalation_policy_save, name="escalation_policy_save"),
     path("notifications/digest/", views.digest_toggle, name="digest_toggle"),
 ]

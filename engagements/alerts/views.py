@@ -13,15 +13,17 @@ from django.core.cache import cache
 from django.db.models import Case, Count, Q, When
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect
+from django.template.response import TemplateResponse
 from django.urls import reverse
 from django.utils import timezone
-from django.views.decorators.http import require_POST, require_safe
+from django.views.decorators.http import require_http_methods, require_POST, require_safe
 
 from accounts.decorators import allow_viewer, manager_required, member_required, owner_required
 from accounts.models import User
 from engagements.alerts import services
 from engagements.alerts.forms import (
     AcknowledgeForm,
+    ChannelEditForm,
     ChannelForm,
     DashboardFilterForm,
     EscalationPolicyForm,
@@ -38,6 +40,8 @@ from engagements.alerts.models import (
 )
 from engagements.delivery.models import Engagement
 from engagements.watch.models import LEVEL_RANK, EngagementHealth, HealthSnapshot, Level, SweepRun
+from outsourcing.confirm import ask_first, confirmed
+from outsourcing.forms import Form
 from outsourcing.htmx import WriteView, answer_write, render
 from vendors.models import Vendor
 
@@ -398,3 +402,89 @@ def digest_toggle(request: HttpRequest) -> HttpResponse:
     services.set_daily_digest(org=request.org, user=request.user, enabled=enabled)
     messages.success(request, f"Daily digest {'on' if enabled else 'off'}.")
     return redirect("engagements:notification_settings")
+
+
+# --- correcting and removing a channel ---
+
+CHANNEL_EDIT = "engagements/channel_edit.html"
+SETTINGS = "engagements/notification_settings.html"
+
+
+def _channel_form(channel: NotificationChannel, data=None) -> ChannelEditForm:
+    initial = {"name": channel.name, "url": channel.url, "is_active": channel.is_active}
+    form = ChannelEditForm(data, initial=initial, auto_id=f"ch{channel.pk}_%s")
+    if channel.kind != NotificationChannel.Kind.WEBHOOK:
+        del form.fields["url"]  # e-mail goes to the members
+    return form
+
+
+def _channel_page(
+    request: HttpRequest, channel: NotificationChannel, form, delete_form=None
+) -> HttpResponse:
+    """The channel's edit page, or only its editor (htmx swaps it into the channel list)."""
+    context = {
+        "channel": channel,
+        "form": form,
+        "delete_locked": services.channel_locked(channel),
+        "delete_form": delete_form,
+    }
+    name = f"{CHANNEL_EDIT}#channel-edit" if request.htmx else CHANNEL_EDIT
+    return TemplateResponse(request, name, context)
+
+
+def _channels_saved(request: HttpRequest) -> HttpResponse:
+    """The channel list after a change, in place of the list (not the editor)."""
+    response = render(request, f"{SETTINGS}#channels", settings_context(request))
+    response["HX-Retarget"] = "#channels"
+    response["HX-Reswap"] = "outerHTML"
+    return response
+
+
+@require_http_methods(["GET", "POST"])
+@owner_required
+def channel_update(request: HttpRequest, pk: int) -> HttpResponse:
+    """Rename a channel, point its webhook elsewhere (SSRF guard again) or pause it."""
+    channel = get_object_or_404(NotificationChannel.objects, pk=pk)
+    form = _channel_form(channel, request.POST or None)
+    if request.method == "GET":
+        return _channel_page(request, channel, form)
+    return answer_write(
+        request,
+        form,
+        lambda: services.update_channel(channel=channel, **form.cleaned_data),
+        show=lambda form=None: (
+            _channels_saved(request) if form is None else _channel_page(request, channel, form)
+        ),
+        form_name="form",
+        done=reverse("engagements:notification_settings") + "#channels",
+        message=lambda channel: f"Channel “{channel.name}” saved.",
+    )
+
+
+@require_POST
+@owner_required
+def channel_delete(request: HttpRequest, pk: int) -> HttpResponse:
+    """Remove a channel nothing but test messages went through (after confirming)."""
+    channel = get_object_or_404(NotificationChannel.objects, pk=pk)
+    back = reverse("engagements:notification_settings") + "#channels"
+    if not confirmed(request):
+        return ask_first(
+            request,
+            question=f"Remove the channel “{channel.name}”?",
+            detail="Alerts are no longer sent there; its test messages go with it.",
+            button="Remove",
+            back=back,
+        )
+    return answer_write(
+        request,
+        Form(request.POST),
+        lambda: services.delete_channel(channel=channel),
+        show=lambda delete_form=None: (
+            _channels_saved(request)
+            if delete_form is None
+            else _channel_page(request, channel, _channel_form(channel), delete_form)
+        ),
+        form_name="delete_form",
+        done=back,
+        message=f"Channel “{channel.name}” removed.",
+    )

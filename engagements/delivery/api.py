@@ -247,7 +247,7 @@ def engagement_readiness(request, engagement_id: IdParam, payload: ReadinessIn):
     answers = payload.model_dump()
     override = answers.pop("override_reason").strip()
     with transaction.atomic():
-        check = services.record_readiness(engagement=engagement, by=request.user, **answers)
+        check = services.update_readiness(engagement=engagement, by=request.user, **answers)
         if override:
             check = services.override_readiness(check=check, by=request.user, reason=override)
     return check
@@ -670,3 +670,139 @@ def risk_create(request, engagement_id: IdParam, payload: RiskIn):
     owner_id = data.pop("owner_id")
     owner = _member(request.org, owner_id, "owner_id") if owner_id else None
     return Status(201, services.add_risk(engagement=engagement, owner=owner, **data))
+
+
+# --- corrections: PATCH and DELETE call the services the engagement page's corrections call ---
+#
+# A PATCH changes only the fields sent (null leaves a field as it is); the service checks the
+# record as it will be, so a refusal (a day still to come, a milestone of another engagement,
+# a post-mortem that froze the facts, a check-in the vendor wrote) is a 409 naming the field.
+
+
+def _child(model, engagement_id: int, pk: int):
+    return get_object_or_404(
+        model.objects.select_related("engagement__org"), pk=pk, engagement_id=engagement_id
+    )
+
+
+def _merged(record, payload: Input, fields: tuple[str, ...]) -> dict:
+    """The record's current values of ``fields``, with the ones the client sent."""
+    sent = {k: v for k, v in payload.model_dump(exclude_unset=True).items() if v is not None}
+    return {name: sent.get(name, getattr(record, name)) for name in fields}
+
+
+class MilestonePatch(Input):
+    """Only the fields sent change; null leaves a field as it is."""
+
+    title: Name | None = None
+    due_date: Day | None = Field(None, description="Not before the engagement starts (409).")
+    description: Text() | None = None
+
+
+@engagements.patch(
+    "/{engagement_id}/milestones/{milestone_id}",
+    response={200: MilestoneOut, **WRITE_ERRORS},
+    summary="Correct a milestone",
+)
+def milestone_update(
+    request, engagement_id: IdParam, milestone_id: IdParam, payload: MilestonePatch
+):
+    milestone = _child(Milestone, engagement_id, milestone_id)
+    values = _merged(milestone, payload, ("title", "due_date", "description"))
+    return services.update_milestone(milestone=milestone, by=request.user, **values)
+
+
+@engagements.delete(
+    "/{engagement_id}/milestones/{milestone_id}",
+    response={204: None, **WRITE_ERRORS},
+    summary="Remove a milestone that holds no deliverables (409 says why otherwise)",
+)
+def milestone_delete(request, engagement_id: IdParam, milestone_id: IdParam):
+    services.delete_milestone(
+        milestone=_child(Milestone, engagement_id, milestone_id), by=request.user
+    )
+    return Status(204, None)
+
+
+class SpendPatch(Input):
+    """Only the fields sent change; null leaves a field as it is."""
+
+    date: Day | None = Field(None, description="Today or earlier (409 for a day to come).")
+    amount: PositiveMoney | None = Field(None, description="Above zero.")
+    description: Text(300, blank=False) | None = None
+    milestone_id: Id | None = Field(
+        None, description="A milestone of this engagement (409 if not)."
+    )
+
+
+@engagements.patch(
+    "/{engagement_id}/spend/{spend_id}",
+    response={200: SpendOut, **WRITE_ERRORS},
+    summary="Correct a spend entry",
+)
+def spend_update(request, engagement_id: IdParam, spend_id: IdParam, payload: SpendPatch):
+    entry = _child(SpendEntry, engagement_id, spend_id)
+    values = _merged(entry, payload, ("date", "amount", "currency", "description"))
+    milestone_id = payload.milestone_id
+    values["milestone"] = _milestone(milestone_id) if milestone_id else entry.milestone
+    return services.update_spend(entry=entry, by=request.user, **values)
+
+
+@engagements.delete(
+    "/{engagement_id}/spend/{spend_id}",
+    response={204: None, **WRITE_ERRORS},
+    summary="Remove a spend entry recorded by mistake",
+)
+def spend_delete(request, engagement_id: IdParam, spend_id: IdParam):
+    services.delete_spend(entry=_child(SpendEntry, engagement_id, spend_id), by=request.user)
+    return Status(204, None)
+
+
+class InteractionPatch(Input):
+    """Only the fields sent change; null leaves a field as it is."""
+
+    channel: Channel | None = None
+    direction: Direction | None = None
+    outcome: Outcome | None = Field(
+        None, description="'answered' needs response_hours (sent or already stored; 409)."
+    )
+    occurred_at: Moment | None = Field(None, description="Not in the future (409).")
+    comfort: Int(1, 5) | None = Field(None, description="1 (awful) to 5 (great).")
+    response_hours: SmallCount | None = None
+    notes: Text() | None = None
+
+
+INTERACTION_FIELDS = (
+    "channel",
+    "direction",
+    "outcome",
+    "occurred_at",
+    "comfort",
+    "response_hours",
+    "notes",
+)
+
+
+@engagements.patch(
+    "/{engagement_id}/interactions/{interaction_id}",
+    response={200: InteractionOut, **WRITE_ERRORS},
+    summary="Correct a logged interaction (not a vendor's portal check-in: 409)",
+)
+def interaction_update(
+    request, engagement_id: IdParam, interaction_id: IdParam, payload: InteractionPatch
+):
+    interaction = _child(Interaction, engagement_id, interaction_id)
+    values = _merged(interaction, payload, INTERACTION_FIELDS)
+    return services.update_interaction(interaction=interaction, by=request.user, **values)
+
+
+@engagements.delete(
+    "/{engagement_id}/interactions/{interaction_id}",
+    response={204: None, **WRITE_ERRORS},
+    summary="Remove an interaction logged by mistake (not a vendor's portal check-in: 409)",
+)
+def interaction_delete(request, engagement_id: IdParam, interaction_id: IdParam):
+    services.delete_interaction(
+        interaction=_child(Interaction, engagement_id, interaction_id), by=request.user
+    )
+    return Status(204, None)

@@ -405,3 +405,95 @@ class EngagementFilterForm(Form):
         )
         order = self.SORTS.get(d.get("sort") or "-created", self.SORTS["-created"])[0]
         return queryset.order_by(order, "-pk")
+
+
+# --- corrections ----------------------------------------------------------------------------
+# Each correction form is shown on its own page or swapped into the engagement page beside
+# the page's own forms: its ids carry the record (``auto_id="spend12_%s"``) so they never clash.
+
+
+class EngagementEditForm(Form):
+    """Correct what was typed at set-up: title, why, what done means, budget, dates, owner."""
+
+    title = forms.CharField(max_length=200)
+    goal = forms.CharField(widget=TEXT, max_length=10_000)
+    definition_of_done = forms.CharField(widget=TEXT, max_length=10_000)
+    budget = forms.DecimalField(min_value=Decimal("0"), **MONEY)
+    start_date = forms.DateField(widget=DATE)
+    target_end_date = forms.DateField(widget=DATE)
+    owner = forms.ModelChoiceField(queryset=User.objects.none())
+
+    def __init__(self, *args, org, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["owner"].queryset = User.objects.filter(
+            memberships__org=org, memberships__role__in=OWNER_ROLES
+        ).order_by("email")
+
+    @staticmethod
+    def initial_for(engagement: Engagement) -> dict:
+        return {
+            "title": engagement.title,
+            "goal": engagement.goal,
+            "definition_of_done": engagement.definition_of_done,
+            "budget": engagement.budget,
+            "start_date": engagement.start_date,
+            "target_end_date": engagement.target_end_date,
+            "owner": engagement.owner_id,
+        }
+
+
+YES_NO = [("yes", "Yes"), ("no", "No")]
+
+
+class ReadinessForm(Form):
+    """The readiness check, answered again."""
+
+    has_concrete_target = forms.TypedChoiceField(
+        label="Is there a concrete product or market target?",
+        choices=YES_NO,
+        coerce=lambda v: v == "yes",
+        widget=forms.RadioSelect,
+    )
+    need_is_specific = forms.TypedChoiceField(
+        label="Is the need specific enough to write acceptance criteria?",
+        choices=YES_NO,
+        coerce=lambda v: v == "yes",
+        widget=forms.RadioSelect,
+    )
+    money_alternative = forms.CharField(
+        label="What would this money do otherwise?",
+        widget=forms.Textarea(attrs={"rows": 2}),
+        max_length=10_000,
+    )
+    internal_owner = forms.CharField(label="Who on our side owns it?", max_length=200)
+    owner_hours_per_week = forms.IntegerField(
+        label="Hours a week they have for it", min_value=0, max_value=80
+    )
+
+    @staticmethod
+    def initial_for(check) -> dict:
+        if check is None:
+            return {}
+        return {
+            "has_concrete_target": "yes" if check.has_concrete_target else "no",
+            "need_is_specific": "yes" if check.need_is_specific else "no",
+            "money_alternative": check.money_alternative,
+            "internal_owner": check.internal_owner,
+            "owner_hours_per_week": check.owner_hours_per_week,
+        }
+
+
+class InteractionEditForm(InteractionForm):
+    """Correct a logged interaction: when, how, the outcome, comfort and notes (an open
+    question raised in it is answered or kept on its own)."""
+
+    question = None
+    question_owed_by = None
+    occurred_at = forms.DateTimeField(
+        label="When",
+        widget=forms.DateTimeInput(attrs={"type": "datetime-local"}, format="%Y-%m-%dT%H:%M"),
+    )
+
+
+class DeliverableDeleteForm(Form):
+    why = forms.CharField(label="Why it is no longer needed", required=False, max_length=2000)

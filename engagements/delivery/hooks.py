@@ -44,3 +44,6 @@ status_changed = Hook("status_changed")
 engagement_metrics = Hook("engagement_metrics")
 # ``request``, ``engagement`` → extra context the engagement page shows (the portal links).
 engagement_page = Hook("engagement_page")
+# ``engagement`` (an ended one) → why its records can no longer change (a published
+# post-mortem froze their facts), or None; the corrections refuse with the first reason.
+record_frozen = Hook("record_frozen")

@@ -306,6 +306,10 @@ class ReadinessCheck(TenantModel):
     )
     override_at = models.DateTimeField(null=True, blank=True)
 
+    def __str__(self) -> str:
+        """Names its engagement (the services always hold it: no query in the audit trail)."""
+        return f"readiness of {self.engagement}"
+
 
 class ExitCriterion(TenantModel):
     """A line drawn while calm: "cut losses when ..." as data the health watcher evaluates.

@@ -129,6 +129,7 @@ def _header(request, engagement: Engagement, today, overrides: dict) -> dict:
         "next_steps": [
             EngagementStatus(s) for s in services.ENGAGEMENT_TRANSITIONS[engagement.status]
         ],
+        "frozen": services.frozen_reason(engagement),  # a published post-mortem froze it
         "status_form": StatusForm(),
         "override_form": ReadinessOverrideForm(),
     }

@@ -21,9 +21,11 @@ from accounts.models import Membership, Role, User
 from accounts.services import mark_dashboards_stale
 from engagements.delivery import exit_criteria, hooks
 from engagements.delivery.models import (
+    Channel,
     Deliverable,
     DeliverableStatus,
     DeliverableTransition,
+    Direction,
     Engagement,
     EngagementDefaults,
     EngagementStatus,
@@ -37,6 +39,7 @@ from engagements.delivery.models import (
     ReadinessVerdict,
     Risk,
     ScopeChange,
+    Source,
     SpendEntry,
 )
 from outsourcing.errors import Conflict
@@ -183,6 +186,7 @@ def update_engagement(*, engagement: Engagement, by: User, **changes) -> Engagem
     unknown = set(changes) - set(ENGAGEMENT_EDITABLE)
     if unknown:
         raise ValidationError(f"Cannot change {', '.join(sorted(unknown))} here.")
+    _check_open(engagement)  # a published post-mortem froze its facts
     check_values(Engagement, **changes)
     for name in ("goal", "definition_of_done", "title"):
         if name in changes and not str(changes[name]).strip():
@@ -195,6 +199,8 @@ def update_engagement(*, engagement: Engagement, by: User, **changes) -> Engagem
     end = changes.get("target_end_date", engagement.target_end_date)
     if end < start:
         raise ValidationError({"target_end_date": "The target end date is before the start."})
+    if start != engagement.start_date:
+        _check_start_before_due(engagement, start)
     for name, value in changes.items():
         setattr(engagement, name, value)
     engagement.updated_at = timezone.now()
@@ -845,3 +851,292 @@ class Burn:
     def unearned(self) -> Decimal:
         """Spent beyond what accepted work is worth: money at risk."""
         return max(Decimal("0"), self.spent - self.accepted_value)
+
+
+# --- corrections: every record a person typed can be changed or removed ------------------------
+#
+# Each correction saves through the model (``save``/``delete``), so django-auditlog records
+# what changed, and calls ``hooks.engagement_changed`` so the watcher re-evaluates. A record
+# other facts depend on refuses with the reason (``Conflict``: the API's 409).
+
+PORTAL_CHECKIN_MESSAGE = (
+    "The vendor wrote this check-in in the portal: it stays as they wrote it "
+    "(log your own interaction to add to it)."
+)
+
+
+def frozen_reason(engagement: Engagement) -> str | None:
+    """Why this engagement's records can no longer change (a published post-mortem froze
+    their facts), or None. Asks the concerns above only for an ended engagement."""
+    if not engagement.is_ended:
+        return None
+    return next((reason for reason in hooks.record_frozen(engagement=engagement) if reason), None)
+
+
+def _check_open(engagement: Engagement) -> None:
+    if reason := frozen_reason(engagement):
+        raise Conflict(reason)
+
+
+def _save(record, changes: dict, *, extra: tuple[str, ...] = ()) -> bool:
+    """Write the fields that really changed (one audited save); False when nothing did."""
+    changed = [name for name, value in changes.items() if getattr(record, name) != value]
+    for name in changed:
+        setattr(record, name, changes[name])
+    if changed:
+        record.save(update_fields=[*changed, *extra])
+    return bool(changed)
+
+
+@transaction.atomic
+def update_readiness(*, engagement: Engagement, by: User, **answers) -> ReadinessCheck:
+    """Answer the readiness check again (a new verdict; an earlier override no longer holds)."""
+    _check_open(engagement)
+    check = record_readiness(engagement=engagement, by=by, **answers)
+    hooks.engagement_changed(engagement=engagement)
+    return check
+
+
+def _check_start_before_due(engagement: Engagement, start: date) -> None:
+    """A later start may not leave milestones or deliverables due before it."""
+    for model, kind in ((Milestone, "milestone"), (Deliverable, "deliverable")):
+        early = (
+            model.unscoped.filter(engagement=engagement, due_date__lt=start)
+            .order_by("due_date")
+            .first()
+        )
+        if early is not None:
+            raise ValidationError(
+                {
+                    "start_date": f"The {kind} “{early.title}” is due on "
+                    f"{early.due_date:%-d %b %Y}, before this start: move it first."
+                }
+            )
+
+
+@transaction.atomic
+def update_milestone(
+    *, milestone: Milestone, by: User, title: str, due_date: date, description: str = ""
+) -> Milestone:
+    """Correct a milestone's title, due date or description."""
+    engagement = milestone.engagement
+    _check_open(engagement)
+    check_values(Milestone, due_date=due_date)
+    if not title.strip():
+        raise ValidationError({"title": "Give the milestone a title."})
+    _check_due(engagement, due_date)
+    if _save(milestone, {"title": title.strip(), "due_date": due_date, "description": description}):
+        hooks.engagement_changed(engagement=engagement)
+    return milestone
+
+
+def milestone_locked(milestone: Milestone) -> str | None:
+    """Why this milestone cannot be removed, or None: the deliverables under it are facts
+    (accepted work stays on the record; others move to another milestone first)."""
+    deliverables = list(
+        Deliverable.unscoped.filter(milestone=milestone).order_by("due_date", "pk")[:50]
+    )
+    accepted = next((d for d in deliverables if d.status == S.ACCEPTED), None)
+    if accepted is not None:
+        return (
+            f"“{accepted.title}” under this milestone was accepted: accepted work stays on "
+            "the record, so the milestone stays too."
+        )
+    if deliverables:
+        n = len(deliverables)
+        return (
+            f"{n} deliverable{'s' if n > 1 else ''} under this milestone "
+            f"({', '.join('“' + d.title + '”' for d in deliverables[:3])}): move "
+            f"{'them' if n > 1 else 'it'} to another milestone or remove "
+            f"{'them' if n > 1 else 'it'} first."
+        )
+    return None
+
+
+@transaction.atomic
+def delete_milestone(*, milestone: Milestone, by: User) -> None:
+    """Remove a milestone that holds no deliverables (spend booked on it stays, unassigned)."""
+    engagement = milestone.engagement
+    _check_open(engagement)
+    if reason := milestone_locked(milestone):
+        raise Conflict(reason)
+    milestone.delete()
+    hooks.engagement_changed(engagement=engagement)
+
+
+def deliverable_locked(deliverable: Deliverable) -> str | None:
+    """Why this deliverable cannot be removed, or None."""
+    if deliverable.status == S.ACCEPTED:
+        day = timezone.localdate(deliverable.accepted_at) if deliverable.accepted_at else None
+        when = f" on {day:%-d %b %Y}" if day else ""
+        return f"“{deliverable.title}” was accepted{when}: accepted work stays on the record."
+    return None
+
+
+@transaction.atomic
+def delete_deliverable(*, deliverable: Deliverable, by: User, why: str) -> ScopeChange:
+    """Remove a deliverable not yet accepted; the removal is recorded as a scope change."""
+    engagement = deliverable.engagement
+    _check_open(engagement)
+    if reason := deliverable_locked(deliverable):
+        raise Conflict(reason)
+    if not why.strip():
+        raise ValidationError({"why": "Say why it is no longer needed: it is a scope change."})
+    title = deliverable.title
+    deliverable.delete()
+    return record_scope_change(
+        engagement=engagement, by=by, what_changed=f"Removed the deliverable “{title}”", why=why
+    )
+
+
+def _check_spend(
+    engagement: Engagement, *, date: date, amount: Decimal, currency: str, milestone
+) -> None:
+    """The rules of a spend entry, the same as ``record_spend``'s."""
+    check_values(SpendEntry, date=date, amount=amount)
+    try:
+        check_happened(date, tz=engagement.org.tzinfo)
+    except ValidationError as exc:
+        raise ValidationError({"date": exc.messages}) from None
+    if amount is None or amount <= 0:
+        raise ValidationError({"amount": "Enter an amount above zero."})
+    if currency != engagement.currency:
+        raise ValidationError(
+            {
+                "currency": f"The budget is in {engagement.currency}; record spend in "
+                f"{engagement.currency} (convert it first)."
+            }
+        )
+    if milestone is not None and milestone.engagement_id != engagement.pk:
+        raise ValidationError({"milestone": "Choose a milestone of this engagement."})
+
+
+@transaction.atomic
+def update_spend(
+    *,
+    entry: SpendEntry,
+    by: User,
+    date: date,
+    amount: Decimal,
+    currency: str,
+    description: str,
+    milestone: Milestone | None = None,
+) -> SpendEntry:
+    """Correct a spend entry (date, amount, what it paid for, milestone); a day still to
+    come is refused as when it was recorded."""
+    engagement = entry.engagement
+    _check_open(engagement)
+    _check_spend(engagement, date=date, amount=amount, currency=currency, milestone=milestone)
+    if not description.strip():
+        raise ValidationError({"description": "Say what it paid for."})
+    changes = {
+        "date": date,
+        "amount": amount,
+        "currency": currency,
+        "description": description.strip(),
+        "milestone": milestone,
+    }
+    if _save(entry, changes):
+        hooks.engagement_changed(engagement=engagement)
+    return entry
+
+
+@transaction.atomic
+def delete_spend(*, entry: SpendEntry, by: User) -> None:
+    """Remove a spend entry recorded by mistake."""
+    engagement = entry.engagement
+    _check_open(engagement)
+    entry.delete()
+    hooks.engagement_changed(engagement=engagement)
+
+
+def interaction_locked(interaction: Interaction) -> str | None:
+    """Why this interaction cannot be changed here, or None."""
+    if interaction.source == Source.PORTAL:
+        return PORTAL_CHECKIN_MESSAGE
+    return None
+
+
+@transaction.atomic
+def update_interaction(
+    *,
+    interaction: Interaction,
+    by: User,
+    channel: str,
+    direction: str,
+    outcome: str,
+    occurred_at: datetime,
+    comfort: int | None = None,
+    response_hours: int | None = None,
+    notes: str = "",
+) -> Interaction:
+    """Correct a logged interaction; a moment still to come is refused as when it was logged."""
+    engagement = interaction.engagement
+    _check_open(engagement)
+    if reason := interaction_locked(interaction):
+        raise Conflict(reason)
+    check_values(
+        Interaction, occurred_at=occurred_at, comfort=comfort, response_hours=response_hours
+    )
+    if occurred_at is None:
+        raise ValidationError({"occurred_at": "When did it happen?"})
+    try:
+        check_happened(occurred_at)
+    except ValidationError as exc:
+        raise ValidationError({"occurred_at": exc.messages}) from None
+    errors = {}
+    if channel not in Channel.values:
+        errors["channel"] = "Choose one of the listed channels."
+    if direction not in Direction.values:
+        errors["direction"] = "Choose one of the listed directions."
+    if outcome not in Outcome.values:
+        errors["outcome"] = "Choose one of the listed outcomes."
+    elif outcome == Outcome.ANSWERED and response_hours is None:
+        errors["response_hours"] = "After how many hours was it answered?"
+    if comfort is not None and not 1 <= comfort <= 5:
+        errors["comfort"] = "Comfort is 1 (awful) to 5 (great)."
+    if errors:
+        raise ValidationError(errors)
+    changes = {
+        "channel": channel,
+        "direction": direction,
+        "outcome": outcome,
+        "occurred_at": occurred_at,
+        "comfort": comfort,
+        "response_hours": response_hours if outcome == Outcome.ANSWERED else None,
+        "notes": notes,
+    }
+    if _save(interaction, changes):
+        hooks.engagement_changed(engagement=engagement)
+    return interaction
+
+
+@transaction.atomic
+def delete_interaction(*, interaction: Interaction, by: User) -> None:
+    """Remove an interaction logged by mistake (its open question stays, unlinked)."""
+    engagement = interaction.engagement
+    _check_open(engagement)
+    if reason := interaction_locked(interaction):
+        raise Conflict(reason)
+    interaction.delete()
+    hooks.engagement_changed(engagement=engagement)
+
+
+@transaction.atomic
+def update_exit_criterion(*, criterion: ExitCriterion, by: User, values: dict) -> ExitCriterion:
+    """Redraw an exit line (its name, combinator and conditions), validated as when added."""
+    engagement = criterion.engagement
+    _check_open(engagement)
+    clean = exit_criteria.validate(values)
+    if _save(criterion, clean):
+        hooks.engagement_changed(engagement=engagement)
+    return criterion
+
+
+@transaction.atomic
+def delete_exit_criterion(*, criterion: ExitCriterion, by: User) -> None:
+    """Remove an exit criterion."""
+    engagement = criterion.engagement
+    _check_open(engagement)
+    criterion.delete()
+    hooks.engagement_changed(engagement=engagement)

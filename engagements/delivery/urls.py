@@ -37,4 +37,18 @@ urlpatterns = [
     path("deliverables/<int:pk>/", views.deliverable_update, name="deliverable_update"),
     path("questions/<int:pk>/answer/", views.question_answer, name="question_answer"),
     path("risks/<int:pk>/status/", views.risk_status, name="risk_status"),
+    # corrections: edit (GET the form, POST it) and remove (POST, confirmed first)
+    path("engagements/<int:pk>/edit/", views.engagement_update, name="engagement_update"),
+    path("engagements/<int:pk>/readiness/", views.readiness_update, name="readiness_update"),
+    path("milestones/<int:pk>/edit/", views.milestone_update, name="milestone_update"),
+    path("milestones/<int:pk>/delete/", views.milestone_delete, name="milestone_delete"),
+    path("deliverables/<int:pk>/delete/", views.deliverable_delete, name="deliverable_delete"),
+    path("spend/<int:pk>/edit/", views.spend_update, name="spend_update"),
+    path("spend/<int:pk>/delete/", views.spend_delete, name="spend_delete"),
+    path("interactions/<int:pk>/edit/", views.interaction_update, name="interaction_update"),
+    path("interactions/<int:pk>/delete/", views.interaction_delete, name="interaction_delete"),
+    path("exit-criteria/<int:pk>/edit/", views.exit_criterion_update, name="exit_criterion_update"),
+    path(
+        "exit-criteria/<int:pk>/delete/", views.exit_criterion_delete, name="exit_criterion_delete"
+    ),
 ]

@@ -6,14 +6,20 @@ are only that, so they are declared (``RegionWrite``: the form, the service, the
 few that do more are functions around ``answer_write``.
 """
 
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from functools import partial
 
 from django.core.paginator import Paginator
 from django.forms import Form
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404
+from django.template.loader import render_to_string
+from django.template.response import TemplateResponse
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.cache import patch_vary_headers
+from django.utils.formats import number_format
 from django.views.decorators.http import require_http_methods, require_POST, require_safe
 
 from accounts.decorators import manager_required, member_required
@@ -21,13 +27,17 @@ from engagements.delivery import services
 from engagements.delivery.forms import (
     AnswerForm,
     BriefForm,
+    DeliverableDeleteForm,
     DeliverableEditForm,
     DeliverableForm,
+    EngagementEditForm,
     EngagementFilterForm,
     EngagementForm,
     ExitCriterionForm,
+    InteractionEditForm,
     InteractionForm,
     MilestoneForm,
+    ReadinessForm,
     ReadinessOverrideForm,
     RiskForm,
     RiskStatusForm,
@@ -41,11 +51,15 @@ from engagements.delivery.models import (
     Deliverable,
     Engagement,
     EngagementDefaults,
+    ExitCriterion,
+    Interaction,
+    Milestone,
     OpenQuestion,
     ReadinessCheck,
     Risk,
+    SpendEntry,
 )
-from engagements.delivery.pages import PAGE, REGIONS, context_for
+from engagements.delivery.pages import PAGE, REGIONS, context_for, region_context
 from outsourcing.htmx import WriteView, answer_write, render
 
 ENGAGEMENTS_PER_PAGE = 25
@@ -335,4 +349,432 @@ risk_status = RegionWrite.as_view(
     form_class=RiskStatusForm,
     service=services.change_risk_status,
     region="risks",
+)
+
+
+# --- corrections: change or remove what a person typed ----------------------------------------
+#
+# Each record has an edit page (GET) that htmx swaps into its region's editor slot on the
+# engagement page. Saving answers with the region (htmx: retargeted to the region, since the
+# form lives in the editor) or a redirect to it; a refusal shows the form again with the
+# message next to the field. Removing confirms first (``outsourcing.confirm``). A record
+# others depend on shows why it cannot change instead of the form or the remove button.
+
+EDIT_PAGE = "engagements/record_edit.html"
+CORRECTIONS = "engagements/engagement_corrections.html"
+
+
+@dataclass
+class Correction:
+    """One record as its edit page shows it."""
+
+    engagement: Engagement
+    region: str  # the engagement page's region the record lives in
+    heading: str
+    action: str = ""  # where the edit form posts
+    form_class: type | None = None
+    form_kwargs: dict = field(default_factory=dict)
+    locked: str | None = None  # why it cannot be changed at all
+    delete_url: str = ""
+    delete_question: str = ""
+    delete_locked: str | None = None  # why it cannot be removed
+    delete_form_class: type = Form  # what removing asks for (why, for a deliverable)
+    delete_form: Form | None = None
+
+    @property
+    def back(self) -> str:
+        page = reverse("engagements:engagement_detail", args=[self.engagement.pk])
+        return f"{page}#{self.region}"
+
+    def form(self, data=None) -> Form | None:
+        return self.form_class(data, **self.form_kwargs) if self.form_class else None
+
+    def removal_form(self, data=None) -> Form:
+        return self.delete_form_class(data, auto_id="remove_%s")  # one editor open at a time
+
+
+def _edit_page(request: HttpRequest, c: Correction, form: Form | None) -> HttpResponse:
+    """The edit page, or only its editor (htmx swaps it into the region's editor slot)."""
+    frozen = services.frozen_reason(c.engagement)
+    context = {
+        "c": c,
+        "engagement": c.engagement,
+        "form": form,
+        "locked": frozen or c.locked,
+        "delete_locked": frozen or c.delete_locked,
+        "delete_form": c.delete_form or c.removal_form(),
+    }
+    name = f"{EDIT_PAGE}#record-edit" if request.htmx else EDIT_PAGE
+    response = TemplateResponse(request, name, context)
+    patch_vary_headers(response, ("HX-Request", "HX-Target"))
+    return response
+
+
+def _saved(request: HttpRequest, engagement_pk: int, region: str) -> HttpResponse:
+    """The region after a correction, swapped in place of the region (not the editor)."""
+    engagement = Engagement.objects.for_detail().get(pk=engagement_pk)
+    context = region_context(request, engagement, region, oob_header=region in OUT_OF_BAND)
+    html = render_to_string(f"{PAGE}#{region}", context, request)
+    if region == "engagement-header":  # the title above it may have changed too
+        html += render_to_string(f"{CORRECTIONS}#title-oob", context, request)
+    response = HttpResponse(html)
+    response["HX-Retarget"] = f"#{region}"
+    response["HX-Reswap"] = "outerHTML"
+    return response
+
+
+def _correct(
+    request: HttpRequest, c: Correction, call: Callable[[Form], object], message: str
+) -> HttpResponse:
+    """GET: the edit form with what is saved. POST: the service, through ``answer_write``."""
+    if request.method == "GET":
+        return _edit_page(request, c, c.form())
+    form = c.form(request.POST)
+    return answer_write(
+        request,
+        form,
+        lambda: call(form),
+        show=lambda form=None: (
+            _saved(request, c.engagement.pk, c.region)
+            if form is None
+            else _edit_page(request, c, form)
+        ),
+        form_name="form",
+        done=c.back,
+        message=message,
+    )
+
+
+class RecordRemove(RegionWrite):
+    """Remove one record of the engagement page (the URL's pk), confirmed first: the region
+    after it (htmx: in place of the region, not the editor), or the record's edit page with
+    why it stays when the service refuses. ``correction`` builds the record's ``Correction``
+    (its region, question and remove form)."""
+
+    by = True
+    form_name = "delete_form"
+    correction: Callable[[HttpRequest, object], Correction] | None = None
+
+    def get_object(self, pk: int | None = None):
+        record = super().get_object(pk)
+        self.c = self.correction(self.request, record)
+        self.region, self.confirm = self.c.region, self.c.delete_question
+        return record
+
+    def get_form(self) -> Form:
+        return self.c.removal_form(self.request.POST)
+
+    def show(self, delete_form: Form | None = None) -> HttpResponse:
+        if delete_form is None:
+            return _saved(self.request, self.c.engagement.pk, self.c.region)
+        self.c.delete_form = delete_form
+        return _edit_page(self.request, self.c, self.c.form())
+
+
+def _money(amount, currency: str) -> str:
+    return f"{number_format(amount, 2, force_grouping=True)} {currency}"
+
+
+# engagement and readiness
+
+
+@require_http_methods(["GET", "POST"])
+@manager_required
+def engagement_update(request: HttpRequest, pk: int) -> HttpResponse:
+    """Correct the engagement's title, goal, definition of done, budget, dates or owner."""
+    engagement = _engagement(pk)
+    c = Correction(
+        engagement=engagement,
+        region="engagement-header",
+        heading="Edit the engagement",
+        action=reverse("engagements:engagement_update", args=[pk]),
+        form_class=EngagementEditForm,
+        form_kwargs={
+            "org": request.org,
+            "initial": EngagementEditForm.initial_for(engagement),
+            "auto_id": f"eng{pk}_%s",
+        },
+    )
+    return _correct(
+        request,
+        c,
+        lambda form: services.update_engagement(
+            engagement=engagement, by=request.user, **form.cleaned_data
+        ),
+        "Engagement saved.",
+    )
+
+
+@require_http_methods(["GET", "POST"])
+@manager_required
+def readiness_update(request: HttpRequest, pk: int) -> HttpResponse:
+    """Answer the readiness check again (a new verdict; an earlier override no longer holds)."""
+    engagement = _engagement(pk)
+    check = ReadinessCheck.objects.filter(engagement=engagement).first()
+    c = Correction(
+        engagement=engagement,
+        region="engagement-header",
+        heading="Answer the readiness check again",
+        action=reverse("engagements:readiness_update", args=[pk]),
+        form_class=ReadinessForm,
+        form_kwargs={"initial": ReadinessForm.initial_for(check), "auto_id": f"ready{pk}_%s"},
+    )
+    return _correct(
+        request,
+        c,
+        lambda form: services.update_readiness(
+            engagement=engagement, by=request.user, **form.cleaned_data
+        ),
+        "Readiness answered again.",
+    )
+
+
+# milestones and deliverables
+
+
+def _milestone_correction(request: HttpRequest, milestone: Milestone) -> Correction:
+    return Correction(
+        engagement=milestone.engagement,
+        region="delivery-timeline",
+        heading=f"Edit the milestone “{milestone.title}”",
+        action=reverse("engagements:milestone_update", args=[milestone.pk]),
+        delete_url=reverse("engagements:milestone_delete", args=[milestone.pk]),
+        delete_question=f"Remove the milestone “{milestone.title}”?",
+        delete_locked=services.milestone_locked(milestone),
+        form_class=MilestoneForm,
+        form_kwargs={
+            "initial": {
+                "title": milestone.title,
+                "due_date": milestone.due_date,
+                "description": milestone.description,
+            },
+            "auto_id": f"ms{milestone.pk}_%s",
+        },
+    )
+
+
+def _milestone(pk: int) -> Milestone:
+    return get_object_or_404(Milestone.objects.select_related("engagement__org"), pk=pk)
+
+
+@require_http_methods(["GET", "POST"])
+@manager_required
+def milestone_update(request: HttpRequest, pk: int) -> HttpResponse:
+    """Correct a milestone's title, due date or description."""
+    milestone = _milestone(pk)
+    c = _milestone_correction(request, milestone)
+    return _correct(
+        request,
+        c,
+        lambda form: services.update_milestone(
+            milestone=milestone, by=request.user, **form.cleaned_data
+        ),
+        "Milestone saved.",
+    )
+
+
+# Remove a milestone that holds no deliverables (after confirming).
+milestone_delete = RecordRemove.as_view(
+    model=Milestone,
+    related=("engagement__org",),
+    correction=lambda request, milestone: _milestone_correction(request, milestone),
+    service=services.delete_milestone,
+    confirm_detail="Spend booked on it stays, without a milestone.",
+    message="Milestone “{milestone.title}” removed.",
+)
+
+
+# Remove a deliverable not yet accepted, recorded as a scope change (after confirming).
+deliverable_delete = RecordRemove.as_view(
+    model=Deliverable,
+    related=("engagement__org",),
+    correction=lambda request, deliverable: _deliverable_correction(deliverable),
+    service=services.delete_deliverable,
+    confirm_detail="The removal is recorded as a scope change, with your reason.",
+    message="Deliverable “{deliverable.title}” removed.",
+)
+
+
+def _deliverable_correction(deliverable: Deliverable) -> Correction:
+    return Correction(
+        engagement=deliverable.engagement,
+        region="delivery-timeline",
+        heading=f"Remove the deliverable “{deliverable.title}”",
+        delete_url=reverse("engagements:deliverable_delete", args=[deliverable.pk]),
+        delete_question=f"Remove the deliverable “{deliverable.title}”?",
+        delete_locked=services.deliverable_locked(deliverable),
+        delete_form_class=DeliverableDeleteForm,
+    )
+
+
+# spend
+
+
+def _spend_correction(request: HttpRequest, entry: SpendEntry) -> Correction:
+    engagement = entry.engagement
+    what = f"{_money(entry.amount, entry.currency)} on {entry.date:%-d %b %Y}"
+    return Correction(
+        engagement=engagement,
+        region="spend",
+        heading=f"Edit the spend of {what}",
+        action=reverse("engagements:spend_update", args=[entry.pk]),
+        delete_url=reverse("engagements:spend_delete", args=[entry.pk]),
+        delete_question=f"Remove the spend of {what} (“{entry.description}”)?",
+        form_class=SpendForm,
+        form_kwargs={
+            "engagement": engagement,
+            "initial": {
+                "date": entry.date,
+                "amount": entry.amount,
+                "currency": entry.currency,
+                "description": entry.description,
+                "milestone": entry.milestone_id,
+            },
+            "auto_id": f"spend{entry.pk}_%s",
+        },
+    )
+
+
+def _spend_entry(pk: int) -> SpendEntry:
+    return get_object_or_404(SpendEntry.objects.select_related("engagement__org"), pk=pk)
+
+
+@require_http_methods(["GET", "POST"])
+@manager_required
+def spend_update(request: HttpRequest, pk: int) -> HttpResponse:
+    """Correct a spend entry; a day still to come is refused as when it was recorded."""
+    entry = _spend_entry(pk)
+    return _correct(
+        request,
+        _spend_correction(request, entry),
+        lambda form: services.update_spend(entry=entry, by=request.user, **form.cleaned_data),
+        "Spend saved.",
+    )
+
+
+# Remove a spend entry recorded by mistake (after confirming).
+spend_delete = RecordRemove.as_view(
+    model=SpendEntry,
+    related=("engagement__org",),
+    object_name="entry",
+    correction=lambda request, entry: _spend_correction(request, entry),
+    service=services.delete_spend,
+    confirm_detail="The burn figures and the watcher follow at once.",
+    message="Spend removed.",
+)
+
+
+# interactions
+
+
+def _interaction_correction(request: HttpRequest, interaction: Interaction) -> Correction:
+    when = timezone.localtime(interaction.occurred_at)
+    what = f"{interaction.get_channel_display().lower()} of {when:%-d %b %Y %H:%M}"
+    locked = services.interaction_locked(interaction)
+    return Correction(
+        engagement=interaction.engagement,
+        region="interactions",
+        heading=f"Edit the {what}",
+        action=reverse("engagements:interaction_update", args=[interaction.pk]),
+        locked=locked,
+        delete_url=reverse("engagements:interaction_delete", args=[interaction.pk]),
+        delete_question=f"Remove the {what}?",
+        delete_locked=locked,
+        form_class=InteractionEditForm,
+        form_kwargs={
+            "initial": {
+                "channel": interaction.channel,
+                "direction": interaction.direction,
+                "outcome": interaction.outcome,
+                "response_hours": interaction.response_hours,
+                "comfort": interaction.comfort,
+                "occurred_at": when,
+                "notes": interaction.notes,
+            },
+            "auto_id": f"int{interaction.pk}_%s",
+        },
+    )
+
+
+def _interaction(pk: int) -> Interaction:
+    return get_object_or_404(Interaction.objects.select_related("engagement__org"), pk=pk)
+
+
+@require_http_methods(["GET", "POST"])
+@manager_required
+def interaction_update(request: HttpRequest, pk: int) -> HttpResponse:
+    """Correct a logged interaction; a moment still to come is refused as when it was logged."""
+    interaction = _interaction(pk)
+    return _correct(
+        request,
+        _interaction_correction(request, interaction),
+        lambda form: services.update_interaction(
+            interaction=interaction, by=request.user, **form.cleaned_data
+        ),
+        "Interaction saved.",
+    )
+
+
+# Remove an interaction logged by mistake (after confirming).
+interaction_delete = RecordRemove.as_view(
+    model=Interaction,
+    related=("engagement__org",),
+    correction=lambda request, interaction: _interaction_correction(request, interaction),
+    service=services.delete_interaction,
+    confirm_detail="Contact cadence and comfort are judged without it from now on.",
+    message="Interaction removed.",
+)
+
+
+# exit criteria
+
+
+def _criterion_correction(request: HttpRequest, criterion: ExitCriterion) -> Correction:
+    initial = {"label": criterion.label, "combinator": criterion.combinator}
+    for i, condition in enumerate(criterion.conditions[:2], start=1):
+        initial |= {
+            f"metric_{i}": condition.get("metric"),
+            f"op_{i}": condition.get("op"),
+            f"value_{i}": f"{float(condition.get('value', 0)):g}",  # 14, not 14.0
+        }
+    return Correction(
+        engagement=criterion.engagement,
+        region="exit-criteria",
+        heading=f"Edit the exit criterion “{criterion.label}”",
+        action=reverse("engagements:exit_criterion_update", args=[criterion.pk]),
+        delete_url=reverse("engagements:exit_criterion_delete", args=[criterion.pk]),
+        delete_question=f"Remove the exit criterion “{criterion.label}”?",
+        form_class=ExitCriterionForm,
+        form_kwargs={"initial": initial, "auto_id": f"crit{criterion.pk}_%s"},
+    )
+
+
+def _criterion(pk: int) -> ExitCriterion:
+    return get_object_or_404(ExitCriterion.objects.select_related("engagement__org"), pk=pk)
+
+
+@require_http_methods(["GET", "POST"])
+@manager_required
+def exit_criterion_update(request: HttpRequest, pk: int) -> HttpResponse:
+    """Redraw an exit line: its name, combinator and conditions."""
+    criterion = _criterion(pk)
+    return _correct(
+        request,
+        _criterion_correction(request, criterion),
+        lambda form: services.update_exit_criterion(
+            criterion=criterion, by=request.user, values=form.criterion()
+        ),
+        "Exit criterion saved.",
+    )
+
+
+# Remove an exit criterion (after confirming).
+exit_criterion_delete = RecordRemove.as_view(
+    model=ExitCriterion,
+    related=("engagement__org",),
+    object_name="criterion",
+    correction=lambda request, criterion: _criterion_correction(request, criterion),
+    service=services.delete_exit_criterion,
+    confirm_detail="The watcher stops checking it at once.",
+    message="Exit criterion removed.",
 )

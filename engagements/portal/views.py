@@ -34,6 +34,7 @@ from engagements.portal.forms import (
 )
 from engagements.portal.mail import portal_url
 from engagements.portal.models import PortalAccess
+from outsourcing.confirm import ask_first, confirmed
 from outsourcing.htmx import WriteView, answer_write, render
 
 PORTAL_PAGE = "engagements/portal.html"
@@ -205,7 +206,16 @@ def portal_question_answer(request: HttpRequest, pk: int) -> HttpResponse:
 @manager_required
 def portal_access_revoke(request: HttpRequest, pk: int) -> HttpResponse:
     """Revoke a portal link: it stops working at once."""
-    access = get_object_or_404(PortalAccess.objects.select_related("engagement"), pk=pk)
+    access = get_object_or_404(PortalAccess.objects.select_related("engagement", "contact"), pk=pk)
+    if not confirmed(request):
+        return ask_first(
+            request,
+            question=f"Revoke the portal link of {access.contact.name}?",
+            detail="It stops working at once; create a new link to let them in again.",
+            button="Revoke",
+            back=reverse("engagements:engagement_detail", args=[access.engagement_id])
+            + "#portal-access",
+        )
     services.revoke_portal_access(access=access)
     if not request.htmx:
         return redirect("engagements:engagement_detail", pk=access.engagement_id)

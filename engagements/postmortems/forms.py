@@ -170,3 +170,13 @@ class WhatIfForm(Form):
             watch={k: data[k] for k in ("contact_grace_days", "stall_days") if k in data},
             persist_days=data.get("persist_days"),
         )
+
+
+class RestoreForm(Form):
+    """Undo a removal: what ``services.delete_item`` returned, sent back by the undo button."""
+
+    kind = forms.ChoiceField(choices=[("failure", "What went wrong"), ("lesson", "Lesson")])
+    text = forms.CharField(max_length=10_000)
+    category = forms.ChoiceField(choices=FailureCategory.choices)
+    tags = forms.CharField(required=False, max_length=500)
+    position = forms.IntegerField(min_value=0)

@@ -216,6 +216,23 @@ def open_when_ended(
         open_postmortem(engagement=engagement, at=at)
 
 
+def frozen_reason(*, engagement: Engagement) -> str | None:
+    """Why an ended engagement's records can no longer change: its post-mortem was published
+    with their facts frozen (the receiver of ``delivery.hooks.record_frozen``)."""
+    published = (
+        PostMortem.unscoped.filter(engagement_id=engagement.pk, status=PostMortemStatus.PUBLISHED)
+        .values_list("published_at", flat=True)
+        .first()
+    )
+    if published is None:
+        return None
+    day = timezone.localdate(published).strftime("%-d %b %Y")
+    return (
+        f"The post-mortem of this engagement was published on {day} with its facts frozen: "
+        "its records can no longer be changed (comment on the post-mortem instead)."
+    )
+
+
 def _require_draft(postmortem: PostMortem) -> None:
     """Re-read the status in the database: a publish in another tab wins over a stale page."""
     if not PostMortem.unscoped.filter(pk=postmortem.pk, status=PostMortemStatus.DRAFT).exists():
@@ -320,10 +337,48 @@ def update_item(*, item: FailureItem | Lesson, text: str, category: str, tags: s
 
 
 @transaction.atomic
-def delete_item(*, item: FailureItem | Lesson) -> None:
-    """Remove a "what went wrong" item or a lesson from a draft."""
+def delete_item(*, item: FailureItem | Lesson) -> dict:
+    """Remove a "what went wrong" item or a lesson from a draft; returns what ``restore_item``
+    needs to undo it (its text, category, tags and place)."""
     _require_draft(item.postmortem)
+    removed = {
+        "kind": "lesson" if isinstance(item, Lesson) else "failure",
+        "text": item.text,
+        "category": item.category,
+        "tags": getattr(item, "tags", ""),
+        "position": item.position,
+    }
     item.delete()
+    return removed
+
+
+@transaction.atomic
+def restore_item(
+    *, postmortem: PostMortem, kind: str, text: str, category: str, tags: str = "", position: int
+) -> FailureItem | Lesson:
+    """Undo a removal: the item comes back at its place in the draft (a new row, audited as
+    created), with what ``delete_item`` returned."""
+    if kind not in ("failure", "lesson"):
+        raise ValidationError("Only a “what went wrong” item or a lesson can be restored.")
+    item = (
+        add_lesson(postmortem=postmortem, text=text, category=category, tags=tags)
+        if kind == "lesson"
+        else add_failure(postmortem=postmortem, text=text, category=category)
+    )
+    model = type(item)
+    others = list(
+        model.unscoped.filter(postmortem_id=postmortem.pk)
+        .exclude(pk=item.pk)
+        .order_by("position", "pk")
+        .values_list("pk", "position")
+    )
+    ids = [pk for pk, _ in others]
+    ids.insert(sum(1 for _, p in others if p < position), item.pk)
+    model.unscoped.filter(pk__in=ids).update(
+        position=Case(*(When(pk=pk, then=Value(n)) for n, pk in enumerate(ids, 1)))
+    )
+    item.refresh_from_db(fields=["position"])
+    return item
 
 
 @transaction.atomic

@@ -19,6 +19,7 @@ urlpatterns = [
     path("postmortems/<int:pk>/comments/", views.postmortem_comment, name="postmortem_comment"),
     path("postmortems/<int:pk>/failures/", views.failure_create, name="failure_create"),
     path("postmortems/<int:pk>/lessons/", views.lesson_create, name="lesson_create"),
+    path("postmortems/<int:pk>/restore/", views.item_restore, name="item_restore"),
     path(
         "failures/<int:pk>/edit/",
         views.failure_edit,

@@ -25,6 +25,7 @@ from engagements.postmortems.forms import (
     LessonFilterForm,
     LessonForm,
     MoveForm,
+    RestoreForm,
     SummaryForm,
     ToggleForm,
     WhatIfForm,
@@ -38,6 +39,7 @@ from engagements.postmortems.models import (
     LessonRead,
     PostMortem,
 )
+from outsourcing.confirm import ask_first, confirmed
 from outsourcing.exports import csv_writer
 from outsourcing.htmx import WriteView, answer_write, render
 from outsourcing.redirects import redirect_back
@@ -199,11 +201,12 @@ ITEMS = {
 def _item_action(request: HttpRequest, kind: str, pk: int, action: str) -> HttpResponse:
     model, form_class, region = ITEMS[kind]
     item = get_object_or_404(model.objects.select_related("postmortem"), pk=pk)
-    form = {"edit": form_class, "move": MoveForm, "delete": Form}[action](request.POST)
+    if action == "delete":
+        return _item_delete(request, item, region)
+    form = {"edit": form_class, "move": MoveForm}[action](request.POST)
     call = {
         "edit": lambda: services.update_item(item=item, **form.cleaned_data),
         "move": lambda: services.move_item(item=item, up=form.cleaned_data["direction"] == "up"),
-        "delete": lambda: services.delete_item(item=item),
     }[action]
     return answer_write(
         request,
@@ -212,6 +215,45 @@ def _item_action(request: HttpRequest, kind: str, pk: int, action: str) -> HttpR
         refused=lambda form: {"item_form": form, "item_pk": item.pk},
         **_region(request, item.postmortem, region),
     )
+
+
+def _item_delete(request: HttpRequest, item, region: str) -> HttpResponse:
+    """Remove an item after confirming; the page then offers to undo it (even without script:
+    the answer is the page with the undo button, not a redirect)."""
+    back = reverse("engagements:postmortem_detail", args=[item.postmortem_id]) + f"#{region}"
+    if not confirmed(request):
+        return ask_first(
+            request,
+            question=f"Remove “{item.text[:80]}”?",
+            detail="You can undo it right after.",
+            button="Remove",
+            back=back,
+        )
+    return answer_write(
+        request,
+        Form(request.POST),
+        lambda: services.delete_item(item=item),
+        refused=lambda form: {"item_form": form, "item_pk": item.pk},
+        shown=lambda removed: {"removed": removed},
+        show=partial(_show, request, item.postmortem_id),
+    )
+
+
+class ItemRestore(RegionWrite):
+    """Undo the removal of a "what went wrong" item or a lesson: it comes back in its place
+    (the answer is the region it is in)."""
+
+    def done(self, result) -> str:
+        self.region = "pm-lessons" if isinstance(result, Lesson) else "pm-failures"
+        return super().done(result)
+
+
+item_restore = ItemRestore.as_view(
+    form_class=RestoreForm,
+    service=services.restore_item,
+    form_name="item_form",
+    message="Restored.",
+)
 
 
 @require_POST

@@ -26,3 +26,27 @@ document.addEventListener("htmx:beforeRequest", (event) => {
   const typed = Array.from(region.querySelectorAll("input:not([type=hidden]), textarea")).some((f) => f.value);
   if (busy || typed) event.preventDefault();
 });
+// Destructive actions confirm first (outsourcing/confirm.py): a form with data-confirm (or a
+// submit button with one) asks before it is sent, by htmx or plainly. Listening on the
+// document in the capture phase runs before htmx's own submit handler on the form, so
+// "Cancel" stops both. "OK" adds confirm=yes, which the server requires; without script the
+// server shows a confirmation page instead.
+document.addEventListener("submit", (event) => {
+  const form = event.target;
+  const button = event.submitter;
+  const question = (button && button.dataset.confirm) || form.dataset.confirm;
+  if (!question) return;
+  if (!window.confirm(question)) {
+    event.preventDefault();
+    event.stopImmediatePropagation();
+    return;
+  }
+  let input = form.querySelector('input[name="confirm"]');
+  if (!input) {
+    input = document.createElement("input");
+    input.type = "hidden";
+    input.name = "confirm";
+    form.append(input);
+  }
+  input.value = "yes";
+}, true);

@@ -147,7 +147,9 @@ def test_wrong_or_revoked_invitation_links_are_the_same_404(owner, client):
     assert (
         client.get(reverse("accounts:invitation_accept", args=["not-a-token"])).status_code == 404
     )
-    owner.client().post(reverse("accounts:invitation_revoke", args=[invitation.pk]))
+    owner.client().post(
+        reverse("accounts:invitation_revoke", args=[invitation.pk]), {"confirm": "yes"}
+    )
     assert Invitation.objects.get(pk=invitation.pk).revoked_at is not None
     assert client.get(reverse("accounts:invitation_accept", args=[token])).status_code == 404
 

@@ -67,7 +67,7 @@ def test_another_organizations_vendor_is_a_404(client, outsider, read_token):
 
 def test_a_revoked_token_stops_working_at_once(client, manager, read_token):
     token = ApiToken.objects.get(user=manager.user)
-    manager.client().post(reverse("accounts:apitoken_revoke", args=[token.pk]))
+    manager.client().post(reverse("accounts:apitoken_revoke", args=[token.pk]), {"confirm": "yes"})
     assert client.get("/api/v1/me", headers=bearer(read_token)).status_code == 401
 
 

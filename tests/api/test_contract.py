@@ -25,6 +25,7 @@ from tests.factories import (
     EngagementFactory,
     InteractionFactory,
     MilestoneFactory,
+    SpendEntryFactory,
     VendorFactory,
 )
 
@@ -53,11 +54,14 @@ def world(manager):
     vendor = VendorFactory(org=manager.org)
     engagement = EngagementFactory(org=manager.org, vendor=vendor, owner=manager.user)
     deliverable = DeliverableFactory(milestone=MilestoneFactory(engagement=engagement))
-    InteractionFactory(engagement=engagement)
+    interaction = InteractionFactory(engagement=engagement)
     return {
         "vendor_id": vendor.pk,
         "engagement_id": engagement.pk,
         "deliverable_id": deliverable.pk,
+        "milestone_id": deliverable.milestone_id,
+        "spend_id": SpendEntryFactory(engagement=engagement).pk,
+        "interaction_id": interaction.pk,
         "alert_id": 1,
         "postmortem_id": 1,
     }

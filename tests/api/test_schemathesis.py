@@ -52,8 +52,8 @@ def world(transactional_db, rate_limit):
     milestone = f.MilestoneFactory(engagement=engagement)
     planned = f.DeliverableFactory(milestone=milestone)
     f.DeliverableFactory(milestone=milestone, status="submitted")
-    f.InteractionFactory(engagement=engagement)
-    f.SpendEntryFactory(engagement=engagement)
+    interaction = f.InteractionFactory(engagement=engagement)
+    spend = f.SpendEntryFactory(engagement=engagement)
 
     other = f.OrganizationFactory(name=f"{MARKER} org", slug="other")
     other_user = f.MembershipFactory(org=other, role=Role.OWNER).user
@@ -83,6 +83,9 @@ def world(transactional_db, rate_limit):
         "deliverable_id": planned.pk,
         "alert_id": alert.pk,
         "postmortem_id": lesson.postmortem_id,
+        "milestone_id": milestone.pk,
+        "spend_id": spend.pk,
+        "interaction_id": interaction.pk,
     }
     return secret, ids
 

@@ -141,6 +141,7 @@ def test_a_revoked_link_stops_working_at_once(manager, link):
     access = PortalAccess.objects.get()
     response = manager.client().post(
         reverse("engagements:portal_access_revoke", args=[access.pk]),
+        {"confirm": "yes"},
         headers=HTMX,
     )
     assert response.status_code == 200 and "No active links." in response.text

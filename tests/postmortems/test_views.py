@@ -289,5 +289,5 @@ def test_failure_items_move_and_delete_in_place(manager, postmortem):
         headers=htmx("pm-failures"),
     )
     assert list(FailureItem.objects.values_list("text", flat=True)) == ["B", "A"]
-    client.post(reverse("engagements:failure_delete", args=[a.pk]))
+    client.post(reverse("engagements:failure_delete", args=[a.pk]), {"confirm": "yes"})
     assert list(FailureItem.objects.values_list("text", flat=True)) == ["B"]

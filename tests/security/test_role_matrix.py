@@ -70,6 +70,8 @@ OWNER_ONLY = {
     # health watcher's notification settings are owner-only (owner_required in its views)
     "engagements:channel_create",
     "engagements:channel_test",
+    "engagements:channel_update",
+    "engagements:channel_delete",
     "engagements:escalation_policy_save",
 }
 VIEWERS_MAY_POST = {  # they change only the viewer's own session or tokens

@@ -343,7 +343,9 @@ def test_evidence_create_needs_post(manager):
 def test_deleting_evidence_with_htmx_keeps_it_for_owners(manager):
     evidence = EvidenceFactory(vendor=VendorFactory(org=manager.org), summary="Second-hand praise")
     response = manager.client().post(
-        reverse("vendors:evidence_delete", args=[evidence.pk]), headers=vetting_htmx()
+        reverse("vendors:evidence_delete", args=[evidence.pk]),
+        {"confirm": "yes"},
+        headers=vetting_htmx(),
     )
     assert response.status_code == 200
     assert "Second-hand praise" not in response.text
@@ -735,7 +737,10 @@ def test_manager_makes_another_contact_primary_and_removes_the_old_one(manager, 
     assert viewer.client().post(delete_url).status_code == 403
     assert outsider.client().post(delete_url).status_code == 404
     assert manager.client().get(delete_url).status_code == 405
-    assert manager.client().post(delete_url).status_code == 302
+    asked = manager.client().post(delete_url)  # confirm first: nothing removed yet
+    assert asked.status_code == 200 and "Remove Bob" in asked.text
+    assert VendorContact.objects.filter(pk=bob.pk).exists()
+    assert manager.client().post(delete_url, {"confirm": "yes"}).status_code == 302
     ann.refresh_from_db()
     assert ann.is_primary  # the remaining contact takes over
 
