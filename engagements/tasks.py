@@ -6,7 +6,12 @@ beat schedule, tasks already queued in Redis and the tests name them so.
 
 from engagements.alerts.tasks import dispatch_outbox, send_digest
 from engagements.portal.tasks import send_portal_link
-from engagements.watch.tasks import reevaluate_engagement, sweep_health, sweep_health_chunk
+from engagements.watch.tasks import (
+    reevaluate_engagement,
+    sweep_health,
+    sweep_health_chunk,
+    sweep_marked,
+)
 
 __all__ = [
     "dispatch_outbox",
@@ -15,4 +20,5 @@ __all__ = [
     "send_portal_link",
     "sweep_health",
     "sweep_health_chunk",
+    "sweep_marked",
 ]

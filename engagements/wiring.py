@@ -16,8 +16,8 @@ from engagements.watch import tasks as watch_tasks
 
 def connect() -> None:
     """Register every receiver (idempotent)."""
-    # The watcher re-evaluates an engagement after a change its rules read is committed.
-    delivery.engagement_changed.register(watch_tasks.reevaluate_after_commit)
+    # A change the watcher's rules read marks the engagement; the steady sweep re-evaluates it.
+    delivery.engagement_changed.register(watch_tasks.mark_changed)
     delivery.engagement_metrics.register(facts.metrics_now)
     # Alerts follow the watcher's verdicts.
     watch.evaluated.register(alerts.apply_alerts)
