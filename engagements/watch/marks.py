@@ -23,6 +23,7 @@ from django.db import connection, transaction
 from django.db.models import Q
 from django.utils import timezone
 
+from engagements.delivery.models import Engagement, EngagementStatus
 from engagements.watch.models import EngagementHealth, WatchMark
 
 MARKS = WatchMark._meta.db_table
@@ -50,6 +51,12 @@ def mark_where(queryset) -> int:
     for start in range(0, len(ids), 1000):
         mark(*ids[start : start + 1000])
     return len(ids)
+
+
+def mark_vendor_engagements(*, vendor_id: int) -> None:
+    """A vendor's review status may have changed: mark its active engagements (the receiver of
+    ``vendors.hooks.review_changed``; their "vendor needs review" reminder)."""
+    mark_where(Engagement.unscoped.filter(vendor_id=vendor_id, status=EngagementStatus.ACTIVE))
 
 
 @dataclass(frozen=True)
@@ -150,6 +157,25 @@ def release(claimed: list[Claimed]) -> int:
     return len(claimed) - deleted
 
 
-def pending() -> int:
-    """How many engagements are marked and not yet evaluated."""
-    return WatchMark.objects.count()
+@dataclass(frozen=True)
+class Backlog:
+    marked: int  # engagements marked, not evaluated yet
+    oldest_seconds: float | None  # how long the oldest mark has waited
+    overdue: bool  # a mark, or a deadline, waited longer than the steady sweep allows
+
+    @staticmethod
+    def allowed() -> timedelta:
+        """How long a mark or a deadline may wait: three ticks, plus a lease (a worker killed
+        while holding marks delays them that long)."""
+        return 3 * timedelta(seconds=settings.WATCH_DIRTY_SECONDS) + lease()
+
+
+def backlog(now: datetime) -> Backlog:
+    """Is the steady sweep keeping up? Three small queries on indexed columns."""
+    marked = WatchMark.objects.count()
+    oldest = WatchMark.objects.order_by("marked_at").values_list("marked_at", flat=True).first()
+    late = now - Backlog.allowed()
+    overdue = (oldest is not None and oldest < late) or EngagementHealth.unscoped.filter(
+        next_check_at__lt=late
+    ).exists()
+    return Backlog(marked, (now - oldest).total_seconds() if oldest else None, overdue)
