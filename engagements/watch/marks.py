@@ -7,9 +7,12 @@ cannot lose it. The steady sweep (``services.sweep_marked``, every ``WATCH_DIRTY
 
 1. ``promote_due``: turns the verdicts whose ``next_check_at`` has come into marks (one
    statement over the partial index; the deadline is cleared, the evaluation sets the next);
-2. ``claim``: takes up to a chunk of marks, ``FOR UPDATE SKIP LOCKED``, leasing them for
-   ``WATCH_CLAIM_SECONDS`` (concurrent sweeps take disjoint chunks; a worker killed while
-   holding marks only delays them until the lease runs out);
+2. ``claim``: takes up to a chunk of marks ``FOR UPDATE``, leasing them for
+   ``WATCH_CLAIM_SECONDS`` (concurrent sweeps take disjoint chunks: a claim waits for the
+   one before it to commit and then finds those marks leased; a worker killed while holding
+   marks only delays them until the lease runs out). It waits, rather than skipping, for the
+   writes in flight that share-lock a mark (a few milliseconds): skipping would starve an
+   engagement that is written to without pause;
 3. evaluates the claimed engagements set-based (``sweep_chunk``), then ``release``: deletes
    each mark whose ``seq`` is the one it claimed and frees the rest, i.e. the engagements
    written to during the evaluation, which the next chunk evaluates again.
@@ -31,13 +34,29 @@ HEALTH = EngagementHealth._meta.db_table
 
 
 def mark(*engagement_ids: int, at: datetime | None = None) -> None:
-    """Mark engagements for re-evaluation (in the caller's transaction): one statement."""
+    """Mark engagements for re-evaluation (in the caller's transaction): one statement.
+
+    On PostgreSQL, an engagement already marked and not claimed is only share-locked: writes
+    to one busy engagement do not queue behind each other's commits, and no claim can take
+    the mark (and evaluate without this write) before this transaction has committed. Only a
+    mark that is absent or being evaluated is written (its ``seq`` bumped, so it survives the
+    evaluation)."""
     ids = sorted({pk for pk in engagement_ids if pk is not None})
     if not ids:
         return
-    moment = connection.ops.adapt_datetimefield_value(at or timezone.now())
-    rows = ", ".join(["(%s, %s, 1)"] * len(ids))
     with connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            cursor.execute(
+                f"SELECT engagement_id FROM {MARKS} WHERE engagement_id = ANY(%s) "
+                "AND claimed_until IS NULL ORDER BY engagement_id FOR SHARE",
+                [ids],
+            )
+            held = {pk for (pk,) in cursor.fetchall()}
+            ids = [pk for pk in ids if pk not in held]
+            if not ids:
+                return
+        moment = connection.ops.adapt_datetimefield_value(at or timezone.now())
+        rows = ", ".join(["(%s, %s, 1)"] * len(ids))
         cursor.execute(
             f"INSERT INTO {MARKS} (engagement_id, marked_at, seq) VALUES {rows} "
             f"ON CONFLICT (engagement_id) DO UPDATE SET seq = {MARKS}.seq + 1",
@@ -108,7 +127,7 @@ def claim(*, at: datetime, limit: int, within: list[int] | None = None) -> list[
                 f"""
                 WITH free AS (
                     SELECT engagement_id FROM {MARKS} WHERE {free}
-                    ORDER BY marked_at LIMIT %s FOR UPDATE SKIP LOCKED
+                    ORDER BY marked_at LIMIT %s FOR UPDATE
                 )
                 UPDATE {MARKS} m SET claimed_until = %s FROM free
                 WHERE m.engagement_id = free.engagement_id

@@ -122,7 +122,7 @@ def sweep_marked(
     *, at: datetime | None = None, limit: int | None = None, within: list[int] | None = None
 ) -> MarkedResult:
     """The steady sweep's step: turn the deadlines that came into marks, claim up to ``limit``
-    marks (SKIP LOCKED, leased) and evaluate those engagements set-based, then release them.
+    marks (leased, disjoint from other steps') and evaluate those engagements set-based, then release them.
 
     A hundred writes to one engagement before this step cost one evaluation; a write during
     it bumps the mark, which survives the release (evaluated again by the next step)."""

@@ -47,7 +47,7 @@ def call(engagement, user, at, **kw):
 def test_a_hundred_writes_to_one_engagement_cost_one_evaluation(engagement, owner):
     for minute in range(100):
         call(engagement, owner.user, START + timedelta(seconds=minute), comfort=4)
-    assert WatchMark.objects.get().seq == 100
+    assert WatchMark.objects.count() == 1  # one row, however many writes
     with time_machine.travel(START + timedelta(minutes=2), tick=False):
         step = watch.sweep_marked()
     assert (step.claimed, step.result.engagements, step.kept) == (1, 1, 0)
