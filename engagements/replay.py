@@ -384,7 +384,19 @@ def _travel(drivers: list["_Driver"]) -> None:
             d.engagement.pk for d in running if d.engagement.status == EngagementStatus.ACTIVE
         ]
         if active:
-            watch.sweep_chunk(at=at, engagement_ids=active)
+            # The incremental path, as the steady sweep would take it by then: what the day's
+            # events marked and what came due; then, as a check, a reconciliation of the same
+            # engagements at the same moment must find nothing to change.
+            ids = [d.engagement.pk for d in running]
+            while watch.sweep_marked(at=at, limit=len(ids), within=ids).claimed:
+                pass
+            fixed = watch.sweep_chunk(at=at, engagement_ids=active, reconcile=True).fixed_ids
+            for d in running:
+                if d.engagement.pk in fixed:
+                    d.result.error = (
+                        f"day {day}: the incremental watcher missed a change "
+                        "that the full sweep found (a deadline too late?)"
+                    )
         for d in running:
             if d.engagement.status != EngagementStatus.ACTIVE:
                 # A chunk of beat's full sweep holding just this id: the engagement is no

@@ -10,7 +10,12 @@ from engagements.portal.tasks import (
     tell_team_of_question,
     tell_vendor_of_answer,
 )
-from engagements.watch.tasks import reevaluate_engagement, sweep_health, sweep_health_chunk
+from engagements.watch.tasks import (
+    reevaluate_engagement,
+    sweep_health,
+    sweep_health_chunk,
+    sweep_marked,
+)
 
 __all__ = [
     "dispatch_outbox",
@@ -19,6 +24,7 @@ __all__ = [
     "send_portal_link",
     "sweep_health",
     "sweep_health_chunk",
+    "sweep_marked",
     "tell_team_of_question",
     "tell_vendor_of_answer",
 ]

@@ -9,15 +9,17 @@ from engagements.alerts import services as alerts
 from engagements.delivery import hooks as delivery
 from engagements.portal import pages as portal_pages
 from engagements.postmortems import services as postmortems
-from engagements.watch import facts
+from engagements.watch import facts, marks
 from engagements.watch import hooks as watch
 from engagements.watch import tasks as watch_tasks
+from vendors import hooks as vendor_hooks
 
 
 def connect() -> None:
     """Register every receiver (idempotent)."""
-    # The watcher re-evaluates an engagement after a change its rules read is committed.
-    delivery.engagement_changed.register(watch_tasks.reevaluate_after_commit)
+    # A change the watcher's rules read marks the engagement; the steady sweep re-evaluates it.
+    delivery.engagement_changed.register(watch_tasks.mark_changed)
+    vendor_hooks.on_review_changed(marks.mark_vendor_engagements)
     delivery.engagement_metrics.register(facts.metrics_now)
     # Alerts follow the watcher's verdicts.
     watch.evaluated.register(alerts.apply_alerts)

@@ -291,7 +291,15 @@ LOGGING = {
 # --- Health watcher (engagements.watch, engagements.alerts) -----------------------------------------
 from celery.schedules import crontab as _crontab  # noqa: E402
 
-HEALTH_SWEEP_INTERVAL_SECONDS = env_int("HEALTH_SWEEP_INTERVAL_SECONDS", 300, minimum=10)
+# The full sweep is the reconciliation pass: daily (and `manage.py sweep_health`); the steady
+# sweep evaluates what writes marked and what came due every WATCH_DIRTY_SECONDS, in chunks of
+# WATCH_DIRTY_CHUNK, a run going on for WATCH_RUN_SECONDS while there is work. A claim of marks
+# older than WATCH_CLAIM_SECONDS belonged to a worker that died and is taken again.
+HEALTH_SWEEP_INTERVAL_SECONDS = env_int("HEALTH_SWEEP_INTERVAL_SECONDS", 86400, minimum=10)
+WATCH_DIRTY_SECONDS = env_int("WATCH_DIRTY_SECONDS", 5, minimum=1)
+WATCH_DIRTY_CHUNK = env_int("WATCH_DIRTY_CHUNK", 1000, minimum=1)
+WATCH_RUN_SECONDS = env_int("WATCH_RUN_SECONDS", 10, minimum=1)
+WATCH_CLAIM_SECONDS = env_int("WATCH_CLAIM_SECONDS", 120, minimum=WATCH_RUN_SECONDS * 3)
 # A full sweep goes in chunks of this many active engagements, spread over the workers.
 HEALTH_SWEEP_CHUNK = env_int("HEALTH_SWEEP_CHUNK", 5000, minimum=1)
 HEALTH_DEESCALATION_HOLD_HOURS = env_int("HEALTH_DEESCALATION_HOLD_HOURS", 24, minimum=0)
@@ -315,6 +323,11 @@ HEALTH_DASHBOARD_CACHE_SECONDS = env_int("HEALTH_DASHBOARD_CACHE_SECONDS", 60, m
 # Every entry expires: ticks queued while the broker was down do not pile up, and a missed
 # tick costs nothing because each sweep recomputes everything as of its own moment.
 CELERY_BEAT_SCHEDULE |= {
+    "sweep-marked": {
+        "task": "engagements.tasks.sweep_marked",
+        "schedule": WATCH_DIRTY_SECONDS,
+        "options": {"expires": WATCH_DIRTY_SECONDS * 0.9},
+    },
     "sweep-health": {
         "task": "engagements.tasks.sweep_health",
         "schedule": HEALTH_SWEEP_INTERVAL_SECONDS,

@@ -15,6 +15,7 @@ from django.views.decorators.http import require_safe
 from django.views.defaults import page_not_found
 
 from engagements.models import Engagement, SweepRun
+from engagements.watch import marks
 from outsourcing.celery import app
 
 log = logging.getLogger(__name__)
@@ -52,16 +53,25 @@ def broker_ok() -> bool:
 @never_cache
 @require_safe
 def watcherz(request: HttpRequest) -> HttpResponse:
-    """For an uptime monitor: the health watcher finished a full sweep within three sweep
-    intervals (503 when not, once there is an active engagement to watch). The web app
-    keeps serving either way; this is what tells someone the worker or beat is down."""
+    """For an uptime monitor: the health watcher finished a full sweep (the reconciliation)
+    within three sweep intervals, and the steady sweep keeps up with the marks and deadlines
+    (503 when not, once there is an active engagement to watch). The web app keeps serving
+    either way; this is what tells someone the worker or beat is down. It also says what the
+    last reconciliation had to fix (0 in a healthy system)."""
+    now = timezone.now()
     last = SweepRun.last_finished()
-    late = SweepRun.late(last, timezone.now(), Engagement.unscoped.all())
+    steady = marks.backlog(now)
+    late = SweepRun.late(last, now, Engagement.unscoped.all()) or steady.overdue
     return JsonResponse(
         {
             "status": "late" if late else "ok",
             "last_sweep_finished_at": last.finished_at.isoformat() if last else None,
             "sweep_interval_seconds": settings.HEALTH_SWEEP_INTERVAL_SECONDS,
+            # What the last reconciliation (full sweep) had to change that the incremental
+            # path missed: 0 when marks and deadlines are right.
+            "reconciliation_fixed": last.fixed if last else None,
+            "marked": steady.marked,
+            "oldest_mark_seconds": steady.oldest_seconds,
         },
         status=503 if late else 200,
     )

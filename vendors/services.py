@@ -18,7 +18,7 @@ from outsourcing.errors import Conflict
 from outsourcing.uploads import sniff
 from outsourcing.validation import check_values
 
-from . import scorecard
+from . import hooks, scorecard
 from .models import (
     DECISION_STATUSES,
     Attachment,
@@ -128,6 +128,7 @@ def update_vendor(*, vendor: Vendor, **fields) -> Vendor:
     _full_clean(vendor)
     # Only the edited columns: a decision or score saved meanwhile must not be undone.
     _save_named(vendor, update_fields=list(fields))
+    hooks.review_changed(vendor_id=vendor.pk)
     return vendor
 
 
@@ -202,6 +203,7 @@ def _record_status(
     for name, value in extra.items():
         setattr(vendor, name, value)
     vendor.status = to
+    hooks.review_changed(vendor_id=vendor.pk)
     return VendorStatusChange.unscoped.create(
         org_id=vendor.org_id,
         vendor=vendor,
@@ -391,6 +393,7 @@ def add_evidence(
     for upload in attachments:
         _attach(vendor=vendor, by=by, upload=upload, evidence=evidence)
     _refresh_score(vendor)
+    hooks.review_changed(vendor_id=vendor.pk)  # an expiry date
     return evidence
 
 
@@ -434,6 +437,7 @@ def update_evidence(
     )
     evidence.refresh_from_db()
     _refresh_score(evidence.vendor)
+    hooks.review_changed(vendor_id=evidence.vendor_id)
     return evidence
 
 
@@ -445,6 +449,7 @@ def delete_evidence(*, evidence: Evidence, by: User) -> bool:
     )
     if changed:
         _refresh_score(evidence.vendor)
+        hooks.review_changed(vendor_id=evidence.vendor_id)
     return changed == 1
 
 

@@ -36,7 +36,7 @@ from engagements.alerts.outbox import check_webhook_url
 from engagements.delivery import services as delivery
 from engagements.delivery.models import Engagement, EngagementStatus
 from engagements.watch import facts as facts_module
-from engagements.watch import rules
+from engagements.watch import marks, rules
 from engagements.watch.models import EngagementHealth, Level, level_rank
 from engagements.watch.services import BATCH, SweepResult
 from outsourcing.errors import Conflict
@@ -69,14 +69,17 @@ def apply_alerts(
     engagement_ids,
     id_range,
     signals: dict[int, list[dict]] | None = None,
-) -> None:
+) -> dict[int, datetime]:
     """Open, escalate, de-escalate, wake, resolve and remind after a sweep's chunk: compare-and-set
     on the few alerts that change; the outbox is dispatched after commit if anything was queued.
 
     ``facts`` holds the active engagements only: a paused, completed or terminated one is out
     of the watcher (its alert was closed by that decision; one left over is resolved here).
     An alert resolved by hand while its signals held holds back a new one until a signal
-    gets worse or a new kind appears (``_holds``)."""
+    gets worse or a new kind appears (``_holds``).
+
+    Returns, per engagement, the next moment its alert changes by time alone (a snooze ends,
+    a reminder falls due): the watcher's ``next_check_at`` takes it into account."""
     # The unresolved alerts and, in the same query, the resolved ones that still hold.
     alerts = Alert.unscoped.filter(~Q(status=AlertStatus.RESOLVED) | Q(held_signals__isnull=False))
     alerts = (
@@ -133,9 +136,11 @@ def apply_alerts(
             channels,
             result,
         )
-    _remind(unresolved, set(todo), at, channels, result)
+    opened = {eid: (facts[eid].org_id, levels[eid]) for eid in to_open}
+    moments = _remind(unresolved, set(todo), at, channels, result, opened)
     if result.notifications:
         transaction.on_commit(_enqueue_dispatch)
+    return moments
 
 
 def _signal_label(kind: str) -> str:
@@ -362,39 +367,66 @@ def _apply_one(eid, org_id, level, alert, at, channels, result, why="the signals
 
 
 def _remind(
-    unresolved: dict, changed_ids: set[int], at: datetime, channels, result: SweepResult
-) -> None:
-    """Reminders while an alert stays open (unacknowledged), at the policy's cadence per level."""
+    unresolved: dict,
+    changed_ids: set[int],
+    at: datetime,
+    channels,
+    result: SweepResult,
+    opened: dict[int, tuple[int, str]],
+) -> dict[int, datetime]:
+    """Reminders while an alert stays open (unacknowledged), at the policy's cadence per level.
+
+    Returns when each alert changes next by time alone, per engagement: a snooze ends, the
+    next reminder falls due (the watcher's ``next_check_at`` takes it into account)."""
+    moments: dict[int, datetime] = {}
     open_ids = [a.pk for a in unresolved.values() if a.status == AlertStatus.OPEN]
-    if not open_ids:
-        return
-    policies = {
-        p.org_id: p
-        for p in EscalationPolicy.unscoped.filter(
-            org_id__in={a.org_id for a in unresolved.values()}
-        )
-    }
-    last = {
-        (r["alert_id"], r["channel_id"], r["level"]): r
-        for r in Notification.unscoped.filter(alert_id__in=open_ids)
-        .values("alert_id", "channel_id", "level")
-        .annotate(seq=Max("sequence"), last=Max("created_at"))
-    }
-    # Only alerts this sweep touched may have changed since they were read.
     touched = [a.pk for a in unresolved.values() if a.engagement_id in changed_ids]
-    fresh = {a.pk: a for a in Alert.unscoped.filter(pk__in=touched)} if touched else {}
-    for alert in (fresh.get(a.pk, a) for a in unresolved.values()):
+    if not open_ids and not touched and not opened:
+        for a in unresolved.values():
+            if a.status == AlertStatus.SNOOZED and a.snoozed_until:
+                moments[a.engagement_id] = a.snoozed_until
+        return moments
+    org_ids = {a.org_id for a in unresolved.values()} | {org for org, _ in opened.values()}
+    policies = {p.org_id: p for p in EscalationPolicy.unscoped.filter(org_id__in=org_ids)}
+
+    def hours_of(org_id: int, level: str) -> int:
+        if org_id not in policies:
+            policies[org_id] = EscalationPolicy.default(org_id)
+        return policies[org_id].remind_hours(level)
+
+    # Only alerts this sweep touched may have changed since they were read.
+    fresh = (
+        {a.pk: a for a in Alert.unscoped.filter(pk__in=touched).values_list(*ALERT_ROW, named=True)}
+        if touched
+        else {}
+    )
+    current = [fresh.get(a.pk, a) for a in unresolved.values()]
+    open_now = [a.pk for a in current if a.status == AlertStatus.OPEN]
+    last = (
+        {
+            (r["alert_id"], r["channel_id"], r["level"]): r
+            for r in Notification.unscoped.filter(alert_id__in=open_now)
+            .values("alert_id", "channel_id", "level")
+            .annotate(seq=Max("sequence"), last=Max("created_at"))
+        }
+        if open_now
+        else {}
+    )
+    for alert in current:
+        if alert.status == AlertStatus.SNOOZED and alert.snoozed_until:
+            moments[alert.engagement_id] = alert.snoozed_until
         if alert.status != AlertStatus.OPEN:
             continue
-        policy = policies.get(alert.org_id)
-        if policy is None:
-            policy = policies[alert.org_id] = EscalationPolicy.default(alert.org_id)
-        hours = policy.remind_hours(alert.level)
+        hours = hours_of(alert.org_id, alert.level)
         if not hours:
             continue
+        every = timedelta(hours=hours)
         for channel in channels.get(alert.org_id, []):
             row = last.get((alert.pk, channel.pk, alert.level))
-            if row and at - row["last"] >= timedelta(hours=hours):
+            if not row:
+                continue
+            due = row["last"] + every
+            if at >= due:
                 with transaction.atomic():
                     # Still open under a lock: a decision or a person that closed it since
                     # this chunk read it (and cancelled its queue) is not undone by a reminder.
@@ -411,6 +443,13 @@ def _remind(
                 result.changes.append(
                     f"engagement {alert.engagement_id}: reminder {row['seq'] + 1} via {channel}"
                 )
+                due = at + every
+            eid = alert.engagement_id
+            moments[eid] = min(moments.get(eid, due), due)
+    for eid, (org_id, level) in opened.items():
+        if (hours := hours_of(org_id, level)) and channels.get(org_id):
+            moments[eid] = at + timedelta(hours=hours)
+    return moments
 
 
 def _enqueue_dispatch() -> None:
@@ -433,6 +472,8 @@ def _change(alert: Alert, *, by, kind: str, note: str, at: datetime, **fields) -
         # Someone (or the watcher) changed the alert since it was read: a lost race.
         raise Conflict("This alert changed meanwhile; look again.")
     mark_dashboards_stale({alert.org_id})
+    # A snooze's end, or reminders stopping or starting: the watcher's deadline moves.
+    marks.mark(alert.engagement_id)
     old_status = alert.status
     for name, value in fields.items():
         setattr(alert, name, value)
@@ -771,4 +812,10 @@ def save_escalation_policy(*, org, **values) -> EscalationPolicy:
     """Store the organization's escalation policy (audiences and reminder cadences per level)."""
     check_values(EscalationPolicy, **values)
     policy, _ = EscalationPolicy.unscoped.update_or_create(org=org, defaults=values)
+    # Reminder cadences changed: the deadlines of the open alerts move.
+    marks.mark(
+        *Alert.unscoped.filter(org=org)
+        .exclude(status=AlertStatus.RESOLVED)
+        .values_list("engagement_id", flat=True)
+    )
     return policy

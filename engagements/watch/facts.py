@@ -34,7 +34,7 @@ from engagements.delivery.models import (
     Side,
     SpendEntry,
 )
-from vendors.models import Vendor
+from vendors.models import REVIEWED_STATUSES, Vendor
 
 RECENT_DAYS = 30  # no-shows and unanswered messages count over this window
 SCOPE_LOOKBACK_DAYS = 366  # longest scope-change window an engagement may set
@@ -84,6 +84,12 @@ class Facts:
     scope_changes: list[datetime] = field(default_factory=list)
     exit_criteria: list[dict] = field(default_factory=list)
     vendor_needs_review: bool = False
+    # For the deadline (``engagements.watch.deadlines``): when what is counted "as of at" moves.
+    oldest_vendor_no_show: datetime | None = None  # within the recent window
+    oldest_we_no_show: datetime | None = None
+    next_due: date | None = None  # the next due date not passed yet (deliverable or milestone)
+    future_at: datetime | None = None  # the earliest row dated after ``at`` (clock slack)
+    vendor_next_review: date | None = None  # the day the vendor's review falls due, if later
 
 
 IdRange = tuple[int | None, int | None]  # engagement ids lo..hi, inclusive; None: unbounded
@@ -147,21 +153,27 @@ def collect(
     if not facts:
         return facts
 
-    interactions = scoped(
-        Interaction.unscoped.filter(occurred_at__lte=at), engagement_ids, id_range
-    )
+    interactions = scoped(Interaction.unscoped.all(), engagement_ids, id_range)
+    past = Q(occurred_at__lte=at)
+    vendor_no_show = past & Q(outcome=Outcome.VENDOR_NO_SHOW, occurred_at__gte=recent)
+    we_no_show = past & Q(outcome=Outcome.WE_NO_SHOW, occurred_at__gte=recent)
+    unanswered = past & _unanswered_ours(recent)
     for row in interactions.values("engagement_id").annotate(
-        last_two_way=Max("occurred_at", filter=Q(outcome__in=TWO_WAY)),
-        vendor_no_shows=Count(
-            "pk", filter=Q(outcome=Outcome.VENDOR_NO_SHOW, occurred_at__gte=recent)
-        ),
-        we_no_shows=Count("pk", filter=Q(outcome=Outcome.WE_NO_SHOW, occurred_at__gte=recent)),
-        unanswered=Count("pk", filter=_unanswered_ours(recent)),
-        oldest_unanswered=Min("occurred_at", filter=_unanswered_ours(recent)),
-        newest_unanswered=Max("occurred_at", filter=_unanswered_ours(recent)),
+        last_two_way=Max("occurred_at", filter=past & Q(outcome__in=TWO_WAY)),
+        vendor_no_shows=Count("pk", filter=vendor_no_show),
+        oldest_vendor_no_show=Min("occurred_at", filter=vendor_no_show),
+        we_no_shows=Count("pk", filter=we_no_show),
+        oldest_we_no_show=Min("occurred_at", filter=we_no_show),
+        unanswered=Count("pk", filter=unanswered),
+        oldest_unanswered=Min("occurred_at", filter=unanswered),
+        newest_unanswered=Max("occurred_at", filter=unanswered),
+        future=Min("occurred_at", filter=Q(occurred_at__gt=at)),
     ):
         f = facts.get(row["engagement_id"])
         if f:
+            f.oldest_vendor_no_show = row["oldest_vendor_no_show"]
+            f.oldest_we_no_show = row["oldest_we_no_show"]
+            f.future_at = row["future"]
             f.last_two_way_at = row["last_two_way"]
             f.vendor_no_shows = row["vendor_no_shows"]
             f.we_no_shows = row["we_no_shows"]
@@ -200,6 +212,11 @@ def collect(
             ),
             late_milestones=Count("milestone_id", filter=late, distinct=True),
             oldest_late_due=Min("milestone__due_date", filter=late),
+            next_due=Min("due_date", filter=Q(due_date__gte=today)),
+            next_milestone_due=Min(
+                "milestone__due_date", filter=not_accepted & Q(milestone__due_date__gte=today)
+            ),
+            future_accepted=Min("accepted_at", filter=Q(accepted_at__gt=at)),
         )
     ):
         f = facts.get(row["engagement_id"])
@@ -220,33 +237,44 @@ def collect(
             f.oldest_in_progress_due = row["oldest_in_progress_due"]
             f.late_milestones = row["late_milestones"]
             f.oldest_late_milestone_due = row["oldest_late_due"]
+            f.next_due = _earliest(row["next_due"], row["next_milestone_due"])
+            f.future_at = _earliest(f.future_at, row["future_accepted"])
 
     for row in (
-        scoped(SpendEntry.unscoped.filter(date__lte=today), engagement_ids, id_range)
+        scoped(SpendEntry.unscoped.all(), engagement_ids, id_range)
         .values("engagement_id")
-        .annotate(spent=Sum("amount"))
+        .annotate(
+            spent=Sum("amount", filter=Q(date__lte=today)),
+            future=Min("date", filter=Q(date__gt=today)),
+        )
     ):
         f = facts.get(row["engagement_id"])
         if f:
             f.spent = row["spent"] or Decimal("0")
+            if row["future"]:
+                f.future_at = _earliest(f.future_at, _aware(row["future"]))
 
-    questions = OpenQuestion.unscoped.filter(owed_by=Side.US, asked_at__lte=at).filter(
+    # Rows dated after ``at`` (a few minutes' clock slack) count later: their moment is a deadline.
+    questions = OpenQuestion.unscoped.filter(owed_by=Side.US).filter(
         Q(answered_at__isnull=True) | Q(answered_at__gt=at)
     )
-    for engagement_id, asked_at in scoped(questions, engagement_ids, id_range).values_list(
-        "engagement_id", "asked_at"
-    ):
-        if engagement_id in facts:
-            facts[engagement_id].vendor_questions_asked.append(asked_at)
+    for engagement_id, asked_at, answered_at in scoped(
+        questions, engagement_ids, id_range
+    ).values_list("engagement_id", "asked_at", "answered_at"):
+        if f := facts.get(engagement_id):
+            if asked_at <= at:
+                f.vendor_questions_asked.append(asked_at)
+            f.future_at = _earliest(f.future_at, asked_at if asked_at > at else answered_at)
 
-    changes = ScopeChange.unscoped.filter(
-        at__lte=at, at__gt=at - timedelta(days=SCOPE_LOOKBACK_DAYS)
-    )
+    changes = ScopeChange.unscoped.filter(at__gt=at - timedelta(days=SCOPE_LOOKBACK_DAYS))
     for engagement_id, changed_at in scoped(changes, engagement_ids, id_range).values_list(
         "engagement_id", "at"
     ):
-        if engagement_id in facts:
-            facts[engagement_id].scope_changes.append(changed_at)
+        if f := facts.get(engagement_id):
+            if changed_at <= at:
+                f.scope_changes.append(changed_at)
+            else:
+                f.future_at = _earliest(f.future_at, changed_at)
 
     for row in scoped(ExitCriterion.unscoped.all(), engagement_ids, id_range).values(
         "engagement_id", "label", "combinator", "conditions"
@@ -255,11 +283,31 @@ def collect(
             facts[row["engagement_id"]].exit_criteria.append(row)
 
     # Vendor.objects: inside a request it is scoped to the engagement's own organization.
-    vendor_ids = set(Vendor.objects.needing_review(at).values_list("pk", flat=True))
-    if vendor_ids:
-        for f in facts.values():
-            f.vendor_needs_review = f.vendor_id in vendor_ids
+    vendors = {
+        row["pk"]: row
+        for row in Vendor.objects.filter(pk__in={f.vendor_id for f in facts.values()})
+        .with_review_flag(at)
+        .annotate(
+            next_expiry=Min(
+                "evidence__expires_on",
+                filter=Q(evidence__deleted_at__isnull=True, evidence__expires_on__gt=today),
+            )
+        )
+        .values("pk", "needs_review", "review_due_on", "status", "next_expiry")
+    }
+    for f in facts.values():
+        if row := vendors.get(f.vendor_id):
+            f.vendor_needs_review = bool(row["needs_review"])
+            if row["status"] in REVIEWED_STATUSES:
+                due = row["review_due_on"] if (row["review_due_on"] or today) > today else None
+                f.vendor_next_review = _earliest(due, row["next_expiry"])
     return facts
+
+
+def _earliest(*values):
+    """The earliest of the values that are set (dates with dates, moments with moments)."""
+    present = [v for v in values if v is not None]
+    return min(present) if present else None
 
 
 def _unanswered_ours(since: datetime) -> Q:

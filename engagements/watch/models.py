@@ -12,7 +12,7 @@ from django.utils import timezone
 from accounts.tenancy import TenantManager, TenantModel, TenantQuerySet
 from engagements.delivery.models import Engagement
 
-__all__ = ["EngagementHealth", "HealthSnapshot", "Level", "SweepRun"]
+__all__ = ["EngagementHealth", "HealthSnapshot", "Level", "SweepRun", "WatchMark"]
 
 
 class Level(models.TextChoices):
@@ -56,6 +56,9 @@ class EngagementHealth(TenantModel):
     signals = models.JSONField(default=list)
     evaluated_at = models.DateTimeField(default=timezone.now)
     snapshot_on = models.DateField(null=True, blank=True)
+    # The next moment a time-based rule (a threshold, a hold, a snooze, a reminder) could change
+    # this verdict without any write; the steady sweep picks the engagement up then. None: never.
+    next_check_at = models.DateTimeField(null=True, blank=True)
 
     objects = TenantManager.from_queryset(EngagementHealthQuerySet)()
 
@@ -67,6 +70,12 @@ class EngagementHealth(TenantModel):
         indexes = [
             # The dashboard's risk table: an organization's engagements, riskiest first.
             models.Index(fields=["org", "score", "engagement"], name="health_org_score_idx"),
+            # The steady sweep: which verdicts are due for a re-check.
+            models.Index(
+                fields=["next_check_at"],
+                name="health_next_check_idx",
+                condition=Q(next_check_at__isnull=False),
+            ),
         ]
 
     def __str__(self) -> str:
@@ -90,6 +99,9 @@ class SweepRun(models.Model):
     chunks = models.PositiveIntegerField()
     chunks_done = models.PositiveIntegerField(default=0)
     engagements = models.PositiveIntegerField(default=0)
+    # What this full sweep (a reconciliation) had to change that the incremental path (dirty
+    # marks and deadlines) had not: 0 in a healthy system.
+    fixed = models.PositiveIntegerField(default=0)
     started_at = models.DateTimeField(default=timezone.now)
     finished_at = models.DateTimeField(null=True, blank=True)
 
@@ -133,3 +145,24 @@ class HealthSnapshot(TenantModel):
         constraints = [
             models.UniqueConstraint(fields=["engagement", "date"], name="snapshot_one_per_day")
         ]
+
+
+class WatchMark(models.Model):
+    """An engagement marked for re-evaluation: a write its rules read, a decision, a snooze.
+
+    One row per engagement however many writes (coalesced: each mark only bumps ``seq``); the
+    steady sweep claims marks in chunks (``claimed_until``: a lease, so a worker killed while
+    holding marks only delays them), evaluates, and deletes each mark whose ``seq`` is still the
+    one it claimed: a mark made during the evaluation survives it. Installation bookkeeping, not
+    an organization's data (the sweep works across organizations).
+    """
+
+    engagement = models.OneToOneField(
+        Engagement, on_delete=models.CASCADE, primary_key=True, related_name="+"
+    )
+    marked_at = models.DateTimeField()  # the first mark since the last evaluation (the lag)
+    seq = models.PositiveBigIntegerField(default=1)
+    claimed_until = models.DateTimeField(null=True, blank=True)
+
+    def __str__(self) -> str:
+        return f"engagement {self.engagement_id} marked at {self.marked_at:%H:%M:%S} (#{self.seq})"

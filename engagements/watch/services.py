@@ -5,6 +5,7 @@ the same rows). What follows from the verdicts (alerts, notifications) belongs t
 concerns above; they receive each chunk's verdicts through ``hooks.evaluated``.
 """
 
+import re
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
@@ -15,10 +16,16 @@ from django.utils import timezone
 
 from accounts.services import mark_dashboards_stale
 from engagements.delivery.models import Engagement, EngagementStatus
+from engagements.watch import deadlines, hooks, marks, rules
 from engagements.watch import facts as facts_module
-from engagements.watch import hooks, rules
 from engagements.watch.facts import IdRange
-from engagements.watch.models import EngagementHealth, HealthSnapshot, SweepRun, level_rank
+from engagements.watch.models import (
+    EngagementHealth,
+    HealthSnapshot,
+    SweepRun,
+    WatchMark,
+    level_rank,
+)
 
 BATCH = 2000
 
@@ -31,6 +38,8 @@ class SweepResult:
     changes: list[str] = field(default_factory=list)  # alert changes, human-readable
     notifications: int = 0
     orgs: set[int] = field(default_factory=set)  # whose dashboards show something new
+    fixed: int = 0  # a reconciliation: engagements whose verdict or alert it had to change
+    fixed_ids: set[int] = field(default_factory=set)
 
     def add(self, other: "SweepResult") -> None:
         self.engagements += other.engagements
@@ -39,6 +48,8 @@ class SweepResult:
         self.changes.extend(other.changes)
         self.notifications += other.notifications
         self.orgs |= other.orgs
+        self.fixed += other.fixed
+        self.fixed_ids |= other.fixed_ids
 
     def changed(self, org_id: int, change: str) -> None:
         self.orgs.add(org_id)
@@ -80,11 +91,12 @@ def start_run(*, at: datetime, chunk_size: int | None = None) -> tuple[SweepRun,
     return SweepRun.objects.create(at=at, chunks=len(ranges)), ranges
 
 
-def _finish_chunk(run_id: int, engagements: int) -> None:
+def _finish_chunk(run_id: int, engagements: int, fixed: int = 0) -> None:
     """Count one chunk of a run as done; the chunk that completes the count stamps the end."""
     SweepRun.objects.filter(pk=run_id).update(
         chunks_done=F("chunks_done") + 1,
         engagements=F("engagements") + engagements,
+        fixed=F("fixed") + fixed,
         finished_at=Case(
             When(
                 finished_at__isnull=True,
@@ -96,14 +108,51 @@ def _finish_chunk(run_id: int, engagements: int) -> None:
     )
 
 
+@dataclass
+class MarkedResult:
+    promoted: int = 0  # deadlines that had come, turned into marks
+    claimed: int = 0  # marks evaluated
+    kept: int = 0  # marked again during the evaluation: evaluated once more next
+    more: bool = False  # a full chunk was claimed: more may be waiting
+    lags: list[float] = field(default_factory=list)  # seconds from mark to evaluated
+    result: SweepResult = field(default_factory=SweepResult)
+
+
+def sweep_marked(
+    *, at: datetime | None = None, limit: int | None = None, within: list[int] | None = None
+) -> MarkedResult:
+    """The steady sweep's step: turn the deadlines that came into marks, claim up to ``limit``
+    marks (leased, disjoint from other steps') and evaluate those engagements set-based, then release them.
+
+    A hundred writes to one engagement before this step cost one evaluation; a write during
+    it bumps the mark, which survives the release (evaluated again by the next step)."""
+    at = at or timezone.now()
+    limit = limit or settings.WATCH_DIRTY_CHUNK
+    out = MarkedResult(promoted=marks.promote_due(at=at, limit=limit, within=within))
+    claimed = marks.claim(at=at, limit=limit, within=within)
+    out.claimed, out.more = len(claimed), len(claimed) >= limit
+    if not claimed:
+        return out
+    out.result = sweep_chunk(at=at, engagement_ids=[c.engagement_id for c in claimed])
+    out.kept = marks.release(claimed)
+    done = timezone.now()
+    out.lags = [(done - c.marked_at).total_seconds() for c in claimed]
+    return out
+
+
 def sweep_chunk(
     *,
     at: datetime,
     engagement_ids: list[int] | None = None,
     id_range: IdRange | None = None,
     run_id: int | None = None,
+    reconcile: bool = False,
 ) -> SweepResult:
-    """Evaluate the given engagements, or the active ones within ``id_range``, as of ``at``."""
+    """Evaluate the given engagements, or the active ones within ``id_range``, as of ``at``.
+
+    A chunk of a full sweep (``run_id``), or asked to ``reconcile``, counts in ``result.fixed``
+    what it changed that the incremental path (marks and deadlines) did not have in hand."""
+    reconcile = reconcile or run_id is not None
     result = SweepResult()
     facts = facts_module.collect(at=at, engagement_ids=_active(engagement_ids), id_range=id_range)
     result.engagements = len(facts)
@@ -111,20 +160,31 @@ def sweep_chunk(
         row["engagement_id"]: row
         for row in facts_module.scoped(
             EngagementHealth.unscoped.all(), engagement_ids, id_range
-        ).values("engagement_id", *HEALTH_FIELDS)
+        ).values("engagement_id", "next_check_at", *HEALTH_FIELDS)
     }  # plain rows, not model instances: at 100,000 engagements instantiation dominates
     hold = timedelta(hours=settings.HEALTH_DEESCALATION_HOLD_HOURS)
+    persist = timedelta(days=settings.HEALTH_CUT_LOSSES_PERSIST_DAYS)
     changed: list[EngagementHealth] = []
     snapshots: list[HealthSnapshot] = []
     levels: dict[int, str] = {}
     signals: dict[int, list[dict]] = {}
+    deadline: dict[int, datetime | None] = {}
+    # A reconciliation (a full sweep) counts what it changes that the incremental path did not
+    # already have in hand: an engagement marked, or due by ``at``, was not missed.
+    pending = _pending(facts, previous, at) if reconcile else set()
+    fixed: set[int] = set()
     today = at.date()
     for engagement_id, f in facts.items():
         old = previous.get(engagement_id)
         new = _evaluate(f, at, old, hold)
         levels[engagement_id] = new["level"]
         signals[engagement_id] = new["signals"]
+        deadline[engagement_id] = deadlines.next_check(
+            f, at, new["signals"], lower_since=new["lower_since"], hold=hold, persist=persist
+        )
         differs = old is None or any(old[k] != new[k] for k in COMPARED)
+        if differs and reconcile and engagement_id not in pending:
+            fixed.add(engagement_id)
         if differs or old["snapshot_on"] != today:
             new["snapshot_on"] = today
             snapshots.append(
@@ -139,14 +199,19 @@ def sweep_chunk(
         if differs or new["snapshot_on"] != old["snapshot_on"]:
             changed.append(
                 EngagementHealth(
-                    org_id=f.org_id, engagement_id=engagement_id, evaluated_at=at, **new
+                    org_id=f.org_id,
+                    engagement_id=engagement_id,
+                    evaluated_at=at,
+                    next_check_at=deadline[engagement_id],
+                    **new,
                 )
             )
     if changed or snapshots:
         _write_health(changed, snapshots)
         result.orgs |= {row.org_id for row in [*changed, *snapshots]}
     result.health_written, result.snapshots_written = len(changed), len(snapshots)
-    hooks.evaluated(
+    before = len(result.changes)
+    answers = hooks.evaluated(
         facts=facts,
         levels=levels,
         signals=signals,
@@ -155,10 +220,71 @@ def sweep_chunk(
         engagement_ids=engagement_ids,
         id_range=id_range,
     )
+    # The concerns above add their own moments (a snooze ending, a reminder due).
+    final = dict(deadline)
+    for answer in answers:
+        for engagement_id, moment in (answer or {}).items():
+            if engagement_id in final:
+                final[engagement_id] = deadlines.earliest_after(at, [final[engagement_id], moment])
+    written = {row.engagement_id: row.next_check_at for row in changed}
+    _write_deadlines(
+        {
+            eid: moment
+            for eid, moment in final.items()
+            if moment != (written[eid] if eid in written else _stored(previous, eid))
+        }
+    )
+    if reconcile:
+        fixed |= {eid for eid in _engagements_in(result.changes[before:]) if eid not in pending}
+        result.fixed, result.fixed_ids = len(fixed), fixed
     mark_dashboards_stale(result.orgs)
     if run_id is not None:
-        _finish_chunk(run_id, result.engagements)
+        _finish_chunk(run_id, result.engagements, result.fixed)
     return result
+
+
+def _stored(previous: dict, engagement_id: int) -> datetime | None:
+    row = previous.get(engagement_id)
+    return row["next_check_at"] if row else None
+
+
+def _write_deadlines(final: dict[int, datetime | None]) -> None:
+    """Set ``next_check_at`` where it is not what is stored: the alerts' moments made it earlier
+    than the rules' own, or a verdict that did not change was re-checked at its deadline."""
+    todo = sorted(final.items())
+    for start in range(0, len(todo), 500):
+        part = todo[start : start + 500]
+        EngagementHealth.unscoped.filter(engagement_id__in=[eid for eid, _ in part]).update(
+            next_check_at=Case(
+                *[When(engagement_id=eid, then=Value(moment)) for eid, moment in part],
+                default=None,
+                output_field=EngagementHealth._meta.get_field("next_check_at"),
+            )
+        )
+
+
+ENGAGEMENT_IN_CHANGE = re.compile(r"^engagement (\d+):")
+
+
+def _engagements_in(changes: list[str]) -> set[int]:
+    """The engagements named by alert changes ("engagement 12: alert opened at watch")."""
+    return {int(m.group(1)) for change in changes if (m := ENGAGEMENT_IN_CHANGE.match(change))}
+
+
+def _pending(facts: dict, previous: dict, at: datetime) -> set[int]:
+    """Of a reconciliation chunk's engagements, those the incremental path already holds:
+    marked for re-evaluation, or due (``next_check_at`` by ``at``)."""
+    due = {
+        eid
+        for eid, row in previous.items()
+        if row["next_check_at"] is not None and row["next_check_at"] <= at
+    }
+    marked = set(
+        WatchMark.objects.filter(engagement_id__in=list(facts)).values_list(
+            "engagement_id", flat=True
+        )
+    )
+    return due | marked
 
 
 def _active(engagement_ids: list[int] | None) -> list[int] | None:
@@ -189,6 +315,7 @@ def _write_health(changed: list[EngagementHealth], snapshots: list[HealthSnapsho
             "signals",
             "evaluated_at",
             "snapshot_on",
+            "next_check_at",
         ],
     )
     HealthSnapshot.unscoped.bulk_create(

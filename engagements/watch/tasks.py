@@ -4,6 +4,7 @@ Names stay ``engagements.tasks.*``: the beat schedule and tasks already queued u
 """
 
 import logging
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
@@ -11,20 +12,50 @@ from datetime import datetime
 
 from celery import shared_task
 from django.conf import settings
-from django.db import transaction
 from django.utils import timezone
 
 from accounts.tenancy import all_organizations
 from engagements.delivery.models import Engagement
-from engagements.watch import services
+from engagements.watch import marks, services
 
 log = logging.getLogger(__name__)
+
+
+@shared_task(name="engagements.tasks.sweep_marked")
+@all_organizations()
+def sweep_marked() -> None:
+    """The steady sweep (beat, every ``WATCH_DIRTY_SECONDS``): evaluate the marked engagements
+    and those whose deadline came, a chunk at a time, while there is work, for at most
+    ``WATCH_RUN_SECONDS``. A backlog starts one more run beside this one (claims are disjoint,
+    so workers add up); work left when the time is up queues the next run at once."""
+    stop = time.monotonic() + settings.WATCH_RUN_SECONDS
+    helped = False
+    while True:
+        step = services.sweep_marked()
+        if not step.more:
+            return
+        if not helped:
+            helped = True
+            _another_marked_run()
+        if time.monotonic() > stop:
+            _another_marked_run()
+            return
+
+
+def _another_marked_run() -> None:
+    try:
+        sweep_marked.apply_async(retry=False, expires=settings.WATCH_DIRTY_SECONDS * 10)
+    except Exception as exc:  # broker down: the marks stay in the database; beat catches up
+        log.warning("broker unreachable (%s); marked engagements wait for the next tick", exc)
 
 
 @shared_task(name="engagements.tasks.sweep_health")
 @all_organizations()
 def sweep_health() -> None:
-    """Evaluate every active engagement as of now, in chunks spread over the workers.
+    """Reconcile: evaluate every active engagement as of now, in chunks spread over the workers.
+
+    Daily (``HEALTH_SWEEP_INTERVAL_SECONDS``) and on demand: the incremental path (marks and
+    deadlines) does the watching; this pass counts what it had to change (``SweepRun.fixed``).
 
     Beat's entry expires, so outages do not pile up; so do the chunks. A chunk whose worker
     dies is redelivered (acks late) or covered by the next sweep: every write is idempotent.
@@ -48,7 +79,7 @@ def sweep_health_chunk(*, run_id: int, at: str, lo: int | None, hi: int | None) 
 @shared_task(name="engagements.tasks.reevaluate_engagement")
 @all_organizations()
 def reevaluate_engagement(*, engagement_id: int) -> None:
-    """Re-evaluate one engagement after a change that matters was committed."""
+    """Re-evaluate one engagement (kept for tasks queued before dirty marks replaced it)."""
     services.sweep(at=timezone.now(), engagement_ids=[engagement_id])
 
 
@@ -67,25 +98,12 @@ def reevaluations_collected() -> Iterator[set[int]]:
         _collected.reset(token)
 
 
-def reevaluate_after_commit(*, engagement: Engagement) -> None:
-    """Re-evaluate ``engagement``'s health right after the current transaction commits
-    (the receiver of ``delivery.hooks.engagement_changed``)."""
-    engagement_id = engagement.pk
+def mark_changed(*, engagement: Engagement) -> None:
+    """Mark ``engagement`` for re-evaluation in the current transaction (the receiver of
+    ``delivery.hooks.engagement_changed``): no task, no broker; the steady sweep picks it up
+    within ``WATCH_DIRTY_SECONDS``. Inside ``reevaluations_collected`` the caller sweeps itself."""
     collected = _collected.get()
     if collected is not None:
-        collected.add(engagement_id)
+        collected.add(engagement.pk)
         return
-    transaction.on_commit(lambda: engagement_changed_after_commit(engagement_id=engagement_id))
-
-
-def engagement_changed_after_commit(*, engagement_id: int) -> None:
-    """Re-evaluate one engagement's health now that a change that matters was committed."""
-    try:
-        reevaluate_engagement.apply_async(kwargs={"engagement_id": engagement_id}, retry=False)
-    except Exception as exc:
-        # Broker down: one engagement's sweep is a dozen queries and no network (notifications
-        # go to the outbox), so do it here; the request still succeeds.
-        log.warning(
-            "broker unreachable (%s); re-evaluating engagement %s in-process", exc, engagement_id
-        )
-        services.sweep(at=timezone.now(), engagement_ids=[engagement_id])
+    marks.mark(engagement.pk)

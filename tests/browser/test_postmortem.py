@@ -8,7 +8,6 @@ from playwright.sync_api import Page, expect
 from accounts.demo import DEMO_PASSWORD, seed_accounts
 from engagements.demo import seed_engagements
 from engagements.models import Alert, ChecklistItem, Engagement, LessonAcknowledgement
-from engagements.watch import tasks as watch_tasks
 from vendors.demo import seed_vendors
 
 pytestmark = pytest.mark.browser
@@ -16,11 +15,8 @@ LESSON = "Ask for a named backup engineer in the contract."
 
 
 def test_cut_losses_post_mortem_lesson_comes_back_on_the_next_engagement(
-    transactional_db, live_server, page: Page, monkeypatch
+    transactional_db, live_server, page: Page
 ):
-    # The watcher's after-commit re-evaluation is not under test here: without it no broker
-    # is contacted (an earlier test may leave Celery pointing at one that is gone).
-    monkeypatch.setattr(watch_tasks, "engagement_changed_after_commit", lambda **kw: None)
     accounts = seed_accounts()
     seed_vendors(accounts)
     seed_engagements(accounts)

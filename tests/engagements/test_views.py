@@ -395,12 +395,13 @@ def _busy(engagement, n: int) -> None:
 
 INTERACTION = {"channel": "call", "direction": "we_to_vendor", "outcome": "held"}
 # session, user, memberships, engagement; the write (savepoint, interaction, audit entry,
-# release); the engagement with fresh burn figures; the interactions region only: the log's
-# count and page, open and recently answered questions. Not the rest of the page.
-QUERIES_ON_INTERACTION_SWAP = 13
+# the watcher's dirty mark, release); the engagement with fresh burn figures; the interactions
+# region only: the log's count and page, open and recently answered questions. Not the rest.
+QUERIES_ON_INTERACTION_SWAP = 14
 # session, user, memberships, engagement; the write (savepoint, locked engagement, audit entry,
-# update, release); the engagement with fresh burn figures. The brief region needs no more.
-QUERIES_ON_BRIEF_SWAP = 10
+# update, the watcher's dirty mark, release); the engagement with fresh burn figures. The brief
+# region needs no more.
+QUERIES_ON_BRIEF_SWAP = 11
 
 
 @pytest.mark.parametrize("n", [1, 30])

@@ -34,6 +34,7 @@ def test_the_demo_is_coherent_from_its_first_page_view(capsys, caplog, monkeypat
     from engagements.delivery.models import Deliverable, Engagement, EngagementStatus
     from engagements.postmortems.models import PostMortem
     from engagements.watch import tasks as watch_tasks
+    from engagements.watch.models import WatchMark
     from vendors.models import Vendor, VendorStatus, VendorStatusChange
 
     queued = []
@@ -45,6 +46,7 @@ def test_the_demo_is_coherent_from_its_first_page_view(capsys, caplog, monkeypat
     _out, err = capsys.readouterr()
     assert err == "" and not [r for r in caplog.records if r.levelname != "INFO"]
     assert queued == [], "seeding left re-checks for the worker"
+    assert not WatchMark.objects.exists(), "seeding left engagements marked for the worker"
 
     demo = Engagement.objects.filter(org__slug="demo")
     for vendor in Vendor.objects.filter(engagements__in=demo).distinct():

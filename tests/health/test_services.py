@@ -26,6 +26,7 @@ from engagements.models import (
     NotificationState,
     Outcome,
     SweepRun,
+    WatchMark,
 )
 from engagements.watch import facts as metrics
 from engagements.watch import services as watch
@@ -174,6 +175,7 @@ def test_overlapping_sweeps_never_open_a_second_alert_or_queue_twice(owner):
 
 SWEEP_RUN_STATEMENTS = 4  # active ids for the chunks, prune old runs, record, count done
 CHUNK_QUERIES = 14  # reads of one chunk, whatever its size (one: vendors needing review)
+RECONCILE_QUERIES = 1  # a full sweep's chunk also reads which engagements are marked
 
 
 def _writes(queries) -> list[str]:
@@ -186,7 +188,7 @@ def test_a_second_sweep_with_no_changes_writes_nothing_but_its_own_record(
     with time_machine.travel(START, tick=False):
         EngagementFactory.create_batch(3, org=owner.org, activated_at=START)
     watch.sweep(at=day(20))
-    with django_assert_num_queries(SWEEP_RUN_STATEMENTS + CHUNK_QUERIES) as ctx:
+    with django_assert_num_queries(SWEEP_RUN_STATEMENTS + CHUNK_QUERIES + RECONCILE_QUERIES) as ctx:
         result = watch.sweep(at=day(20, hour=10))
     assert result.health_written == 0 and result.snapshots_written == 0
     assert all("sweeprun" in sql for sql in _writes(ctx.captured_queries))
@@ -202,7 +204,7 @@ def test_the_query_count_of_a_sweep_does_not_grow_with_engagements(
             DeliverableFactory(milestone=MilestoneFactory(engagement=engagement))
             SpendEntryFactory(engagement=engagement, date=day(2).date())
     watch.sweep(at=day(5))  # first sweep: everyone healthy, rows created
-    with django_assert_num_queries(SWEEP_RUN_STATEMENTS + CHUNK_QUERIES):
+    with django_assert_num_queries(SWEEP_RUN_STATEMENTS + CHUNK_QUERIES + RECONCILE_QUERIES):
         watch.sweep(at=day(5, hour=12))
 
 
@@ -405,7 +407,7 @@ def test_a_webhook_url_must_be_http_and_public_in_production(settings):
         outbox.check_webhook_url("http://169.254.169.254/latest")
 
 
-def test_a_change_that_matters_is_re_evaluated_even_when_the_broker_is_down(
+def test_a_change_that_matters_is_marked_without_the_broker_and_the_steady_sweep_evaluates_it(
     engagement, monkeypatch
 ):
     from kombu.exceptions import OperationalError
@@ -417,10 +419,14 @@ def test_a_change_that_matters_is_re_evaluated_even_when_the_broker_is_down(
 
     # Patch the send, not the broker URL: a pool created for a dead URL outlives the test.
     monkeypatch.setattr(tasks.reevaluate_engagement, "apply_async", broker_down)
+    monkeypatch.setattr(tasks.sweep_marked, "apply_async", broker_down)
     with time_machine.travel(day(15), tick=False):
-        watch_tasks.engagement_changed_after_commit(engagement_id=engagement.pk)
+        watch_tasks.mark_changed(engagement=engagement)
+        assert WatchMark.objects.filter(engagement=engagement).exists()
+        watch.sweep_marked()
     assert EngagementHealth.objects.get(engagement=engagement).level == Level.WATCH
     assert Alert.objects.filter(engagement=engagement).exists()
+    assert not WatchMark.objects.exists()
 
 
 def test_the_daily_digest_goes_once_to_members_who_did_not_opt_out(

@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('engagements', '0009_outbox_claim_index'),
+        ('engagements', '0010_question_answered_by'),
     ]
 
     operations = [
