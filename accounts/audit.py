@@ -65,7 +65,9 @@ def register_tenant_models() -> None:
     """Register every tenant model with auditlog (secrets excluded)."""
     for model in apps.get_models():
         if issubclass(model, TenantModel) and not auditlog.contains(model):
-            auditlog.register(model, exclude_fields=["token_hash", "secret", "version"])
+            # A model may keep bulky or binary fields out of the trail (``audit_exclude``).
+            excluded = ["token_hash", "secret", "version", *getattr(model, "audit_exclude", ())]
+            auditlog.register(model, exclude_fields=excluded)
 
 
 # --- the trail as people read it -------------------------------------------------------------

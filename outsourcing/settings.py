@@ -330,3 +330,18 @@ CELERY_BEAT_SCHEDULE |= {
         "options": {"expires": 3000},
     },
 }
+
+# --- Mail and calendar capture (engagements.capture) ----------------------------------------
+# Off until MAIL_INBOUND_DOMAIN is set: engagements get no capture address before that.
+MAIL_INBOUND_DOMAIN = (env_str("MAIL_INBOUND_DOMAIN", "") or "").strip().lower()
+# A message larger than this is refused with a reason (its headers are kept, not its bytes).
+MAIL_MAX_MB = env_int("MAIL_MAX_MB", 25, minimum=1)
+SMTPD_HOST = env_str("SMTPD_HOST", "127.0.0.1")
+SMTPD_PORT = env_int("SMTPD_PORT", 2525, minimum=1)
+CELERY_BEAT_SCHEDULE |= {
+    "purge-raw-mail": {
+        "task": "engagements.tasks.purge_raw_mail",
+        "schedule": _crontab(minute=17, hour=3),
+        "options": {"expires": 3600},
+    },
+}
