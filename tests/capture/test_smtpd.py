@@ -41,9 +41,11 @@ def test_a_message_sent_over_smtp_to_the_capture_address_becomes_an_interaction(
 
 
 def test_the_receiver_is_no_open_relay(receiver, manager):
-    with smtplib.SMTP(receiver.hostname, receiver.port, timeout=10) as client:
-        with pytest.raises(smtplib.SMTPRecipientsRefused):
-            client.sendmail(manager.user.email, ["someone@elsewhere.test"], b"Subject: x\r\n\r\nx")
+    with (
+        smtplib.SMTP(receiver.hostname, receiver.port, timeout=10) as client,
+        pytest.raises(smtplib.SMTPRecipientsRefused),
+    ):
+        client.sendmail(manager.user.email, ["someone@elsewhere.test"], b"Subject: x\r\n\r\nx")
     assert not InboundMessage.unscoped.exists()
 
 
@@ -51,9 +53,11 @@ def test_an_oversized_message_is_refused_at_the_door(receiver, address, manager)
     msg = EmailMessage()
     msg["From"], msg["To"], msg["Subject"] = manager.user.email, address, "big"
     msg.set_content("x" * (2 * 1024 * 1024))
-    with smtplib.SMTP(receiver.hostname, receiver.port, timeout=30) as client:
-        with pytest.raises(smtplib.SMTPException) as refused:
-            client.send_message(msg)
+    with (
+        smtplib.SMTP(receiver.hostname, receiver.port, timeout=30) as client,
+        pytest.raises(smtplib.SMTPException) as refused,
+    ):
+        client.send_message(msg)
     assert "552" in str(refused.value) or "size" in str(refused.value).lower()
 
 
