@@ -345,3 +345,10 @@ CELERY_BEAT_SCHEDULE |= {
         "options": {"expires": 3600},
     },
 }
+# Provider inbound webhooks (django-anymail): /mail/inbound/<provider>/ answers 404 until its
+# secret is set. Mailgun signs with its webhook signing key; Postmark and SendGrid authenticate
+# with HTTP basic auth "user:password" in the URL you give them (Mailgun too, when it is set).
+ANYMAIL = {
+    "WEBHOOK_SECRET": env_str("MAIL_WEBHOOK_SECRET", "") or None,
+    "MAILGUN_WEBHOOK_SIGNING_KEY": env_str("MAILGUN_WEBHOOK_SIGNING_KEY", "") or None,
+}
