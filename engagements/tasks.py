@@ -5,12 +5,13 @@ beat schedule, tasks already queued in Redis and the tests name them so.
 """
 
 from engagements.alerts.tasks import dispatch_outbox, send_digest
-from engagements.capture.tasks import purge_raw_mail
+from engagements.capture.tasks import poll_imap, purge_raw_mail
 from engagements.portal.tasks import send_portal_link
 from engagements.watch.tasks import reevaluate_engagement, sweep_health, sweep_health_chunk
 
 __all__ = [
     "dispatch_outbox",
+    "poll_imap",
     "purge_raw_mail",
     "reevaluate_engagement",
     "send_digest",

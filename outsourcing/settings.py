@@ -352,3 +352,24 @@ ANYMAIL = {
     "WEBHOOK_SECRET": env_str("MAIL_WEBHOOK_SECRET", "") or None,
     "MAILGUN_WEBHOOK_SIGNING_KEY": env_str("MAILGUN_WEBHOOK_SIGNING_KEY", "") or None,
 }
+# IMAP polling of a shared mailbox (off while IMAP_HOST is empty); its mail belongs to IMAP_ORG.
+IMAP_HOST = env_str("IMAP_HOST", "") or ""
+IMAP_PORT = env_int("IMAP_PORT", 993, minimum=1)
+IMAP_SSL = env_bool("IMAP_SSL", True)
+IMAP_USER = env_str("IMAP_USER", "") or ""
+IMAP_PASSWORD = env_str("IMAP_PASSWORD", "") or ""
+IMAP_FOLDER = env_str("IMAP_FOLDER", "INBOX") or "INBOX"
+IMAP_ORG = env_str("IMAP_ORG", "") or ""
+IMAP_POLL_SECONDS = env_int("IMAP_POLL_SECONDS", 60, minimum=10)
+if IMAP_HOST:
+    if not IMAP_ORG:
+        from django.core.exceptions import ImproperlyConfigured as _Improper
+
+        raise _Improper("IMAP_ORG must name the organization (slug) that owns the IMAP mailbox.")
+    CELERY_BEAT_SCHEDULE |= {
+        "poll-imap": {
+            "task": "engagements.tasks.poll_imap",
+            "schedule": IMAP_POLL_SECONDS,
+            "options": {"expires": IMAP_POLL_SECONDS * 0.9},
+        },
+    }

@@ -26,6 +26,7 @@ __all__ = [
     "InboundMessage",
     "MailAttachment",
     "MailThread",
+    "MailboxCursor",
     "Meeting",
 ]
 
@@ -256,4 +257,21 @@ class Meeting(TenantModel):
         ordering = ["starts_at", "pk"]
         constraints = [
             models.UniqueConstraint(fields=["engagement", "uid"], name="meeting_once_per_uid")
+        ]
+
+
+class MailboxCursor(TenantModel):
+    """How far the IMAP poller has read one mailbox folder (UIDs are only valid with the
+    folder's UIDVALIDITY: when that changes, the folder is read again from the start)."""
+
+    exportable = False
+
+    mailbox = models.CharField(max_length=400, help_text="user@host:port/folder")
+    uid_validity = models.BigIntegerField(default=0)
+    last_uid = models.BigIntegerField(default=0)
+    polled_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["org", "mailbox"], name="mailbox_cursor_once_per_org")
         ]
