@@ -10,7 +10,7 @@ from dataclasses import dataclass
 
 from django.conf import settings
 from django.utils import timezone
-from imap_tools import AND, U, MailBox, MailBoxUnencrypted
+from imap_tools import AND, MailBox, MailBoxUnencrypted, U
 
 from accounts.models import Organization
 from engagements.capture import services

@@ -169,5 +169,5 @@ def test_a_reset_cursor_reads_again_without_a_second_interaction(
 @pytest.mark.django_db
 def test_a_wrong_password_fails_loudly(dovecot, org):
     host, port = dovecot
-    with pytest.raises(Exception, match="(?i)auth|login"):
+    with pytest.raises(Exception, match=r"(?i)auth|login"):
         imap.poll_mailbox(org=org, host=host, port=port, user=USER, password="wrong", ssl=False)
