@@ -21,6 +21,7 @@ from accounts.tenancy import TenantModel
 
 __all__ = [
     "AddressRule",
+    "CalendarFeed",
     "CaptureSettings",
     "EngagementCapture",
     "InboundMessage",
@@ -275,3 +276,17 @@ class MailboxCursor(TenantModel):
         constraints = [
             models.UniqueConstraint(fields=["org", "mailbox"], name="mailbox_cursor_once_per_org")
         ]
+
+
+class CalendarFeed(TenantModel):
+    """A member's secret iCalendar feed URL (only its SHA-256 is stored); revocable."""
+
+    exportable = False
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    token_hash = models.CharField(max_length=64, unique=True)
+    created_at = models.DateTimeField(default=timezone.now)
+    revoked_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-pk"]

@@ -24,6 +24,7 @@ from django.utils import timezone
 
 from accounts.models import Membership, Organization, User
 from accounts.tenancy import all_organizations
+from engagements.capture import calendar
 from engagements.capture.models import (
     AddressRule,
     CaptureSettings,
@@ -498,6 +499,8 @@ def _derive(message: InboundMessage, parsed: Parsed) -> None:
         return
     message.interaction = interaction
     _finish(message, Status.ROUTED)
+    if parsed.calendars:
+        calendar.meetings_from_invites(message=message, calendars=parsed.calendars)
     if not config.metadata_only:
         _keep_attachments(message, parsed)
     settle_thread(thread=message.thread)

@@ -11,4 +11,9 @@ urlpatterns = [
     path("mail/triage/<int:pk>/ignore/", views.triage_ignore, name="triage_ignore"),
     path("engagements/<int:pk>/mail/", views.mail_threads, name="mail_threads"),
     path("engagements/<int:pk>/mail/capture/", views.capture_toggle, name="capture_toggle"),
+    path("meetings/<int:pk>/confirm/", views.meeting_confirm, name="meeting_confirm"),
+    path("calendar/", views.calendar_feeds, name="calendar_feeds"),
+    path("calendar/new/", views.calendar_feed_create, name="calendar_feed_create"),
+    path("calendar/<int:pk>/revoke/", views.calendar_feed_revoke, name="calendar_feed_revoke"),
+    path("calendar/<str:token>.ics", views.calendar_feed, name="calendar_feed"),
 ]

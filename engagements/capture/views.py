@@ -2,20 +2,28 @@
 
 from datetime import timedelta
 
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_not_required
 from django.core.exceptions import ValidationError
 from django.db.models import Prefetch
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect
+from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST, require_safe
 
-from accounts.decorators import manager_required, member_required
-from engagements.capture import inbound, services
+from accounts.decorators import allow_viewer, manager_required, member_required
+from engagements.capture import calendar, inbound, services
 from engagements.capture.forms import AssignForm
-from engagements.capture.models import EngagementCapture, InboundMessage, MailThread
+from engagements.capture.models import (
+    CalendarFeed,
+    EngagementCapture,
+    InboundMessage,
+    MailThread,
+    Meeting,
+)
 from engagements.delivery.models import Engagement
 from outsourcing.htmx import render
 
@@ -109,6 +117,10 @@ def mail_threads(request: HttpRequest, pk: int) -> HttpResponse:
             "address": services.capture_address(capture.token) if capture else "",
             "configured": bool(services.capture_address("x")),
             "threads": threads,
+            "meetings": [
+                (m, calendar.is_nagging(m, now), m.starts_at <= now)
+                for m in Meeting.objects.filter(engagement=engagement).order_by("-starts_at")[:20]
+            ],
         },
     )
 
@@ -134,3 +146,65 @@ def capture_toggle(request: HttpRequest, pk: int) -> HttpResponse:
     services.set_capture(engagement=engagement, enabled=enabled)
     messages.success(request, "Mail capture is on." if enabled else "Mail capture is off.")
     return redirect("engagements:mail_threads", pk=engagement.pk)
+
+
+@require_POST
+@manager_required
+def meeting_confirm(request: HttpRequest, pk: int) -> HttpResponse:
+    """One click after the start: held, vendor no-show or we cancelled."""
+    meeting = get_object_or_404(Meeting.objects.select_related("engagement"), pk=pk)
+    try:
+        calendar.confirm_meeting(
+            meeting=meeting, state=request.POST.get("state", ""), by=request.user
+        )
+    except ValidationError as exc:
+        messages.error(request, " ".join(exc.messages))
+    else:
+        messages.success(request, f"“{meeting.summary}”: {meeting.get_state_display().lower()}.")
+    return redirect("engagements:mail_threads", pk=meeting.engagement_id)
+
+
+@require_safe
+@member_required
+def calendar_feeds(request: HttpRequest) -> HttpResponse:
+    """The member's calendar feed URLs (create one, revoke one)."""
+    feeds = CalendarFeed.objects.filter(user=request.user, revoked_at__isnull=True)
+    return render(request, "engagements/calendar_feeds.html", {"feeds": list(feeds)})
+
+
+@require_POST
+@allow_viewer  # a feed only reads, and it is the member's own
+@member_required
+def calendar_feed_create(request: HttpRequest) -> HttpResponse:
+    """A new secret feed URL, shown this once."""
+    _feed, token = calendar.create_feed(org=request.org, user=request.user)
+    url = settings.SITE_URL + reverse("engagements:calendar_feed", args=[token])
+    feeds = CalendarFeed.objects.filter(user=request.user, revoked_at__isnull=True)
+    return render(
+        request, "engagements/calendar_feeds.html", {"feeds": list(feeds), "new_url": url}
+    )
+
+
+@require_POST
+@allow_viewer
+@member_required
+def calendar_feed_revoke(request: HttpRequest, pk: int) -> HttpResponse:
+    """Revoke one of the member's feed URLs."""
+    feed = get_object_or_404(CalendarFeed.objects.filter(user=request.user), pk=pk)
+    calendar.revoke_feed(feed=feed)
+    messages.success(request, "Feed revoked: calendar apps stop getting updates.")
+    return redirect("engagements:calendar_feeds")
+
+
+@login_not_required
+@require_safe
+def calendar_feed(request: HttpRequest, token: str) -> HttpResponse:
+    """The iCalendar feed behind a secret URL (404 once revoked)."""
+    feed = calendar.feed_for_token(token)
+    if feed is None:
+        raise Http404("No such calendar feed.")
+    response = HttpResponse(
+        calendar.feed_ics(feed=feed), content_type="text/calendar; charset=utf-8"
+    )
+    response["Cache-Control"] = "private, max-age=300"
+    return response
