@@ -341,17 +341,22 @@ def _capturing(org_id: int):
     )
 
 
+def _any(queryset):
+    """One row of ``queryset`` or None, without ORDER BY: ordering by pk would let PostgreSQL
+    walk the primary key backwards instead of using ``inbound_message_id_idx``."""
+    return next(iter(queryset.order_by()[:1]), None)
+
+
 def _match(message: InboundMessage, s: Sides) -> tuple[Engagement | None, str]:
     """The engagement an organization-address message belongs to, or why it is ambiguous."""
     org_id = message.org_id
     parents = [message.in_reply_to, *message.references]
     parent = (
-        InboundMessage.unscoped.filter(
-            org_id=org_id, message_id__in=[p for p in parents if p], engagement__isnull=False
+        _any(
+            InboundMessage.unscoped.filter(
+                org_id=org_id, message_id__in=[p for p in parents if p], engagement__isnull=False
+            ).select_related("engagement")
         )
-        .select_related("engagement")
-        .order_by("-pk")
-        .first()
         if any(parents)
         else None
     )
@@ -418,9 +423,17 @@ def _finish(message: InboundMessage, status: str, reason: str = "") -> None:
     message.save()
 
 
+def _config(message: InboundMessage) -> CaptureSettings:
+    """The organization's capture settings, read once per message."""
+    cached = getattr(message, "_capture_settings", None)
+    if cached is None or cached.org_id != message.org_id:
+        cached = message._capture_settings = org_settings(message.org)
+    return cached
+
+
 def _apply_privacy(message: InboundMessage) -> None:
     """Metadata-only organizations keep no body; a retention of 0 days keeps no raw bytes."""
-    config = org_settings(message.org)
+    config = _config(message)
     if config.metadata_only:
         message.new_text, message.raw = "", None
     elif config.retention_days == 0:
@@ -433,13 +446,13 @@ def _apply_privacy(message: InboundMessage) -> None:
 def _thread_for(message: InboundMessage) -> MailThread:
     ids = [i for i in [message.in_reply_to, *message.references] if i]
     parent = (
-        InboundMessage.unscoped.filter(
-            org_id=message.org_id,
-            message_id__in=ids,
-            thread__engagement_id=message.engagement_id,
+        _any(
+            InboundMessage.unscoped.filter(
+                org_id=message.org_id,
+                message_id__in=ids,
+                thread__engagement_id=message.engagement_id,
+            )
         )
-        .order_by("-pk")
-        .first()
         if ids
         else None
     )
@@ -478,7 +491,7 @@ def _derive(message: InboundMessage, parsed: Parsed) -> None:
     sent = min(message.sent_at or message.received_at, now)
     message.sent_at = sent
     message.thread = _thread_for(message)
-    config = org_settings(message.org)
+    config = _config(message)
     notes = message.subject if config.metadata_only else _notes(message)
     try:
         interaction = delivery.log_interaction(

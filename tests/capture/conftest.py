@@ -8,6 +8,7 @@ from email.utils import format_datetime, make_msgid
 import pytest
 
 from engagements.capture import services as capture
+from tests.capture.dovecot import dovecot  # noqa: F401 -- the IMAP tests' fixture
 from tests.factories import EngagementFactory, VendorContactFactory, VendorFactory
 
 INBOUND = "in.vendorwatch.test"
