@@ -133,7 +133,11 @@ def bench_webhook(count: int, engagements, user) -> None:
         t0 = time.perf_counter()
         response = client.post(
             "/mail/inbound/sendgrid/",
-            {"email": raw.decode(), "to": address, "envelope": json.dumps({"to": [address]})},
+            {
+                "email": raw.decode(),
+                "to": address,
+                "envelope": json.dumps({"to": [address], "from": user.email}),
+            },
             **auth,
         )
         times.append(time.perf_counter() - t0)

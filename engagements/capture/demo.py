@@ -46,7 +46,7 @@ def seed_mail(accounts) -> int:
     messages = [
         (ours, theirs, "Launch checklist scope", "Can we agree the launch checklist by Thursday? I'd like support and sales sign-off on it.", ago(150), "d1", ""),
         (theirs, ours, "Re: Launch checklist scope", "Yes, draft attached by Wednesday. Should the rollback plan be part of it?\n\nOn Mon, you wrote:\n> Can we agree the launch checklist by Thursday?", ago(138), "d2", "d1"),
-        (ours, theirs, "Re: Launch checklist scope", "Yes please, include rollback. Thanks!", ago(134), "d3", "d2"),
+        (ours, theirs, "Re: Launch checklist scope", "Thanks, yes: include the rollback plan.", ago(134), "d3", "d2"),
         (ours, theirs, "Funnel dashboard access", "Who on your side needs read access to the analytics project?", ago(10), "d4", ""),
         (theirs, ours, "SSO for the wizard?", "Quick one: do enterprise sign-ups need SSO in this phase, or later?", ago(6), "d5", ""),
         ("Sam Reyes <sam@new-agency.example>", accounts.manager.email, "Proposal: mobile onboarding", "We saw your onboarding project and would love to help with the mobile app.", ago(20), "d6", ""),

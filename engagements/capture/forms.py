@@ -9,7 +9,7 @@ from outsourcing.forms import Form
 class AssignForm(Form):
     """File a message under one of the organization's engagements."""
 
-    engagement = forms.ModelChoiceField(queryset=Engagement.unscoped.none(), empty_label=None)
+    engagement = forms.ModelChoiceField(queryset=None, empty_label=None)
 
     def __init__(self, *args, **kwargs) -> None:
         super().__init__(*args, **kwargs)

@@ -27,6 +27,12 @@ AUTO_SUBJECT = re.compile(
     re.IGNORECASE,
 )
 _ID = re.compile(r"<([^<>\s]{1,250})>")
+CLOSING = re.compile(
+    r"^\s*(many thanks|thanks|thank you|thx|great|perfect|ok|okay|sounds good|will do|noted|"
+    r"got it|cheers|danke|merci|gracias)\b",
+    re.IGNORECASE,
+)
+CLOSING_MAX = 160  # characters: a longer message says more than "thanks"
 
 
 @dataclass
@@ -244,3 +250,9 @@ def _loop(msg: EmailMessage, problems: list[str]) -> str:
     if hops > MAX_RECEIVED_HOPS:
         return f"{hops} Received headers"
     return ""
+
+
+def is_closing(new_text: str) -> bool:
+    """A short "thanks"/"will do" without a question: it answers, and expects no answer."""
+    text = new_text.strip()
+    return bool(text) and len(text) <= CLOSING_MAX and "?" not in text and bool(CLOSING.match(text))

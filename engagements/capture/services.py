@@ -33,7 +33,7 @@ from engagements.capture.models import (
     MailAttachment,
     MailThread,
 )
-from engagements.capture.parse import Parsed, parse, sha256
+from engagements.capture.parse import Parsed, is_closing, parse, sha256
 from engagements.delivery import hooks
 from engagements.delivery import services as delivery
 from engagements.delivery.models import (
@@ -502,7 +502,11 @@ def _derive(message: InboundMessage, parsed: Parsed) -> None:
             outcome=Outcome.UNANSWERED,
             occurred_at=sent,
             notes=notes,
-            question=_question(message) if message.direction == Direction.VENDOR_TO_US else "",
+            question=(
+                _question(message)
+                if message.direction == Direction.VENDOR_TO_US and not is_closing(message.new_text)
+                else ""
+            ),
             question_owed_by=Side.US,
             source=Source.EMAIL,
         )
@@ -555,7 +559,8 @@ def _keep_attachments(message: InboundMessage, parsed: Parsed) -> None:
 
 
 def settle_thread(*, thread: MailThread) -> None:
-    """Each message in the thread is answered by the first later message from the other side.
+    """Each message in the thread is answered by the first later message from the other side;
+    a closing one ("thanks, will do") waits for nothing and counts as held contact.
 
     Recomputed for the whole thread (threads are short), so a reply imported before the
     message it answers, or a reprocessed message, still settles right. Only rows whose
@@ -586,6 +591,13 @@ def settle_thread(*, thread: MailThread) -> None:
                     answered_at=reply.sent_at, answer=f"Replied by e-mail ({reply.from_address})"
                 )
             )
+        elif is_closing(row.new_text):
+            # "Thanks, will do": contact that expects no answer; it waits for nobody.
+            if interaction.outcome != Outcome.HELD:
+                Interaction.unscoped.filter(pk=interaction.pk).update(
+                    outcome=Outcome.HELD, response_hours=None
+                )
+                changed = True
         elif interaction.outcome != Outcome.UNANSWERED:
             Interaction.unscoped.filter(pk=interaction.pk).update(
                 outcome=Outcome.UNANSWERED, response_hours=None

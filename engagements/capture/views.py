@@ -7,7 +7,7 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_not_required
 from django.core.exceptions import ValidationError
 from django.db.models import Prefetch
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseBadRequest
 from django.shortcuts import get_object_or_404, redirect
 from django.urls import reverse
 from django.utils import timezone
@@ -37,7 +37,12 @@ def inbound_webhook(request: HttpRequest, provider: str) -> HttpResponse:
     """A provider's inbound webhook (anymail verifies it); 404 until its secret is set."""
     if not inbound.configured(provider):
         raise Http404("This inbound webhook is not configured.")
-    return inbound.PROVIDERS[provider].as_view()(request)
+    try:
+        return inbound.PROVIDERS[provider].as_view()(request)
+    except (KeyError, ValueError, TypeError, AttributeError) as exc:
+        # A payload the provider's parser cannot read: a clear 400, not a 500 (a 5xx would
+        # make the provider retry the same broken payload). Database errors still 5xx.
+        return HttpResponseBadRequest(f"Unreadable {provider} payload ({exc.__class__.__name__}).")
 
 
 @require_safe

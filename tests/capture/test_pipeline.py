@@ -362,3 +362,21 @@ def test_raw_mail_is_dropped_after_the_retention_period(org, address, manager):
         assert capture.purge_raw_mail() == 1
     assert InboundMessage.unscoped.get(pk=old.pk).raw is None
     assert InboundMessage.unscoped.get(pk=new.pk).raw is not None
+
+
+@time_machine.travel(NOW, tick=False)
+def test_a_closing_thanks_waits_for_no_answer_and_opens_no_question(address, manager):
+    ours = mail(sender=manager.user.email, to="anna@studio-nord.test", at=NOW - timedelta(hours=9))
+    receive(ours, envelope_to=[address])
+    thanks = receive(
+        mail(
+            sender="anna@studio-nord.test",
+            to=[manager.user.email, address],
+            body="Thanks, will do!",
+            at=NOW - timedelta(hours=8),
+            in_reply_to=message_id_of(ours),
+        )
+    )
+    thanks.interaction.refresh_from_db()
+    assert thanks.interaction.outcome == Outcome.HELD
+    assert not OpenQuestion.objects.filter(interaction=thanks.interaction).exists()

@@ -159,3 +159,9 @@ def test_the_same_webhook_delivered_twice_is_captured_once(engagement, address, 
     Client().post(url("mailgun"), payload, **basic_auth())
     assert InboundMessage.objects.filter(status="routed").count() == 1
     assert InboundMessage.objects.filter(status="duplicate").count() == 1
+
+
+def test_a_payload_the_provider_parser_cannot_read_is_a_400_not_a_500(engagement, address, raw):
+    payload = {"email": raw.decode(), "envelope": json.dumps({"to": [address]})}  # no "from"
+    response = Client().post(url("sendgrid"), payload, **basic_auth())
+    assert response.status_code == 400

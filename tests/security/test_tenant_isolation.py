@@ -243,10 +243,12 @@ def capture_extras(*, org, user, engagement, marker) -> list:
 
     from engagements.models import (
         AddressRule,
+        CalendarFeed,
         CaptureSettings,
         EngagementCapture,
         InboundMessage,
         MailAttachment,
+        MailboxCursor,
         MailThread,
         Meeting,
     )
@@ -290,6 +292,8 @@ def capture_extras(*, org, user, engagement, marker) -> list:
         Meeting.objects.create(
             **common, engagement=engagement, uid=marker, summary=marker, starts_at=now
         ),
+        CalendarFeed.objects.create(**common, user=user, token_hash=marker[:64]),
+        MailboxCursor.objects.create(**common, mailbox=marker),
     ]
 
 
