@@ -163,6 +163,8 @@ class InboundMessage(TenantModel):
         indexes = [
             # Threading: the parent of a reply by its Message-ID (services.thread_for).
             models.Index(fields=["org", "message_id"], name="inbound_message_id_idx"),
+            # A parent arriving after its reply finds the reply's thread (services._thread_for).
+            models.Index(fields=["org", "in_reply_to"], name="inbound_in_reply_to_idx"),
             # The triage inbox and the thread view.
             models.Index(fields=["org", "status", "received_at"], name="inbound_status_idx"),
             # Retention: raw messages older than an organization's period (purge_raw_mail).
