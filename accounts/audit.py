@@ -64,10 +64,13 @@ def current_channel() -> Channel | None:
 def register_tenant_models() -> None:
     """Register every tenant model with auditlog (secrets excluded)."""
     for model in apps.get_models():
-        if issubclass(model, TenantModel) and not auditlog.contains(model):
-            # A model may keep bulky or binary fields out of the trail (``audit_exclude``).
-            excluded = ["token_hash", "secret", "version", *getattr(model, "audit_exclude", ())]
-            auditlog.register(model, exclude_fields=excluded)
+        # ``audited = False``: rows a machine writes in bulk (captured mail), never a person.
+        if (
+            issubclass(model, TenantModel)
+            and getattr(model, "audited", True)
+            and not auditlog.contains(model)
+        ):
+            auditlog.register(model, exclude_fields=["token_hash", "secret", "version"])
 
 
 # --- the trail as people read it -------------------------------------------------------------

@@ -74,6 +74,7 @@ class MailThread(TenantModel):
     """A conversation: messages linked by Message-ID, In-Reply-To and References."""
 
     exportable = False
+    audited = False  # written by the pipeline
 
     engagement = models.ForeignKey(
         "engagements.Engagement", on_delete=models.CASCADE, related_name="mail_threads"
@@ -94,7 +95,9 @@ class InboundMessage(TenantModel):
     """One message as it came in, and what became of it."""
 
     exportable = False
-    audit_exclude = ("raw", "new_text")  # bytes and bodies stay out of the audit trail
+    # Written by the pipeline, not by a person (what a person decides in triage is audited
+    # as the AddressRule it writes, and the interaction as an interaction).
+    audited = False
 
     class Status(models.TextChoices):
         ROUTED = "routed", "Routed to an engagement"
@@ -188,6 +191,7 @@ class MailAttachment(TenantModel):
     """A file that came with a captured message and obeyed the upload rules."""
 
     exportable = False
+    audited = False  # written by the pipeline
 
     message = models.ForeignKey(
         InboundMessage, on_delete=models.CASCADE, related_name="attachments"
@@ -268,6 +272,7 @@ class MailboxCursor(TenantModel):
     folder's UIDVALIDITY: when that changes, the folder is read again from the start)."""
 
     exportable = False
+    audited = False  # the poller's bookmark
 
     mailbox = models.CharField(max_length=400, help_text="user@host:port/folder")
     uid_validity = models.BigIntegerField(default=0)
