@@ -13,7 +13,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_http_methods, require_POST, require_safe
 
-from outsourcing.htmx import answer_write
+from outsourcing.htmx import WriteView, answer_write
 from outsourcing.validation import parse_id
 
 from . import services
@@ -48,19 +48,28 @@ def member_list(request: HttpRequest) -> HttpResponse:
     return _member_page(request)
 
 
-@require_POST
-@owner_required
-def member_invite(request: HttpRequest) -> HttpResponse:
-    form = InviteForm(request.POST)
-    return answer_write(
-        request,
-        form,
-        lambda: services.invite_member(org=request.org, by=request.user, **form.cleaned_data),
-        show=partial(_member_page, request),
-        form_name="invite_form",
-        done=reverse("accounts:member_list"),
-        message=lambda _: f"Invitation sent to {form.cleaned_data['email']}.",
-    )
+class MemberWrite(WriteView):
+    """An owner's write on the members page: the page again (a refused form as typed), or back
+    to it (a plain post)."""
+
+    role = staticmethod(owner_required)
+
+    def show(self, **forms) -> HttpResponse:
+        return _member_page(self.request, **forms)
+
+    def done(self, result) -> str:
+        return reverse("accounts:member_list")
+
+
+# Invite someone by e-mail with a role (an open invitation to the same address is replaced).
+member_invite = MemberWrite.as_view(
+    form_class=InviteForm,
+    service=services.invite_member,
+    org=True,
+    by=True,
+    form_name="invite_form",
+    message=lambda invited: f"Invitation sent to {invited[0].email}.",
+)
 
 
 @require_POST

@@ -2,7 +2,7 @@
 
 One healthy, one drifting (contacts thinning, comfort falling), one failing (a milestone
 overdue, a deliverable rejected twice, ~80% of the budget spent with little accepted) and
-one completed. Idempotent: an engagement whose title already exists is left alone.
+one completed; and three more ended ones with post-mortems for the watcher report. Idempotent: an engagement whose title already exists is left alone.
 
 Rows are written through the services (so the invariants hold), then moved back in time:
 the services stamp "now", and a demo needs a past.
@@ -164,7 +164,7 @@ def _pay(engagement, by, entries: list[tuple[int, int, str]]) -> None:
 
 @transaction.atomic
 def seed_engagements(accounts, vendors: list[Vendor] | None = None) -> list[Engagement]:
-    """Create the four demo engagements of the demo organization (idempotent)."""
+    """Create the demo engagements of the demo organization (idempotent)."""
     org, m, o = accounts.org, accounts.manager, accounts.owner
     vendors = vendors or _vendors(org)
     existing = set(Engagement.unscoped.filter(org=org).values_list("title", flat=True))
@@ -282,6 +282,7 @@ def seed_engagements(accounts, vendors: list[Vendor] | None = None) -> list[Enga
         _pay(e, m, [(110, 8000, "Concepts"), (65, 12000, "Final identity")])
         services.change_engagement_status(engagement=e, to=EngagementStatus.COMPLETED, by=o, reason="Everything delivered and accepted; the site uses the new brand.", at=_ago(60))  # fmt: skip
         made.append(e)
+    made += seed_watcher_past(accounts, vendors, existing)
     seed_postmortem(accounts)
     return made
 
@@ -300,3 +301,96 @@ def seed_postmortem(accounts) -> None:
     pm_services.add_lesson(postmortem=pm, text="Write the full list of deliverables, templates included, before the kick-off.", category="poor_needs", tags="design, scope")  # fmt: skip
     pm_services.add_lesson(postmortem=pm, text="Keep a weekly call even when everything goes well.", category="neglected", tags="cadence")  # fmt: skip
     pm_services.publish_postmortem(postmortem=PostMortem.unscoped.get(pk=pm.pk), by=accounts.owner)
+
+
+# --- the watcher report's past: three more ended engagements ---------------------------------
+
+
+def _day(start_ago: int):
+    """Days ago of day ``k`` of an engagement that started ``start_ago`` days ago."""
+    return lambda k: start_ago - k
+
+
+def seed_watcher_past(accounts, vendors: list[Vendor], existing: set[str]) -> list[Engagement]:
+    """Two engagements cut loose (one silent vendor, one slow decline) and one partly
+    delivered that the watcher missed, each ended with its post-mortem, so the watcher
+    report (and its "what if") has a past to judge beside the brand refresh."""
+    org, m, o = accounts.org, accounts.manager, accounts.owner
+    call, mail = Channel.CALL, Channel.EMAIL
+    we, they, held = Direction.WE_TO_VENDOR, Direction.VENDOR_TO_US, Outcome.HELD
+    made = []
+
+    title = "Payments integration"  # the vendor goes silent after a month: warned weeks ahead
+    if title not in existing:
+        ago = _day(115)
+        e = _engagement(
+            org, accounts, vendors[2], title, 115, 90, 40000, presets=[],
+            goal="Take card payments in the app instead of by invoice.",
+            done="Checkout, refunds and payment webhooks live in production.",
+        )  # fmt: skip
+        d = _plan(e, m, [
+            ("Checkout", 35, [("Checkout API", 0, 15000)]),
+            ("Refunds", 65, [("Refund flow", 0, 10000)]),
+            ("Webhooks", 85, [("Payment webhooks", 0, 15000)]),
+        ])  # fmt: skip
+        _move(d[0], m, [("in_progress", ago(5), "")])
+        _talk(e, m, [(ago(k), call, we, held, 4, "Weekly call") for k in range(2, 31, 7)])
+        _talk(e, m, [
+            (ago(44), call, we, Outcome.VENDOR_NO_SHOW, None, "Nobody joined"),
+            (ago(58), mail, we, Outcome.UNANSWERED, None, "Where is the checkout API?"),
+            (ago(72), mail, we, Outcome.UNANSWERED, None, "Second reminder"),
+        ])  # fmt: skip
+        _pay(e, m, [(ago(5), 10000, "Deposit"), (ago(40), 10000, "Invoice 2"), (ago(70), 10000, "Invoice 3")])  # fmt: skip
+        services.change_engagement_status(engagement=e, to=EngagementStatus.TERMINATED, by=o, reason="No checkout after three months and no answer to our mails.", at=_ago(ago(95)))  # fmt: skip
+        made.append(e)
+
+    title = "Support chatbot"  # rejections, slipping work, comfort falling: a slow decline
+    if title not in existing:
+        ago = _day(140)
+        e = _engagement(
+            org, accounts, vendors[0], title, 140, 100, 30000, presets=["rejected_twice"],
+            goal="Answer the ten most common support questions without an agent.",
+            done="The bot resolves 30% of incoming chats without a hand-over.",
+        )  # fmt: skip
+        d = _plan(e, m, [
+            ("Intents", 25, [("Intent model", 0, 10000)]),
+            ("Widget", 50, [("Chat widget", 0, 10000)]),
+            ("Handover", 90, [("Agent hand-over", 0, 10000)]),
+        ])  # fmt: skip
+        _move(d[0], m, [
+            ("in_progress", ago(3), ""), ("submitted", ago(30), ""),
+            ("rejected", ago(33), "Half the intents are misclassified."),
+            ("submitted", ago(50), ""), ("rejected", ago(53), "Still wrong on refunds and delivery."),
+            ("submitted", ago(75), ""),
+        ])  # fmt: skip
+        _move(d[1], m, [("in_progress", ago(20), "")])
+        comfort = [5, 5, 4, 4, 4, 3, 3, 3, 2, 2, 2, 2, 2, 1]
+        _talk(e, m, [(ago(k), call, we if k % 2 else they, held, comfort[i], "Weekly call") for i, k in enumerate(range(4, 98, 7))])  # fmt: skip
+        _pay(e, m, [(ago(10), 10000, "Deposit"), (ago(45), 10000, "Intent model"), (ago(80), 8000, "Widget, in advance")])  # fmt: skip
+        services.change_engagement_status(engagement=e, to=EngagementStatus.TERMINATED, by=o, reason="Three months in, nothing accepted.", at=_ago(ago(100)))  # fmt: skip
+        made.append(e)
+
+    title = "Partner portal"  # friendly, talkative, slow: partly delivered, never warned
+    if title not in existing:
+        ago = _day(110)
+        e = _engagement(
+            org, accounts, vendors[2], title, 110, 80, 36000, presets=[],
+            goal="Let resellers register deals and download material themselves.",
+            done="Partners log in, register deals and see their commission.",
+        )  # fmt: skip
+        d = _plan(e, m, [
+            ("Access", 20, [("Log-in and roles", 0, 4000)]),
+            ("Material", 60, [("Download area", 0, 6000)]),
+            ("Deals", 78, [("Deal registration and commission", 0, 26000)]),
+        ])  # fmt: skip
+        _move(d[0], m, [("in_progress", ago(2), ""), ("submitted", ago(16), ""), ("accepted", ago(18), "")])  # fmt: skip
+        _move(d[1], m, [("in_progress", ago(25), ""), ("submitted", ago(53), ""), ("accepted", ago(55), "")])  # fmt: skip
+        _move(d[2], m, [("in_progress", ago(40), ""), ("submitted", ago(79), "")])
+        comfort = [5, 5, 5, 5, 5, 4, 3, 3, 3, 3, 3]
+        _talk(e, m, [(ago(k), call, we if k % 2 else they, held, comfort[i], "Weekly call") for i, k in enumerate(range(3, 80, 7))])  # fmt: skip
+        _pay(e, m, [(ago(15), 6000, "Access"), (ago(45), 12000, "Material and deals, part 1"), (ago(70), 12000, "Deals, part 2")])  # fmt: skip
+        services.change_engagement_status(engagement=e, to=EngagementStatus.COMPLETED, by=o, reason="Out of budget: the deal registration ships without commissions.", at=_ago(ago(80)))  # fmt: skip
+        pm = pm_services.open_postmortem(engagement=e)
+        pm_services.update_summary(postmortem=pm, outcome="partly", went_well="Friendly, talkative vendor; log-in and the download area arrived on time.")  # fmt: skip
+        made.append(e)
+    return made

@@ -309,19 +309,19 @@ def paginate(
     return rows, next_cursor
 
 
-def narrowed(queryset: QuerySet, filters: Any, **lookups: str) -> QuerySet:
-    """``queryset`` filtered by each of ``filters``' fields that is set, through its lookup
-    (``narrowed(qs, filters, milestone="milestone_id")``): for the lists no web page shares; a
-    list a page shows filters through its model's ``filter_for_list``, the page's own."""
+def list_page(
+    queryset: QuerySet, filters: Any, *, updated_field: str | None = None, **lookups: str
+) -> dict:
+    """A list endpoint's answer, ``{"items", "next_cursor"}``, for the filters' cursor, limit and
+    ``updated_since`` (when the list has an ``updated_field`` to sync by).
+
+    ``lookups`` narrow the rows by each of the filters' fields that is set
+    (``list_page(qs, filters, milestone="milestone_id")``): for the lists no web page shares; a
+    list a page shows filters through its model's ``filter_for_list``, the page's own.
+    """
     for name, lookup in lookups.items():
         if (value := getattr(filters, name)) not in (None, ""):
             queryset = queryset.filter(**{lookup: value})
-    return queryset
-
-
-def list_page(queryset: QuerySet, filters: Any, *, updated_field: str | None = None) -> dict:
-    """A list endpoint's answer, ``{"items", "next_cursor"}``, for the filters' cursor, limit and
-    ``updated_since`` (when the list has an ``updated_field`` to sync by)."""
     items, next_cursor = paginate(
         queryset,
         cursor=filters.cursor,

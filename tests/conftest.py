@@ -209,6 +209,23 @@ def fresh_broker_pool(redis_broker) -> str:
     return redis_broker
 
 
+@pytest.fixture
+def dead_broker(monkeypatch):
+    """Celery pointed at a port where no broker listens, with no pooled connection left from
+    an earlier test (a pool built for the working broker would still deliver), and none left
+    behind for the next test."""
+    from outsourcing.celery import app
+
+    def drop_pools():
+        app._pool = None
+        app.amqp._producer_pool = None
+
+    monkeypatch.setattr(app.conf, "broker_url", "redis://127.0.0.1:1/0")
+    drop_pools()
+    yield
+    drop_pools()
+
+
 @pytest.fixture(autouse=True)
 def _system_scope(request):
     """A test body acts as the system: it sets up and inspects every organization's rows.

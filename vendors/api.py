@@ -174,8 +174,7 @@ class ContactIn(Input):
     summary="A vendor's contacts",
 )
 def contact_list(request, vendor_id: IdParam, filters: Query[PageQuery]):
-    vendor = _vendor(vendor_id)
-    return list_page(VendorContact.objects.filter(vendor=vendor), filters)
+    return list_page(VendorContact.objects.filter(vendor=_vendor(vendor_id)), filters)
 
 
 @router.post(
@@ -238,8 +237,7 @@ class EvidenceIn(Input):
     summary="A vendor's vetting evidence (deleted entries left out)",
 )
 def evidence_list(request, vendor_id: IdParam, filters: Query[PageQuery]):
-    vendor = _vendor(vendor_id)
-    return list_page(Evidence.objects.live().filter(vendor=vendor), filters)
+    return list_page(Evidence.objects.live().filter(vendor=_vendor(vendor_id)), filters)
 
 
 @router.post(

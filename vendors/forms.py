@@ -192,6 +192,15 @@ class DecisionForm(Form):
         required=False, label="Approve despite the flagged criteria (recorded)"
     )
 
+    def service_kwargs(self) -> dict:
+        """``services.decide``'s arguments: approve (or not), why, and the override."""
+        data = self.cleaned_data
+        return {
+            "approve": data["decision"] == "approve",
+            "rationale": data["rationale"],
+            "override": data["override"],
+        }
+
 
 class StatusForm(Form):
     to = forms.ChoiceField(label="New status", choices=[])

@@ -11,7 +11,7 @@ from django.utils.dateformat import format as date_format
 from django.views.decorators.http import require_http_methods, require_POST, require_safe
 
 from accounts.decorators import manager_required, member_required, owner_required
-from outsourcing.htmx import answer_write, refused_status, render
+from outsourcing.htmx import WriteView, answer_write, refused_status, render
 
 from . import csv_io, services
 from .forms import (
@@ -89,13 +89,24 @@ def vendor_update(request: HttpRequest, pk: int) -> HttpResponse:
     )
 
 
-def _on_page(request: HttpRequest, vendor: Vendor, section: str) -> dict:
-    """``answer_write``'s answers for a write on the vendor page: its #vetting region (htmx),
-    the page at ``section`` (a plain post), the page with the refused form."""
-    return {
-        "show": partial(_detail, request, vendor),
-        "done": reverse("vendors:vendor_detail", args=[vendor.pk]) + f"#{section}",
-    }
+class VendorWrite(WriteView):
+    """A manager's write on the vendor page: its #vetting region (htmx), or for a plain post
+    the page at ``section``; a refused form comes back on the page as typed. ``model`` is
+    what the URL's pk names: the vendor, or one of its rows."""
+
+    role = staticmethod(manager_required)
+    model = Vendor
+    section = "vetting"
+
+    def objects(self) -> dict:
+        return {**super().objects(), "vendor": getattr(self.object, "vendor", self.object)}
+
+    def show(self, **forms) -> HttpResponse:
+        return _detail(self.request, self.objects()["vendor"], **forms)
+
+    def done(self, result) -> str:
+        vendor = self.objects()["vendor"]
+        return reverse("vendors:vendor_detail", args=[vendor.pk]) + f"#{self.section}"
 
 
 def _detail(request: HttpRequest, vendor: Vendor, **forms) -> HttpResponse:
@@ -138,19 +149,14 @@ def vendor_detail(request: HttpRequest, pk: int) -> HttpResponse:
     return _detail(request, vendor)
 
 
-@require_POST
-@manager_required
-def evidence_create(request: HttpRequest, pk: int) -> HttpResponse:
-    vendor = get_object_or_404(Vendor.objects, pk=pk)
-    form = EvidenceForm(request.POST, request.FILES)
-    return answer_write(
-        request,
-        form,
-        lambda: services.add_evidence(vendor=vendor, by=request.user, **form.service_kwargs()),
-        form_name="evidence_form",
-        message="Evidence recorded.",
-        **_on_page(request, vendor, "vetting"),
-    )
+# Record a piece of vetting evidence (with its attachments).
+evidence_create = VendorWrite.as_view(
+    form_class=EvidenceForm,
+    service=services.add_evidence,
+    by=True,
+    form_name="evidence_form",
+    message="Evidence recorded.",
+)
 
 
 def _evidence_form(evidence: Evidence, data=None) -> EvidenceForm:
@@ -209,109 +215,79 @@ def evidence_delete(request: HttpRequest, pk: int) -> HttpResponse:
     return redirect(reverse("vendors:vendor_detail", args=[evidence.vendor_id]) + "#vetting")
 
 
-@require_POST
-@manager_required
-def vendor_decide(request: HttpRequest, pk: int) -> HttpResponse:
-    vendor = get_object_or_404(Vendor.objects, pk=pk)
-    form = DecisionForm(request.POST)
-    return answer_write(
-        request,
-        form,
-        lambda: services.decide(
-            vendor=vendor,
-            by=request.user,
-            approve=form.cleaned_data["decision"] == "approve",
-            rationale=form.cleaned_data["rationale"],
-            override=form.cleaned_data["override"],
-        ),
-        form_name="decision_form",
-        message=lambda _: _status_message(vendor),
-        **_on_page(request, vendor, "vetting"),
-    )
+# Approve or reject the vendor, with a rationale (and an override of thin criteria).
+vendor_decide = VendorWrite.as_view(
+    form_class=DecisionForm,
+    service=services.decide,
+    by=True,
+    form_name="decision_form",
+    message=lambda change: _status_message(change.vendor),
+)
 
 
 def _status_message(vendor: Vendor) -> str:
     return f"{vendor.name} is now {vendor.get_status_display().lower()}."
 
 
-@require_POST
-@manager_required
-def vendor_status(request: HttpRequest, pk: int) -> HttpResponse:
-    vendor = get_object_or_404(Vendor.objects, pk=pk)
-    form = StatusForm(request.POST, vendor=vendor)
-    return answer_write(
-        request,
-        form,
-        lambda: services.change_status(vendor=vendor, by=request.user, **form.cleaned_data),
-        form_name="status_form",
-        message=lambda _: _status_message(vendor),
-        **_on_page(request, vendor, "vetting"),
-    )
+# Move the vendor along its lifecycle, saying why.
+vendor_status = VendorWrite.as_view(
+    form_class=StatusForm,
+    form_with=("vendor",),
+    service=services.change_status,
+    by=True,
+    form_name="status_form",
+    message=lambda change: _status_message(change.vendor),
+)
+
+# Record a periodic review: what was checked; the next one is due an interval later.
+vendor_review = VendorWrite.as_view(
+    form_class=ReviewForm,
+    service=services.record_review,
+    by=True,
+    form_name="review_form",
+    message=lambda change: (
+        f"Review recorded; the next one is due on {date_format(change.vendor.review_due_on, 'j M Y')}."
+    ),
+)
+
+# Add a contact (a new primary replaces the old one).
+contact_create = VendorWrite.as_view(
+    form_class=ContactForm,
+    service=services.add_contact,
+    form_name="contact_form",
+    message="Contact added.",
+    section="contacts",
+)
 
 
-@require_POST
-@manager_required
-def vendor_review(request: HttpRequest, pk: int) -> HttpResponse:
-    vendor = get_object_or_404(Vendor.objects, pk=pk)
-    form = ReviewForm(request.POST)
-    return answer_write(
-        request,
-        form,
-        lambda: services.record_review(vendor=vendor, by=request.user, **form.cleaned_data),
-        form_name="review_form",
-        message=lambda _: (
-            f"Review recorded; the next one is due on {date_format(vendor.review_due_on, 'j M Y')}."
-        ),
-        **_on_page(request, vendor, "vetting"),
-    )
+class ContactWrite(VendorWrite):
+    """A write to one of the vendor's contacts (the URL's pk), answered at #contacts."""
+
+    model = VendorContact
+    related = ("vendor",)
+    object_name = "contact"
+    section = "contacts"
 
 
-@require_POST
-@manager_required
-def contact_create(request: HttpRequest, pk: int) -> HttpResponse:
-    vendor = get_object_or_404(Vendor.objects, pk=pk)
-    form = ContactForm(request.POST)
-    return answer_write(
-        request,
-        form,
-        lambda: services.add_contact(vendor=vendor, **form.cleaned_data),
-        form_name="contact_form",
-        message="Contact added.",
-        **_on_page(request, vendor, "contacts"),
-    )
+# Make the contact the vendor's one primary contact.
+contact_primary = ContactWrite.as_view(
+    service=services.make_primary_contact, message="{contact.name} is now the primary contact."
+)
 
+# Remove the contact (the next one by name becomes primary if it was).
+contact_delete = ContactWrite.as_view(
+    service=services.remove_contact, message="{contact.name} removed from the contacts."
+)
 
-@require_POST
-@manager_required
-def contact_primary(request: HttpRequest, pk: int) -> HttpResponse:
-    contact = get_object_or_404(VendorContact.objects, pk=pk)
-    services.make_primary_contact(contact=contact)
-    messages.success(request, f"{contact.name} is now the primary contact.")
-    return redirect(reverse("vendors:vendor_detail", args=[contact.vendor_id]) + "#contacts")
-
-
-@require_POST
-@manager_required
-def contact_delete(request: HttpRequest, pk: int) -> HttpResponse:
-    contact = get_object_or_404(VendorContact.objects, pk=pk)
-    services.remove_contact(contact=contact)
-    messages.success(request, f"{contact.name} removed from the contacts.")
-    return redirect(reverse("vendors:vendor_detail", args=[contact.vendor_id]) + "#contacts")
-
-
-@require_POST
-@manager_required
-def contract_create(request: HttpRequest, pk: int) -> HttpResponse:
-    vendor = get_object_or_404(Vendor.objects, pk=pk)
-    form = ContractForm(request.POST, request.FILES)
-    return answer_write(
-        request,
-        form,
-        lambda: services.add_contract(vendor=vendor, by=request.user, **form.cleaned_data),
-        form_name="contract_form",
-        message="Contract recorded.",
-        **_on_page(request, vendor, "contracts"),
-    )
+# Record a contract (with its files).
+contract_create = VendorWrite.as_view(
+    form_class=ContractForm,
+    service=services.add_contract,
+    by=True,
+    form_name="contract_form",
+    message="Contract recorded.",
+    section="contracts",
+)
 
 
 @require_safe

@@ -86,34 +86,25 @@ def alert_detail(request, alert_id: IdParam):
     return get_object_or_404(Alert.objects.select_related("engagement"), pk=alert_id)
 
 
+ACTED = {200: AlertOut, **WRITE_ERRORS}  # an action answers with the alert as it is now
+
+
 def _act(request, alert_id: int, action, **kwargs):
     alert = get_object_or_404(Alert.objects.select_related("engagement"), pk=alert_id)
     action(alert=alert, by=request.user, **kwargs)
     return Alert.objects.select_related("engagement").get(pk=alert.pk)
 
 
-@router.post(
-    "/{alert_id}/acknowledge",
-    response={200: AlertOut, **WRITE_ERRORS},
-    summary="Acknowledge an alert",
-)
+@router.post("/{alert_id}/acknowledge", response=ACTED, summary="Acknowledge an alert")
 def alert_acknowledge(request, alert_id: IdParam, payload: NoteIn):
     return _act(request, alert_id, health.acknowledge_alert, note=payload.note)
 
 
-@router.post(
-    "/{alert_id}/snooze",
-    response={200: AlertOut, **WRITE_ERRORS},
-    summary="Snooze an alert until a future moment",
-)
+@router.post("/{alert_id}/snooze", response=ACTED, summary="Snooze an alert until a future moment")
 def alert_snooze(request, alert_id: IdParam, payload: SnoozeIn):
     return _act(request, alert_id, health.snooze_alert, until=payload.until, note=payload.note)
 
 
-@router.post(
-    "/{alert_id}/resolve",
-    response={200: AlertOut, **WRITE_ERRORS},
-    summary="Resolve an alert with a note",
-)
+@router.post("/{alert_id}/resolve", response=ACTED, summary="Resolve an alert with a note")
 def alert_resolve(request, alert_id: IdParam, payload: ResolveIn):
     return _act(request, alert_id, health.resolve_alert, note=payload.note)

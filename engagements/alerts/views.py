@@ -38,7 +38,7 @@ from engagements.alerts.models import (
 )
 from engagements.delivery.models import Engagement
 from engagements.watch.models import LEVEL_RANK, EngagementHealth, HealthSnapshot, Level, SweepRun
-from outsourcing.htmx import answer_write, render
+from outsourcing.htmx import WriteView, answer_write, render
 from vendors.models import Vendor
 
 DASHBOARD_ROWS = 50  # a page of the risk table, the riskiest first
@@ -237,22 +237,30 @@ def alert_context(alert: Alert, **extra) -> dict:
     }
 
 
-def _act(request: HttpRequest, pk: int, action: str, form_class, call) -> HttpResponse:
-    """Validate, call one service, answer the region that asked (dashboard, fragment or page).
+class AlertAction(WriteView):
+    """A manager acts on an alert (from the dashboard's alert list, the engagement's health
+    or the alert's page) and is answered with the region that asked (``_show_alert``).
 
     A refused form comes back as typed, its errors next to its fields: ``refused`` is
     ``{"alert": <pk>, "form": <form>, <action>: <form>}`` for the templates.
     """
-    alert = get_object_or_404(Alert.objects.for_list(), pk=pk)
-    form = form_class(request.POST)
-    return answer_write(
-        request,
-        form,
-        lambda: call(alert, form.cleaned_data),
-        show=partial(_show_alert, request, alert),
-        refused=lambda form: {"refused": {"alert": alert.pk, "form": form, action: form}},
-        done=reverse("engagements:alert_detail", args=[alert.pk]),
-    )
+
+    role = staticmethod(manager_required)
+    model = Alert
+    by = True
+    action = ""
+
+    def get_queryset(self):
+        return Alert.objects.for_list()
+
+    def show(self, refused: dict | None = None) -> HttpResponse:
+        return _show_alert(self.request, self.object, refused)
+
+    def done(self, result) -> str:
+        return reverse("engagements:alert_detail", args=[self.object.pk])
+
+    def refused(self, form) -> dict:
+        return {"refused": {"alert": self.object.pk, "form": form, self.action: form}}
 
 
 def _show_alert(request: HttpRequest, alert: Alert, refused: dict | None = None) -> HttpResponse:
@@ -271,45 +279,20 @@ def _show_alert(request: HttpRequest, alert: Alert, refused: dict | None = None)
     return render(request, "engagements/alert_detail.html", alert_context(alert, refused=refused))
 
 
-@require_POST
-@manager_required
-def alert_acknowledge(request: HttpRequest, pk: int) -> HttpResponse:
-    """Someone is on it: the alert stops reminding until its level rises."""
-    return _act(
-        request,
-        pk,
-        "acknowledge",
-        AcknowledgeForm,
-        lambda a, d: services.acknowledge_alert(alert=a, by=request.user, note=d["note"]),
-    )
+# Someone is on it: the alert stops reminding until its level rises.
+alert_acknowledge = AlertAction.as_view(
+    form_class=AcknowledgeForm, service=services.acknowledge_alert, action="acknowledge"
+)
 
+# Quiet the alert until a future moment (it wakes earlier if the level rises).
+alert_snooze = AlertAction.as_view(
+    form_class=SnoozeForm, service=services.snooze_alert, action="snooze"
+)
 
-@require_POST
-@manager_required
-def alert_snooze(request: HttpRequest, pk: int) -> HttpResponse:
-    """Quiet the alert until a future moment (it wakes earlier if the level rises)."""
-    return _act(
-        request,
-        pk,
-        "snooze",
-        SnoozeForm,
-        lambda a, d: services.snooze_alert(
-            alert=a, by=request.user, until=d["until"], note=d["note"]
-        ),
-    )
-
-
-@require_POST
-@manager_required
-def alert_resolve(request: HttpRequest, pk: int) -> HttpResponse:
-    """Close the alert by hand, with a note."""
-    return _act(
-        request,
-        pk,
-        "resolve",
-        ResolveForm,
-        lambda a, d: services.resolve_alert(alert=a, by=request.user, note=d["note"]),
-    )
+# Close the alert by hand, with a note.
+alert_resolve = AlertAction.as_view(
+    form_class=ResolveForm, service=services.resolve_alert, action="resolve"
+)
 
 
 @require_POST
@@ -363,29 +346,28 @@ def notification_settings(request: HttpRequest) -> HttpResponse:
     return render(request, "engagements/notification_settings.html", settings_context(request))
 
 
-def _on_settings(request: HttpRequest) -> dict:
-    """``answer_write``'s answers for a write on the notification settings page."""
-    return {
-        "show": lambda **forms: render(
-            request, "engagements/notification_settings.html", settings_context(request, **forms)
-        ),
-        "done": reverse("engagements:notification_settings"),
-    }
+class SettingsWrite(WriteView):
+    """An owner's write on the notification settings page: the page again (htmx, or a refused
+    form as typed), or back to it (a plain post)."""
+
+    role = staticmethod(owner_required)
+    org = True
+
+    def show(self, **forms) -> HttpResponse:
+        context = settings_context(self.request, **forms)
+        return render(self.request, "engagements/notification_settings.html", context)
+
+    def done(self, result) -> str:
+        return reverse("engagements:notification_settings")
 
 
-@require_POST
-@owner_required
-def channel_create(request: HttpRequest) -> HttpResponse:
-    """Add an e-mail or webhook channel (webhook URLs pass the SSRF guard)."""
-    form = ChannelForm(request.POST)
-    return answer_write(
-        request,
-        form,
-        lambda: services.create_channel(org=request.org, **form.cleaned_data),
-        form_name="channel_form",
-        message=lambda channel: f"Channel “{channel.name}” added.",
-        **_on_settings(request),
-    )
+# Add an e-mail or webhook channel (webhook URLs pass the SSRF guard).
+channel_create = SettingsWrite.as_view(
+    form_class=ChannelForm,
+    service=services.create_channel,
+    form_name="channel_form",
+    message=lambda channel: f"Channel “{channel.name}” added.",
+)
 
 
 @require_POST
@@ -398,19 +380,13 @@ def channel_test(request: HttpRequest, pk: int) -> HttpResponse:
     return redirect("engagements:notification_settings")
 
 
-@require_POST
-@owner_required
-def escalation_policy_save(request: HttpRequest) -> HttpResponse:
-    """Store who is told at which level and how often they are reminded."""
-    form = EscalationPolicyForm(request.POST)
-    return answer_write(
-        request,
-        form,
-        lambda: services.save_escalation_policy(org=request.org, **form.cleaned_data),
-        form_name="policy_form",
-        message="Escalation policy saved.",
-        **_on_settings(request),
-    )
+# Store who is told at which level and how often they are reminded.
+escalation_policy_save = SettingsWrite.as_view(
+    form_class=EscalationPolicyForm,
+    service=services.save_escalation_policy,
+    form_name="policy_form",
+    message="Escalation policy saved.",
+)
 
 
 @allow_viewer

@@ -8,9 +8,11 @@ included, is the API's 409 (``outsourcing.api``), naming the field the client se
 
 from datetime import date, datetime
 from decimal import Decimal
+from functools import partial
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
+from django.db.models import Model, QuerySet
 from django.shortcuts import get_object_or_404
 from ninja import Field, Query, Router, Schema, Status
 from pydantic import ConfigDict, StrictBool, ValidationInfo, field_validator
@@ -56,7 +58,6 @@ from outsourcing.api import (
     Text,
     check_required_when,
     list_page,
-    narrowed,
     not_blank,
     required_when,
 )
@@ -88,6 +89,11 @@ def _milestone(milestone_id: int) -> Milestone:
 
 def _engagement(engagement_id: IdParam) -> Engagement:
     return get_object_or_404(Engagement.objects.all(), pk=engagement_id)
+
+
+def _rows(model: type[Model], engagement_id: IdParam) -> QuerySet:
+    """``model``'s rows of one engagement of this organization (404 for another's)."""
+    return model.objects.filter(engagement=_engagement(engagement_id))
 
 
 # --- engagements -----------------------------------------------------------------------------
@@ -320,8 +326,7 @@ class MilestoneIn(Input):
     summary="An engagement's milestones",
 )
 def milestone_list(request, engagement_id: IdParam, filters: Query[PageQuery]):
-    engagement = _engagement(engagement_id)
-    return list_page(Milestone.objects.filter(engagement=engagement), filters)
+    return list_page(_rows(Milestone, engagement_id), filters)
 
 
 @engagements.post(
@@ -379,9 +384,10 @@ class DeliverableIn(Input):
     summary="An engagement's deliverables",
 )
 def deliverable_list(request, engagement_id: IdParam, filters: Query[DeliverableFilters]):
-    queryset = Deliverable.objects.filter(engagement=_engagement(engagement_id))
-    queryset = narrowed(queryset, filters, status="status", milestone="milestone_id")
-    return list_page(queryset, filters, updated_field="updated_at")
+    rows = _rows(Deliverable, engagement_id)
+    return list_page(
+        rows, filters, updated_field="updated_at", status="status", milestone="milestone_id"
+    )
 
 
 @engagements.post(
@@ -429,14 +435,7 @@ def deliverable_detail(request, deliverable_id: IdParam):
     summary="Mark submitted (a planned deliverable is started first)",
 )
 def deliverable_submit(request, deliverable_id: IdParam, payload: TransitionIn):
-    deliverable = _deliverable(deliverable_id)
-    services.submit_deliverable(
-        deliverable=deliverable,
-        by=request.user,
-        note=payload.note,
-        expected_version=payload.expected_version,
-    )
-    return deliverable
+    return _step(request, deliverable_id, payload, services.submit_deliverable)
 
 
 @deliverables.post(
@@ -445,7 +444,8 @@ def deliverable_submit(request, deliverable_id: IdParam, payload: TransitionIn):
     summary="Accept submitted work (needs acceptance criteria)",
 )
 def deliverable_accept(request, deliverable_id: IdParam, payload: TransitionIn):
-    return _review(request, deliverable_id, DeliverableStatus.ACCEPTED, payload)
+    review = partial(services.transition_deliverable, to=DeliverableStatus.ACCEPTED)
+    return _step(request, deliverable_id, payload, review)
 
 
 @deliverables.post(
@@ -454,15 +454,16 @@ def deliverable_accept(request, deliverable_id: IdParam, payload: TransitionIn):
     summary="Reject submitted work, saying why",
 )
 def deliverable_reject(request, deliverable_id: IdParam, payload: RejectIn):
-    return _review(request, deliverable_id, DeliverableStatus.REJECTED, payload)
+    review = partial(services.transition_deliverable, to=DeliverableStatus.REJECTED)
+    return _step(request, deliverable_id, payload, review)
 
 
-def _review(request, deliverable_id: IdParam, to: str, payload: TransitionIn) -> Deliverable:
-    """Accept or reject submitted work: the same service the engagement page calls."""
+def _step(request, deliverable_id: IdParam, payload: TransitionIn, service) -> Deliverable:
+    """Move a deliverable on with the service the engagement page calls (its note, and the
+    version the client looked at: a lost race is a 409)."""
     deliverable = _deliverable(deliverable_id)
-    services.transition_deliverable(
+    service(
         deliverable=deliverable,
-        to=to,
         by=request.user,
         note=payload.note,
         expected_version=payload.expected_version,
@@ -545,11 +546,10 @@ class InteractionIn(Input):
     summary="An engagement's interaction log",
 )
 def interaction_list(request, engagement_id: IdParam, filters: Query[InteractionFilters]):
-    queryset = Interaction.objects.filter(engagement=_engagement(engagement_id))
-    queryset = narrowed(
-        queryset, filters, channel="channel", direction="direction", source="source"
+    narrow = {"channel": "channel", "direction": "direction", "source": "source"}
+    return list_page(
+        _rows(Interaction, engagement_id), filters, updated_field="created_at", **narrow
     )
-    return list_page(queryset, filters, updated_field="created_at")
 
 
 @engagements.post(
@@ -600,11 +600,7 @@ class SpendIn(Input):
     summary="Money paid on an engagement",
 )
 def spend_list(request, engagement_id: IdParam, filters: Query[ListQuery]):
-    return list_page(
-        SpendEntry.objects.filter(engagement=_engagement(engagement_id)),
-        filters,
-        updated_field="created_at",
-    )
+    return list_page(_rows(SpendEntry, engagement_id), filters, updated_field="created_at")
 
 
 @engagements.post(
@@ -659,10 +655,8 @@ class RiskIn(Input):
     summary="An engagement's risks and obstacles",
 )
 def risk_list(request, engagement_id: IdParam, filters: Query[RiskFilters]):
-    queryset = narrowed(
-        Risk.objects.filter(engagement=_engagement(engagement_id)), filters, status="status"
-    )
-    return list_page(queryset, filters, updated_field="created_at")
+    rows = _rows(Risk, engagement_id)
+    return list_page(rows, filters, updated_field="created_at", status="status")
 
 
 @engagements.post(

@@ -1,10 +1,11 @@
 """Engagement pages: the list, the set-up flow and the engagement page with its in-place edits.
 
 Every write view: decorate, fetch through the organization-scoped manager, validate with a
-form, call one service, answer with the region htmx targets (or redirect a plain POST).
+form, call one service, answer with the region htmx targets (or redirect a plain POST). Most
+are only that, so they are declared (``RegionWrite``: the form, the service, the region); the
+few that do more are functions around ``answer_write``.
 """
 
-from collections.abc import Callable
 from functools import partial
 
 from django.core.paginator import Paginator
@@ -45,7 +46,7 @@ from engagements.delivery.models import (
     Risk,
 )
 from engagements.delivery.pages import PAGE, REGIONS, context_for
-from outsourcing.htmx import answer_write, render
+from outsourcing.htmx import WriteView, answer_write, render
 
 ENGAGEMENTS_PER_PAGE = 25
 
@@ -131,61 +132,63 @@ def _region(request: HttpRequest, engagement: Engagement, region: str) -> dict:
     }
 
 
-def _write(
-    request: HttpRequest, engagement: Engagement, region: str, form: Form, service: Callable
-) -> HttpResponse:
-    """Answer a write to ``region`` with ``answer_write``, the service called with the form's
-    data (the rest of its arguments bound by the view)."""
-    call = lambda: service(**form.cleaned_data)  # noqa: E731 -- runs once the form is valid
-    return answer_write(request, form, call, **_region(request, engagement, region))
-
-
 def _engagement(pk: int) -> Engagement:
     return get_object_or_404(Engagement.objects.select_related("org"), pk=pk)
 
 
+class RegionWrite(WriteView):
+    """A manager's write to one region of the engagement page (``region``): the region (htmx)
+    or, for a plain post, the page at that region. ``model`` is what the URL's pk names: the
+    engagement, or one of its rows."""
+
+    role = staticmethod(manager_required)
+    model = Engagement
+    related = ("org",)
+    region = ""
+
+    def objects(self) -> dict:
+        engagement = getattr(self.object, "engagement", self.object)
+        return {**super().objects(), "engagement": engagement}
+
+    def show(self, **context) -> HttpResponse:
+        return _show_region(self.request, self.objects()["engagement"].pk, self.region, **context)
+
+    def done(self, result) -> str:
+        engagement = self.objects()["engagement"]
+        return reverse("engagements:engagement_detail", args=[engagement.pk]) + f"#{self.region}"
+
+
 # --- header: status, readiness override, brief ------------------------------------------------
 
+# Move the engagement to another status (activate, pause, complete, cut losses).
+engagement_status = RegionWrite.as_view(
+    form_class=StatusForm,
+    service=services.change_engagement_status,
+    by=True,
+    region="engagement-header",
+)
 
-@require_POST
-@manager_required
-def engagement_status(request: HttpRequest, pk: int) -> HttpResponse:
-    """Move the engagement to another status (activate, pause, complete, cut losses)."""
-    engagement = _engagement(pk)
-    form = StatusForm(request.POST)
-    change = partial(services.change_engagement_status, engagement=engagement, by=request.user)
-    return _write(request, engagement, "engagement-header", form, change)
+# Record why we go ahead although the readiness check said "too soon".
+readiness_override = RegionWrite.as_view(
+    model=ReadinessCheck,
+    lookup="engagement",
+    related=("engagement__org",),
+    object_name="check",
+    form_class=ReadinessOverrideForm,
+    service=services.override_readiness,
+    by=True,
+    region="engagement-header",
+)
 
+# Edit the brief we share with the vendor: vision, short- and long-term goals.
+brief_update = RegionWrite.as_view(
+    form_class=BriefForm, service=services.update_brief, region="brief"
+)
 
-@require_POST
-@manager_required
-def readiness_override(request: HttpRequest, pk: int) -> HttpResponse:
-    """Record why we go ahead although the readiness check said "too soon"."""
-    engagement = _engagement(pk)
-    check = get_object_or_404(ReadinessCheck.objects, engagement=engagement)
-    form = ReadinessOverrideForm(request.POST)
-    override = partial(services.override_readiness, check=check, by=request.user)
-    return _write(request, engagement, "engagement-header", form, override)
-
-
-@require_POST
-@manager_required
-def brief_update(request: HttpRequest, pk: int) -> HttpResponse:
-    """Edit the brief we share with the vendor: vision, short- and long-term goals."""
-    engagement = _engagement(pk)
-    form = BriefForm(request.POST)
-    update = partial(services.update_brief, engagement=engagement)
-    return _write(request, engagement, "brief", form, update)
-
-
-@require_POST
-@manager_required
-def watch_settings_update(request: HttpRequest, pk: int) -> HttpResponse:
-    """Change how closely this engagement is watched (cadence, windows, thresholds)."""
-    engagement = _engagement(pk)
-    form = WatchSettingsForm(request.POST)
-    update = partial(services.update_watch_settings, engagement=engagement)
-    return _write(request, engagement, "watch-settings", form, update)
+# Change how closely this engagement is watched (cadence, windows, thresholds).
+watch_settings_update = RegionWrite.as_view(
+    form_class=WatchSettingsForm, service=services.update_watch_settings, region="watch-settings"
+)
 
 
 @require_POST
@@ -206,24 +209,19 @@ def exit_criterion_create(request: HttpRequest, pk: int) -> HttpResponse:
 
 # --- delivery ---------------------------------------------------------------------------------
 
+# Add a milestone with its due date.
+milestone_create = RegionWrite.as_view(
+    form_class=MilestoneForm, service=services.add_milestone, region="delivery-timeline"
+)
 
-@require_POST
-@manager_required
-def milestone_create(request: HttpRequest, pk: int) -> HttpResponse:
-    """Add a milestone with its due date."""
-    engagement = _engagement(pk)
-    add = partial(services.add_milestone, engagement=engagement)
-    return _write(request, engagement, "delivery-timeline", MilestoneForm(request.POST), add)
-
-
-@require_POST
-@manager_required
-def deliverable_create(request: HttpRequest, pk: int) -> HttpResponse:
-    """Add a deliverable (with its acceptance criteria) under a milestone of this engagement."""
-    engagement = _engagement(pk)
-    form = DeliverableForm(request.POST, engagement=engagement)
-    add = partial(services.add_deliverable, engagement=engagement, by=request.user)
-    return _write(request, engagement, "delivery-timeline", form, add)
+# Add a deliverable (with its acceptance criteria) under a milestone of this engagement.
+deliverable_create = RegionWrite.as_view(
+    form_class=DeliverableForm,
+    form_with=("engagement",),
+    service=services.add_deliverable,
+    by=True,
+    region="delivery-timeline",
+)
 
 
 @require_POST
@@ -289,61 +287,51 @@ def _messages(form: Form) -> str:
     return " ".join(parts)
 
 
-@require_POST
-@manager_required
-def scope_change_create(request: HttpRequest, pk: int) -> HttpResponse:
-    """Record a change of scope: what changed and why."""
-    engagement = _engagement(pk)
-    record = partial(services.record_scope_change, engagement=engagement, by=request.user)
-    return _write(request, engagement, "scope-changes", ScopeChangeForm(request.POST), record)
+# Record a change of scope: what changed and why.
+scope_change_create = RegionWrite.as_view(
+    form_class=ScopeChangeForm,
+    service=services.record_scope_change,
+    by=True,
+    region="scope-changes",
+)
 
 
 # --- spend, interactions, questions, risks --------------------------------------------------
 
+# Record money paid: date, amount, what it paid for.
+spend_create = RegionWrite.as_view(
+    form_class=SpendForm,
+    form_with=("engagement",),
+    service=services.record_spend,
+    by=True,
+    region="spend",
+)
 
-@require_POST
-@manager_required
-def spend_create(request: HttpRequest, pk: int) -> HttpResponse:
-    """Record money paid: date, amount, what it paid for."""
-    engagement = _engagement(pk)
-    form = SpendForm(request.POST, engagement=engagement)
-    record = partial(services.record_spend, engagement=engagement, by=request.user)
-    return _write(request, engagement, "spend", form, record)
+# The quick-add: log a call, meeting, e-mail or message in a few seconds.
+interaction_create = RegionWrite.as_view(
+    form_class=InteractionForm, service=services.log_interaction, by=True, region="interactions"
+)
 
+# Mark an open question answered.
+question_answer = RegionWrite.as_view(
+    model=OpenQuestion,
+    related=("engagement",),
+    object_name="question",
+    form_class=AnswerForm,
+    service=services.answer_question,
+    region="interactions",
+)
 
-@require_POST
-@manager_required
-def interaction_create(request: HttpRequest, pk: int) -> HttpResponse:
-    """The quick-add: log a call, meeting, e-mail or message in a few seconds."""
-    engagement = _engagement(pk)
-    log = partial(services.log_interaction, engagement=engagement, by=request.user)
-    return _write(request, engagement, "interactions", InteractionForm(request.POST), log)
+# Record a risk or obstacle with its mitigation plan.
+risk_create = RegionWrite.as_view(
+    form_class=RiskForm, form_with=("org",), service=services.add_risk, region="risks"
+)
 
-
-@require_POST
-@manager_required
-def question_answer(request: HttpRequest, pk: int) -> HttpResponse:
-    """Mark an open question answered."""
-    question = get_object_or_404(OpenQuestion.objects.select_related("engagement"), pk=pk)
-    answer = partial(services.answer_question, question=question)
-    return _write(request, question.engagement, "interactions", AnswerForm(request.POST), answer)
-
-
-@require_POST
-@manager_required
-def risk_create(request: HttpRequest, pk: int) -> HttpResponse:
-    """Record a risk or obstacle with its mitigation plan."""
-    engagement = _engagement(pk)
-    form = RiskForm(request.POST, org=request.org)
-    return _write(
-        request, engagement, "risks", form, partial(services.add_risk, engagement=engagement)
-    )
-
-
-@require_POST
-@manager_required
-def risk_status(request: HttpRequest, pk: int) -> HttpResponse:
-    """Mark a risk mitigated, occurred or closed."""
-    risk = get_object_or_404(Risk.objects.select_related("engagement"), pk=pk)
-    change = partial(services.change_risk_status, risk=risk)
-    return _write(request, risk.engagement, "risks", RiskStatusForm(request.POST), change)
+# Mark a risk mitigated, occurred or closed.
+risk_status = RegionWrite.as_view(
+    model=Risk,
+    related=("engagement",),
+    form_class=RiskStatusForm,
+    service=services.change_risk_status,
+    region="risks",
+)

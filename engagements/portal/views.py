@@ -27,7 +27,7 @@ from engagements.portal import services
 from engagements.portal.forms import CheckInForm, PortalInviteForm, PortalSubmitForm, QuestionForm
 from engagements.portal.mail import portal_url
 from engagements.portal.models import PortalAccess
-from outsourcing.htmx import answer_write, render
+from outsourcing.htmx import WriteView, answer_write, render
 
 PORTAL_PAGE = "engagements/portal.html"
 
@@ -87,58 +87,51 @@ def portal_home(request: HttpRequest, access: PortalAccess) -> HttpResponse:
     return _portal(request, access)
 
 
-def _write(request: HttpRequest, access: PortalAccess, form, call, **options) -> HttpResponse:
-    """``answer_write`` for the portal: back to the portal page, or the page with the form."""
-    return answer_write(
-        request,
-        form,
-        call,
-        show=partial(_portal, request, access),
-        done=reverse("portal:portal_home", args=[request.resolver_match.kwargs["token"]]),
-        **options,
-    )
+class PortalWrite(WriteView):
+    """What the vendor tells us from the portal: back to the portal page (a plain post), or
+    the page with the form as typed. The link is checked first (``portal_view``: a wrong one
+    is the same 404 whatever the method), then POST only."""
+
+    object_name = "access"
+
+    @classmethod
+    def as_view(cls, **initkwargs):
+        return portal_view(require_POST(super(WriteView, cls).as_view(**initkwargs)))
+
+    def get_object(self, access: PortalAccess) -> PortalAccess:
+        return access  # ``portal_view`` resolved the link to it
+
+    def objects(self) -> dict:
+        return {**super().objects(), "engagement": self.object.engagement}
+
+    def show(self, **forms) -> HttpResponse:
+        return _portal(self.request, self.object, **forms)
+
+    def done(self, result) -> str:
+        return reverse("portal:portal_home", args=[self.request.resolver_match.kwargs["token"]])
 
 
-@portal_view
-@require_POST
-def portal_check_in(request: HttpRequest, access: PortalAccess) -> HttpResponse:
-    """Post a check-in: progress, blockers and a comfort rating from the vendor's side."""
-    form = CheckInForm(request.POST)
-    return _write(
-        request,
-        access,
-        form,
-        lambda: services.post_check_in(access=access, **form.cleaned_data),
-        message="Thank you: your check-in reached the team.",
-    )
+# Post a check-in: progress, blockers and a comfort rating from the vendor's side.
+portal_check_in = PortalWrite.as_view(
+    form_class=CheckInForm,
+    service=services.post_check_in,
+    message="Thank you: your check-in reached the team.",
+)
 
+# Ask the team a question; it stays open (and watched) until they answer.
+portal_question = PortalWrite.as_view(
+    form_class=QuestionForm,
+    service=services.ask_question,
+    message="Your question is with the team.",
+)
 
-@portal_view
-@require_POST
-def portal_question(request: HttpRequest, access: PortalAccess) -> HttpResponse:
-    """Ask the team a question; it stays open (and watched) until they answer."""
-    form = QuestionForm(request.POST)
-    return _write(
-        request,
-        access,
-        form,
-        lambda: services.ask_question(access=access, **form.cleaned_data),
-        message="Your question is with the team.",
-    )
-
-
-@portal_view
-@require_POST
-def portal_submit(request: HttpRequest, access: PortalAccess) -> HttpResponse:
-    """Mark a deliverable submitted, with a note or a link to the work."""
-    form = PortalSubmitForm(request.POST, engagement=access.engagement)
-    return _write(
-        request,
-        access,
-        form,
-        lambda: services.submit_deliverable(access=access, **form.cleaned_data),
-        message="Marked as submitted: the team will review it.",
-    )
+# Mark a deliverable submitted, with a note or a link to the work.
+portal_submit = PortalWrite.as_view(
+    form_class=PortalSubmitForm,
+    form_with=("engagement",),
+    service=services.submit_deliverable,
+    message="Marked as submitted: the team will review it.",
+)
 
 
 # --- on the engagement page -------------------------------------------------------------------

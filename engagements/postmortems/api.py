@@ -12,7 +12,7 @@ from engagements.postmortems.models import (
     PostMortemOutcome,
     PostMortemStatus,
 )
-from outsourcing.api import READ_ERRORS, Day, IdParam, ListQuery, Page, Text, list_page, narrowed
+from outsourcing.api import READ_ERRORS, Day, IdParam, ListQuery, Page, Text, list_page
 
 postmortems = Router(tags=["post-mortems"])
 lessons = Router(tags=["lessons"])
@@ -81,10 +81,10 @@ class LessonFilters(ListQuery):
 
 @postmortems.get("", response={200: PostMortemPage, **READ_ERRORS}, summary="List post-mortems")
 def postmortem_list(request, filters: Query[PostMortemFilters]):
-    queryset = narrowed(
-        PostMortem.objects.select_related("engagement"), filters, status="status", outcome="outcome"
+    queryset = PostMortem.objects.select_related("engagement")
+    return list_page(
+        queryset, filters, updated_field="created_at", status="status", outcome="outcome"
     )
-    return list_page(queryset, filters, updated_field="created_at")
 
 
 @postmortems.get(

@@ -43,6 +43,7 @@ urlpatterns = [
     path("lessons/", views.lesson_list, name="lesson_list"),
     path("lessons/export.csv", views.lesson_export, name="lesson_export"),
     path("lessons/patterns/", views.lesson_patterns, name="lesson_patterns"),
+    path("watcher/report/", views.watcher_report, name="watcher_report"),
     path("lessons/setup/", views.setup_lessons, name="setup_lessons"),
     path("vendors/<int:pk>/lessons/", views.vendor_lessons, name="vendor_lessons"),
     path(

@@ -1,7 +1,6 @@
 """Post-mortems (draft together, publish, export) and lessons (list, search, patterns, and the
 panels that bring them back on the vendor page and the engagement set-up)."""
 
-from collections.abc import Callable
 from functools import partial
 
 from django.db.models import Count, Exists, OuterRef
@@ -17,7 +16,7 @@ from django.views.decorators.http import require_POST, require_safe
 from accounts.decorators import allow_viewer, manager_required, member_required, owner_required
 from accounts.models import Membership
 from engagements.delivery.models import Engagement
-from engagements.postmortems import services
+from engagements.postmortems import report, services
 from engagements.postmortems.forms import (
     CommentForm,
     FailureForm,
@@ -26,6 +25,7 @@ from engagements.postmortems.forms import (
     MoveForm,
     SummaryForm,
     ToggleForm,
+    WhatIfForm,
 )
 from engagements.postmortems.models import (
     ChecklistItem,
@@ -37,7 +37,7 @@ from engagements.postmortems.models import (
     PostMortem,
 )
 from outsourcing.exports import csv_writer
-from outsourcing.htmx import answer_write, render
+from outsourcing.htmx import WriteView, answer_write, render
 from outsourcing.redirects import redirect_back
 from outsourcing.validation import parse_id
 from vendors.models import Vendor
@@ -89,13 +89,23 @@ def _region(request: HttpRequest, postmortem: PostMortem, region: str) -> dict:
     }
 
 
-def _write(
-    request: HttpRequest, postmortem: PostMortem, region: str, form: Form, service: Callable
-) -> HttpResponse:
-    """Answer a write to ``region`` with ``answer_write``, the service called with the form's
-    data (the rest of its arguments bound by the view)."""
-    call = lambda: service(**form.cleaned_data)  # noqa: E731 -- runs once the form is valid
-    return answer_write(request, form, call, **_region(request, postmortem, region))
+class RegionWrite(WriteView):
+    """A manager's write to one region of the post-mortem page (``region``): the region (htmx)
+    or, for a plain post, the page at that region."""
+
+    role = staticmethod(manager_required)
+    model = PostMortem
+    region = ""
+
+    def get_queryset(self):
+        return PostMortem.objects.for_detail()
+
+    def show(self, **context) -> HttpResponse:
+        return _show(self.request, self.object.pk, **context)
+
+    def done(self, result) -> str:
+        pk = self.object.pk
+        return reverse("engagements:postmortem_detail", args=[pk]) + f"#{self.region}"
 
 
 def _postmortem(pk: int) -> PostMortem:
@@ -124,68 +134,39 @@ def postmortem_markdown(request: HttpRequest, pk: int) -> HttpResponse:
     return response
 
 
-@require_POST
-@manager_required
-def postmortem_summary(request: HttpRequest, pk: int) -> HttpResponse:
-    """Change the outcome and what went well (draft only)."""
-    postmortem = _postmortem(pk)
-    update = partial(services.update_summary, postmortem=postmortem)
-    return _write(request, postmortem, "pm-summary", SummaryForm(request.POST), update)
+# Change the outcome and what went well (draft only).
+postmortem_summary = RegionWrite.as_view(
+    form_class=SummaryForm, service=services.update_summary, region="pm-summary"
+)
 
+# Recompute the frozen facts from today's data (draft only).
+postmortem_refresh = RegionWrite.as_view(
+    service=services.refresh_facts, form_name="refresh_form", region="pm-facts"
+)
 
-@require_POST
-@manager_required
-def postmortem_refresh(request: HttpRequest, pk: int) -> HttpResponse:
-    """Recompute the frozen facts from today's data (draft only)."""
-    postmortem = _postmortem(pk)
-    return answer_write(
-        request,
-        Form(request.POST),
-        partial(services.refresh_facts, postmortem=postmortem),
-        form_name="refresh_form",
-        **_region(request, postmortem, "pm-facts"),
-    )
+# Publish the post-mortem (owners); from then on it is read-only except for comments.
+postmortem_publish = RegionWrite.as_view(
+    role=owner_required,
+    service=services.publish_postmortem,
+    by=True,
+    form_name="publish_form",
+    region="pm-header",
+)
 
+# Comment on a post-mortem, draft or published.
+postmortem_comment = RegionWrite.as_view(
+    form_class=CommentForm, service=services.add_comment, by=True, region="pm-comments"
+)
 
-@require_POST
-@owner_required
-def postmortem_publish(request: HttpRequest, pk: int) -> HttpResponse:
-    """Publish the post-mortem (owners); from then on it is read-only except for comments."""
-    postmortem = _postmortem(pk)
-    publish = partial(services.publish_postmortem, postmortem=postmortem, by=request.user)
-    return answer_write(
-        request,
-        Form(request.POST),
-        publish,
-        form_name="publish_form",
-        **_region(request, postmortem, "pm-header"),
-    )
+# Add a "what went wrong" item.
+failure_create = RegionWrite.as_view(
+    form_class=FailureForm, service=services.add_failure, region="pm-failures"
+)
 
-
-@require_POST
-@manager_required
-def postmortem_comment(request: HttpRequest, pk: int) -> HttpResponse:
-    """Comment on a post-mortem, draft or published."""
-    postmortem = _postmortem(pk)
-    comment = partial(services.add_comment, postmortem=postmortem, by=request.user)
-    return _write(request, postmortem, "pm-comments", CommentForm(request.POST), comment)
-
-
-@require_POST
-@manager_required
-def failure_create(request: HttpRequest, pk: int) -> HttpResponse:
-    """Add a "what went wrong" item."""
-    postmortem = _postmortem(pk)
-    add = partial(services.add_failure, postmortem=postmortem)
-    return _write(request, postmortem, "pm-failures", FailureForm(request.POST), add)
-
-
-@require_POST
-@manager_required
-def lesson_create(request: HttpRequest, pk: int) -> HttpResponse:
-    """Add a lesson (its vendor is the engagement's)."""
-    add = partial(services.add_lesson, postmortem=(postmortem := _postmortem(pk)))
-    return _write(request, postmortem, "pm-lessons", LessonForm(request.POST), add)
+# Add a lesson (its vendor is the engagement's).
+lesson_create = RegionWrite.as_view(
+    form_class=LessonForm, service=services.add_lesson, region="pm-lessons"
+)
 
 
 ITEMS = {
@@ -318,6 +299,18 @@ def lesson_patterns(request: HttpRequest) -> HttpResponse:
     data = services.patterns(org=request.org)
     chart = svg_bars(data["by_category"])
     return render(request, "engagements/lesson_patterns.html", {**data, "chart": chart})
+
+
+@require_safe
+@manager_required
+def watcher_report(request: HttpRequest) -> HttpResponse:
+    """How the watcher would have judged our ended engagements, today and with other
+    thresholds ("what if", a GET: nothing is saved). Owners and managers: they set the
+    thresholds and act on the alerts; viewers read the engagements themselves."""
+    form = WhatIfForm(request.GET or None)
+    data = report.watcher_report(org=request.org, whatif=form.scenario())
+    context = {"form": form, **data}
+    return render(request, "engagements/watcher_report.html", context, partials=["watcher-report"])
 
 
 def svg_bars(rows: list[tuple[str, int]], width: int = 560, bar: int = 22) -> dict:

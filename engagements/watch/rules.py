@@ -1,9 +1,10 @@
 """The warning-sign rules and how they combine into a health score and a level.
 
-Each rule is a plain function ``rule(facts, at) -> Signal | None`` over the ``Facts`` of one
-engagement (``engagements.watch.facts``) and a moment ``at`` -- no database, no hidden ``now()``
--- with its thresholds from the engagement's watch settings. A signal carries a severity
-(1 mild, 2 clear, 3 severe) and evidence a person can read.
+Each rule is a plain function ``rule(facts, at, thresholds) -> Signal | None`` over the
+``Facts`` of one engagement (``engagements.watch.facts``) and a moment ``at`` -- no database, no
+hidden ``now()`` -- with its thresholds from the engagement's watch settings and a
+``Thresholds`` value (``DEFAULTS``: the named constants below; the watcher report tries
+others). A signal carries a severity (1 mild, 2 clear, 3 severe) and evidence a person can read.
 
 Each signal also says what would clear it (``clears``), in words a manager can act on.
 
@@ -39,6 +40,23 @@ COMFORT_FALL, COMFORT_STEEP_FALL = 1.0, 2.0  # points lost against the ratings b
 BURN_MIN_SPENT = 0.2  # below this share of the budget spent, no burn signal
 BURN_GAP_MILD, BURN_GAP_CLEAR, BURN_GAP_SEVERE = 0.25, 0.4, 0.6  # spent minus accepted (due)
 BURN_LATE_SPENT, BURN_LATE_ACCEPTED = 0.8, 0.3  # most of the money gone, little accepted
+
+
+@dataclass(frozen=True)
+class Thresholds:
+    """The rules' module-wide thresholds as one value, so a caller may try others (the
+    watcher report's "what if") without touching the module: every rule takes one, and the
+    sweep passes ``DEFAULTS``. (Per-engagement thresholds are in ``Facts.settings``.)"""
+
+    burn_min_spent: float = BURN_MIN_SPENT
+    burn_gap_mild: float = BURN_GAP_MILD
+    burn_gap_clear: float = BURN_GAP_CLEAR
+    burn_gap_severe: float = BURN_GAP_SEVERE
+    burn_late_spent: float = BURN_LATE_SPENT
+    burn_late_accepted: float = BURN_LATE_ACCEPTED
+
+
+DEFAULTS = Thresholds()
 
 WEIGHTS = {
     "exit_criteria_met": 25,
@@ -112,7 +130,7 @@ def _ladder(days_over: int) -> int:
     return 1 if days_over <= week else 2 if days_over <= fortnight else 3
 
 
-def missed_contact(f: Facts, at: datetime) -> Signal | None:
+def missed_contact(f: Facts, at: datetime, t: Thresholds = DEFAULTS) -> Signal | None:
     """No held two-way contact within cadence + grace; vendor no-shows; our messages unanswered."""
     s = f.settings
     cadence, grace = s["contact_cadence_days"], s["contact_grace_days"]
@@ -153,7 +171,7 @@ def missed_contact(f: Facts, at: datetime) -> Signal | None:
     return Signal("missed_contact", severity, "; ".join(evidence), clears="; ".join(clears))
 
 
-def no_results(f: Facts, at: datetime) -> Signal | None:
+def no_results(f: Facts, at: datetime, t: Thresholds = DEFAULTS) -> Signal | None:
     """Nothing accepted within the stall threshold; milestones past due with work not accepted."""
     stall = f.settings["stall_days"]
     severity, evidence, clears = 0, [], []
@@ -180,7 +198,7 @@ def no_results(f: Facts, at: datetime) -> Signal | None:
     return Signal("no_results", severity, "; ".join(evidence), clears="; ".join(clears))
 
 
-def stalled_deliverable(f: Facts, at: datetime) -> Signal | None:
+def stalled_deliverable(f: Facts, at: datetime, t: Thresholds = DEFAULTS) -> Signal | None:
     """Work in progress past due, repeated rejection: the vendor's stall. (Submitted work
     waiting for our review is ours: ``our_side_slipping``.)"""
     severity, evidence, clears = 0, [], []
@@ -206,7 +224,7 @@ def stalled_deliverable(f: Facts, at: datetime) -> Signal | None:
     return Signal("stalled_deliverable", severity, "; ".join(evidence), clears="; ".join(clears))
 
 
-def uncomfortable_collaboration(f: Facts, at: datetime) -> Signal | None:
+def uncomfortable_collaboration(f: Facts, at: datetime, t: Thresholds = DEFAULTS) -> Signal | None:
     """Mean of the last 5 comfort ratings ≤ 2.5, or a fall of ≥ 1 point against the 5 before."""
     if len(f.comfort_last) < COMFORT_MIN_RATINGS:
         return None
@@ -232,7 +250,7 @@ def uncomfortable_collaboration(f: Facts, at: datetime) -> Signal | None:
     )
 
 
-def blurry_lines(f: Facts, at: datetime) -> Signal | None:
+def blurry_lines(f: Facts, at: datetime, t: Thresholds = DEFAULTS) -> Signal | None:
     """Deliverables without acceptance criteria; scope changes piling up within the window."""
     s = f.settings
     severity, evidence, clears = 0, [], []
@@ -258,7 +276,7 @@ def blurry_lines(f: Facts, at: datetime) -> Signal | None:
     return Signal("blurry_lines", severity, "; ".join(evidence), clears="; ".join(clears))
 
 
-def burn_without_delivery(f: Facts, at: datetime) -> Signal | None:
+def burn_without_delivery(f: Facts, at: datetime, t: Thresholds = DEFAULTS) -> Signal | None:
     """Spend ÷ budget ahead of accepted value ÷ planned value, counted only as far as value
     was due by now and is not accepted: money paid ahead of a plan the vendor keeps (a
     front-loaded contract) is not burn; money paid while due work does not arrive is."""
@@ -270,12 +288,14 @@ def burn_without_delivery(f: Facts, at: datetime) -> Signal | None:
     due = float(f.due_value / f.planned_value) if f.planned_value else 1.0
     behind = max(0.0, due - accepted)  # share of the plan due by now and not accepted
     gap = min(spent - accepted, behind)
-    if spent < BURN_MIN_SPENT or gap < BURN_GAP_MILD:
+    if spent < t.burn_min_spent or gap < t.burn_gap_mild:
         return None
-    severe = gap >= BURN_GAP_SEVERE or (
-        spent >= BURN_LATE_SPENT and accepted < BURN_LATE_ACCEPTED and behind >= BURN_LATE_ACCEPTED
+    severe = gap >= t.burn_gap_severe or (
+        spent >= t.burn_late_spent
+        and accepted < t.burn_late_accepted
+        and behind >= t.burn_late_accepted
     )
-    severity = 3 if severe else 2 if gap >= BURN_GAP_CLEAR else 1
+    severity = 3 if severe else 2 if gap >= t.burn_gap_clear else 1
     worth = f" (worth {f.due_open_value:,.0f})" if f.due_open_value else ""
     return Signal(
         "burn_without_delivery",
@@ -291,7 +311,7 @@ def burn_without_delivery(f: Facts, at: datetime) -> Signal | None:
     )
 
 
-def our_side_slipping(f: Facts, at: datetime) -> Signal | None:
+def our_side_slipping(f: Facts, at: datetime, t: Thresholds = DEFAULTS) -> Signal | None:
     """What the vendor waits for from us: questions unanswered past the response window,
     submitted work unreviewed past the review window, meetings we missed. Severity grows
     with the longest wait (a week past the window: 2, two weeks: 3) and with the count."""
@@ -338,7 +358,7 @@ def our_side_slipping(f: Facts, at: datetime) -> Signal | None:
     )
 
 
-def exit_criteria_met(f: Facts, at: datetime) -> Signal | None:
+def exit_criteria_met(f: Facts, at: datetime, t: Thresholds = DEFAULTS) -> Signal | None:
     """Any exit criterion the owner wrote down at the start is now true (alone: cut losses)."""
     if not f.exit_criteria:
         return None
@@ -363,7 +383,7 @@ def exit_criteria_met(f: Facts, at: datetime) -> Signal | None:
     )
 
 
-def vendor_needs_review(f: Facts, at: datetime) -> Signal | None:
+def vendor_needs_review(f: Facts, at: datetime, t: Thresholds = DEFAULTS) -> Signal | None:
     """The vendor's vetting evidence expired or its review is due: a reminder, no penalty."""
     if not f.vendor_needs_review:
         return None
@@ -375,7 +395,7 @@ def vendor_needs_review(f: Facts, at: datetime) -> Signal | None:
     )
 
 
-RULES: list[Callable[[Facts, datetime], Signal | None]] = [
+RULES: list[Callable[[Facts, datetime, Thresholds], Signal | None]] = [
     exit_criteria_met,
     burn_without_delivery,
     missed_contact,
@@ -388,9 +408,9 @@ RULES: list[Callable[[Facts, datetime], Signal | None]] = [
 ]
 
 
-def signals(f: Facts, at: datetime) -> list[Signal]:
+def signals(f: Facts, at: datetime, thresholds: Thresholds = DEFAULTS) -> list[Signal]:
     """Every active signal of one engagement, strongest first."""
-    found = [s for rule in RULES if (s := rule(f, at))]
+    found = [s for rule in RULES if (s := rule(f, at, thresholds))]
     return sorted(found, key=lambda s: -WEIGHTS[s.kind] * s.severity)
 
 

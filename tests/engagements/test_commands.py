@@ -1,4 +1,5 @@
-"""``seed_demo`` gives the demo organization four engagements in believable states."""
+"""``seed_demo`` gives the demo organization four engagements in believable states, and three
+more ended ones for the watcher report."""
 
 import pytest
 from django.core.management import call_command
@@ -14,7 +15,17 @@ def test_seed_demo_creates_healthy_drifting_failing_and_completed_engagements_on
     call_command("seed_demo", stdout=None)
     call_command("seed_demo", stdout=None)  # idempotent
     engagements = {e.title: e for e in Engagement.objects.filter(org__slug="demo").with_burn()}
-    assert len(engagements) == 4
+    assert len(engagements) == 7
+    # The watcher report's past: two cut loose, one partly delivered, beside the brand refresh.
+    ended = {
+        title: engagements[title].postmortem.outcome
+        for title in ("Payments integration", "Support chatbot", "Partner portal")
+    }
+    assert ended == {
+        "Payments integration": "cut_losses",
+        "Support chatbot": "cut_losses",
+        "Partner portal": "partly",
+    }
     today = timezone.localdate()
 
     failing = engagements["Data warehouse migration"]

@@ -62,3 +62,12 @@ def test_an_event_the_services_refuse_fails_that_history_with_the_reason(db, tmp
     result = replay.replay(replay.load(refused))
     assert not result.ok
     assert result.error.startswith("day 3: ValidationError: “a” cannot go from planned to accepted")
+
+
+def test_the_library_folder_glob_replays_its_histories_and_skips_the_rest(db):
+    # ``manage.py replay tests/histories/*``: the README and the tests are named too.
+    out = run(PASSING, HERE / "README.md", HERE / "__init__.py", HERE / "test_replay.py")
+    assert "skipped 3 not .yaml: README.md, __init__.py, test_replay.py" in out
+    assert "1/1 histories pass" in out
+    with pytest.raises(CommandError, match="No history to replay"):
+        run(HERE / "README.md")

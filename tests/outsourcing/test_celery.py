@@ -30,9 +30,8 @@ def test_a_worker_on_redis_sends_the_invitation_a_service_enqueued(
 
 
 def test_an_unreachable_broker_does_not_fail_the_request_the_work_runs_in_process(
-    owner, monkeypatch, django_capture_on_commit_callbacks
+    owner, dead_broker, django_capture_on_commit_callbacks
 ):
-    monkeypatch.setattr(app.conf, "broker_url", "redis://127.0.0.1:1/0")
     with django_capture_on_commit_callbacks(execute=True):
         invite_member(org=owner.org, email="late@acme.test", role=Role.VIEWER, by=owner.user)
     assert [m.to for m in mail.outbox] == [["late@acme.test"]]

@@ -44,10 +44,7 @@ def test_readyz_reports_database_and_broker(client):
     assert response.json()["checks"] == {"database": "ok", "broker": "ok"}
 
 
-def test_readyz_reports_the_broker_down(client, settings, monkeypatch):
-    from outsourcing.celery import app
-
-    monkeypatch.setattr(app.conf, "broker_url", "redis://127.0.0.1:1/0")
+def test_readyz_reports_the_broker_down(client, dead_broker):
     response = client.get("/readyz")
     assert response.status_code == 503
     assert response.json()["checks"]["broker"] == "down"

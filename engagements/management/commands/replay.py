@@ -1,9 +1,13 @@
 """Replay scripted engagement histories through the services and the daily sweep."""
 
+from pathlib import Path
+
 from django.core.management.base import BaseCommand, CommandError
 
 from accounts.tenancy import all_organizations
 from engagements import replay
+
+HISTORY_SUFFIXES = (".yaml", ".yml")
 
 
 class Command(BaseCommand):
@@ -19,6 +23,14 @@ class Command(BaseCommand):
 
     @all_organizations()  # scratch organizations of its own, created and rolled back
     def handle(self, *args, files, quiet=False, **options):
+        # ``tests/histories/*`` also names the library's README and tests: only YAML is a history.
+        others = [f for f in files if Path(f).suffix.lower() not in HISTORY_SUFFIXES]
+        files = [f for f in files if f not in others]
+        if others:
+            names = ", ".join(Path(f).name for f in others)
+            self.stdout.write(f"skipped {len(others)} not .yaml: {names}")
+        if not files:
+            raise CommandError("No history to replay: name .yaml files.")
         try:
             histories = [replay.load(path) for path in files]
         except replay.HistoryError as exc:
