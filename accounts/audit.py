@@ -66,7 +66,12 @@ def current_channel() -> Channel | None:
 def register_tenant_models() -> None:
     """Register every tenant model with auditlog (secrets excluded)."""
     for model in apps.get_models():
-        if issubclass(model, TenantModel) and not auditlog.contains(model):
+        # ``audited = False``: rows a machine writes in bulk (captured mail), never a person.
+        if (
+            issubclass(model, TenantModel)
+            and getattr(model, "audited", True)
+            and not auditlog.contains(model)
+        ):
             auditlog.register(model, exclude_fields=["token_hash", "secret", "version"])
 
 

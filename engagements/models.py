@@ -5,9 +5,11 @@
 ``alerts``: alerts, notification channels, the escalation policy, the outbox, the digest.
 ``postmortems``: post-mortems, lessons, acknowledgements and checklist items.
 ``portal``: the vendor contacts' private links to an engagement's brief.
+``capture``: mail and calendar invites captured, routed and turned into interactions.
 """
 
 from .alerts.models import *  # noqa: F403
+from .capture.models import *  # noqa: F403
 from .delivery.models import *  # noqa: F403
 from .portal.models import *  # noqa: F403
 from .postmortems.models import *  # noqa: F403

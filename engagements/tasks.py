@@ -5,6 +5,7 @@ beat schedule, tasks already queued in Redis and the tests name them so.
 """
 
 from engagements.alerts.tasks import dispatch_outbox, send_digest
+from engagements.capture.tasks import poll_imap, purge_raw_mail
 from engagements.portal.tasks import (
     send_portal_link,
     tell_team_of_question,
@@ -19,6 +20,8 @@ from engagements.watch.tasks import (
 
 __all__ = [
     "dispatch_outbox",
+    "poll_imap",
+    "purge_raw_mail",
     "reevaluate_engagement",
     "send_digest",
     "send_portal_link",

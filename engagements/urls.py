@@ -1,6 +1,7 @@
 """The app's pages, one URL module per concern; every name stays under ``engagements:``."""
 
 from engagements.alerts import urls as alerts
+from engagements.capture import urls as capture
 from engagements.delivery import urls as delivery
 from engagements.portal import urls as portal
 from engagements.postmortems import urls as postmortems
@@ -12,4 +13,5 @@ urlpatterns = [
     *delivery.urlpatterns,
     *portal.staff_urlpatterns,
     *postmortems.urlpatterns,
+    *capture.urlpatterns,
 ]

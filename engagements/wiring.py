@@ -6,6 +6,7 @@ receivers. Registering twice is harmless.
 """
 
 from engagements.alerts import services as alerts
+from engagements.capture import inbound as capture_inbound
 from engagements.delivery import hooks as delivery
 from engagements.portal import pages as portal_pages
 from engagements.postmortems import services as postmortems
@@ -32,3 +33,5 @@ def connect() -> None:
     delivery.record_frozen.register(postmortems.frozen_reason)
     # The engagement page's vendor-portal region.
     delivery.engagement_page.register(portal_pages.engagement_page_context)
+    # Mail capture hears the providers' inbound webhooks (django-anymail's signal).
+    capture_inbound.connect()

@@ -345,3 +345,46 @@ CELERY_BEAT_SCHEDULE |= {
         "options": {"expires": 3000},
     },
 }
+
+# --- Mail and calendar capture (engagements.capture) ----------------------------------------
+# Off until MAIL_INBOUND_DOMAIN is set: engagements get no capture address before that.
+MAIL_INBOUND_DOMAIN = (env_str("MAIL_INBOUND_DOMAIN", "") or "").strip().lower()
+# A message larger than this is refused with a reason (its headers are kept, not its bytes).
+MAIL_MAX_MB = env_int("MAIL_MAX_MB", 25, minimum=1)
+SMTPD_HOST = env_str("SMTPD_HOST", "127.0.0.1")
+SMTPD_PORT = env_int("SMTPD_PORT", 2525, minimum=1)
+CELERY_BEAT_SCHEDULE |= {
+    "purge-raw-mail": {
+        "task": "engagements.tasks.purge_raw_mail",
+        "schedule": _crontab(minute=17, hour=3),
+        "options": {"expires": 3600},
+    },
+}
+# Provider inbound webhooks (django-anymail): /mail/inbound/<provider>/ answers 404 until its
+# secret is set. Mailgun signs with its webhook signing key; Postmark and SendGrid authenticate
+# with HTTP basic auth "user:password" in the URL you give them (Mailgun too, when it is set).
+ANYMAIL = {
+    "WEBHOOK_SECRET": env_str("MAIL_WEBHOOK_SECRET", "") or None,
+    "MAILGUN_WEBHOOK_SIGNING_KEY": env_str("MAILGUN_WEBHOOK_SIGNING_KEY", "") or None,
+}
+# IMAP polling of a shared mailbox (off while IMAP_HOST is empty); its mail belongs to IMAP_ORG.
+IMAP_HOST = env_str("IMAP_HOST", "") or ""
+IMAP_PORT = env_int("IMAP_PORT", 993, minimum=1)
+IMAP_SSL = env_bool("IMAP_SSL", True)
+IMAP_USER = env_str("IMAP_USER", "") or ""
+IMAP_PASSWORD = env_str("IMAP_PASSWORD", "") or ""
+IMAP_FOLDER = env_str("IMAP_FOLDER", "INBOX") or "INBOX"
+IMAP_ORG = env_str("IMAP_ORG", "") or ""
+IMAP_POLL_SECONDS = env_int("IMAP_POLL_SECONDS", 60, minimum=10)
+if IMAP_HOST:
+    if not IMAP_ORG:
+        from django.core.exceptions import ImproperlyConfigured as _Improper
+
+        raise _Improper("IMAP_ORG must name the organization (slug) that owns the IMAP mailbox.")
+    CELERY_BEAT_SCHEDULE |= {
+        "poll-imap": {
+            "task": "engagements.tasks.poll_imap",
+            "schedule": IMAP_POLL_SECONDS,
+            "options": {"expires": IMAP_POLL_SECONDS * 0.9},
+        },
+    }

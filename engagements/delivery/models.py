@@ -483,6 +483,8 @@ class Source(models.TextChoices):
     UI = "ui", "Web"
     API = "api", "API"
     PORTAL = "portal", "Vendor portal"
+    EMAIL = "email", "Captured e-mail"
+    CALENDAR = "calendar", "Calendar invite"
 
 
 class Interaction(TenantModel):

@@ -34,12 +34,14 @@ def test_every_tenant_model_is_audited():
 
     from accounts.tenancy import TenantModel
 
-    missing = [
+    missing = {
         m.__name__
         for m in apps.get_models()
         if issubclass(m, TenantModel) and not auditlog.contains(m)
-    ]
-    assert missing == []
+    }
+    # Only what the mail-capture pipeline writes in bulk opts out (``audited = False``): a
+    # person's triage decision is audited as the AddressRule it writes.
+    assert missing == {"InboundMessage", "MailThread", "MailAttachment", "MailboxCursor"}
 
 
 def test_token_secrets_never_reach_the_trail(manager):

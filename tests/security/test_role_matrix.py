@@ -80,6 +80,8 @@ VIEWERS_MAY_POST = {  # they change only the viewer's own session or tokens
     "accounts:apitoken_revoke",
     "engagements:lesson_read",  # post-mortems: a viewer marks a lesson read for themselves
     "engagements:digest_toggle",  # health watcher: a viewer opts out of their own digest
+    "engagements:calendar_feed_create",  # capture: a viewer's own calendar feed
+    "engagements:calendar_feed_revoke",
 }
 
 

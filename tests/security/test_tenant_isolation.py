@@ -47,6 +47,7 @@ def victim_world(org, user, marker: str = MARKER) -> dict[type, list]:
         milestone=milestone,
         marker=marker,
     )
+    rows += capture_extras(org=org, user=user, engagement=engagement, marker=marker)
     create_api_token(org=org, user=user, name=marker, scope=TokenScope.WRITE)
     world: dict[type, list] = {}
     for row in rows:
@@ -232,6 +233,67 @@ def postmortem_rows(*, org, user, engagement, vendor, marker) -> list:
         ),
         ChecklistItem.objects.create(**common, engagement=engagement, lesson=lesson, text=marker),
         PostMortemComment.objects.create(**common, postmortem=pm, by=user, text=marker),
+    ]
+
+
+def capture_extras(*, org, user, engagement, marker) -> list:
+    """Mail capture's rows: a routed message in a thread, one in triage, what triage learned."""
+    from django.core.files.base import ContentFile
+    from django.utils import timezone
+
+    from engagements.models import (
+        AddressRule,
+        CalendarFeed,
+        CaptureSettings,
+        EngagementCapture,
+        InboundMessage,
+        MailAttachment,
+        MailboxCursor,
+        MailThread,
+        Meeting,
+    )
+
+    now = timezone.now()
+    common = {"org": org}
+    thread = MailThread.objects.create(
+        **common, engagement=engagement, subject=marker, started_at=now, last_at=now
+    )
+    message = InboundMessage.objects.create(
+        **common,
+        via="smtp",
+        subject=marker,
+        new_text=marker,
+        from_address=f"{marker.lower()}@victim.example",
+        status="routed",
+        engagement=engagement,
+        thread=thread,
+        message_id=f"{marker}@victim",
+    )
+    triage = InboundMessage.objects.create(
+        **common, via="smtp", subject=marker, new_text=marker, status="triage", reason=marker
+    )
+    return [
+        CaptureSettings.objects.create(**common),
+        EngagementCapture.objects.create(**common, engagement=engagement, enabled=True),
+        thread,
+        message,
+        triage,
+        MailAttachment.objects.create(
+            **common,
+            message=message,
+            name=f"{marker}.txt",
+            content_type="text/plain",
+            size=len(marker),
+            file=ContentFile(marker.encode(), name=f"{marker}.txt"),
+        ),
+        AddressRule.objects.create(
+            **common, address=f"{marker.lower()}@victim.example", engagement=engagement
+        ),
+        Meeting.objects.create(
+            **common, engagement=engagement, uid=marker, summary=marker, starts_at=now
+        ),
+        CalendarFeed.objects.create(**common, user=user, token_hash=marker[:64]),
+        MailboxCursor.objects.create(**common, mailbox=marker),
     ]
 
 

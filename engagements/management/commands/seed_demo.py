@@ -8,6 +8,7 @@ from django.utils import timezone
 
 from accounts.demo import DEMO_PASSWORD, DEMO_USERS, seed_accounts
 from accounts.tenancy import all_organizations
+from engagements.capture.demo import seed_mail
 from engagements.demo import seed_engagements
 from engagements.watch import services as watch
 from engagements.watch.tasks import reevaluations_collected
@@ -35,7 +36,8 @@ class Command(BaseCommand):
         # Each row written asks for a re-evaluation; the sweeps below answer them all.
         with reevaluations_collected():
             made = seed_engagements(accounts)  # with the approved/active demo vendors
-        self.stdout.write(f"Demo engagements: {len(made)} created.")
+            mail = seed_mail(accounts)  # captured threads and a triage inbox
+        self.stdout.write(f"Demo engagements: {len(made)} created; {mail} captured e-mails.")
         now = timezone.now()
         if made:
             # A month of history, swept day by day through the same code as beat's sweep

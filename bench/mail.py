@@ -1,0 +1,217 @@
+"""Benchmark of mail capture: SMTP ingest, provider webhooks and an IMAP mailbox import.
+
+Every message goes the whole way: parsed, routed to one of the capturing engagements,
+threaded, an interaction written, the thread settled, the watcher's re-evaluation queued.
+Then the watcher's pass over the engagements the mail touched is timed (the work each
+re-evaluation does; with a worker per core it bounds the lag behind the mail).
+
+    createdb -h 127.0.0.1 -U postgres vw_s
+    DATABASE_URL=postgres://postgres@127.0.0.1:5432/vw_s \\
+        .venv/bin/python bench/mail.py --smtp 2000 --webhook 2000 --imap 10000
+
+Needs dovecot for the IMAP part (apt-get install dovecot-imapd); --imap 0 skips it.
+"""
+
+import argparse
+import base64
+import json
+import os
+import smtplib
+import socket
+import statistics
+import sys
+import threading
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "outsourcing.settings")
+os.environ.setdefault("MAIL_INBOUND_DOMAIN", "in.bench.test")
+os.environ.setdefault("MAIL_WEBHOOK_SECRET", "bench:secret")
+
+import django
+
+django.setup()
+
+from django.core.management import call_command  # noqa: E402
+from django.db import close_old_connections, connection  # noqa: E402
+from django.test import Client  # noqa: E402
+from django.utils import timezone  # noqa: E402
+from imap_tools import MailBoxUnencrypted  # noqa: E402
+
+from accounts.models import Membership, Organization, Role, User  # noqa: E402
+from accounts.tenancy import all_organizations  # noqa: E402
+from engagements.capture import imap, services, smtp  # noqa: E402
+from engagements.capture.models import InboundMessage  # noqa: E402
+from engagements.delivery.models import Engagement  # noqa: E402
+from engagements.watch import services as watch  # noqa: E402
+from engagements.watch.tasks import reevaluations_collected  # noqa: E402
+from outsourcing.celery import app  # noqa: E402
+from vendors.models import Vendor, VendorContact  # noqa: E402
+
+ENGAGEMENTS = 50
+
+
+def world():
+    org, _ = Organization.objects.get_or_create(slug="mail-bench", defaults={"name": "Mail bench"})
+    user = User.objects.filter(email="bench@buyer.test").first() or User.objects.create_user(
+        "bench@buyer.test", "x"
+    )
+    Membership.objects.get_or_create(org=org, user=user, defaults={"role": Role.MANAGER})
+    engagements = []
+    for i in range(ENGAGEMENTS):
+        vendor, _ = Vendor.objects.get_or_create(org=org, name=f"Bench vendor {i}")
+        VendorContact.objects.get_or_create(
+            org=org, vendor=vendor, email=f"pm@vendor{i}.test", defaults={"name": f"PM {i}"}
+        )
+        e = Engagement.objects.filter(org=org, title=f"Bench engagement {i}").first()
+        if e is None:
+            today = timezone.localdate()
+            e = Engagement.objects.create(
+                org=org, vendor=vendor, owner=user, title=f"Bench engagement {i}",
+                budget=10000, currency="EUR", start_date=today, target_end_date=today,
+                status="active",
+            )  # fmt: skip
+        engagements.append((e, services.set_capture(engagement=e, enabled=True)))
+    return org, user, engagements
+
+
+def message(run: str, n: int, engagements, user) -> tuple[bytes, str]:
+    # Pairs: our message (even n), then the vendor's reply to it (odd n), same engagement.
+    i = (n // 2) % len(engagements)
+    _e, cap = engagements[i]
+    ours = n % 2 == 0
+    parent = "" if ours else f"<{run}-{n - 1}@bench>"
+    sender, to = (user.email, f"pm@vendor{i}.test") if ours else (f"pm@vendor{i}.test", user.email)
+    raw = (
+        f"From: {sender}\r\nTo: {to}\r\nSubject: Status {n}\r\nMessage-ID: <{run}-{n}@bench>\r\n"
+        + (f"In-Reply-To: {parent}\r\nReferences: {parent}\r\n" if parent else "")
+        + f"Date: {timezone.now():%a, %d %b %Y %H:%M:%S +0000}\r\n"
+        + "Content-Type: text/plain; charset=utf-8\r\n\r\n"
+        + f"Update number {n}.\r\n\r\nOn Monday you wrote:\r\n> earlier text\r\n"
+    ).encode()
+    return raw, services.capture_address(cap.token)
+
+
+def report(name: str, count: int, seconds: float, target: str) -> None:
+    print(
+        f"{name}: {count} messages in {seconds:.1f} s = {count / seconds:.0f}/s (target {target})"
+    )
+
+
+def bench_smtp(count: int, clients: int, engagements, user) -> None:
+    port = _free_port()
+    receiver = smtp.controller("127.0.0.1", port)
+    receiver.start()
+    run = f"smtp{int(time.time())}"
+    per = [list(range(c, count, clients)) for c in range(clients)]
+
+    def client(numbers):
+        with smtplib.SMTP("127.0.0.1", port, timeout=60) as s:
+            for n in numbers:
+                raw, address = message(run, n, engagements, user)
+                s.sendmail(user.email, [address], raw)
+
+    started = time.perf_counter()
+    threads = [threading.Thread(target=client, args=(numbers,)) for numbers in per]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    report(f"SMTP ({clients} clients)", count, time.perf_counter() - started, "≥ 100/s")
+    receiver.stop()
+
+
+def bench_webhook(count: int, engagements, user) -> None:
+    client = Client()
+    auth = {"HTTP_AUTHORIZATION": "Basic " + base64.b64encode(b"bench:secret").decode()}
+    run = f"hook{int(time.time())}"
+    times = []
+    started = time.perf_counter()
+    for n in range(count):
+        raw, address = message(run, n, engagements, user)
+        t0 = time.perf_counter()
+        response = client.post(
+            "/mail/inbound/sendgrid/",
+            {
+                "email": raw.decode(),
+                "to": address,
+                "envelope": json.dumps({"to": [address], "from": user.email}),
+            },
+            **auth,
+        )
+        times.append(time.perf_counter() - t0)
+        assert response.status_code == 200, response.status_code
+    report("webhook (SendGrid, one client)", count, time.perf_counter() - started, "≥ 200/s")
+    times.sort()
+    print(f"  per request: median {statistics.median(times) * 1000:.1f} ms, "
+          f"p95 {times[int(len(times) * 0.95)] * 1000:.1f} ms")  # fmt: skip
+
+
+def bench_imap(count: int, org, engagements, user) -> None:
+    from tests.capture.dovecot import PASSWORD, USER, running_dovecot
+
+    run = f"imap{int(time.time())}"
+    with running_dovecot() as (host, port):
+        started = time.perf_counter()
+        with MailBoxUnencrypted(host, port).login(USER, PASSWORD) as box:
+            for n in range(count):
+                raw, _ = message(run, n, engagements, user)
+                box.append(raw, "INBOX", dt=None, flag_set=())
+        print(
+            f"IMAP: filled the mailbox with {count} messages in {time.perf_counter() - started:.1f} s"
+        )
+        started = time.perf_counter()
+        result = imap.poll_mailbox(
+            org=org, host=host, port=port, user=USER, password=PASSWORD, ssl=False
+        )
+        report("IMAP import", result.read, time.perf_counter() - started, f"{count} in ≤ 60 s")
+        started = time.perf_counter()
+        again = imap.poll_mailbox(
+            org=org, host=host, port=port, user=USER, password=PASSWORD, ssl=False
+        )
+        print(f"  second poll: {again.read} new in {time.perf_counter() - started:.2f} s")
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--smtp", type=int, default=2000)
+    parser.add_argument("--smtp-clients", type=int, default=4)
+    parser.add_argument("--webhook", type=int, default=2000)
+    parser.add_argument("--imap", type=int, default=10000)
+    args = parser.parse_args()
+    # Re-evaluations the receiver's threads queue stay in memory: the watcher's pass is
+    # timed below instead, and no shared broker fills up with bench tasks.
+    app.conf.broker_url = "memory://"
+    app.conf.broker_transport_options = {}
+    call_command("migrate", verbosity=0)
+    with all_organizations():
+        org, user, engagements = world()
+        print(f"database: {connection.vendor}; {len(engagements)} capturing engagements; "
+              f"load average {os.getloadavg()[0]:.1f}")  # fmt: skip
+        # Re-evaluations are collected, not sent: the watcher's pass is timed below instead.
+        with reevaluations_collected():
+            if args.smtp:
+                bench_smtp(args.smtp, args.smtp_clients, engagements, user)
+                close_old_connections()
+            if args.webhook:
+                bench_webhook(args.webhook, engagements, user)
+            if args.imap:
+                bench_imap(args.imap, org, engagements, user)
+        started = time.perf_counter()
+        swept = watch.sweep(at=timezone.now(), engagement_ids=[e.pk for e, _ in engagements])
+        print(f"watcher: re-evaluated the {swept.engagements} engagements the mail touched "
+              f"in {time.perf_counter() - started:.2f} s")  # fmt: skip
+        print(f"stored messages in the bench organization: "
+              f"{InboundMessage.objects.filter(org=org).count()}; "
+              f"load average {os.getloadavg()[0]:.1f}")  # fmt: skip
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,1 @@
+"""Mail and calendar capture: messages in, routed to engagements, turned into interactions."""

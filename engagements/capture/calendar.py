@@ -1,0 +1,224 @@
+"""Calendars in and out (icalendar).
+
+In: ``.ics`` invites found in captured mail (METHOD REQUEST, CANCEL; a higher SEQUENCE is a
+reschedule) become ``Meeting`` rows of the engagement. A meeting is *not* contact until its
+owner confirms how it went (held, vendor no-show, we cancelled): then a held meeting or a
+no-show becomes an interaction (``source=calendar``) the watcher reads; unconfirmed meetings
+count as unknown.
+
+Out: a per-member secret feed of what falls due: deliverables, milestones, the next check-in
+(last held contact + cadence) and vendor reviews, for the organization's active engagements.
+"""
+
+import secrets
+from datetime import date, datetime, time, timedelta
+
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.db.models import Max, Q
+from django.utils import timezone
+from icalendar import Calendar, Event
+
+from accounts.models import User, hash_token
+from engagements.capture.models import CalendarFeed, InboundMessage, Meeting
+from engagements.delivery import services as delivery
+from engagements.delivery.models import (
+    Channel,
+    Deliverable,
+    DeliverableStatus,
+    Direction,
+    Engagement,
+    EngagementStatus,
+    Interaction,
+    Milestone,
+    Outcome,
+    Source,
+)
+from vendors.models import Vendor
+
+NAG_AFTER = timedelta(days=2)
+TWO_WAY = (Outcome.HELD, Outcome.ANSWERED)
+
+
+def _moment(value) -> datetime | None:
+    if isinstance(value, datetime):
+        return value if value.tzinfo else timezone.make_aware(value, timezone.UTC)
+    if isinstance(value, date):
+        return timezone.make_aware(datetime.combine(value, time(9)), timezone.UTC)
+    return None
+
+
+def meetings_from_invites(*, message: InboundMessage, calendars: list[bytes]) -> list[Meeting]:
+    """Create, reschedule or cancel the meetings of the invites in one routed message."""
+    found = []
+    for data in calendars[:5]:
+        try:
+            calendar = Calendar.from_ical(data)
+        except Exception:
+            continue
+        method = str(calendar.get("METHOD", "REQUEST")).upper()
+        if method not in ("REQUEST", "PUBLISH", "CANCEL"):
+            continue  # REPLY (accepted/declined) and the rest change nothing here
+        for event in calendar.walk("VEVENT"):
+            uid = str(event.get("UID", ""))[:255]
+            start = _moment(event.decoded("DTSTART", None))
+            if not uid or start is None:
+                continue
+            sequence = int(event.get("SEQUENCE", 0) or 0)
+            cancelled = method == "CANCEL" or str(event.get("STATUS", "")).upper() == "CANCELLED"
+            found.append(_upsert(message, uid, sequence, event, start, cancelled))
+    return [m for m in found if m is not None]
+
+
+def _upsert(message, uid, sequence, event, start, cancelled) -> Meeting | None:
+    meeting = Meeting.unscoped.filter(engagement_id=message.engagement_id, uid=uid).first()
+    if meeting and sequence < meeting.sequence:
+        return meeting  # an older version of the invite, read late
+    end = _moment(event.decoded("DTEND", None)) if event.get("DTEND") else None
+    fields = {
+        "sequence": sequence,
+        "summary": str(event.get("SUMMARY", ""))[:300],
+        "starts_at": start,
+        "ends_at": end,
+    }
+    if meeting is None:
+        meeting = Meeting.unscoped.create(
+            org_id=message.org_id,
+            engagement_id=message.engagement_id,
+            uid=uid,
+            state=Meeting.State.CANCELLED if cancelled else Meeting.State.SCHEDULED,
+            **fields,
+        )
+        return meeting
+    if meeting.state in (Meeting.State.SCHEDULED, Meeting.State.CANCELLED):
+        fields["state"] = Meeting.State.CANCELLED if cancelled else Meeting.State.SCHEDULED
+    Meeting.unscoped.filter(pk=meeting.pk).update(**fields)
+    meeting.refresh_from_db()
+    return meeting
+
+
+def awaiting_confirmation(*, engagement: Engagement, at: datetime | None = None):
+    """Meetings that have started and still wait for their owner to say how they went."""
+    at = at or timezone.now()
+    return Meeting.objects.filter(
+        engagement=engagement, state=Meeting.State.SCHEDULED, starts_at__lte=at
+    )
+
+
+def is_nagging(meeting: Meeting, at: datetime | None = None) -> bool:
+    """Unconfirmed two days after its start: shown as overdue for confirmation."""
+    at = at or timezone.now()
+    return meeting.state == Meeting.State.SCHEDULED and at - meeting.starts_at > NAG_AFTER
+
+
+CONFIRMABLE = {
+    Meeting.State.HELD: Outcome.HELD,
+    Meeting.State.VENDOR_NO_SHOW: Outcome.VENDOR_NO_SHOW,
+    Meeting.State.WE_CANCELLED: None,  # no contact, and not the vendor's fault
+}
+
+
+@transaction.atomic
+def confirm_meeting(*, meeting: Meeting, state: str, by: User) -> Meeting:
+    """Record how a meeting went (once, after its start); held or no-show feeds the watcher."""
+    if state not in CONFIRMABLE:
+        raise ValidationError({"state": "Held, vendor no-show or we cancelled."})
+    if meeting.starts_at > timezone.now():
+        raise ValidationError("This meeting has not started yet.")
+    now = timezone.now()
+    if not Meeting.objects.filter(pk=meeting.pk, state=Meeting.State.SCHEDULED).update(
+        state=state, confirmed_by=by, confirmed_at=now
+    ):
+        raise ValidationError("This meeting was already confirmed or cancelled.")
+    meeting.state, meeting.confirmed_by, meeting.confirmed_at = state, by, now
+    outcome = CONFIRMABLE[state]
+    if outcome is not None:
+        interaction = delivery.log_interaction(
+            engagement=meeting.engagement,
+            by=by,
+            channel=Channel.MEETING,
+            direction=Direction.WE_TO_VENDOR,
+            outcome=outcome,
+            occurred_at=meeting.starts_at,
+            notes=meeting.summary,
+            source=Source.CALENDAR,
+        )
+        Meeting.objects.filter(pk=meeting.pk).update(interaction=interaction)
+        meeting.interaction = interaction
+    return meeting
+
+
+# --- the feed ---------------------------------------------------------------------------------
+
+
+@transaction.atomic
+def create_feed(*, org, user: User) -> tuple[CalendarFeed, str]:
+    """A new secret feed URL token for a member (shown once; only its hash is kept)."""
+    token = secrets.token_urlsafe(32)
+    feed = CalendarFeed.objects.create(org=org, user=user, token_hash=hash_token(token))
+    return feed, token
+
+
+@transaction.atomic
+def revoke_feed(*, feed: CalendarFeed) -> CalendarFeed:
+    """Revoke a feed URL: calendar apps stop getting updates at once."""
+    CalendarFeed.objects.filter(pk=feed.pk, revoked_at__isnull=True).update(
+        revoked_at=timezone.now()
+    )
+    feed.refresh_from_db()
+    return feed
+
+
+def feed_for_token(token: str) -> CalendarFeed | None:
+    return (
+        CalendarFeed.unscoped.select_related("org", "user")
+        .filter(token_hash=hash_token(token), revoked_at__isnull=True)
+        .first()
+    )
+
+
+def feed_ics(*, feed: CalendarFeed) -> bytes:
+    """The feed's calendar: what falls due in the organization's active engagements (5 queries)."""
+    org_id = feed.org_id
+    active = Engagement.unscoped.filter(org_id=org_id, status=EngagementStatus.ACTIVE)
+    cal = Calendar()
+    cal.add("prodid", "-//Vendorwatch//Due dates//EN")
+    cal.add("version", "2.0")
+    cal.add("x-wr-calname", f"Vendorwatch: {feed.org.name}")
+
+    def day(uid: str, on: date, summary: str) -> None:
+        event = Event()
+        event.add("uid", f"{uid}@vendorwatch")
+        event.add("dtstamp", timezone.now())
+        event.add("dtstart", on)
+        event.add("dtend", on + timedelta(days=1))
+        event.add("summary", summary)
+        cal.add_component(event)
+
+    for d in (
+        Deliverable.unscoped.filter(engagement__in=active)
+        .exclude(status=DeliverableStatus.ACCEPTED)
+        .select_related("engagement")[:2000]
+    ):
+        day(f"deliverable-{d.pk}", d.due_date, f"Due: {d.title} ({d.engagement.title})")
+    for m in Milestone.unscoped.filter(engagement__in=active).select_related("engagement")[:2000]:
+        day(f"milestone-{m.pk}", m.due_date, f"Milestone: {m.title} ({m.engagement.title})")
+    last = dict(
+        Interaction.unscoped.filter(engagement__in=active, outcome__in=TWO_WAY)
+        .values("engagement_id")
+        .annotate(at=Max("occurred_at"))
+        .values_list("engagement_id", "at")
+    )
+    for e in active.only("pk", "title", "contact_cadence_days", "start_date")[:2000]:
+        since = last.get(e.pk)
+        base = since.date() if since else e.start_date
+        day(
+            f"checkin-{e.pk}",
+            base + timedelta(days=e.contact_cadence_days),
+            f"Check-in due: {e.title}",
+        )
+    for v in Vendor.unscoped.filter(
+        Q(org_id=org_id), review_due_on__isnull=False, engagements__in=active
+    ).distinct()[:500]:
+        day(f"vendor-review-{v.pk}", v.review_due_on, f"Vendor review due: {v.name}")
+    return cal.to_ical()

@@ -1,0 +1,215 @@
+"""Mail capture's pages: the triage inbox, an engagement's threads, the provider webhooks."""
+
+from datetime import timedelta
+
+from django.conf import settings
+from django.contrib import messages
+from django.contrib.auth.decorators import login_not_required
+from django.core.exceptions import ValidationError
+from django.db.models import Prefetch
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseBadRequest
+from django.shortcuts import get_object_or_404, redirect
+from django.urls import reverse
+from django.utils import timezone
+from django.views.decorators.csrf import csrf_exempt
+from django.views.decorators.http import require_POST, require_safe
+
+from accounts.decorators import allow_viewer, manager_required, member_required
+from engagements.capture import calendar, inbound, services
+from engagements.capture.forms import AssignForm
+from engagements.capture.models import (
+    CalendarFeed,
+    EngagementCapture,
+    InboundMessage,
+    MailThread,
+    Meeting,
+)
+from engagements.delivery.models import Engagement
+from outsourcing.htmx import render
+
+TRIAGE_PAGE = 50
+
+
+@csrf_exempt
+@login_not_required
+@require_POST
+def inbound_webhook(request: HttpRequest, provider: str) -> HttpResponse:
+    """A provider's inbound webhook (anymail verifies it); 404 until its secret is set."""
+    if not inbound.configured(provider):
+        raise Http404("This inbound webhook is not configured.")
+    try:
+        return inbound.PROVIDERS[provider].as_view()(request)
+    except (KeyError, ValueError, TypeError, AttributeError) as exc:
+        # A payload the provider's parser cannot read: a clear 400, not a 500 (a 5xx would
+        # make the provider retry the same broken payload). Database errors still 5xx.
+        return HttpResponseBadRequest(f"Unreadable {provider} payload ({exc.__class__.__name__}).")
+
+
+@require_safe
+@member_required
+def triage_list(request: HttpRequest) -> HttpResponse:
+    """Messages the matcher could not place, newest first, each with assign and ignore."""
+    waiting = InboundMessage.objects.filter(status=InboundMessage.Status.TRIAGE)
+    rows = list(waiting.order_by("-received_at", "-pk")[:TRIAGE_PAGE])
+    return render(
+        request,
+        "engagements/triage_list.html",
+        {"rows": rows, "total": waiting.count(), "form": AssignForm()},
+    )
+
+
+@require_POST
+@manager_required
+def triage_assign(request: HttpRequest, pk: int) -> HttpResponse:
+    """File a message under an engagement (the matcher learns its outside addresses)."""
+    message = get_object_or_404(InboundMessage.objects.all(), pk=pk)
+    form = AssignForm(request.POST)
+    if form.is_valid():
+        try:
+            services.assign_message(
+                message=message, engagement=form.cleaned_data["engagement"], by=request.user
+            )
+        except ValidationError as exc:
+            messages.error(request, " ".join(exc.messages))
+        else:
+            messages.success(request, f"Filed under “{form.cleaned_data['engagement'].title}”.")
+    else:
+        messages.error(request, "Choose one of your engagements.")
+    return redirect("engagements:triage_list")
+
+
+@require_POST
+@manager_required
+def triage_ignore(request: HttpRequest, pk: int) -> HttpResponse:
+    """Ignore a message; mail with the same outside addresses is ignored from now on."""
+    message = get_object_or_404(InboundMessage.objects.all(), pk=pk)
+    try:
+        services.ignore_message(message=message, by=request.user)
+    except ValidationError as exc:
+        messages.error(request, " ".join(exc.messages))
+    else:
+        messages.success(request, "Ignored; mail from these addresses will be ignored too.")
+    return redirect("engagements:triage_list")
+
+
+@require_safe
+@member_required
+def mail_threads(request: HttpRequest, pk: int) -> HttpResponse:
+    """An engagement's captured threads, each message with its reply state."""
+    engagement = get_object_or_404(Engagement.objects.select_related("vendor"), pk=pk)
+    capture = EngagementCapture.objects.filter(engagement=engagement).first()
+    threads = list(
+        MailThread.objects.filter(engagement=engagement).prefetch_related(
+            Prefetch(
+                "messages",
+                queryset=InboundMessage.objects.select_related("interaction")
+                .prefetch_related("attachments")
+                .order_by("sent_at", "pk"),
+            )
+        )[:50]
+    )
+    now = timezone.now()
+    window = timedelta(hours=engagement.response_window_hours)
+    for thread in threads:
+        for m in thread.messages.all():
+            m.state = _state(m, now, window)
+    return render(
+        request,
+        "engagements/mail_threads.html",
+        {
+            "engagement": engagement,
+            "capture": capture,
+            "address": services.capture_address(capture.token) if capture else "",
+            "configured": bool(services.capture_address("x")),
+            "threads": threads,
+            "meetings": [
+                (m, calendar.is_nagging(m, now), m.starts_at <= now)
+                for m in Meeting.objects.filter(engagement=engagement).order_by("-starts_at")[:20]
+            ],
+        },
+    )
+
+
+def _state(message: InboundMessage, now, window) -> str:
+    interaction = message.interaction
+    if interaction is None:
+        return message.get_status_display()
+    if interaction.outcome == "answered":
+        return f"answered after {interaction.response_hours} h"
+    waiting_for = "the vendor" if message.direction == "we_to_vendor" else "us"
+    if now - message.sent_at > window:
+        return f"unanswered (waiting for {waiting_for})"
+    return f"awaiting a reply from {waiting_for}"
+
+
+@require_POST
+@manager_required
+def capture_toggle(request: HttpRequest, pk: int) -> HttpResponse:
+    """Switch mail capture on or off for an engagement."""
+    engagement = get_object_or_404(Engagement.objects.all(), pk=pk)
+    enabled = request.POST.get("enabled") == "1"
+    services.set_capture(engagement=engagement, enabled=enabled)
+    messages.success(request, "Mail capture is on." if enabled else "Mail capture is off.")
+    return redirect("engagements:mail_threads", pk=engagement.pk)
+
+
+@require_POST
+@manager_required
+def meeting_confirm(request: HttpRequest, pk: int) -> HttpResponse:
+    """One click after the start: held, vendor no-show or we cancelled."""
+    meeting = get_object_or_404(Meeting.objects.select_related("engagement"), pk=pk)
+    try:
+        calendar.confirm_meeting(
+            meeting=meeting, state=request.POST.get("state", ""), by=request.user
+        )
+    except ValidationError as exc:
+        messages.error(request, " ".join(exc.messages))
+    else:
+        messages.success(request, f"“{meeting.summary}”: {meeting.get_state_display().lower()}.")
+    return redirect("engagements:mail_threads", pk=meeting.engagement_id)
+
+
+@require_safe
+@member_required
+def calendar_feeds(request: HttpRequest) -> HttpResponse:
+    """The member's calendar feed URLs (create one, revoke one)."""
+    feeds = CalendarFeed.objects.filter(user=request.user, revoked_at__isnull=True)
+    return render(request, "engagements/calendar_feeds.html", {"feeds": list(feeds)})
+
+
+@require_POST
+@allow_viewer  # a feed only reads, and it is the member's own
+@member_required
+def calendar_feed_create(request: HttpRequest) -> HttpResponse:
+    """A new secret feed URL, shown this once."""
+    _feed, token = calendar.create_feed(org=request.org, user=request.user)
+    url = settings.SITE_URL + reverse("engagements:calendar_feed", args=[token])
+    feeds = CalendarFeed.objects.filter(user=request.user, revoked_at__isnull=True)
+    return render(
+        request, "engagements/calendar_feeds.html", {"feeds": list(feeds), "new_url": url}
+    )
+
+
+@require_POST
+@allow_viewer
+@member_required
+def calendar_feed_revoke(request: HttpRequest, pk: int) -> HttpResponse:
+    """Revoke one of the member's feed URLs."""
+    feed = get_object_or_404(CalendarFeed.objects.filter(user=request.user), pk=pk)
+    calendar.revoke_feed(feed=feed)
+    messages.success(request, "Feed revoked: calendar apps stop getting updates.")
+    return redirect("engagements:calendar_feeds")
+
+
+@login_not_required
+@require_safe
+def calendar_feed(request: HttpRequest, token: str) -> HttpResponse:
+    """The iCalendar feed behind a secret URL (404 once revoked)."""
+    feed = calendar.feed_for_token(token)
+    if feed is None:
+        raise Http404("No such calendar feed.")
+    response = HttpResponse(
+        calendar.feed_ics(feed=feed), content_type="text/calendar; charset=utf-8"
+    )
+    response["Cache-Control"] = "private, max-age=300"
+    return response
