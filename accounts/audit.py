@@ -72,7 +72,12 @@ def register_tenant_models() -> None:
             and getattr(model, "audited", True)
             and not auditlog.contains(model)
         ):
-            auditlog.register(model, exclude_fields=["token_hash", "secret", "version"])
+            # Reverse relations are not the row's own data, and reading a reverse one-to-one
+            # (a captured message or meeting behind an interaction) costs a query per save.
+            reverse = [
+                f.name for f in model._meta.get_fields() if f.auto_created and not f.concrete
+            ]
+            auditlog.register(model, exclude_fields=["token_hash", "secret", "version", *reverse])
 
 
 # --- the trail as people read it -------------------------------------------------------------
