@@ -25,6 +25,7 @@ from engagements.capture.models import (
     Meeting,
 )
 from engagements.delivery.models import Engagement
+from outsourcing.confirm import ask_first, confirmed
 from outsourcing.htmx import render
 
 TRIAGE_PAGE = 50
@@ -196,6 +197,14 @@ def calendar_feed_create(request: HttpRequest) -> HttpResponse:
 def calendar_feed_revoke(request: HttpRequest, pk: int) -> HttpResponse:
     """Revoke one of the member's feed URLs."""
     feed = get_object_or_404(CalendarFeed.objects.filter(user=request.user), pk=pk)
+    if not confirmed(request):
+        return ask_first(
+            request,
+            question="Revoke this calendar feed?",
+            detail="Calendar apps subscribed to its address stop getting updates at once.",
+            button="Revoke",
+            back=reverse("engagements:calendar_feeds"),
+        )
     calendar.revoke_feed(feed=feed)
     messages.success(request, "Feed revoked: calendar apps stop getting updates.")
     return redirect("engagements:calendar_feeds")

@@ -138,7 +138,11 @@ def test_the_feed_lists_due_dates_and_stops_when_revoked(org, engagement, viewer
     assert "Due: Wizard front end (Onboarding revamp)" in summaries
     assert "Check-in due: Onboarding revamp" in summaries
     feed = page.context["feeds"][0]
-    viewer.client().post(reverse("engagements:calendar_feed_revoke", args=[feed.pk]))
+    revoke = reverse("engagements:calendar_feed_revoke", args=[feed.pk])
+    asked = viewer.client().post(revoke)
+    assert "Revoke this calendar feed?" in asked.content.decode()
+    assert Client().get(path).status_code == 200  # nothing revoked by one click
+    viewer.client().post(revoke, {"confirm": "yes"})
     assert Client().get(path).status_code == 404
 
 
