@@ -259,6 +259,8 @@ def test_every_api_list_and_search_of_the_attacker_shows_only_its_own_rows(
             elif MARKER in text_of(response):
                 problems.append(f"GET {url}?{query} shows victim data")
             lists += response.status_code == 200
+            if not query and response.status_code == 404:
+                break  # one of the attacker's ids of another kind: no list to filter here
     assert lists > 20, f"too few API answers to mean anything: {lists}"
     assert not problems, "\n".join(problems[:40])
 
