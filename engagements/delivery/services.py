@@ -678,22 +678,7 @@ def record_spend(
     milestone: Milestone | None = None,
 ) -> SpendEntry:
     """Record money paid to the vendor, in the engagement's currency."""
-    check_values(SpendEntry, date=date, amount=amount)
-    try:
-        check_happened(date, tz=engagement.org.tzinfo)
-    except ValidationError as exc:
-        raise ValidationError({"date": exc.messages}) from None
-    if amount is None or amount <= 0:
-        raise ValidationError({"amount": "Enter an amount above zero."})
-    if currency != engagement.currency:
-        raise ValidationError(
-            {
-                "currency": f"The budget is in {engagement.currency}; record spend in "
-                f"{engagement.currency} (convert it first)."
-            }
-        )
-    if milestone is not None and milestone.engagement_id != engagement.pk:
-        raise ValidationError({"milestone": "Choose a milestone of this engagement."})
+    _check_spend(engagement, date=date, amount=amount, currency=currency, milestone=milestone)
     entry = SpendEntry.objects.create(
         org_id=engagement.org_id,
         engagement=engagement,
@@ -992,7 +977,7 @@ def delete_deliverable(*, deliverable: Deliverable, by: User, why: str) -> Scope
 def _check_spend(
     engagement: Engagement, *, date: date, amount: Decimal, currency: str, milestone
 ) -> None:
-    """The rules of a spend entry, the same as ``record_spend``'s."""
+    """The rules of a spend entry, recorded or corrected."""
     check_values(SpendEntry, date=date, amount=amount)
     try:
         check_happened(date, tz=engagement.org.tzinfo)
