@@ -696,6 +696,39 @@ def record_spend(
 # --- interactions and questions ---------------------------------------------------------------
 
 
+def _check_interaction(
+    *,
+    occurred_at: datetime | None,
+    channel: str,
+    direction: str,
+    outcome: str,
+    comfort: int | None,
+    response_hours: int | None,
+) -> None:
+    """The rules of an interaction, logged or corrected: it happened (not in the future),
+    its kinds are ours, an answer says how long it took, comfort is 1 to 5."""
+    check_values(
+        Interaction, occurred_at=occurred_at, comfort=comfort, response_hours=response_hours
+    )
+    try:
+        check_happened(occurred_at)
+    except ValidationError as exc:
+        raise ValidationError({"occurred_at": exc.messages}) from None
+    errors = {}
+    if channel not in Channel.values:
+        errors["channel"] = "Choose one of the listed channels."
+    if direction not in Direction.values:
+        errors["direction"] = "Choose one of the listed directions."
+    if outcome not in Outcome.values:
+        errors["outcome"] = "Choose one of the listed outcomes."
+    elif outcome == Outcome.ANSWERED and response_hours is None:
+        errors["response_hours"] = "After how many hours was it answered?"
+    if comfort is not None and not 1 <= comfort <= 5:
+        errors["comfort"] = "Comfort is 1 (awful) to 5 (great)."
+    if errors:
+        raise ValidationError(errors)
+
+
 @transaction.atomic
 def log_interaction(
     *,
@@ -713,17 +746,14 @@ def log_interaction(
     source: str = "ui",
 ) -> Interaction:
     """Record a call, meeting, e-mail or message (and an open question raised in it)."""
-    check_values(
-        Interaction, occurred_at=occurred_at, comfort=comfort, response_hours=response_hours
+    _check_interaction(
+        occurred_at=occurred_at,
+        channel=channel,
+        direction=direction,
+        outcome=outcome,
+        comfort=comfort,
+        response_hours=response_hours,
     )
-    try:
-        check_happened(occurred_at)
-    except ValidationError as exc:
-        raise ValidationError({"occurred_at": exc.messages}) from None
-    if outcome == Outcome.ANSWERED and response_hours is None:
-        raise ValidationError({"response_hours": "After how many hours was it answered?"})
-    if comfort is not None and not 1 <= comfort <= 5:
-        raise ValidationError({"comfort": "Comfort is 1 (awful) to 5 (great)."})
     interaction = Interaction.objects.create(
         org_id=engagement.org_id,
         engagement=engagement,
@@ -1060,28 +1090,16 @@ def update_interaction(
     _check_open(engagement)
     if reason := interaction_locked(interaction):
         raise Conflict(reason)
-    check_values(
-        Interaction, occurred_at=occurred_at, comfort=comfort, response_hours=response_hours
-    )
     if occurred_at is None:
         raise ValidationError({"occurred_at": "When did it happen?"})
-    try:
-        check_happened(occurred_at)
-    except ValidationError as exc:
-        raise ValidationError({"occurred_at": exc.messages}) from None
-    errors = {}
-    if channel not in Channel.values:
-        errors["channel"] = "Choose one of the listed channels."
-    if direction not in Direction.values:
-        errors["direction"] = "Choose one of the listed directions."
-    if outcome not in Outcome.values:
-        errors["outcome"] = "Choose one of the listed outcomes."
-    elif outcome == Outcome.ANSWERED and response_hours is None:
-        errors["response_hours"] = "After how many hours was it answered?"
-    if comfort is not None and not 1 <= comfort <= 5:
-        errors["comfort"] = "Comfort is 1 (awful) to 5 (great)."
-    if errors:
-        raise ValidationError(errors)
+    _check_interaction(
+        occurred_at=occurred_at,
+        channel=channel,
+        direction=direction,
+        outcome=outcome,
+        comfort=comfort,
+        response_hours=response_hours,
+    )
     changes = {
         "channel": channel,
         "direction": direction,
