@@ -19,7 +19,6 @@ from django.template.response import TemplateResponse
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.cache import patch_vary_headers
-from django.utils.formats import number_format
 from django.views.decorators.http import require_http_methods, require_POST, require_safe
 
 from accounts.decorators import manager_required, member_required
@@ -60,6 +59,7 @@ from engagements.delivery.models import (
     SpendEntry,
 )
 from engagements.delivery.pages import PAGE, REGIONS, context_for, region_context
+from outsourcing.formats import day, moment, money
 from outsourcing.htmx import WriteView, answer_write, render
 
 ENGAGEMENTS_PER_PAGE = 25
@@ -471,10 +471,6 @@ class RecordRemove(RegionWrite):
         return _edit_page(self.request, self.c, self.c.form())
 
 
-def _money(amount, currency: str) -> str:
-    return f"{number_format(amount, 2, force_grouping=True)} {currency}"
-
-
 # engagement and readiness
 
 
@@ -612,7 +608,7 @@ def _deliverable_correction(deliverable: Deliverable) -> Correction:
 
 def _spend_correction(request: HttpRequest, entry: SpendEntry) -> Correction:
     engagement = entry.engagement
-    what = f"{_money(entry.amount, entry.currency)} on {entry.date:%-d %b %Y}"
+    what = f"{money(entry.amount, entry.currency)} on {day(entry.date)}"
     return Correction(
         engagement=engagement,
         region="spend",
@@ -669,7 +665,7 @@ spend_delete = RecordRemove.as_view(
 
 def _interaction_correction(request: HttpRequest, interaction: Interaction) -> Correction:
     when = timezone.localtime(interaction.occurred_at)
-    what = f"{interaction.get_channel_display().lower()} of {when:%-d %b %Y %H:%M}"
+    what = f"{interaction.get_channel_display().lower()} of {moment(interaction.occurred_at)}"
     locked = services.interaction_locked(interaction)
     return Correction(
         engagement=interaction.engagement,

@@ -18,7 +18,7 @@ from engagements.alerts import services as alerts
 from engagements.delivery import services
 from engagements.models import ExitCriterion, FailureItem, Interaction, Milestone, SpendEntry
 from engagements.postmortems import services as postmortems
-from engagements.watch import tasks as watch_tasks
+from engagements.watch import marks as watch_marks
 from outsourcing.validation import FUTURE_MESSAGE
 from tests.factories import (
     PASSWORD,
@@ -35,13 +35,9 @@ WIDTHS = {"desktop": (1366, 900), "phone": (390, 844)}
 
 @pytest.fixture
 def reevaluated(monkeypatch) -> list[int]:
-    """The engagements the watcher was asked to re-evaluate after a commit (no broker)."""
+    """The engagements the watcher was asked to re-evaluate (each write's dirty mark)."""
     calls: list[int] = []
-    monkeypatch.setattr(
-        watch_tasks,
-        "engagement_changed_after_commit",
-        lambda engagement_id: calls.append(engagement_id),
-    )
+    monkeypatch.setattr(watch_marks, "mark", lambda *ids, **kw: calls.extend(ids))
     return calls
 
 
@@ -110,7 +106,7 @@ def test_a_manager_corrects_and_removes_each_record_and_the_owner_reads_it_in_wo
     editor = _open_editor(page, "spend", "Deposit")
     editor.get_by_label("Amount").fill("1250")
     editor.get_by_role("button", name="Save").click()
-    expect(page.locator("#spend")).to_contain_text("1,250.00 EUR")
+    expect(page.locator("#spend")).to_contain_text("1,250 EUR")
     editor = _open_editor(page, "spend", "Deposit")
     editor.get_by_role("button", name="Remove").click()
     expect(page.locator("#spend")).to_contain_text("No spend recorded yet.")
@@ -185,7 +181,7 @@ def test_cancelling_the_question_removes_nothing(
     editor = _open_editor(page, "spend", "Deposit")
     editor.get_by_role("button", name="Remove").click()
     expect(editor).to_be_visible()
-    assert asked and asked[0].startswith("Remove the spend of 1,000.00 EUR")
+    assert asked and asked[0].startswith("Remove the spend of 1,000 EUR")
     assert SpendEntry.objects.exists()
 
 

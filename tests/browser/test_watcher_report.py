@@ -6,7 +6,6 @@ from playwright.sync_api import Page, expect
 
 from accounts.demo import DEMO_PASSWORD, seed_accounts
 from engagements.demo import seed_engagements
-from engagements.watch import tasks as watch_tasks
 from vendors.demo import seed_vendors
 
 pytestmark = pytest.mark.browser
@@ -15,7 +14,6 @@ pytestmark = pytest.mark.browser
 def test_owner_changes_a_threshold_and_sees_the_report_recompute(
     transactional_db, live_server, page: Page, monkeypatch
 ):
-    monkeypatch.setattr(watch_tasks, "engagement_changed_after_commit", lambda **kw: None)
     accounts = seed_accounts()
     seed_vendors(accounts)
     seed_engagements(accounts)
