@@ -903,6 +903,17 @@ def _save(record, changes: dict, *, extra: tuple[str, ...] = ()) -> bool:
     return bool(changed)
 
 
+def _remove(record, *, locked: str | None = None) -> None:
+    """Remove a record a person typed: refused while its engagement is frozen or the record is
+    ``locked`` (the reason why); the watcher re-evaluates the engagement."""
+    engagement = record.engagement
+    _check_open(engagement)
+    if locked:
+        raise Conflict(locked)
+    record.delete()
+    hooks.engagement_changed(engagement=engagement)
+
+
 @transaction.atomic
 def update_readiness(*, engagement: Engagement, by: User, **answers) -> ReadinessCheck:
     """Answer the readiness check again (a new verdict; an earlier override no longer holds)."""
@@ -971,12 +982,7 @@ def milestone_locked(milestone: Milestone) -> str | None:
 @transaction.atomic
 def delete_milestone(*, milestone: Milestone, by: User) -> None:
     """Remove a milestone that holds no deliverables (spend booked on it stays, unassigned)."""
-    engagement = milestone.engagement
-    _check_open(engagement)
-    if reason := milestone_locked(milestone):
-        raise Conflict(reason)
-    milestone.delete()
-    hooks.engagement_changed(engagement=engagement)
+    _remove(milestone, locked=milestone_locked(milestone))
 
 
 def deliverable_locked(deliverable: Deliverable) -> str | None:
@@ -1059,10 +1065,7 @@ def update_spend(
 @transaction.atomic
 def delete_spend(*, entry: SpendEntry, by: User) -> None:
     """Remove a spend entry recorded by mistake."""
-    engagement = entry.engagement
-    _check_open(engagement)
-    entry.delete()
-    hooks.engagement_changed(engagement=engagement)
+    _remove(entry)
 
 
 def interaction_locked(interaction: Interaction) -> str | None:
@@ -1117,12 +1120,7 @@ def update_interaction(
 @transaction.atomic
 def delete_interaction(*, interaction: Interaction, by: User) -> None:
     """Remove an interaction logged by mistake (its open question stays, unlinked)."""
-    engagement = interaction.engagement
-    _check_open(engagement)
-    if reason := interaction_locked(interaction):
-        raise Conflict(reason)
-    interaction.delete()
-    hooks.engagement_changed(engagement=engagement)
+    _remove(interaction, locked=interaction_locked(interaction))
 
 
 @transaction.atomic
@@ -1139,7 +1137,4 @@ def update_exit_criterion(*, criterion: ExitCriterion, by: User, values: dict) -
 @transaction.atomic
 def delete_exit_criterion(*, criterion: ExitCriterion, by: User) -> None:
     """Remove an exit criterion."""
-    engagement = criterion.engagement
-    _check_open(engagement)
-    criterion.delete()
-    hooks.engagement_changed(engagement=engagement)
+    _remove(criterion)
