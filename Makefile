@@ -60,12 +60,16 @@ check: lint
 	SECRET_KEY=compose-config-check $(VENV)/bin/docker-compose -f docker-compose.yml config --quiet
 	$(PY) .ci/audit.py uv.lock
 
+# The suite runs on every core (pytest-xdist: a test database and a Redis database per
+# worker), then the fault tests alone: they stop and restart PostgreSQL and Redis.
+PYTEST_WORKERS ?= auto
 test: check
-	$(VENV)/bin/pytest
+	$(VENV)/bin/pytest -n $(PYTEST_WORKERS) --dist worksteal --ignore=tests/faults
+	$(VENV)/bin/pytest tests/faults
 
 # For the edit-test loop only: skips what is marked fuzz or slow, which make test keeps.
 test-quick: install
-	$(VENV)/bin/pytest -m "not fuzz and not slow"
+	$(VENV)/bin/pytest -n $(PYTEST_WORKERS) --dist worksteal -m "not fuzz and not slow" --ignore=tests/faults
 
 bench: install
 	@[[ "$$DATABASE_URL" == postgres* && -n "$$REDIS_URL" ]] || { echo "make bench needs DATABASE_URL=postgres://... and REDIS_URL=redis://... (see README, Benchmarks)"; exit 2; }

@@ -151,6 +151,35 @@ def _private_broker():
     yield
 
 
+def redis_db_of_worker(url: str, worker: str) -> str:
+    """``url`` moved to a Redis database of its own for pytest-xdist worker ``worker``
+    ("gw0", "gw1"...): one worker's Celery worker thread must never take another's tasks
+    (they would run against the other worker's test database), nor its cache flush theirs."""
+    if not worker.startswith("gw") or not url.startswith("redis"):
+        return url
+    from urllib.parse import urlsplit, urlunsplit
+
+    parts = urlsplit(url)
+    base = int(parts.path.strip("/") or 0)
+    return urlunsplit(parts._replace(path=f"/{(base + 1 + int(worker[2:])) % 16}"))
+
+
+def pytest_configure(config) -> None:
+    """Under pytest-xdist each worker talks to its own Redis database (see above). Runs
+    before any connection is made; settings and the Celery app are lazy until then."""
+    worker = os.environ.get("PYTEST_XDIST_WORKER", "")
+    if not worker:
+        return
+    from outsourcing.celery import app
+
+    url = redis_db_of_worker(settings.CELERY_BROKER_URL, worker)
+    settings.CELERY_BROKER_URL = url
+    app.conf.broker_url = url
+    for config_ in settings.CACHES.values():
+        if str(config_.get("LOCATION", "")).startswith("redis"):
+            config_["LOCATION"] = redis_db_of_worker(config_["LOCATION"], worker)
+
+
 @pytest.fixture
 def celery_worker(transactional_db):
     """A real Celery worker consuming from the configured broker in a thread of this process."""

@@ -111,49 +111,53 @@ def verdict(response, *, api: bool) -> str:
     return "allowed"
 
 
+# One test per role (each on a fresh world: an owner's posts remove members and revoke
+# tokens), so that a parallel run (pytest-xdist) shares them out.
+ROLES = ["anonymous", Role.VIEWER, Role.MANAGER, Role.OWNER]
+
+
 @pytest.mark.django_db
-def test_every_write_route_refuses_exactly_the_roles_it_should(org, owner, manager, viewer):
+@pytest.mark.parametrize("role", ROLES)
+def test_every_write_route_refuses_exactly_the_roles_it_should(org, owner, manager, viewer, role):
     victim_world(org, owner.user)
     members = {Role.VIEWER: viewer, Role.MANAGER: manager, Role.OWNER: owner}
     ids = [1, 2]
     problems = []
-    # Owners last: their posts may remove members or revoke tokens the others need.
-    for role in ["anonymous", Role.VIEWER, Role.MANAGER, Role.OWNER]:
-        client, headers = Client(), {}
-        if role != "anonymous":
-            member = members[role]
-            client = member.client()
-            scope = TokenScope.READ if role == Role.VIEWER else TokenScope.WRITE
-            headers = {
-                "Authorization": f"Bearer {create_api_token(org=org, user=member.user, name=role, scope=scope)[1]}"
-            }
-        for path in paths(ids):
-            api = path.startswith("/api/")
-            match = resolve(path)
-            if (
-                match.url_name == "logout"
-                or path.startswith("/api/v1/docs")
-                or path.endswith("openapi.json")
-            ):
-                continue  # log-out would end the session the crawl runs on; docs are public reads
-            if not api and unwrap_attr(match.func, "login_required", True) is False:
-                continue  # public pages (log-in, invitation links, health checks)
-            response = client.post(
-                path,
-                data="{}" if api else "",
-                content_type="application/json" if api else "application/x-www-form-urlencoded",
-                headers=headers if api else {},
+    client, headers = Client(), {}
+    if role != "anonymous":
+        member = members[role]
+        client = member.client()
+        scope = TokenScope.READ if role == Role.VIEWER else TokenScope.WRITE
+        headers = {
+            "Authorization": f"Bearer {create_api_token(org=org, user=member.user, name=role, scope=scope)[1]}"
+        }
+    for path in paths(ids):
+        api = path.startswith("/api/")
+        match = resolve(path)
+        if (
+            match.url_name == "logout"
+            or path.startswith("/api/v1/docs")
+            or path.endswith("openapi.json")
+        ):
+            continue  # log-out would end the session the crawl runs on; docs are public reads
+        if not api and unwrap_attr(match.func, "login_required", True) is False:
+            continue  # public pages (log-in, invitation links, health checks)
+        response = client.post(
+            path,
+            data="{}" if api else "",
+            content_type="application/json" if api else "application/x-www-form-urlencoded",
+            headers=headers if api else {},
+        )
+        got = verdict(response, api=api)
+        if got == "no-post" or (
+            api and got == "allowed" and response.status_code == 404 and role == "anonymous"
+        ):
+            continue
+        wanted = expectation(role, match.view_name)
+        if got != wanted:
+            problems.append(
+                f"{role} POST {path} -> {response.status_code} ({got}), documented: {wanted}"
             )
-            got = verdict(response, api=api)
-            if got == "no-post" or (
-                api and got == "allowed" and response.status_code == 404 and role == "anonymous"
-            ):
-                continue
-            wanted = expectation(role, match.view_name)
-            if got != wanted:
-                problems.append(
-                    f"{role} POST {path} -> {response.status_code} ({got}), documented: {wanted}"
-                )
     assert not problems, "\n".join(problems[:40])
 
 
@@ -171,32 +175,32 @@ HTMX_WAYS = [{"HX-Request": "true"}, {"HX-Request": "true", "HX-Target": "no-suc
 
 @pytest.mark.slow
 @pytest.mark.django_db
+@pytest.mark.parametrize("role", ROLES)
 def test_every_route_read_by_every_role_plain_htmx_or_with_junk_never_breaks(
-    org, owner, manager, viewer, loose_rate_limit
+    org, owner, manager, viewer, loose_rate_limit, role
 ):
     """Reading never fails with a 5xx, whoever asks, however they ask (a fragment URL
     followed without JavaScript, htmx naming no or an unknown region, junk in the query)."""
     victim_world(org, owner.user)
     members = {Role.VIEWER: viewer, Role.MANAGER: manager, Role.OWNER: owner}
     problems = []
-    for role in ["anonymous", Role.VIEWER, Role.MANAGER, Role.OWNER]:
-        client = Client(raise_request_exception=False)
-        headers = {}
-        if role != "anonymous":
-            member = members[role]
-            client.force_login(member.user)
-            token = create_api_token(org=org, user=member.user, name=role, scope=TokenScope.READ)
-            headers = {"Authorization": f"Bearer {token[1]}"}
-        for path in paths([1, 2]):
-            if path.startswith("/admin/") or path.endswith(("/logout/", "/watcherz", "/readyz")):
-                continue
-            api = path.startswith("/api/")
-            for query in JUNK_QUERIES:
-                url = f"{path}?{query}" if query else path
-                ways = [{}] if api or query else [{}, *HTMX_WAYS]
-                for htmx in ways:
-                    response = client.get(url, headers={**htmx, **(headers if api else {})})
-                    if response.status_code >= 500:
-                        how = "htmx " if htmx else ""
-                        problems.append(f"{role}: {how}GET {url} -> {response.status_code}")
+    client = Client(raise_request_exception=False)
+    headers = {}
+    if role != "anonymous":
+        member = members[role]
+        client.force_login(member.user)
+        token = create_api_token(org=org, user=member.user, name=role, scope=TokenScope.READ)
+        headers = {"Authorization": f"Bearer {token[1]}"}
+    for path in paths([1, 2]):
+        if path.startswith("/admin/") or path.endswith(("/logout/", "/watcherz", "/readyz")):
+            continue
+        api = path.startswith("/api/")
+        for query in JUNK_QUERIES:
+            url = f"{path}?{query}" if query else path
+            ways = [{}] if api or query else [{}, *HTMX_WAYS]
+            for htmx in ways:
+                response = client.get(url, headers={**htmx, **(headers if api else {})})
+                if response.status_code >= 500:
+                    how = "htmx " if htmx else ""
+                    problems.append(f"{role}: {how}GET {url} -> {response.status_code}")
     assert not problems, "\n".join(problems[:40])
