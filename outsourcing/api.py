@@ -19,7 +19,7 @@ from django.conf import settings
 from django.core.exceptions import PermissionDenied
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.core.validators import URLValidator, validate_email
-from django.db.models import Q, QuerySet
+from django.db.models import OuterRef, Q, QuerySet, Subquery
 from django.http import Http404, HttpRequest, HttpResponse, RawPostDataException
 from django.utils import timezone
 from ninja import NinjaAPI, Schema
@@ -53,18 +53,28 @@ class TokenAuth(HttpBearer):
     openapi_scheme = "bearer"
 
     def authenticate(self, request: HttpRequest, token: str) -> ApiToken | None:
+        # One statement: the token, its organization and user, and the user's membership
+        # there (every API call pays for this; writes arrive by the hundred a second).
+        their_membership = Membership.objects.filter(
+            user_id=OuterRef("user_id"), org_id=OuterRef("org_id")
+        )
         api_token = (
             ApiToken.unscoped.select_related("org", "user")
             .filter(token_hash=hash_token(token), revoked_at__isnull=True, user__is_active=True)
+            .annotate(
+                membership_id=Subquery(their_membership.values("pk")[:1]),
+                membership_role=Subquery(their_membership.values("role")[:1]),
+            )
             .first()
         )
-        if api_token is None:
-            return None
-        membership = Membership.objects.filter(
-            user_id=api_token.user_id, org_id=api_token.org_id
-        ).first()
-        if membership is None:  # the user left the organization: the token dies with it
-            return None
+        if api_token is None or api_token.membership_id is None:
+            return None  # unknown or revoked; or the user left the organization: it died too
+        membership = Membership(
+            pk=api_token.membership_id,
+            user=api_token.user,
+            org=api_token.org,
+            role=api_token.membership_role,
+        )
         request.user = api_token.user
         request.org = api_token.org
         request.membership = membership
