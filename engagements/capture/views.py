@@ -2,6 +2,11 @@
 
 from datetime import timedelta
 
+from anymail.exceptions import (
+    AnymailConfigurationError,
+    AnymailError,
+    AnymailWebhookValidationFailure,
+)
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_not_required
@@ -40,7 +45,16 @@ def inbound_webhook(request: HttpRequest, provider: str) -> HttpResponse:
         raise Http404("This inbound webhook is not configured.")
     try:
         return inbound.PROVIDERS[provider].as_view()(request)
-    except (KeyError, ValueError, TypeError, AttributeError) as exc:
+    except AnymailWebhookValidationFailure:
+        raise  # a SuspiciousOperation: Django answers 400 and logs it as a security event
+    except (
+        KeyError,
+        ValueError,
+        TypeError,
+        AttributeError,
+        AnymailError,  # e.g. an SNS body that is not JSON, an unknown SNS message type
+        AnymailConfigurationError,  # e.g. an SES rule that stores the message in S3
+    ) as exc:
         # A payload the provider's parser cannot read: a clear 400, not a 500 (a 5xx would
         # make the provider retry the same broken payload). Database errors still 5xx.
         return HttpResponseBadRequest(f"Unreadable {provider} payload ({exc.__class__.__name__}).")
