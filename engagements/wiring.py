@@ -6,6 +6,7 @@ receivers. Registering twice is harmless.
 """
 
 from engagements.alerts import services as alerts
+from engagements.capture import calendar as capture_calendar
 from engagements.capture import inbound as capture_inbound
 from engagements.delivery import hooks as delivery
 from engagements.portal import pages as portal_pages
@@ -35,3 +36,5 @@ def connect() -> None:
     delivery.engagement_page.register(portal_pages.engagement_page_context)
     # Mail capture hears the providers' inbound webhooks (django-anymail's signal).
     capture_inbound.connect()
+    # ...and adds the meetings a member should confirm to their daily digest.
+    delivery.digest_sections.register(capture_calendar.digest_lines)

@@ -193,6 +193,8 @@ INVITATION_TTL_DAYS = env_int("INVITATION_TTL_DAYS", 14, minimum=1)
 # Vendor portal: how long a link works, and how many wrong links one address may try a minute.
 PORTAL_LINK_TTL_DAYS = env_int("PORTAL_LINK_TTL_DAYS", 90, minimum=1)
 PORTAL_BAD_LINKS_PER_MINUTE = env_int("PORTAL_BAD_LINKS_PER_MINUTE", 20, minimum=1)
+# Mail capture: how long a digest's "how did the meeting go?" link works.
+MEETING_LINK_TTL_DAYS = env_int("MEETING_LINK_TTL_DAYS", 7, minimum=1)
 
 # --- I18n, time ----------------------------------------------------------------------------
 LANGUAGE_CODE = "en-us"

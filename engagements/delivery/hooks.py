@@ -47,3 +47,6 @@ engagement_page = Hook("engagement_page")
 # ``engagement`` (an ended one) → why its records can no longer change (a published
 # post-mortem froze their facts), or None; the corrections refuse with the first reason.
 record_frozen = Hook("record_frozen")
+# ``org_ids``, ``at`` → ``{(org_id, user_id): [lines]}``: what a member's daily digest adds
+# besides the open alerts (mail capture: the meetings they should confirm, with signed links).
+digest_sections = Hook("digest_sections")
