@@ -36,6 +36,9 @@ class Hook:
 
 # ``engagement``: something the warning-sign rules read changed (inside its transaction).
 engagement_changed = Hook("engagement_changed")
+# ``engagement_ids``: the same for many engagements at once (a batch of captured mail): one
+# mark per engagement, however many rows of it the batch wrote.
+engagements_changed = Hook("engagements_changed")
 # ``engagement``, ``to``: before a status change is written; a receiver may refuse it.
 status_changing = Hook("status_changing")
 # ``engagement``, ``change``, ``at``: a status change was written (same transaction).
