@@ -287,7 +287,12 @@ LOGGING = {
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
     "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "INFO")},
-    "loggers": {"django.db.backends": {"level": "INFO"}},
+    "loggers": {
+        "django.db.backends": {"level": "INFO"},
+        # aiosmtpd (manage.py smtpd) logs each SMTP command, addresses included, at INFO: about
+        # fifteen lines a message, personal data and most of the receiver's logging cost.
+        "mail.log": {"level": "WARNING"},
+    },
 }
 
 # --- Health watcher (engagements.watch, engagements.alerts) -----------------------------------------

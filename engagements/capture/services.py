@@ -229,37 +229,48 @@ class Sides:
 
 
 def sides(org_id: int) -> Sides:
-    """Our members' addresses, the vendors' contacts and domains, learned addresses (4 queries)."""
-    ours = {
-        e.lower()
-        for e in Membership.objects.filter(org_id=org_id).values_list("user__email", flat=True)
-    }
-    by_address: dict[str, int] = {}
-    by_domain: dict[str, int] = {}
-    for email, vendor_id in (
+    """Our members' addresses, the vendors' contacts and domains, learned addresses: one query
+    (a UNION of the four lists, each in the order its ``setdefault``s below rely on)."""
+    members = Membership.objects.filter(org_id=org_id).values_list(
+        Value("m"), "user__email", Value(0), "pk"
+    )
+    contacts = (
         VendorContact.unscoped.filter(org_id=org_id)
         .exclude(email="")
-        .order_by("pk")
-        .values_list("email", "vendor_id")
-    ):
-        by_address[email.lower()] = vendor_id
-        if domain(email) not in FREE_MAIL:
-            by_domain.setdefault(domain(email), vendor_id)
-    for website, vendor_id in (
+        .values_list(Value("c"), "email", "vendor_id", "pk")
+    )
+    websites = (
         Vendor.unscoped.filter(org_id=org_id)
         .exclude(website="")
-        .order_by("pk")
-        .values_list("website", "id")
-    ):
-        host = website.split("://", 1)[-1].split("/", 1)[0].split(":", 1)[0].lower()
-        host = host.removeprefix("www.")
-        if host and host not in FREE_MAIL:
-            by_domain.setdefault(host, vendor_id)
+        .values_list(Value("v"), "website", "id", "pk")
+    )
     # What triage taught: an address filed under an engagement speaks for its vendor.
-    for address, vendor_id in AddressRule.unscoped.filter(
-        org_id=org_id, engagement__isnull=False
-    ).values_list("address", "engagement__vendor_id"):
-        by_address.setdefault(address, vendor_id)
+    learned = AddressRule.unscoped.filter(org_id=org_id, engagement__isnull=False).values_list(
+        Value("r"), "address", "engagement__vendor_id", "pk"
+    )
+    rows = sorted(
+        members.order_by()
+        .union(contacts.order_by(), websites.order_by(), learned.order_by(), all=True)
+        .order_by(),
+        key=lambda row: ("mcvr".index(row[0]), row[3]),
+    )
+    ours: set[str] = set()
+    by_address: dict[str, int] = {}
+    by_domain: dict[str, int] = {}
+    for kind, value, vendor_id, _pk in rows:
+        if kind == "m":
+            ours.add(value.lower())
+        elif kind == "c":
+            by_address[value.lower()] = vendor_id
+            if domain(value) not in FREE_MAIL:
+                by_domain.setdefault(domain(value), vendor_id)
+        elif kind == "v":
+            host = value.split("://", 1)[-1].split("/", 1)[0].split(":", 1)[0].lower()
+            host = host.removeprefix("www.")
+            if host and host not in FREE_MAIL:
+                by_domain.setdefault(host, vendor_id)
+        else:
+            by_address.setdefault(value, vendor_id)
     our_domains = {domain(a) for a in ours} - FREE_MAIL - set(by_domain)
     return Sides(ours, our_domains, by_address, by_domain)
 
@@ -295,6 +306,7 @@ class Batch:
         self._capturing: dict[int, dict[int, Engagement]] = {}
         self._engagements: dict[int, Engagement] = {}
         self._rules: dict[int, dict[str, AddressRule]] = {}
+        self._participants: dict[int, set[str]] = {}
         # The first copy of each Message-ID (stored before, or of this batch), and the
         # messages by the Message-ID they reply to: duplicates, parents and early replies.
         self.known: dict[tuple[int, str], InboundMessage] = {}
@@ -338,7 +350,7 @@ class Batch:
 
     def prefetch(self, rows: list[tuple[InboundMessage, Parsed]]) -> None:
         """Per organization, one query for the stored messages the batch's messages repeat,
-        answer or are answered by, and one for the addresses triage taught about them."""
+        answer or are answered by (and the addresses whose learned rules ``rule`` may read)."""
         by_org: dict[int, list[InboundMessage]] = {}
         for message, _parsed in rows:
             by_org.setdefault(message.org_id, []).append(message)
@@ -352,13 +364,9 @@ class Batch:
                 .order_by("pk")
             ):
                 self._remember(row)
-            addresses = {a for m in messages for a in m.participants}
-            self._rules[org_id] = {
-                r.address: r
-                for r in AddressRule.unscoped.filter(
-                    org_id=org_id, address__in=addresses
-                ).select_related("engagement")
-            }
+            self._participants.setdefault(org_id, set()).update(
+                a for m in messages for a in m.participants
+            )
 
     def _remember(self, message: InboundMessage) -> None:
         if message.org_id is None or not message.message_id:
@@ -370,7 +378,16 @@ class Batch:
             self.replies.setdefault((message.org_id, message.in_reply_to), []).append(message)
 
     def rule(self, org_id: int, address: str) -> AddressRule | None:
-        return self._rules.get(org_id, {}).get(address)
+        """What triage taught about ``address`` (read at the first question, for the whole
+        batch: mail to an engagement's own address never asks)."""
+        if org_id not in self._rules:
+            self._rules[org_id] = {
+                r.address: r
+                for r in AddressRule.unscoped.filter(
+                    org_id=org_id, address__in=self._participants.get(org_id, ())
+                ).select_related("engagement")
+            }
+        return self._rules[org_id].get(address)
 
     # --- one message ---
 

@@ -53,14 +53,15 @@ def batch(org, raws: list[bytes]) -> list[InboundMessage]:
 
 
 # The batch's transaction (BEGIN/COMMIT; a savepoint inside the test's own); reads: the stored
-# messages the batch repeats or answers, the addresses triage taught, members, vendor contacts,
-# vendor websites, learned vendors, the capturing engagements, the settings; bulk INSERTs:
+# messages the batch repeats or answers, the addresses triage taught, who is who (members,
+# vendor contacts and websites, learned vendors: one UNION), the capturing engagements, the
+# settings; bulk INSERTs:
 # threads, interactions, questions, messages, audit entries; settling: the threads' messages,
 # then one UPDATE for the answered interactions and one for their questions; one mark for the
 # watcher per batch (an upsert; on PostgreSQL after a share-lock probe).
 def batch_queries() -> int:
     ContentType.objects.get_for_models(Interaction, OpenQuestion)  # a per-process cache
-    return 18 + (2 if connection.vendor == "postgresql" else 1)
+    return 15 + (2 if connection.vendor == "postgresql" else 1)
 
 
 @pytest.mark.parametrize("n", [4, 40])
