@@ -10,11 +10,14 @@ Messages that arrive while the pipeline is busy wait and go in together
 (``services.receive_many``: one transaction, routing data read once, rows written in bulk), up
 to ``BATCH`` at a time: under load a batch forms by itself, and a lone message waits for
 nothing. Each sender still hears 250 only after its batch has committed, 451 (try again
-later) if it failed.
+later) if it failed. ``STORERS`` batches are stored at once, each from its own queue; a
+message's queue is chosen by its recipients, so mail to one capture address (a message and
+the reply to it) is stored in order, never by two transactions that cannot see each other.
 """
 
 import asyncio
 import logging
+import zlib
 
 from aiosmtpd.controller import Controller
 from django.conf import settings
@@ -24,14 +27,15 @@ from engagements.capture import services
 
 log = logging.getLogger(__name__)
 BATCH = 50  # messages stored in one transaction at most
+STORERS = 4  # batches stored at once (each its own thread and database connection)
 
 
 class CaptureHandler:
     """aiosmtpd handler: RCPT filter and DATA → the capture pipeline, in batches."""
 
     def __init__(self) -> None:
-        self._waiting: asyncio.Queue | None = None
-        self._storer: asyncio.Task | None = None
+        self._queues: list[asyncio.Queue] = []
+        self._storers: list[asyncio.Task] = []
 
     async def handle_RCPT(self, server, session, envelope, address, rcpt_options):
         domain = address.rpartition("@")[2].lower()
@@ -51,25 +55,28 @@ class CaptureHandler:
             envelope_to=list(envelope.rcpt_tos),
         )
         stored = asyncio.get_running_loop().create_future()
-        await self._queue().put((incoming, stored))
+        await self._queue(incoming.envelope_to).put((incoming, stored))
         try:
             message = await stored
         except Exception:
             return "451 4.3.0 Temporary failure, try again later"
         return f"250 2.0.0 Stored as {message.pk} ({message.status})"
 
-    def _queue(self) -> asyncio.Queue:
-        """The waiting messages, and the one task that stores them (made in the server's loop)."""
-        if self._waiting is None:
-            self._waiting = asyncio.Queue()
-            self._storer = asyncio.get_running_loop().create_task(self._store_batches())
-        return self._waiting
+    def _queue(self, recipients: list[str]) -> asyncio.Queue:
+        """The queue for these recipients (queues and their storing tasks are made in the
+        server's own loop, at the first message)."""
+        if not self._queues:
+            loop = asyncio.get_running_loop()
+            self._queues = [asyncio.Queue() for _ in range(STORERS)]
+            self._storers = [loop.create_task(self._store_batches(q)) for q in self._queues]
+        key = zlib.crc32("|".join(sorted(a.lower() for a in recipients)).encode())
+        return self._queues[key % STORERS]
 
-    async def _store_batches(self) -> None:
+    async def _store_batches(self, waiting: asyncio.Queue) -> None:
         while True:
-            batch = [await self._waiting.get()]
-            while len(batch) < BATCH and not self._waiting.empty():
-                batch.append(self._waiting.get_nowait())
+            batch = [await waiting.get()]
+            while len(batch) < BATCH and not waiting.empty():
+                batch.append(waiting.get_nowait())
             try:
                 messages = await asyncio.to_thread(_store, [incoming for incoming, _ in batch])
             except Exception as exc:
