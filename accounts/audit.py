@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from typing import Any
 
+from auditlog import receivers as auditlog_receivers
 from auditlog.context import auditlog_value
 from auditlog.registry import auditlog
 from django.apps import apps
@@ -61,6 +62,44 @@ def audit_as(*, via: str, label: str = "", user=None) -> None:
 
 def current_channel() -> Channel | None:
     return _channel.get()
+
+
+# --- entries written together (a batch of captured mail) ------------------------------------
+
+_buffer: ContextVar[list | None] = ContextVar("audit_buffer", default=None)
+
+
+def buffered_entry(entry) -> bool:
+    """Keep ``entry`` (an unsaved ``AuditEntry``) for ``audit_buffer``'s one INSERT, if one is
+    open; False when none is (the caller saves it at once)."""
+    kept = _buffer.get()
+    if kept is None:
+        return False
+    kept.append(entry)
+    return True
+
+
+@contextmanager
+def audit_buffer() -> Iterator[None]:
+    """Audit entries of the block are written by one bulk INSERT when it ends (in the block's
+    transaction: a rolled-back block leaves neither rows nor entries)."""
+    token = _buffer.set([])
+    try:
+        yield
+        entries = _buffer.get()
+    finally:
+        _buffer.reset(token)
+    if entries:
+        entries[0].__class__.objects.bulk_create(entries, batch_size=500)
+
+
+def log_created(model, instances) -> None:
+    """Audit rows written by ``bulk_create`` (which sends no model signals) as auditlog does
+    for one ``save()``: a "created" entry each, with its fields."""
+    if not auditlog.contains(model):
+        return
+    for instance in instances:
+        auditlog_receivers.log_create(sender=model, instance=instance, created=True)
 
 
 def register_tenant_models() -> None:

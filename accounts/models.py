@@ -12,7 +12,7 @@ from django.utils import timezone
 
 from outsourcing.formats import DEFAULT_LOCALE, LOCALE_CHOICES
 
-from .audit import current_channel
+from .audit import buffered_entry, current_channel
 from .tenancy import TenantModel
 
 CURRENCIES = [
@@ -260,6 +260,14 @@ class AuditEntryManager(LogEntryManager):
         kwargs.setdefault("via", channel.via if channel else "")
         kwargs.setdefault("actor_label", channel.label if channel else "")
         return super().log_create(instance, force_log=force_log, **kwargs)
+
+    def create(self, **kwargs):
+        """One entry, or kept for the enclosing ``audit_buffer``'s bulk INSERT."""
+        entry = self.model(**kwargs)
+        if buffered_entry(entry):
+            return entry
+        entry.save(force_insert=True, using=self.db)
+        return entry
 
 
 class AuditEntry(AbstractLogEntry):

@@ -6,6 +6,7 @@ receivers. Registering twice is harmless.
 """
 
 from engagements.alerts import services as alerts
+from engagements.capture import calendar as capture_calendar
 from engagements.capture import inbound as capture_inbound
 from engagements.delivery import hooks as delivery
 from engagements.portal import pages as portal_pages
@@ -20,6 +21,7 @@ def connect() -> None:
     """Register every receiver (idempotent)."""
     # A change the watcher's rules read marks the engagement; the steady sweep re-evaluates it.
     delivery.engagement_changed.register(watch_tasks.mark_changed)
+    delivery.engagements_changed.register(watch_tasks.mark_many_changed)
     vendor_hooks.on_review_changed(marks.mark_vendor_engagements)
     delivery.engagement_metrics.register(facts.metrics_now)
     # Alerts follow the watcher's verdicts.
@@ -35,3 +37,5 @@ def connect() -> None:
     delivery.engagement_page.register(portal_pages.engagement_page_context)
     # Mail capture hears the providers' inbound webhooks (django-anymail's signal).
     capture_inbound.connect()
+    # ...and adds the meetings a member should confirm to their daily digest.
+    delivery.digest_sections.register(capture_calendar.digest_lines)

@@ -193,6 +193,8 @@ INVITATION_TTL_DAYS = env_int("INVITATION_TTL_DAYS", 14, minimum=1)
 # Vendor portal: how long a link works, and how many wrong links one address may try a minute.
 PORTAL_LINK_TTL_DAYS = env_int("PORTAL_LINK_TTL_DAYS", 90, minimum=1)
 PORTAL_BAD_LINKS_PER_MINUTE = env_int("PORTAL_BAD_LINKS_PER_MINUTE", 20, minimum=1)
+# Mail capture: how long a digest's "how did the meeting go?" link works.
+MEETING_LINK_TTL_DAYS = env_int("MEETING_LINK_TTL_DAYS", 7, minimum=1)
 
 # --- I18n, time ----------------------------------------------------------------------------
 LANGUAGE_CODE = "en-us"
@@ -285,7 +287,12 @@ LOGGING = {
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
     "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "INFO")},
-    "loggers": {"django.db.backends": {"level": "INFO"}},
+    "loggers": {
+        "django.db.backends": {"level": "INFO"},
+        # aiosmtpd (manage.py smtpd) logs each SMTP command, addresses included, at INFO: about
+        # fifteen lines a message, personal data and most of the receiver's logging cost.
+        "mail.log": {"level": "WARNING"},
+    },
 }
 
 # --- Health watcher (engagements.watch, engagements.alerts) -----------------------------------------

@@ -1,4 +1,6 @@
-"""The daily digest: each opted-in member gets their organization's open alerts once a day."""
+"""The daily digest: each opted-in member gets their organization's open alerts once a day,
+and what the concerns above delivery add through ``delivery.hooks.digest_sections`` (mail
+capture: the meetings the member should confirm, each with its signed links)."""
 
 import logging
 from datetime import datetime, timedelta
@@ -10,6 +12,7 @@ from django.utils import timezone
 
 from accounts.models import Membership
 from engagements.alerts.models import Alert, AlertStatus, DigestSent, NotificationPreference
+from engagements.delivery import hooks
 from engagements.delivery.models import EngagementStatus
 from engagements.watch.models import Level
 
@@ -49,10 +52,15 @@ def send_digest(*, at: datetime | None = None) -> int:
         .select_related("engagement__vendor")
     ):
         alerts.setdefault(alert.org_id, []).append(alert)
+    extra: dict[tuple[int, int], list[str]] = {}
+    for section in hooks.digest_sections(org_ids=sorted({m.org_id for m, _ in due}), at=at):
+        for key, lines in section.items():
+            extra.setdefault(key, []).extend(lines)
     sent = 0
     for m, local in due:
-        if m.org_id not in alerts:
-            continue  # nothing open: no digest
+        own = extra.get((m.org_id, m.user_id), [])
+        if m.org_id not in alerts and not own:
+            continue  # nothing open, nothing to confirm: no digest
         try:
             with transaction.atomic():  # the constraint decides when two runs race
                 DigestSent.unscoped.create(
@@ -63,12 +71,12 @@ def send_digest(*, at: datetime | None = None) -> int:
         lines = [
             f"- [{Level(a.level).label}] {a.engagement.title} ({a.engagement.vendor.name}): "
             f"{settings.SITE_URL}/alerts/{a.pk}/"
-            for a in alerts[m.org_id]
+            for a in alerts.get(m.org_id, [])
         ]
         try:
             send_mail(
-                f"{len(lines)} open alert{'s' if len(lines) != 1 else ''} in {m.org.name}",
-                "\n".join(lines) + "\n\nTurn this digest off on the notifications page.\n",
+                _subject(len(lines), len(own), m.org.name),
+                _body(lines, own),
                 from_email=None,
                 recipient_list=[m.user.email],
             )
@@ -80,3 +88,22 @@ def send_digest(*, at: datetime | None = None) -> int:
             continue
         sent += 1
     return sent
+
+
+def _subject(alerts: int, confirm: int, org_name: str) -> str:
+    parts = [f"{alerts} open alert{'s' if alerts != 1 else ''}"] if alerts else []
+    if confirm:
+        parts.append(f"{confirm} meeting{'s' if confirm != 1 else ''} to confirm")
+    return f"{' and '.join(parts)} in {org_name}"
+
+
+def _body(alert_lines: list[str], own: list[str]) -> str:
+    sections = []
+    if alert_lines:
+        sections.append("\n".join(alert_lines))
+    if own:
+        sections.append(
+            "Meetings to confirm (until you do, the watcher counts them as unknown, "
+            "not as contact; each link asks once more before it records):\n" + "\n".join(own)
+        )
+    return "\n\n".join(sections) + "\n\nTurn this digest off on the notifications page.\n"

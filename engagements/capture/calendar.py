@@ -11,15 +11,19 @@ Out: a per-member secret feed of what falls due: deliverables, milestones, the n
 """
 
 import secrets
+from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 
+from django.conf import settings
+from django.core import signing
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models import Max, Q
+from django.urls import reverse
 from django.utils import timezone
 from icalendar import Calendar, Event
 
-from accounts.models import User, hash_token
+from accounts.models import Membership, User, hash_token
 from engagements.capture.models import CalendarFeed, InboundMessage, Meeting
 from engagements.delivery import services as delivery
 from engagements.delivery.models import (
@@ -34,6 +38,7 @@ from engagements.delivery.models import (
     Outcome,
     Source,
 )
+from outsourcing.errors import Conflict
 from vendors.models import Vendor
 
 NAG_AFTER = timedelta(days=2)
@@ -105,6 +110,20 @@ def awaiting_confirmation(*, engagement: Engagement, at: datetime | None = None)
     )
 
 
+def to_confirm(*, at: datetime):
+    """The organization's started, unconfirmed meetings of active engagements, oldest first
+    (the dashboard's "meetings to confirm"; in the current tenant scope)."""
+    return (
+        Meeting.objects.filter(
+            state=Meeting.State.SCHEDULED,
+            starts_at__lte=at,
+            engagement__status=EngagementStatus.ACTIVE,
+        )
+        .select_related("engagement__vendor", "engagement__owner")
+        .order_by("starts_at", "pk")
+    )
+
+
 def is_nagging(meeting: Meeting, at: datetime | None = None) -> bool:
     """Unconfirmed two days after its start: shown as overdue for confirmation."""
     at = at or timezone.now()
@@ -120,20 +139,27 @@ CONFIRMABLE = {
 
 @transaction.atomic
 def confirm_meeting(*, meeting: Meeting, state: str, by: User) -> Meeting:
-    """Record how a meeting went (once, after its start); held or no-show feeds the watcher."""
+    """Record how a meeting went (once, after its start); held or no-show feeds the watcher.
+
+    The row is locked and saved (not a bare ``update()``), so the audit trail records the
+    confirmation and who made it; a second confirmation, or one racing it, is a conflict.
+    """
     if state not in CONFIRMABLE:
         raise ValidationError({"state": "Held, vendor no-show or we cancelled."})
-    if meeting.starts_at > timezone.now():
-        raise ValidationError("This meeting has not started yet.")
     now = timezone.now()
-    if not Meeting.objects.filter(pk=meeting.pk, state=Meeting.State.SCHEDULED).update(
-        state=state, confirmed_by=by, confirmed_at=now
-    ):
-        raise ValidationError("This meeting was already confirmed or cancelled.")
-    meeting.state, meeting.confirmed_by, meeting.confirmed_at = state, by, now
+    if meeting.starts_at > now:
+        raise ValidationError("This meeting has not started yet.")
+    current = Meeting.unscoped.select_for_update().get(pk=meeting.pk)
+    if current.state != Meeting.State.SCHEDULED:
+        raise Conflict(
+            f"This meeting was already confirmed or cancelled ({current.get_state_display()})."
+        )
+    current.state, current.confirmed_by, current.confirmed_at = state, by, now
     outcome = CONFIRMABLE[state]
     if outcome is not None:
-        interaction = delivery.log_interaction(
+        # A held meeting is contact; a vendor no-show counts against the vendor's contact
+        # (the watcher's "missed contact" reads VENDOR_NO_SHOW); "we cancelled" is neither.
+        current.interaction = delivery.log_interaction(
             engagement=meeting.engagement,
             by=by,
             channel=Channel.MEETING,
@@ -143,9 +169,103 @@ def confirm_meeting(*, meeting: Meeting, state: str, by: User) -> Meeting:
             notes=meeting.summary,
             source=Source.CALENDAR,
         )
-        Meeting.objects.filter(pk=meeting.pk).update(interaction=interaction)
-        meeting.interaction = interaction
+    current.save(update_fields=["state", "confirmed_by", "confirmed_at", "interaction"])
+    meeting.state, meeting.confirmed_by, meeting.confirmed_at = state, by, now
+    meeting.interaction = current.interaction
     return meeting
+
+
+# --- the digest's signed links ----------------------------------------------------------------
+#
+# A digest tells an engagement's owner which meetings wait for them, with one link per answer
+# (held, vendor no-show, we cancelled). Each link is signed (``django.core.signing`` with the
+# SECRET_KEY and a salt of its own, so no other signed value of the app passes as one), names
+# the meeting, the member and the answer, and expires after ``MEETING_LINK_TTL_DAYS``. It opens
+# a confirmation page (a GET changes nothing); only that page's POST records the answer, for
+# the member the link was made for, if they may still write in the organization.
+
+LINK_SALT = "vendorwatch.capture.meeting-confirm"
+
+
+def link_token(*, meeting: Meeting, user: User, state: str) -> str:
+    """The signed token of one answer's link for ``user`` (the digest's recipient)."""
+    return signing.dumps({"m": meeting.pk, "u": user.pk, "s": state}, salt=LINK_SALT)
+
+
+@dataclass(frozen=True)
+class MeetingLink:
+    meeting: Meeting
+    user: User
+    state: str
+
+
+def link_for_token(token: str, *, at: datetime | None = None) -> MeetingLink | None:
+    """What a link says, if it is ours, unexpired, and its member may still confirm; else None."""
+    try:
+        data = signing.loads(
+            token,
+            salt=LINK_SALT,
+            max_age=timedelta(days=settings.MEETING_LINK_TTL_DAYS),
+        )
+        meeting_id, user_id, state = int(data["m"]), int(data["u"]), str(data["s"])
+    except (signing.BadSignature, KeyError, TypeError, ValueError):
+        return None
+    if state not in CONFIRMABLE:
+        return None
+    meeting = (
+        Meeting.unscoped.select_related("org", "engagement__vendor").filter(pk=meeting_id).first()
+    )
+    membership = (
+        Membership.objects.select_related("user")
+        .filter(org_id=meeting.org_id, user_id=user_id, user__is_active=True)
+        .first()
+        if meeting
+        else None
+    )
+    if meeting is None or membership is None or not membership.can_write:
+        return None
+    return MeetingLink(meeting=meeting, user=membership.user, state=state)
+
+
+def digest_lines(*, org_ids: list[int], at: datetime) -> dict[tuple[int, int], list[str]]:
+    """For each (organization, engagement owner): a digest's lines about their meetings to
+    confirm, each with its three signed links, overdue ones flagged (one query).
+
+    The receiver of ``delivery.hooks.digest_sections``."""
+    lines: dict[tuple[int, int], list[str]] = {}
+    meetings = (
+        Meeting.unscoped.filter(
+            org_id__in=org_ids,
+            state=Meeting.State.SCHEDULED,
+            starts_at__lte=at,
+            engagement__status=EngagementStatus.ACTIVE,
+        )
+        .select_related("engagement__owner", "org")
+        .order_by("starts_at", "pk")
+    )
+    for m in meetings:
+        owner = m.engagement.owner
+        if owner is None:
+            continue
+        since = timezone.localtime(m.starts_at, m.org.tzinfo)
+        flag = f"UNCONFIRMED SINCE {since:%d %b %Y}: " if at - m.starts_at > NAG_AFTER else ""
+        links = "\n".join(
+            f"    {label}: {settings.SITE_URL}"
+            + reverse("engagements:meeting_link", args=[link_token(meeting=m, user=owner, state=s)])
+            for s, label in ANSWERS
+        )
+        lines.setdefault((m.org_id, owner.pk), []).append(
+            f"- {flag}{m.summary or '(no title)'} ({m.engagement.title}), "
+            f"{since:%a %d %b %H:%M}. How did it go?\n{links}"
+        )
+    return lines
+
+
+ANSWERS = [
+    (Meeting.State.HELD, "Held"),
+    (Meeting.State.VENDOR_NO_SHOW, "Vendor did not show"),
+    (Meeting.State.WE_CANCELLED, "We cancelled"),
+]
 
 
 # --- the feed ---------------------------------------------------------------------------------

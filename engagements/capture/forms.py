@@ -17,3 +17,16 @@ class AssignForm(Form):
         self.fields["engagement"].queryset = Engagement.objects.filter(
             status__in=[EngagementStatus.ACTIVE, EngagementStatus.PAUSED]
         ).order_by("title")
+
+
+class MeetingConfirmForm(Form):
+    """How a meeting went: one of the three answers (each is its own button)."""
+
+    state = forms.ChoiceField(
+        choices=[
+            ("held", "Held"),
+            ("vendor_no_show", "Vendor no-show"),
+            ("we_cancelled", "We cancelled"),
+        ],
+        error_messages={"required": "Held, vendor no-show or we cancelled?"},
+    )

@@ -1,15 +1,31 @@
-"""Provider inbound webhooks through django-anymail: Mailgun, Postmark, SendGrid.
-
-(Amazon SES is not wired: anymail's SES webhook needs boto3, a large dependency.)
+"""Provider inbound webhooks through django-anymail: Mailgun, Postmark, SendGrid, Amazon SES.
 
 Anymail verifies each request (Mailgun's HMAC signature over timestamp and token with the
 webhook signing key; HTTP basic auth with ``MAIL_WEBHOOK_SECRET`` for all, when set) and turns
 each provider's payload into a standard message; we take its bytes and the envelope
 recipient and hand them to ``services.receive``, like the SMTP receiver does. A provider
 whose secret is not set has no endpoint (404), so nothing arrives unverified.
+
+Amazon SES reaches us through an SNS topic (a receipt rule with the *SNS* action, content
+included, up to SNS's 150 KB). Anymail's own view does all of it — the basic auth (with the
+401 challenge SNS needs before it sends credentials), the SNS headers checked against the
+body, ``SubscriptionConfirmation`` confirmed only when the basic auth proved it is meant for
+us, the ``Notification``'s raw message (UTF-8 or BASE64) — except the two steps it does with
+boto3, a large dependency for one call: we confirm a subscription by loading its
+``SubscribeURL`` (SNS's documented alternative to the ConfirmSubscription API, checked to be
+that very call on the topic's own regional SNS host), and the *S3* action is refused with a
+reason.
 """
 
+import logging
+import urllib.request
+from urllib.parse import parse_qs, urlsplit
+
+from anymail.exceptions import AnymailConfigurationError, AnymailWebhookValidationFailure
 from anymail.signals import inbound
+from anymail.utils import DEFAULT_DOWNLOAD_CHUNK_SIZE
+from anymail.webhooks.amazon_ses import AmazonSESInboundWebhookView
+from anymail.webhooks.base import AnymailBaseWebhookView
 from anymail.webhooks.mailgun import MailgunInboundWebhookView
 from anymail.webhooks.postmark import PostmarkInboundWebhookView
 from anymail.webhooks.sendgrid import SendGridInboundWebhookView
@@ -17,10 +33,81 @@ from django.conf import settings
 
 from engagements.capture import services
 
+log = logging.getLogger(__name__)
+SNS_CONFIRM_TIMEOUT = 10  # seconds; SNS gives an HTTP endpoint 15 s to answer
+
+
+def load_url(url: str) -> None:
+    """GET ``url`` (the subscription's confirmation; tests replace this)."""
+    # Only ever a URL check_subscribe_url passed: https, the topic's regional SNS host.
+    with urllib.request.urlopen(url, timeout=SNS_CONFIRM_TIMEOUT) as response:
+        response.read(64 * 1024)
+
+
+def check_subscribe_url(sns_message: dict) -> str:
+    """The ``SubscribeURL``, if it is the ConfirmSubscription call for this very topic and token
+    on the topic's regional SNS host; else the subscription is refused (no request to an
+    address a payload chose)."""
+    url = str(sns_message.get("SubscribeURL", ""))
+    topic, token = str(sns_message.get("TopicArn", "")), str(sns_message.get("Token", ""))
+    parts = topic.split(":")
+    if len(parts) < 6 or parts[0] != "arn" or parts[2] != "sns" or not token:
+        raise AnymailWebhookValidationFailure(f"SNS TopicArn {topic!r} is not an SNS topic")
+    region = parts[3]
+    hosts = {f"sns.{region}.amazonaws.com", f"sns.{region}.amazonaws.com.cn"}
+    split = urlsplit(url)
+    query = parse_qs(split.query)
+    if (
+        split.scheme != "https"
+        or split.hostname not in hosts
+        or split.port not in (None, 443)
+        or query.get("Action") != ["ConfirmSubscription"]
+        or query.get("TopicArn") != [topic]
+        or query.get("Token") != [token]
+    ):
+        raise AnymailWebhookValidationFailure(
+            f"SNS SubscribeURL is not the ConfirmSubscription call for {topic}"
+        )
+    return url
+
+
+class SESInboundWebhookView(AmazonSESInboundWebhookView):
+    """Anymail's Amazon SES inbound view, without boto3 (see the module's docstring)."""
+
+    def __init__(self, **kwargs):
+        # AmazonSESBaseWebhookView.__init__ reads boto3's session parameters (and fails
+        # without boto3); everything else it and the inbound view set is set here the same way.
+        self.auto_confirm_enabled = kwargs.pop("auto_confirm_sns_subscriptions", True)
+        self.kms_key_id = None
+        self.chunk_size = DEFAULT_DOWNLOAD_CHUNK_SIZE
+        self.session_params, self.client_params = {}, {}
+        AnymailBaseWebhookView.__init__(self, **kwargs)
+
+    def auto_confirm_sns_subscription(self, sns_message):
+        """As anymail does: only with basic auth proving the topic is meant for us."""
+        if not self.auto_confirm_enabled:
+            return
+        if not self.basic_auth:
+            raise AnymailWebhookValidationFailure(
+                f"Unexpected SubscriptionConfirmation for SNS topic "
+                f"{sns_message.get('TopicArn')!r}: set MAIL_WEBHOOK_SECRET to confirm it"
+            )
+        url = check_subscribe_url(sns_message)
+        load_url(url)
+        log.info("confirmed the SNS subscription to %s", sns_message.get("TopicArn"))
+
+    def fetch_s3_chunks(self, bucket_name, object_key):
+        raise AnymailConfigurationError(
+            "The Amazon SES receipt rule stores the message in S3; use the SNS action "
+            "(message content included) for Vendorwatch's inbound webhook"
+        )
+
+
 PROVIDERS = {
     "mailgun": MailgunInboundWebhookView,
     "postmark": PostmarkInboundWebhookView,
     "sendgrid": SendGridInboundWebhookView,
+    "ses": SESInboundWebhookView,
 }
 
 

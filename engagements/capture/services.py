@@ -12,16 +12,18 @@ rows the watcher's facts already read (``watch/facts.py``), so the rules need no
 """
 
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from itertools import groupby
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.files.base import ContentFile
 from django.db import IntegrityError, transaction
-from django.db.models import Q
+from django.db.models import Case, F, Q, Value, When
 from django.utils import timezone
 
+from accounts.audit import audit_buffer
 from accounts.models import Membership, Organization, User
 from accounts.tenancy import all_organizations
 from engagements.capture import calendar
@@ -123,6 +125,530 @@ class Target:
     reason: str = ""
 
 
+@dataclass
+class Incoming:
+    """One message as a receiver got it: its bytes and the SMTP envelope, if any."""
+
+    raw: bytes
+    via: str
+    envelope_from: str = ""
+    envelope_to: list[str] = field(default_factory=list)
+
+
+def receive(
+    *,
+    raw: bytes,
+    via: str,
+    envelope_from: str = "",
+    envelope_to: list[str] | tuple[str, ...] = (),
+    org: Organization | None = None,
+) -> InboundMessage:
+    """Keep one incoming message and route it; bad input is recorded with a reason, never raised.
+
+    ``org``: the organization a mailbox belongs to (the IMAP poller), else the capture
+    address among the recipients decides. Cross-organization by nature (the address says
+    whose it is), hence ``all_organizations()``.
+    """
+    incoming = Incoming(raw, via, envelope_from, list(envelope_to))
+    return receive_many([incoming], org=org)[0]
+
+
+def receive_many(items: list[Incoming], *, org: Organization | None = None) -> list[InboundMessage]:
+    """Keep and route a batch of messages (an IMAP poll's chunk) in one transaction.
+
+    What routing reads (members, vendor contacts and domains, learned addresses, the capturing
+    engagements, the messages the batch's replies answer) is read once per organization; the
+    messages, threads, interactions, questions and their audit entries are written by one
+    bulk INSERT each; each touched thread is settled once and each engagement marked once for
+    the watcher. No savepoint per message: should another receiver store one of these
+    Message-IDs meanwhile (the unique constraint), the batch is rolled back and received again
+    one message at a time, the race's loser then kept as a duplicate. Nothing is lost: the
+    batch commits whole or not at all, and the caller (the poller's cursor, the SMTP 250)
+    acknowledges only what committed.
+    """
+    with all_organizations():
+        try:
+            return _attempt(items, org)
+        except IntegrityError:
+            if len(items) > 1:
+                return [_receive_one(item, org) for item in items]
+            return _attempt(items, org)  # the winner is visible now: this one is its duplicate
+
+
+def _receive_one(item: Incoming, org: Organization | None) -> InboundMessage:
+    try:
+        return _attempt([item], org)[0]
+    except IntegrityError:
+        return _attempt([item], org)[0]
+
+
+def _attempt(items: list[Incoming], org: Organization | None) -> list[InboundMessage]:
+    with transaction.atomic(), audit_buffer():
+        batch = Batch()
+        prepared = [batch.prepare(item, org) for item in items]
+        batch.prefetch([(m, p) for m, p, _t, _o in prepared if m.org_id])
+        messages = [batch.process(*row) for row in prepared]
+        batch.flush()
+    for message in messages:
+        if message.status != Status.ROUTED:
+            log.info("mail %s: %s (%s)", message.pk, message.status, message.reason)
+    return messages
+
+
+def _copy(message: InboundMessage, parsed: Parsed) -> None:
+    message.message_id = parsed.message_id[:255]
+    message.in_reply_to = parsed.in_reply_to[:255]
+    message.references = parsed.references
+    message.subject = parsed.subject[:300]
+    message.from_address = parsed.from_address
+    message.from_name = parsed.from_name
+    message.participants = parsed.participants[:100]
+    message.sent_at = parsed.sent_at
+    message.new_text = parsed.new_text
+
+
+# --- routing ----------------------------------------------------------------------------------
+
+
+@dataclass
+class Sides:
+    """Who is who in one organization: our members, and each vendor's contacts and domains."""
+
+    ours: set[str]
+    our_domains: set[str]
+    vendor_by_address: dict[str, int]
+    vendor_by_domain: dict[str, int]
+
+    def vendor_of(self, address: str) -> int | None:
+        return self.vendor_by_address.get(address) or self.vendor_by_domain.get(domain(address))
+
+    def is_ours(self, address: str) -> bool:
+        return address in self.ours or (
+            domain(address) in self.our_domains and self.vendor_of(address) is None
+        )
+
+
+def sides(org_id: int) -> Sides:
+    """Our members' addresses, the vendors' contacts and domains, learned addresses: one query
+    (a UNION of the four lists, each in the order its ``setdefault``s below rely on)."""
+    members = Membership.objects.filter(org_id=org_id).values_list(
+        Value("m"), "user__email", Value(0), "pk"
+    )
+    contacts = (
+        VendorContact.unscoped.filter(org_id=org_id)
+        .exclude(email="")
+        .values_list(Value("c"), "email", "vendor_id", "pk")
+    )
+    websites = (
+        Vendor.unscoped.filter(org_id=org_id)
+        .exclude(website="")
+        .values_list(Value("v"), "website", "id", "pk")
+    )
+    # What triage taught: an address filed under an engagement speaks for its vendor.
+    learned = AddressRule.unscoped.filter(org_id=org_id, engagement__isnull=False).values_list(
+        Value("r"), "address", "engagement__vendor_id", "pk"
+    )
+    rows = sorted(
+        members.order_by()
+        .union(contacts.order_by(), websites.order_by(), learned.order_by(), all=True)
+        .order_by(),
+        key=lambda row: ("mcvr".index(row[0]), row[3]),
+    )
+    ours: set[str] = set()
+    by_address: dict[str, int] = {}
+    by_domain: dict[str, int] = {}
+    for kind, value, vendor_id, _pk in rows:
+        if kind == "m":
+            ours.add(value.lower())
+        elif kind == "c":
+            by_address[value.lower()] = vendor_id
+            if domain(value) not in FREE_MAIL:
+                by_domain.setdefault(domain(value), vendor_id)
+        elif kind == "v":
+            host = value.split("://", 1)[-1].split("/", 1)[0].split(":", 1)[0].lower()
+            host = host.removeprefix("www.")
+            if host and host not in FREE_MAIL:
+                by_domain.setdefault(host, vendor_id)
+        else:
+            by_address.setdefault(value, vendor_id)
+    our_domains = {domain(a) for a in ours} - FREE_MAIL - set(by_domain)
+    return Sides(ours, our_domains, by_address, by_domain)
+
+
+def _direction(parsed_from: str, participants: list[str], s: Sides, vendor_id: int) -> str:
+    if s.is_ours(parsed_from):
+        return Direction.WE_TO_VENDOR
+    if s.vendor_of(parsed_from) == vendor_id:
+        return Direction.VENDOR_TO_US
+    if s.vendor_of(parsed_from) is None and any(
+        s.vendor_of(a) == vendor_id for a in participants if a != parsed_from
+    ):
+        # A colleague who is not a member wrote to the vendor: still our side.
+        return Direction.WE_TO_VENDOR
+    return ""
+
+
+def _capturing(org_id: int):
+    return Engagement.unscoped.filter(
+        org_id=org_id, status=EngagementStatus.ACTIVE, capture__enabled=True
+    )
+
+
+class Batch:
+    """One batch of messages: what routing reads once per organization, what is written
+    together at the end (``flush``), and the messages of the batch itself (a reply may answer a
+    message that arrived a moment earlier in the same batch, or the other way round)."""
+
+    def __init__(self) -> None:
+        self.targets: dict[str, Target] = {}
+        self._sides: dict[int, Sides] = {}
+        self._configs: dict[int, CaptureSettings] = {}
+        self._capturing: dict[int, dict[int, Engagement]] = {}
+        self._engagements: dict[int, Engagement] = {}
+        self._rules: dict[int, dict[str, AddressRule]] = {}
+        self._participants: dict[int, set[str]] = {}
+        # The first copy of each Message-ID (stored before, or of this batch), and the
+        # messages by the Message-ID they reply to: duplicates, parents and early replies.
+        self.known: dict[tuple[int, str], InboundMessage] = {}
+        self.replies: dict[tuple[int, str], list[InboundMessage]] = {}
+        self.stubs: dict[int, MailThread] = {}  # threads stored before, by pk (never saved)
+        self.messages: list[InboundMessage] = []
+        self.interactions: list[tuple[InboundMessage, dict]] = []
+        self.new_threads: list[MailThread] = []
+        self.thread_last: dict[int, datetime] = {}
+        self.settle: dict[int, MailThread] = {}  # by id() until flushed
+        self.after: list[tuple[InboundMessage, Parsed]] = []
+
+    # --- reading once ---
+
+    def sides(self, org_id: int) -> Sides:
+        if org_id not in self._sides:
+            self._sides[org_id] = sides(org_id)
+        return self._sides[org_id]
+
+    def config(self, message: InboundMessage) -> CaptureSettings:
+        if message.org_id not in self._configs:
+            self._configs[message.org_id] = org_settings(message.org)
+        return self._configs[message.org_id]
+
+    def capturing(self, org_id: int) -> dict[int, Engagement]:
+        if org_id not in self._capturing:
+            self._capturing[org_id] = {e.pk: e for e in _capturing(org_id)}
+            self._engagements.update(self._capturing[org_id])
+        return self._capturing[org_id]
+
+    def engagement(self, pk: int) -> Engagement:
+        if pk not in self._engagements:
+            self._engagements[pk] = Engagement.unscoped.get(pk=pk)
+        return self._engagements[pk]
+
+    def resolve(self, recipients: list[str]) -> Target:
+        key = "|".join(recipients)
+        if key not in self.targets:
+            self.targets[key] = _resolve_address(recipients)
+        return self.targets[key]
+
+    def prefetch(self, rows: list[tuple[InboundMessage, Parsed]]) -> None:
+        """Per organization, one query for the stored messages the batch's messages repeat,
+        answer or are answered by (and the addresses whose learned rules ``rule`` may read)."""
+        by_org: dict[int, list[InboundMessage]] = {}
+        for message, _parsed in rows:
+            by_org.setdefault(message.org_id, []).append(message)
+        for org_id, messages in by_org.items():
+            own = {m.message_id for m in messages if m.message_id}
+            ids = own | {i for m in messages for i in [m.in_reply_to, *m.references] if i}
+            for row in (
+                InboundMessage.unscoped.filter(org_id=org_id, duplicate_of__isnull=True)
+                .filter(Q(message_id__in=ids) | Q(in_reply_to__in=own))
+                .only("pk", "org_id", "message_id", "in_reply_to", "engagement_id", "thread_id")
+                .order_by("pk")
+            ):
+                self._remember(row)
+            self._participants.setdefault(org_id, set()).update(
+                a for m in messages for a in m.participants
+            )
+
+    def _remember(self, message: InboundMessage) -> None:
+        if message.org_id is None or not message.message_id:
+            return
+        if message.pk is None and message.duplicate_of is not None:
+            return  # a duplicate of this batch is nobody's parent
+        self.known.setdefault((message.org_id, message.message_id), message)
+        if message.in_reply_to:
+            self.replies.setdefault((message.org_id, message.in_reply_to), []).append(message)
+
+    def rule(self, org_id: int, address: str) -> AddressRule | None:
+        """What triage taught about ``address`` (read at the first question, for the whole
+        batch: mail to an engagement's own address never asks)."""
+        if org_id not in self._rules:
+            self._rules[org_id] = {
+                r.address: r
+                for r in AddressRule.unscoped.filter(
+                    org_id=org_id, address__in=self._participants.get(org_id, ())
+                ).select_related("engagement")
+            }
+        return self._rules[org_id].get(address)
+
+    # --- one message ---
+
+    def prepare(self, item: Incoming, org: Organization | None):
+        """Parse; the row to keep (not saved yet); its organization and engagement."""
+        raw = item.raw
+        limit = settings.MAIL_MAX_MB * 1024 * 1024
+        oversized = len(raw) > limit
+        parsed = parse(raw[:HEADER_BYTES] if oversized else raw, headers_only=oversized)
+        envelope_to = [a.lower() for a in item.envelope_to]
+        message = InboundMessage(
+            received_at=timezone.now(),
+            via=item.via,
+            envelope_from=item.envelope_from[:320],
+            envelope_to=envelope_to[:50],
+            raw_size=len(raw),
+            raw_sha256=sha256(raw),
+        )
+        _copy(message, parsed)
+        if not message.message_id:
+            # No Message-ID: the content itself identifies the message (a re-poll is a duplicate).
+            message.message_id = f"sha256:{message.raw_sha256}"
+        target = (
+            Target(org=org)
+            if org is not None
+            else self.resolve(list(dict.fromkeys(envelope_to + parsed.to)))
+        )
+        message.org = target.org
+        if not oversized:
+            message.raw = raw
+        return message, parsed, target, oversized
+
+    def process(self, message, parsed, target, oversized) -> InboundMessage:
+        if oversized:
+            return self.store(
+                message,
+                Status.REFUSED,
+                f"the message is {message.raw_size / 1024 / 1024:.1f} MB, over the "
+                f"{settings.MAIL_MAX_MB} MB limit",
+            )
+        if target.org is None:
+            return self.store(message, Status.REFUSED, target.reason)
+        first = self.known.get((message.org_id, message.message_id))
+        if first is not None:
+            message.duplicate_of = first
+            message.raw = None  # the first copy keeps the bytes
+            return self.store(
+                message,
+                Status.DUPLICATE,
+                f"duplicate of message {first.pk or 'earlier in the batch'} (same Message-ID)",
+            )
+        if parsed.loop:
+            return self.store(message, Status.REFUSED, f"mail loop: {parsed.loop}")
+        if not parsed.from_address:
+            return self.store(
+                message, Status.REFUSED, "; ".join(parsed.problems) or "no sender address"
+            )
+        self.route(message, parsed, target)
+        return message
+
+    def store(self, message: InboundMessage, status: str, reason: str) -> InboundMessage:
+        message.status, message.reason = status, reason[:300]
+        if status == Status.REFUSED:
+            message.new_text = ""  # kept raw (when within the cap) for reprocessing, not shown
+        self._keep(message)
+        return message
+
+    def _keep(self, message: InboundMessage) -> None:
+        if message not in self.messages:
+            self.messages.append(message)
+        self._remember(message)
+
+    def finish(self, message: InboundMessage, status: str, reason: str = "") -> None:
+        message.status, message.reason = status, reason[:300]
+        config = self.config(message)
+        if config.metadata_only:  # metadata-only organizations keep no body
+            message.new_text, message.raw = "", None
+        elif config.retention_days == 0:  # a retention of 0 days keeps no raw bytes
+            message.raw = None
+        self._keep(message)
+
+    def match(self, message: InboundMessage, s: Sides) -> tuple[Engagement | None, str]:
+        """The engagement an organization-address message belongs to, or why it is ambiguous."""
+        org_id = message.org_id
+        for parent_id in [message.in_reply_to, *message.references]:
+            parent = self.known.get((org_id, parent_id)) if parent_id else None
+            if parent is not None and parent.engagement_id:
+                return self.engagement(parent.engagement_id), ""
+        for address in message.participants:
+            rule = self.rule(org_id, address)
+            if rule is not None:
+                return rule.engagement, "" if rule.engagement else f"ignored: mail with {address}"
+        vendors = {s.vendor_of(a) for a in message.participants if not s.is_ours(a)} - {None}
+        if not vendors:
+            return None, "no participant is a contact of a vendor or at a vendor's domain"
+        candidates = [e for e in self.capturing(org_id).values() if e.vendor_id in vendors]
+        if len(candidates) == 1:
+            return candidates[0], ""
+        if not candidates:
+            return None, "the vendor has no engagement with capture switched on"
+        return None, "the vendor has several engagements with capture on: which one?"
+
+    def route(self, message: InboundMessage, parsed: Parsed, target: Target) -> None:
+        s = self.sides(message.org_id)
+        engagement, reason = target.engagement, target.reason
+        if engagement is None and not reason:
+            engagement, reason = self.match(message, s)
+            if engagement is not None and engagement.pk not in self.capturing(message.org_id):
+                engagement, reason = None, f"capture is off for “{engagement.title}”"
+        if reason.startswith("ignored:"):
+            self.finish(message, Status.IGNORED, reason)
+            return
+        if engagement is None:
+            self.finish(message, Status.TRIAGE, reason)
+            return
+        message.engagement = engagement
+        message.direction = _direction(
+            message.from_address, message.participants, s, engagement.vendor_id
+        )
+        if parsed.auto_reply:
+            self.finish(
+                message, Status.AUTO_REPLY, f"auto-reply ({parsed.auto_reply}): not contact"
+            )
+            return
+        if not message.direction:
+            message.engagement = None
+            self.finish(
+                message,
+                Status.TRIAGE,
+                f"{message.from_address} is neither a member nor a contact of the vendor",
+            )
+            return
+        self.derive(message, parsed)
+
+    # --- deriving interactions and facts ---
+
+    def _stub(self, thread_id: int, row: InboundMessage) -> MailThread:
+        if thread_id not in self.stubs:
+            self.stubs[thread_id] = MailThread(
+                pk=thread_id, org_id=row.org_id, engagement_id=row.engagement_id
+            )
+        return self.stubs[thread_id]
+
+    def _thread_of(self, row: InboundMessage) -> MailThread | None:
+        if row.thread_id:
+            return self._stub(row.thread_id, row)
+        return getattr(row, "_pending_thread", None)
+
+    def thread_for(self, message: InboundMessage, at: datetime) -> MailThread:
+        org_id, engagement_id = message.org_id, message.engagement_id
+        for parent_id in [message.in_reply_to, *message.references]:
+            parent = self.known.get((org_id, parent_id)) if parent_id else None
+            if parent is None or parent.engagement_id != engagement_id:
+                continue
+            thread = self._thread_of(parent)
+            if thread is not None:
+                if thread.pk is None:
+                    thread.last_at = max(thread.last_at, at)
+                elif at > self.thread_last.get(thread.pk, at - timedelta(seconds=1)):
+                    self.thread_last[thread.pk] = at
+                return thread
+        # A reply that reached us before its parent: the parent arriving later joins this thread.
+        for child in self.replies.get((org_id, message.message_id), []):
+            thread = self._thread_of(child) if child.engagement_id == engagement_id else None
+            if thread is not None:
+                return thread
+        thread = MailThread(
+            org_id=org_id,
+            engagement_id=engagement_id,
+            subject=message.subject,
+            started_at=at,
+            last_at=at,
+        )
+        self.new_threads.append(thread)
+        return thread
+
+    def derive(self, message: InboundMessage, parsed: Parsed) -> None:
+        """Routed: a thread, an interaction, a question owed by us; the thread settles at flush."""
+        sent = min(message.sent_at or message.received_at, timezone.now())
+        message.sent_at = sent
+        try:
+            delivery.check_interaction(
+                occurred_at=sent,
+                channel=Channel.EMAIL,
+                direction=message.direction,
+                outcome=Outcome.UNANSWERED,
+                comfort=None,
+                response_hours=None,
+            )
+        except ValidationError as exc:  # e.g. a date the app cannot store
+            message.engagement = None
+            self.finish(message, Status.TRIAGE, "; ".join(exc.messages))
+            return
+        thread = self.thread_for(message, sent)
+        message.thread = thread
+        message._pending_thread = thread
+        config = self.config(message)
+        vendor_asks = message.direction == Direction.VENDOR_TO_US and not is_closing(
+            message.new_text
+        )
+        self.interactions.append(
+            (
+                message,
+                {
+                    "engagement": message.engagement,
+                    "by": None,
+                    "channel": Channel.EMAIL,
+                    "direction": message.direction,
+                    "outcome": Outcome.UNANSWERED,
+                    "occurred_at": sent,
+                    "notes": message.subject if config.metadata_only else _notes(message),
+                    "question": _question(message) if vendor_asks else "",
+                    "question_owed_by": Side.US,
+                    "source": Source.EMAIL,
+                },
+            )
+        )
+        self.finish(message, Status.ROUTED)
+        self.settle[id(thread)] = thread
+        if parsed.calendars or (parsed.attachments and not config.metadata_only):
+            self.after.append((message, parsed))
+
+    # --- writing together ---
+
+    def flush(self) -> None:
+        """Write what the batch decided: threads, interactions (with questions and audit
+        entries), messages; then invites, attachments, thread settlement and marks."""
+        MailThread.unscoped.bulk_create(self.new_threads)
+        if self.interactions:
+            created = delivery.log_interactions(rows=[row for _m, row in self.interactions])
+            for (message, _row), interaction in zip(self.interactions, created, strict=True):
+                message.interaction = interaction
+        for message in self.messages:
+            if message.thread_id is None and message.thread is not None:
+                message.thread_id = message.thread.pk
+        fresh = [m for m in self.messages if m.pk is None]
+        firsts = [m for m in fresh if m.duplicate_of is None]
+        InboundMessage.unscoped.bulk_create(firsts)
+        InboundMessage.unscoped.bulk_create([m for m in fresh if m.duplicate_of is not None])
+        for message in self.messages:
+            if message.pk is not None and message not in fresh:
+                message.save()
+        if self.thread_last:
+            MailThread.unscoped.filter(pk__in=self.thread_last).update(
+                last_at=Case(
+                    *[
+                        When(pk=pk, last_at__lt=at, then=Value(at))
+                        for pk, at in self.thread_last.items()
+                    ],
+                    default=F("last_at"),
+                )
+            )
+        for message, parsed in self.after:
+            if parsed.calendars:
+                calendar.meetings_from_invites(message=message, calendars=parsed.calendars)
+            if parsed.attachments and not self.config(message).metadata_only:
+                _keep_attachments(message, parsed)
+        marked = {row["engagement"].pk for _m, row in self.interactions}
+        settle_threads(thread_ids=[t.pk for t in self.settle.values()], marked=marked)
+
+
 def _resolve_address(recipients: list[str]) -> Target:
     """The organization (and engagement) named by a capture address among the recipients."""
     inbound = settings.MAIL_INBOUND_DOMAIN
@@ -152,375 +678,6 @@ def _resolve_address(recipients: list[str]) -> Target:
             if found:
                 return Target(org=found.org)
     return Target(reason="unknown address: none of the recipients is a capture address of ours")
-
-
-def receive(
-    *,
-    raw: bytes,
-    via: str,
-    envelope_from: str = "",
-    envelope_to: list[str] | tuple[str, ...] = (),
-    org: Organization | None = None,
-) -> InboundMessage:
-    """Keep one incoming message and route it; bad input is recorded with a reason, never raised.
-
-    ``org``: the organization a mailbox belongs to (the IMAP poller), else the capture
-    address among the recipients decides. Cross-organization by nature (the address says
-    whose it is), hence ``all_organizations()``.
-    """
-    with all_organizations():
-        return _receive(raw, via, envelope_from, [a.lower() for a in envelope_to], org)
-
-
-def _receive(raw, via, envelope_from, envelope_to, org) -> InboundMessage:
-    now = timezone.now()
-    limit = settings.MAIL_MAX_MB * 1024 * 1024
-    oversized = len(raw) > limit
-    parsed = parse(raw[:HEADER_BYTES] if oversized else raw, headers_only=oversized)
-    message = InboundMessage(
-        received_at=now,
-        via=via,
-        envelope_from=envelope_from[:320],
-        envelope_to=envelope_to[:50],
-        raw_size=len(raw),
-        raw_sha256=sha256(raw),
-    )
-    _copy(message, parsed)
-    if not message.message_id:
-        # No Message-ID: the content itself identifies the message (a re-poll is a duplicate).
-        message.message_id = f"sha256:{message.raw_sha256}"
-    target = (
-        Target(org=org)
-        if org is not None
-        else _resolve_address(list(dict.fromkeys(envelope_to + parsed.to)))
-    )
-    message.org = target.org
-    if oversized:
-        return _store(
-            message,
-            Status.REFUSED,
-            f"the message is {len(raw) / 1024 / 1024:.1f} MB, over the {settings.MAIL_MAX_MB} MB limit",
-        )
-    message.raw = raw
-    if target.org is None:
-        return _store(message, Status.REFUSED, target.reason)
-    first = (
-        InboundMessage.unscoped.filter(
-            org=target.org, message_id=message.message_id, duplicate_of__isnull=True
-        )
-        .only("pk")
-        .first()
-    )
-    if first:
-        return _duplicate(message, first)
-    if parsed.loop:
-        return _store(message, Status.REFUSED, f"mail loop: {parsed.loop}")
-    if not parsed.from_address:
-        return _store(message, Status.REFUSED, "; ".join(parsed.problems) or "no sender address")
-    try:
-        with transaction.atomic():
-            message.save()
-            _route(message, parsed, target)
-    except IntegrityError:
-        # Another receiver stored the same Message-ID a moment ago.
-        message.pk = None
-        first = InboundMessage.unscoped.filter(
-            org=target.org, message_id=message.message_id, duplicate_of__isnull=True
-        ).first()
-        if first:
-            return _duplicate(message, first)
-        raise
-    return message
-
-
-def _copy(message: InboundMessage, parsed: Parsed) -> None:
-    message.message_id = parsed.message_id[:255]
-    message.in_reply_to = parsed.in_reply_to[:255]
-    message.references = parsed.references
-    message.subject = parsed.subject[:300]
-    message.from_address = parsed.from_address
-    message.from_name = parsed.from_name
-    message.participants = parsed.participants[:100]
-    message.sent_at = parsed.sent_at
-    message.new_text = parsed.new_text
-
-
-def _store(message: InboundMessage, status: str, reason: str) -> InboundMessage:
-    message.status, message.reason = status, reason[:300]
-    if status == Status.REFUSED:
-        message.new_text = ""  # kept raw (when within the cap) for reprocessing, not shown
-    try:
-        with transaction.atomic():
-            message.save()
-    except IntegrityError:
-        # Same Message-ID stored meanwhile: keep this copy as a duplicate, never lose it.
-        message.pk = None
-        message.duplicate_of = InboundMessage.unscoped.filter(
-            org=message.org, message_id=message.message_id, duplicate_of__isnull=True
-        ).first()
-        message.save()
-    log.info("mail %s: %s (%s)", message.pk, status, reason)
-    return message
-
-
-def _duplicate(message: InboundMessage, first: InboundMessage) -> InboundMessage:
-    message.duplicate_of = first
-    message.raw = None  # the first copy keeps the bytes
-    return _store(message, Status.DUPLICATE, f"duplicate of message {first.pk} (same Message-ID)")
-
-
-# --- routing ----------------------------------------------------------------------------------
-
-
-@dataclass
-class Sides:
-    """Who is who in one organization: our members, and each vendor's contacts and domains."""
-
-    ours: set[str]
-    our_domains: set[str]
-    vendor_by_address: dict[str, int]
-    vendor_by_domain: dict[str, int]
-
-    def vendor_of(self, address: str) -> int | None:
-        return self.vendor_by_address.get(address) or self.vendor_by_domain.get(domain(address))
-
-    def is_ours(self, address: str) -> bool:
-        return address in self.ours or (
-            domain(address) in self.our_domains and self.vendor_of(address) is None
-        )
-
-
-def sides(org_id: int) -> Sides:
-    """Our members' addresses, the vendors' contacts and domains, learned addresses (4 queries)."""
-    ours = {
-        e.lower()
-        for e in Membership.objects.filter(org_id=org_id).values_list("user__email", flat=True)
-    }
-    by_address: dict[str, int] = {}
-    by_domain: dict[str, int] = {}
-    for email, vendor_id in (
-        VendorContact.unscoped.filter(org_id=org_id)
-        .exclude(email="")
-        .values_list("email", "vendor_id")
-    ):
-        by_address[email.lower()] = vendor_id
-        if domain(email) not in FREE_MAIL:
-            by_domain.setdefault(domain(email), vendor_id)
-    for website, vendor_id in (
-        Vendor.unscoped.filter(org_id=org_id).exclude(website="").values_list("website", "id")
-    ):
-        host = website.split("://", 1)[-1].split("/", 1)[0].split(":", 1)[0].lower()
-        host = host.removeprefix("www.")
-        if host and host not in FREE_MAIL:
-            by_domain.setdefault(host, vendor_id)
-    # What triage taught: an address filed under an engagement speaks for its vendor.
-    for address, vendor_id in AddressRule.unscoped.filter(
-        org_id=org_id, engagement__isnull=False
-    ).values_list("address", "engagement__vendor_id"):
-        by_address.setdefault(address, vendor_id)
-    our_domains = {domain(a) for a in ours} - FREE_MAIL - set(by_domain)
-    return Sides(ours, our_domains, by_address, by_domain)
-
-
-def _direction(parsed_from: str, participants: list[str], s: Sides, vendor_id: int) -> str:
-    if s.is_ours(parsed_from):
-        return Direction.WE_TO_VENDOR
-    if s.vendor_of(parsed_from) == vendor_id:
-        return Direction.VENDOR_TO_US
-    if s.vendor_of(parsed_from) is None and any(
-        s.vendor_of(a) == vendor_id for a in participants if a != parsed_from
-    ):
-        # A colleague who is not a member wrote to the vendor: still our side.
-        return Direction.WE_TO_VENDOR
-    return ""
-
-
-def _capturing(org_id: int):
-    return Engagement.unscoped.filter(
-        org_id=org_id, status=EngagementStatus.ACTIVE, capture__enabled=True
-    )
-
-
-def _any(queryset):
-    """One row of ``queryset`` or None, without ORDER BY: ordering by pk would let PostgreSQL
-    walk the primary key backwards instead of using ``inbound_message_id_idx``."""
-    return next(iter(queryset.order_by()[:1]), None)
-
-
-def _match(message: InboundMessage, s: Sides) -> tuple[Engagement | None, str]:
-    """The engagement an organization-address message belongs to, or why it is ambiguous."""
-    org_id = message.org_id
-    parents = [message.in_reply_to, *message.references]
-    parent = (
-        _any(
-            InboundMessage.unscoped.filter(
-                org_id=org_id, message_id__in=[p for p in parents if p], engagement__isnull=False
-            ).select_related("engagement")
-        )
-        if any(parents)
-        else None
-    )
-    if parent:
-        return parent.engagement, ""
-    rules = {
-        r.address: r
-        for r in AddressRule.unscoped.filter(
-            org_id=org_id, address__in=message.participants
-        ).select_related("engagement")
-    }
-    for address in message.participants:
-        rule = rules.get(address)
-        if rule is not None:
-            return rule.engagement, "" if rule.engagement else f"ignored: mail with {address}"
-    vendors = {s.vendor_of(a) for a in message.participants if not s.is_ours(a)} - {None}
-    if not vendors:
-        return None, "no participant is a contact of a vendor or at a vendor's domain"
-    candidates = list(_capturing(org_id).filter(vendor_id__in=vendors)[:2])
-    if len(candidates) == 1:
-        return candidates[0], ""
-    if not candidates:
-        return None, "the vendor has no engagement with capture switched on"
-    return None, "the vendor has several engagements with capture on: which one?"
-
-
-def _route(message: InboundMessage, parsed: Parsed, target: Target) -> None:
-    s = sides(message.org_id)
-    engagement, reason = target.engagement, target.reason
-    if engagement is None and not reason:
-        engagement, reason = _match(message, s)
-        if (
-            engagement is not None
-            and not _capturing(message.org_id).filter(pk=engagement.pk).exists()
-        ):
-            engagement, reason = None, f"capture is off for “{engagement.title}”"
-    if reason.startswith("ignored:"):
-        _finish(message, Status.IGNORED, reason)
-        return
-    if engagement is None:
-        _finish(message, Status.TRIAGE, reason)
-        return
-    message.engagement = engagement
-    message.direction = _direction(
-        message.from_address, message.participants, s, engagement.vendor_id
-    )
-    if parsed.auto_reply:
-        _finish(message, Status.AUTO_REPLY, f"auto-reply ({parsed.auto_reply}): not contact")
-        return
-    if not message.direction:
-        message.engagement = None
-        _finish(
-            message,
-            Status.TRIAGE,
-            f"{message.from_address} is neither a member nor a contact of the vendor",
-        )
-        return
-    _derive(message, parsed)
-
-
-def _finish(message: InboundMessage, status: str, reason: str = "") -> None:
-    message.status, message.reason = status, reason[:300]
-    _apply_privacy(message)
-    message.save()
-
-
-def _config(message: InboundMessage) -> CaptureSettings:
-    """The organization's capture settings, read once per message."""
-    cached = getattr(message, "_capture_settings", None)
-    if cached is None or cached.org_id != message.org_id:
-        cached = message._capture_settings = org_settings(message.org)
-    return cached
-
-
-def _apply_privacy(message: InboundMessage) -> None:
-    """Metadata-only organizations keep no body; a retention of 0 days keeps no raw bytes."""
-    config = _config(message)
-    if config.metadata_only:
-        message.new_text, message.raw = "", None
-    elif config.retention_days == 0:
-        message.raw = None
-
-
-# --- deriving interactions and facts ----------------------------------------------------------
-
-
-def _thread_for(message: InboundMessage) -> MailThread:
-    ids = [i for i in [message.in_reply_to, *message.references] if i]
-    parent = (
-        _any(
-            InboundMessage.unscoped.filter(
-                org_id=message.org_id,
-                message_id__in=ids,
-                thread__engagement_id=message.engagement_id,
-            )
-        )
-        if ids
-        else None
-    )
-    at = message.sent_at or message.received_at
-    if parent and parent.thread_id:
-        thread = MailThread.unscoped.get(pk=parent.thread_id)
-        if at > thread.last_at:
-            MailThread.unscoped.filter(pk=thread.pk).update(last_at=at)
-        return thread
-    # A reply that reached us before its parent: the parent arriving later joins this thread.
-    child = (
-        InboundMessage.unscoped.filter(
-            org_id=message.org_id,
-            thread__engagement_id=message.engagement_id,
-            in_reply_to=message.message_id,
-        ).first()
-        if message.message_id
-        else None
-    )
-    if child:
-        return MailThread.unscoped.get(pk=child.thread_id)
-    subject = message.subject
-    return MailThread.unscoped.create(
-        org_id=message.org_id,
-        engagement_id=message.engagement_id,
-        subject=subject,
-        started_at=at,
-        last_at=at,
-    )
-
-
-def _derive(message: InboundMessage, parsed: Parsed) -> None:
-    """Routed: a thread, an interaction, a question owed by us; then settle the thread."""
-    engagement = message.engagement
-    now = timezone.now()
-    sent = min(message.sent_at or message.received_at, now)
-    message.sent_at = sent
-    message.thread = _thread_for(message)
-    config = _config(message)
-    notes = message.subject if config.metadata_only else _notes(message)
-    try:
-        interaction = delivery.log_interaction(
-            engagement=engagement,
-            by=None,
-            channel=Channel.EMAIL,
-            direction=message.direction,
-            outcome=Outcome.UNANSWERED,
-            occurred_at=sent,
-            notes=notes,
-            question=(
-                _question(message)
-                if message.direction == Direction.VENDOR_TO_US and not is_closing(message.new_text)
-                else ""
-            ),
-            question_owed_by=Side.US,
-            source=Source.EMAIL,
-        )
-    except ValidationError as exc:  # e.g. a date the app cannot store
-        message.engagement = None
-        _finish(message, Status.TRIAGE, "; ".join(exc.messages))
-        return
-    message.interaction = interaction
-    _finish(message, Status.ROUTED)
-    if parsed.calendars:
-        calendar.meetings_from_invites(message=message, calendars=parsed.calendars)
-    if not config.metadata_only:
-        _keep_attachments(message, parsed)
-    settle_thread(thread=message.thread)
 
 
 def _notes(message: InboundMessage) -> str:
@@ -559,55 +716,97 @@ def _keep_attachments(message: InboundMessage, parsed: Parsed) -> None:
 
 
 def settle_thread(*, thread: MailThread) -> None:
-    """Each message in the thread is answered by the first later message from the other side;
+    """Settle one thread (``settle_threads``)."""
+    settle_threads(thread_ids=[thread.pk])
+
+
+def settle_threads(*, thread_ids: list[int], marked: set[int] | None = None) -> None:
+    """Each message in a thread is answered by the first later message from the other side;
     a closing one ("thanks, will do") waits for nothing and counts as held contact.
 
-    Recomputed for the whole thread (threads are short), so a reply imported before the
-    message it answers, or a reprocessed message, still settles right. Only rows whose
-    outcome changes are written, each by compare-and-set.
+    Recomputed for whole threads (threads are short), so a reply imported before the message
+    it answers, or a reprocessed message, still settles right: one read for all the threads,
+    then one UPDATE per kind of change for the rows whose outcome changes, and one mark per
+    engagement whose facts changed (``marked``: engagements this transaction marked already).
     """
+    if not thread_ids:
+        return
     rows = list(
-        InboundMessage.unscoped.filter(thread=thread, interaction__isnull=False)
+        InboundMessage.unscoped.filter(thread_id__in=thread_ids, interaction__isnull=False)
         .select_related("interaction")
-        .order_by("sent_at", "pk")
-    )
-    changed = False
-    for i, row in enumerate(rows):
-        reply = next(
-            (r for r in rows[i + 1 :] if r.direction and r.direction != row.direction), None
+        .only(
+            "pk",
+            "thread_id",
+            "sent_at",
+            "direction",
+            "new_text",
+            "from_address",
+            "interaction",
+            "interaction__outcome",
+            "interaction__response_hours",
+            "interaction__engagement_id",
         )
-        interaction = row.interaction
-        if reply:
-            hours = max(0, int((reply.sent_at - row.sent_at) / timedelta(hours=1)))
-            if interaction.outcome != Outcome.ANSWERED or interaction.response_hours != hours:
-                Interaction.unscoped.filter(pk=interaction.pk).update(
-                    outcome=Outcome.ANSWERED, response_hours=hours
-                )
-                changed = True
-            changed |= bool(
-                OpenQuestion.unscoped.filter(
-                    interaction_id=interaction.pk, answered_at__isnull=True
-                ).update(
-                    answered_at=reply.sent_at, answer=f"Replied by e-mail ({reply.from_address})"
-                )
+        .order_by("thread_id", "sent_at", "pk")
+    )
+    answered: dict[int, int] = {}  # interaction → response hours
+    replies: dict[int, InboundMessage] = {}  # interaction → the reply that answers it
+    held: list[int] = []
+    reopened: list[int] = []
+    changed: set[int] = set()  # engagements
+    for _thread_id, group in groupby(rows, key=lambda r: r.thread_id):
+        thread = list(group)
+        for i, row in enumerate(thread):
+            reply = next(
+                (r for r in thread[i + 1 :] if r.direction and r.direction != row.direction), None
             )
-        elif is_closing(row.new_text):
-            # "Thanks, will do": contact that expects no answer; it waits for nobody.
-            if interaction.outcome != Outcome.HELD:
-                Interaction.unscoped.filter(pk=interaction.pk).update(
-                    outcome=Outcome.HELD, response_hours=None
-                )
-                changed = True
-        elif interaction.outcome != Outcome.UNANSWERED:
-            Interaction.unscoped.filter(pk=interaction.pk).update(
-                outcome=Outcome.UNANSWERED, response_hours=None
-            )
-            OpenQuestion.unscoped.filter(interaction_id=interaction.pk).update(
-                answered_at=None, answer=""
-            )
-            changed = True
+            interaction = row.interaction
+            if reply:
+                hours = max(0, int((reply.sent_at - row.sent_at) / timedelta(hours=1)))
+                replies[interaction.pk] = reply
+                if interaction.outcome != Outcome.ANSWERED or interaction.response_hours != hours:
+                    answered[interaction.pk] = hours
+                    changed.add(interaction.engagement_id)
+            elif is_closing(row.new_text):
+                # "Thanks, will do": contact that expects no answer; it waits for nobody.
+                if interaction.outcome != Outcome.HELD:
+                    held.append(interaction.pk)
+                    changed.add(interaction.engagement_id)
+            elif interaction.outcome != Outcome.UNANSWERED:
+                reopened.append(interaction.pk)
+                changed.add(interaction.engagement_id)
+    if answered:
+        Interaction.unscoped.filter(pk__in=answered).update(
+            outcome=Outcome.ANSWERED,
+            response_hours=Case(*[When(pk=pk, then=Value(h)) for pk, h in answered.items()]),
+        )
+    if held:
+        Interaction.unscoped.filter(pk__in=held).update(outcome=Outcome.HELD, response_hours=None)
+    if reopened:
+        Interaction.unscoped.filter(pk__in=reopened).update(
+            outcome=Outcome.UNANSWERED, response_hours=None
+        )
+        OpenQuestion.unscoped.filter(interaction_id__in=reopened).update(
+            answered_at=None, answer=""
+        )
+    if answered:
+        # A question is answered when its message is: the interactions answered just now.
+        OpenQuestion.unscoped.filter(interaction_id__in=answered, answered_at__isnull=True).update(
+            answered_at=Case(
+                *[When(interaction_id=pk, then=Value(replies[pk].sent_at)) for pk in answered]
+            ),
+            answer=Case(
+                *[
+                    When(
+                        interaction_id=pk,
+                        then=Value(f"Replied by e-mail ({replies[pk].from_address})"),
+                    )
+                    for pk in answered
+                ]
+            ),
+        )
+    changed -= marked or set()
     if changed:
-        hooks.engagement_changed(engagement=thread.engagement)
+        hooks.engagements_changed(engagement_ids=sorted(changed))
 
 
 # --- what a person does with the triage inbox -------------------------------------------------
@@ -643,7 +842,11 @@ def assign_message(*, message: InboundMessage, engagement: Engagement, by: User)
         message.from_address, message.participants, s, engagement.vendor_id
     ) or (Direction.WE_TO_VENDOR if s.is_ours(message.from_address) else Direction.VENDOR_TO_US)
     parsed = parse(bytes(message.raw)) if message.raw else Parsed()
-    _derive(message, parsed)
+    with audit_buffer():
+        batch = Batch()
+        batch.prefetch([(message, parsed)])
+        batch.derive(message, parsed)
+        batch.flush()
     return message
 
 
@@ -660,7 +863,9 @@ def ignore_message(*, message: InboundMessage, by: User) -> InboundMessage:
             defaults={"engagement": None, "created_by": by},
         )
     message.triaged_by = by
-    _finish(message, Status.IGNORED, f"ignored by {by}")
+    batch = Batch()
+    batch.finish(message, Status.IGNORED, f"ignored by {by}")
+    batch.flush()
     return message
 
 
@@ -672,7 +877,7 @@ def reprocess(*, message: InboundMessage) -> InboundMessage:
     """Derive again from the kept raw bytes (after a rule change); the interaction is redone."""
     if message.raw is None or message.status == Status.DUPLICATE:
         return message
-    with all_organizations():
+    with all_organizations(), audit_buffer():
         thread = message.thread
         if message.interaction_id:
             Interaction.unscoped.filter(pk=message.interaction_id).delete()
@@ -686,22 +891,23 @@ def reprocess(*, message: InboundMessage) -> InboundMessage:
         message.thread = None
         message.engagement = None if message.status != Status.ROUTED else message.engagement
         message.reason = ""
+        batch = Batch()
         if message.org_id is None:
-            target = _resolve_address(list(dict.fromkeys(message.envelope_to + parsed.to)))
+            target = batch.resolve(list(dict.fromkeys(message.envelope_to + parsed.to)))
             message.org = target.org
-            if target.org is None:
-                _store(message, Status.REFUSED, target.reason)
-                return message
         else:
             target = Target(org=message.org, engagement=message.engagement)
             if target.engagement is None:
-                target = _resolve_address(list(dict.fromkeys(message.envelope_to + parsed.to)))
+                target = batch.resolve(list(dict.fromkeys(message.envelope_to + parsed.to)))
                 target.org = message.org
-        if parsed.loop:
-            _finish(message, Status.REFUSED, f"mail loop: {parsed.loop}")
+        if message.org_id is None:
+            batch.store(message, Status.REFUSED, target.reason)
+        elif parsed.loop:
+            batch.finish(message, Status.REFUSED, f"mail loop: {parsed.loop}")
         else:
-            message.save()
-            _route(message, parsed, target)
+            batch.prefetch([(message, parsed)])
+            batch.route(message, parsed, target)
+        batch.flush()
         if thread is not None and thread.pk != (message.thread_id or 0):
             settle_thread(thread=thread)
     return message

@@ -2,13 +2,22 @@
 
 It accepts recipients at ``MAIL_INBOUND_DOMAIN`` only (it is no open relay) and messages up
 to ``MAIL_MAX_MB`` (a larger one is answered 552 by aiosmtpd before its bytes are kept).
-Each accepted message goes through ``services.receive`` in a worker thread, since the ORM
-is synchronous; a message is acknowledged (250) only once it is stored, so a crash before
-that makes the sender retry instead of losing it.
+Each accepted message goes through the pipeline in a worker thread, since the ORM is
+synchronous; a message is acknowledged (250) only once it is stored, so a crash before that
+makes the sender retry instead of losing it.
+
+Messages that arrive while the pipeline is busy wait and go in together
+(``services.receive_many``: one transaction, routing data read once, rows written in bulk), up
+to ``BATCH`` at a time: under load a batch forms by itself, and a lone message waits for
+nothing. Each sender still hears 250 only after its batch has committed, 451 (try again
+later) if it failed. ``STORERS`` batches are stored at once, each from its own queue; a
+message's queue is chosen by its recipients, so mail to one capture address (a message and
+the reply to it) is stored in order, never by two transactions that cannot see each other.
 """
 
 import asyncio
 import logging
+import zlib
 
 from aiosmtpd.controller import Controller
 from django.conf import settings
@@ -17,10 +26,16 @@ from django.db import close_old_connections
 from engagements.capture import services
 
 log = logging.getLogger(__name__)
+BATCH = 50  # messages stored in one transaction at most
+STORERS = 4  # batches stored at once (each its own thread and database connection)
 
 
 class CaptureHandler:
-    """aiosmtpd handler: RCPT filter and DATA → the capture pipeline."""
+    """aiosmtpd handler: RCPT filter and DATA → the capture pipeline, in batches."""
+
+    def __init__(self) -> None:
+        self._queues: list[asyncio.Queue] = []
+        self._storers: list[asyncio.Task] = []
 
     async def handle_RCPT(self, server, session, envelope, address, rcpt_options):
         domain = address.rpartition("@")[2].lower()
@@ -33,20 +48,52 @@ class CaptureHandler:
         raw = envelope.original_content or envelope.content
         if isinstance(raw, str):
             raw = raw.encode("utf-8", "surrogateescape")
+        incoming = services.Incoming(
+            raw=raw,
+            via="smtp",
+            envelope_from=envelope.mail_from or "",
+            envelope_to=list(envelope.rcpt_tos),
+        )
+        stored = asyncio.get_running_loop().create_future()
+        await self._queue(incoming.envelope_to).put((incoming, stored))
         try:
-            message = await asyncio.to_thread(
-                _store, raw, envelope.mail_from or "", list(envelope.rcpt_tos)
-            )
+            message = await stored
         except Exception:
-            log.exception("capture failed; the sender will retry")
             return "451 4.3.0 Temporary failure, try again later"
         return f"250 2.0.0 Stored as {message.pk} ({message.status})"
 
+    def _queue(self, recipients: list[str]) -> asyncio.Queue:
+        """The queue for these recipients (queues and their storing tasks are made in the
+        server's own loop, at the first message)."""
+        if not self._queues:
+            loop = asyncio.get_running_loop()
+            self._queues = [asyncio.Queue() for _ in range(STORERS)]
+            self._storers = [loop.create_task(self._store_batches(q)) for q in self._queues]
+        key = zlib.crc32("|".join(sorted(a.lower() for a in recipients)).encode())
+        return self._queues[key % STORERS]
 
-def _store(raw: bytes, mail_from: str, rcpt_tos: list[str]):
+    async def _store_batches(self, waiting: asyncio.Queue) -> None:
+        while True:
+            batch = [await waiting.get()]
+            while len(batch) < BATCH and not waiting.empty():
+                batch.append(waiting.get_nowait())
+            try:
+                messages = await asyncio.to_thread(_store, [incoming for incoming, _ in batch])
+            except Exception as exc:
+                log.exception("capture of %d messages failed; the senders will retry", len(batch))
+                for _incoming, stored in batch:
+                    if not stored.done():
+                        stored.set_exception(exc)
+                continue
+            for (_incoming, stored), message in zip(batch, messages, strict=True):
+                if not stored.done():
+                    stored.set_result(message)
+
+
+def _store(items: list[services.Incoming]):
     close_old_connections()
     try:
-        return services.receive(raw=raw, via="smtp", envelope_from=mail_from, envelope_to=rcpt_tos)
+        return services.receive_many(items)
     finally:
         close_old_connections()
 

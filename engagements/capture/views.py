@@ -2,6 +2,11 @@
 
 from datetime import timedelta
 
+from anymail.exceptions import (
+    AnymailConfigurationError,
+    AnymailError,
+    AnymailWebhookValidationFailure,
+)
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_not_required
@@ -9,14 +14,17 @@ from django.core.exceptions import ValidationError
 from django.db.models import Prefetch
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseBadRequest
 from django.shortcuts import get_object_or_404, redirect
+from django.template.response import TemplateResponse
 from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.csrf import csrf_exempt
-from django.views.decorators.http import require_POST, require_safe
+from django.views.decorators.http import require_http_methods, require_POST, require_safe
 
+from accounts.audit import audit_as
 from accounts.decorators import allow_viewer, manager_required, member_required
+from accounts.tenancy import activate_tenant
 from engagements.capture import calendar, inbound, services
-from engagements.capture.forms import AssignForm
+from engagements.capture.forms import AssignForm, MeetingConfirmForm
 from engagements.capture.models import (
     CalendarFeed,
     EngagementCapture,
@@ -26,7 +34,8 @@ from engagements.capture.models import (
 )
 from engagements.delivery.models import Engagement
 from outsourcing.confirm import ask_first, confirmed
-from outsourcing.htmx import render
+from outsourcing.htmx import WriteView, render
+from outsourcing.redirects import safe_next
 
 TRIAGE_PAGE = 50
 
@@ -40,7 +49,16 @@ def inbound_webhook(request: HttpRequest, provider: str) -> HttpResponse:
         raise Http404("This inbound webhook is not configured.")
     try:
         return inbound.PROVIDERS[provider].as_view()(request)
-    except (KeyError, ValueError, TypeError, AttributeError) as exc:
+    except AnymailWebhookValidationFailure:
+        raise  # a SuspiciousOperation: Django answers 400 and logs it as a security event
+    except (
+        KeyError,
+        ValueError,
+        TypeError,
+        AttributeError,
+        AnymailError,  # e.g. an SNS body that is not JSON, an unknown SNS message type
+        AnymailConfigurationError,  # e.g. an SES rule that stores the message in S3
+    ) as exc:
         # A payload the provider's parser cannot read: a clear 400, not a 500 (a 5xx would
         # make the provider retry the same broken payload). Database errors still 5xx.
         return HttpResponseBadRequest(f"Unreadable {provider} payload ({exc.__class__.__name__}).")
@@ -154,20 +172,106 @@ def capture_toggle(request: HttpRequest, pk: int) -> HttpResponse:
     return redirect("engagements:mail_threads", pk=engagement.pk)
 
 
-@require_POST
-@manager_required
-def meeting_confirm(request: HttpRequest, pk: int) -> HttpResponse:
-    """One click after the start: held, vendor no-show or we cancelled."""
-    meeting = get_object_or_404(Meeting.objects.select_related("engagement"), pk=pk)
-    try:
-        calendar.confirm_meeting(
-            meeting=meeting, state=request.POST.get("state", ""), by=request.user
+MEETINGS_SHOWN = 20  # the region's rows, oldest first; the page says how many more wait
+MEETINGS_PAGE = "engagements/meetings_to_confirm.html"
+
+
+def meetings_context(request: HttpRequest, **extra) -> dict:
+    """The meetings to confirm (two queries: a page of rows and their count)."""
+    now = timezone.now()
+    waiting = calendar.to_confirm(at=now)
+    rows = [(m, calendar.is_nagging(m, now)) for m in waiting[:MEETINGS_SHOWN]]
+    refused = extra.get("refused")
+    return {
+        # A refused answer is shown next to its meeting; one confirmed meanwhile is no longer
+        # listed, so its refusal heads the region.
+        "refused_elsewhere": refused is not None and all(m.pk != refused for m, _ in rows),
+        "meetings": rows,
+        "meetings_total": len(rows) if len(rows) < MEETINGS_SHOWN else waiting.count(),
+        "can_write": bool(request.membership and request.membership.can_write),
+        "nag_days": calendar.NAG_AFTER.days,
+        **extra,
+    }
+
+
+@require_safe
+@member_required
+def meetings_to_confirm(request: HttpRequest) -> HttpResponse:
+    """Started meetings nobody confirmed yet (the dashboard loads this region into itself)."""
+    return render(
+        request, MEETINGS_PAGE, meetings_context(request), partials=["meetings-to-confirm"]
+    )
+
+
+class MeetingConfirm(WriteView):
+    """One click after the start: held, vendor no-show or we cancelled. Answers the dashboard's
+    region (htmx), or goes back where the plain form came from (``next``: the dashboard, the
+    engagement's mail page)."""
+
+    role = staticmethod(manager_required)
+    model = Meeting
+    related = ("engagement",)
+    form_class = MeetingConfirmForm
+    by = True
+
+    def show(self, **context) -> HttpResponse:
+        if "form" in context:  # refused: the error next to its meeting
+            context = {"refused": self.object.pk, "refused_form": context.pop("form")}
+        return render(
+            self.request,
+            MEETINGS_PAGE,
+            meetings_context(self.request, **context),
+            partials=["meetings-to-confirm"],
         )
-    except ValidationError as exc:
-        messages.error(request, " ".join(exc.messages))
-    else:
-        messages.success(request, f"“{meeting.summary}”: {meeting.get_state_display().lower()}.")
-    return redirect("engagements:mail_threads", pk=meeting.engagement_id)
+
+    def done(self, result) -> str:
+        fallback = reverse("engagements:mail_threads", args=[self.object.engagement_id])
+        return safe_next(self.request, self.request.POST.get("next"), fallback)
+
+    def success_message(self, result) -> str:
+        return f"“{result.summary or 'Meeting'}”: {result.get_state_display().lower()}."
+
+
+meeting_confirm = MeetingConfirm.as_view(service=calendar.confirm_meeting, message=True)
+
+
+# --- the digest's signed links (no log-in needed; a GET only asks) --------------------------
+
+
+def _link_page(request: HttpRequest, token: str, status: int = 200, **context) -> HttpResponse:
+    return TemplateResponse(
+        request,
+        "engagements/meeting_link.html",
+        {"token": token, **context},
+        status=status,
+    )
+
+
+@login_not_required
+@require_http_methods(["GET", "HEAD", "POST"])
+def meeting_link(request: HttpRequest, token: str) -> HttpResponse:
+    """A digest's "how did it go?" link: the question on GET, the answer recorded on POST, for
+    the member the link was made for (signed, single-purpose, expiring; ``calendar``)."""
+    link = calendar.link_for_token(token)
+    if link is None:
+        return _link_page(request, token, invalid=True, status=404)
+    meeting = link.meeting
+    activate_tenant(meeting.org)
+    timezone.activate(meeting.org.tzinfo)  # the middleware deactivates it after the request
+    context = {
+        "link": link,
+        "meeting": meeting,
+        "engagement": meeting.engagement,
+        "answer": dict(calendar.ANSWERS)[link.state],
+    }
+    if request.method == "POST":
+        audit_as(via="email", label="digest link", user=link.user)
+        try:
+            calendar.confirm_meeting(meeting=meeting, state=link.state, by=link.user)
+        except ValidationError as exc:
+            return _link_page(request, token, **context, error=" ".join(exc.messages), status=409)
+        return _link_page(request, token, **context, done=True)
+    return _link_page(request, token, **context)
 
 
 @require_safe

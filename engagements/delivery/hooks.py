@@ -36,6 +36,9 @@ class Hook:
 
 # ``engagement``: something the warning-sign rules read changed (inside its transaction).
 engagement_changed = Hook("engagement_changed")
+# ``engagement_ids``: the same for many engagements at once (a batch of captured mail): one
+# mark per engagement, however many rows of it the batch wrote.
+engagements_changed = Hook("engagements_changed")
 # ``engagement``, ``to``: before a status change is written; a receiver may refuse it.
 status_changing = Hook("status_changing")
 # ``engagement``, ``change``, ``at``: a status change was written (same transaction).
@@ -47,3 +50,6 @@ engagement_page = Hook("engagement_page")
 # ``engagement`` (an ended one) → why its records can no longer change (a published
 # post-mortem froze their facts), or None; the corrections refuse with the first reason.
 record_frozen = Hook("record_frozen")
+# ``org_ids``, ``at`` → ``{(org_id, user_id): [lines]}``: what a member's daily digest adds
+# besides the open alerts (mail capture: the meetings they should confirm, with signed links).
+digest_sections = Hook("digest_sections")

@@ -17,6 +17,7 @@ from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
 
+from accounts.audit import log_created
 from accounts.models import Membership, Role, User
 from accounts.services import mark_dashboards_stale
 from engagements.delivery import exit_criteria, hooks
@@ -780,6 +781,75 @@ def log_interaction(
         )
     hooks.engagement_changed(engagement=engagement)
     return interaction
+
+
+def check_interaction(**values) -> None:
+    """The rules of a logged interaction, without writing it (``log_interactions``' callers
+    sort out rows it would refuse before they queue them)."""
+    _check_interaction(**values)
+
+
+@transaction.atomic(savepoint=False)  # inside a batch's transaction: no savepoint of its own
+def log_interactions(*, rows: list[dict]) -> list[Interaction]:
+    """Record many interactions (and their open questions) at once, as ``log_interaction``
+    does one: the same rules, an audit entry each, one re-evaluation per engagement.
+
+    ``rows``: ``log_interaction``'s keyword arguments (``by`` among them); a bulk INSERT for
+    the interactions and one for the questions, so a batch of captured mail costs two
+    statements, not two per message.
+    """
+    interactions, asked = [], []
+    for row in rows:
+        _check_interaction(
+            occurred_at=row.get("occurred_at"),
+            channel=row["channel"],
+            direction=row["direction"],
+            outcome=row["outcome"],
+            comfort=row.get("comfort"),
+            response_hours=row.get("response_hours"),
+        )
+        engagement = row["engagement"]
+        interaction = Interaction(
+            org_id=engagement.org_id,
+            engagement=engagement,
+            occurred_at=row.get("occurred_at") or timezone.now(),
+            channel=row["channel"],
+            direction=row["direction"],
+            outcome=row["outcome"],
+            response_hours=row.get("response_hours")
+            if row["outcome"] == Outcome.ANSWERED
+            else None,
+            comfort=row.get("comfort"),
+            notes=row.get("notes", ""),
+            logged_by=row.get("by"),
+            source=row.get("source", "ui"),
+        )
+        interactions.append(interaction)
+        question = (row.get("question") or "").strip()
+        if question:
+            if not row.get("question_owed_by"):
+                raise ValidationError(
+                    {"question_owed_by": "Who owes the answer: us or the vendor?"}
+                )
+            asked.append((interaction, question, row["question_owed_by"]))
+    Interaction.objects.bulk_create(interactions)
+    questions = [
+        OpenQuestion(
+            org_id=interaction.org_id,
+            engagement_id=interaction.engagement_id,
+            interaction=interaction,
+            question=question,
+            owed_by=owed_by,
+            asked_at=interaction.occurred_at,
+        )
+        for interaction, question, owed_by in asked
+    ]
+    OpenQuestion.objects.bulk_create(questions)
+    log_created(Interaction, interactions)
+    log_created(OpenQuestion, questions)
+    if interactions:
+        hooks.engagements_changed(engagement_ids=sorted({i.engagement_id for i in interactions}))
+    return interactions
 
 
 @transaction.atomic

@@ -107,3 +107,13 @@ def mark_changed(*, engagement: Engagement) -> None:
         collected.add(engagement.pk)
         return
     marks.mark(engagement.pk)
+
+
+def mark_many_changed(*, engagement_ids) -> None:
+    """Mark many engagements in one statement (the receiver of
+    ``delivery.hooks.engagements_changed``; a batch of captured mail)."""
+    collected = _collected.get()
+    if collected is not None:
+        collected.update(engagement_ids)
+        return
+    marks.mark(*engagement_ids)

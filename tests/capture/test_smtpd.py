@@ -70,3 +70,46 @@ def test_unknown_capture_tokens_are_kept_with_a_reason(receiver, manager, settin
         )
     message = InboundMessage.unscoped.get()
     assert message.status == "refused" and "unknown address" in message.reason
+
+
+def test_messages_from_concurrent_senders_are_stored_together_and_each_acknowledged(
+    receiver, address, manager, engagement
+):
+    import threading
+
+    answers = []
+
+    def sender(i: int) -> None:
+        raw = mail(sender=manager.user.email, to="anna@studio-nord.test", subject=f"Status {i}")
+        with smtplib.SMTP(receiver.hostname, receiver.port, timeout=30) as client:
+            client.ehlo()
+            client.mail(manager.user.email)
+            client.rcpt(address)
+            answers.append(client.data(raw))
+
+    threads = [threading.Thread(target=sender, args=(i,)) for i in range(8)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert sorted(code for code, _text in answers) == [250] * 8
+    assert all(b"(routed)" in text for _code, text in answers)
+    assert InboundMessage.unscoped.filter(status="routed").count() == 8
+    assert Interaction.unscoped.filter(engagement=engagement, source=Source.EMAIL).count() == 8
+
+
+def test_a_batch_that_fails_is_answered_451_so_the_sender_retries(
+    receiver, address, manager, engagement, monkeypatch
+):
+    def broken(items, **kwargs):
+        raise RuntimeError("database gone")
+
+    monkeypatch.setattr(smtp.services, "receive_many", broken)
+    raw = mail(sender=manager.user.email, to="anna@studio-nord.test")
+    with (
+        smtplib.SMTP(receiver.hostname, receiver.port, timeout=10) as client,
+        pytest.raises(smtplib.SMTPDataError) as refused,
+    ):
+        client.sendmail(manager.user.email, [address], raw)
+    assert refused.value.smtp_code == 451
+    assert not InboundMessage.unscoped.exists()
