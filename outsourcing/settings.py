@@ -285,7 +285,12 @@ LOGGING = {
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
     "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "INFO")},
-    "loggers": {"django.db.backends": {"level": "INFO"}},
+    "loggers": {
+        "django.db.backends": {"level": "INFO"},
+        # Apprise reports a failed send by logging it: engagements.alerts.chat keeps each
+        # delivery's records and the outbox logs the failure with the notification (once).
+        "apprise": {"level": "DEBUG", "handlers": [], "propagate": False},
+    },
 }
 
 # --- Health watcher (engagements.watch, engagements.alerts) -----------------------------------------
