@@ -354,7 +354,7 @@ _capture = _Capture()
 logging.getLogger("apprise").addHandler(_capture)
 
 
-def _why(records: list[logging.LogRecord], url: str) -> str:
+def _why(records: list[logging.LogRecord], url: str, *, host_is_token: bool) -> str:
     """Apprise's warnings and the connection error behind them, without the URL's secrets."""
     lines = [
         r.getMessage()
@@ -362,10 +362,26 @@ def _why(records: list[logging.LogRecord], url: str) -> str:
         if r.levelno >= logging.WARNING or r.getMessage().startswith("Socket Exception")
     ]
     text = " ".join(dict.fromkeys(" ".join(line.split()) for line in lines))[:800]
-    for piece in re.split(r"[/:@?&=#+]", url):
-        if len(piece) >= 8:
-            text = text.replace(piece, f"{piece[0]}...{piece[-1]}")
+    for piece in _secret_pieces(url, host_is_token=host_is_token):
+        text = text.replace(piece, f"{piece[0]}...{piece[-1]}")
     return text or "the service did not accept the message"
+
+
+# Path words of the services' own URLs: not secrets, and the errors read better with them.
+_PLAIN_WORDS = {"services", "webhooks", "workflows", "triggers", "manual", "invoke", "message"}
+
+
+def _secret_pieces(url: str, *, host_is_token: bool = False) -> list[str]:
+    """The parts of an Apprise URL that may be credentials: the user and password, and the
+    path's and query's longer pieces, longest first; the host and port too where the
+    service's URL puts a token there (``slack://TOKEN_A/…``, ``tgram://BOT_TOKEN/…``)."""
+    rest = url.split("://", 1)[-1]
+    netloc, _, tail = rest.partition("/")
+    userinfo, _, host = netloc.rpartition("@")
+    pieces = re.split(r"[:]", userinfo) if userinfo else []
+    pieces += re.split(r"[:]", host) if host_is_token else []
+    pieces += [p for p in re.split(r"[/?&=#+:,]", tail) if len(p) >= 6 and p not in _PLAIN_WORDS]
+    return sorted({p for p in pieces if len(p) >= 3}, key=len, reverse=True)
 
 
 def deliver(*, apprise_url: str, message: Message, idempotency_key: str) -> None:
@@ -406,4 +422,5 @@ def deliver(*, apprise_url: str, message: Message, idempotency_key: str) -> None
             notify_type=message.notify_type,
         )
     if not delivered:
-        raise NotDelivered(f"{service.label}: {_why(records, apprise_url)}")
+        why = _why(records, apprise_url, host_is_token="host" not in plugin.template_tokens)
+        raise NotDelivered(f"{service.label}: {why}")

@@ -450,7 +450,8 @@ def _remind(
             moments[eid] = min(moments.get(eid, due), due)
     for eid, (org_id, level) in opened.items():
         hours = hours_of(org_id, level)
-        if every := min((c.remind_every(hours) for c in channels.get(org_id, [])), default=0):
+        intervals = [c.remind_every(hours) for c in channels.get(org_id, [])]
+        if every := min((h for h in intervals if h), default=0):  # 0: that channel never
             moments[eid] = at + timedelta(hours=every)
     return moments
 
