@@ -342,6 +342,13 @@ class _Capture(logging.Handler):
 
     @contextmanager
     def records(self) -> Iterator[list[logging.LogRecord]]:
+        logger = logging.getLogger("apprise")
+        if self not in logger.handlers:  # a later logging setup (Django's, Celery's) drops it
+            logger.addHandler(self)
+        if not logger.propagate and logger.getEffectiveLevel() > logging.DEBUG:
+            # The connection error behind a failure is logged at DEBUG; kept here only
+            # (settings.LOGGING: no propagation), so it costs no noise in the logs.
+            logger.setLevel(logging.DEBUG)
         ident = threading.get_ident()
         self.active[ident] = records = []
         try:
@@ -351,7 +358,6 @@ class _Capture(logging.Handler):
 
 
 _capture = _Capture()
-logging.getLogger("apprise").addHandler(_capture)
 
 
 def _why(records: list[logging.LogRecord], url: str, *, host_is_token: bool) -> str:
