@@ -210,7 +210,7 @@ class NotificationChannel(TenantModel):
     class Kind(models.TextChoices):
         EMAIL = "email", "E-mail to members"
         WEBHOOK = "webhook", "Webhook (signed JSON POST)"
-        APPRISE = "apprise", "Chat or paging (Slack, Teams, … by Apprise URL)"
+        APPRISE = "apprise", "Chat or paging (Apprise URL)"
 
     # The Apprise URL carries the service's credentials (tokens, passwords): never exported,
     # never audited, never shown back; ``url`` holds its masked form for people and the trail.
