@@ -49,6 +49,7 @@ from engagements.watch import rules
 
 FIELD = "apprise_url"
 TEMPLATES = Path(__file__).with_name("chat_templates")
+MAX_URL_LENGTH = 2000  # NotificationChannel.apprise_url
 TOP_SIGNALS = 3  # a chat message names the most severe signals; the alert page has them all
 
 
@@ -136,6 +137,8 @@ def _parse(url: str) -> tuple[Service, dict]:
     url = url.strip()
     if not url:
         raise _refuse("Paste the service's Apprise URL (examples below).")
+    if len(url) > MAX_URL_LENGTH:
+        raise _refuse(f"At most {MAX_URL_LENGTH} characters.")
     if "://" not in url:
         raise _refuse("An Apprise URL starts with its service, e.g. slack:// or https://.")
     scheme = url.split("://", 1)[0].lower()
