@@ -116,7 +116,11 @@ def register_tenant_models() -> None:
             reverse = [
                 f.name for f in model._meta.get_fields() if f.auto_created and not f.concrete
             ]
-            auditlog.register(model, exclude_fields=["token_hash", "secret", "version", *reverse])
+            # A model's own ``secret_fields`` (credentials inside an Apprise URL) stay out too.
+            hidden = list(getattr(model, "secret_fields", ()))
+            auditlog.register(
+                model, exclude_fields=["token_hash", "secret", "version", *hidden, *reverse]
+            )
 
 
 # --- the trail as people read it -------------------------------------------------------------

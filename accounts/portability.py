@@ -56,6 +56,10 @@ FILES = "files/"
 NOT_AN_EXPORT = "This is not a Vendorwatch organization export (a zip with organization.json)."
 
 # Fields that hold a credential, in every model; a model may name more in ``secret_fields``.
+# These generic ones are credentials this installation made (a webhook's signing secret): an
+# import makes new ones. Those a model names are credentials someone else issued (a chat
+# service's token inside a URL): they cannot be invented, so an import leaves them empty and
+# calls the row's ``secrets_withheld()`` (a channel pauses itself) and reports the row.
 SECRET_FIELDS = frozenset({"secret", "token_hash", "password"})
 WITHHELD = {"withheld": True}
 
@@ -345,6 +349,13 @@ class _Fresh:
 
 _FRESH = _Fresh()
 
+
+class _Missing:
+    """A withheld credential issued elsewhere: the imported row has none until someone enters it."""
+
+
+_MISSING = _Missing()
+
 _INT_RANGES = {
     "SmallIntegerField": (-(2**15), 2**15 - 1),
     "PositiveSmallIntegerField": (0, 2**15 - 1),
@@ -561,9 +572,9 @@ def _plan_rows(
             if isinstance(model_field, models.FileField):
                 continue  # after the other fields: it is judged by the name the row shows
             if name in hidden:
-                values[model_field.attname] = (
-                    _FRESH if value not in (None, "") else (None if model_field.null else "")
-                )
+                empty = None if model_field.null else ""
+                fresh = _FRESH if name in SECRET_FIELDS else _MISSING
+                values[model_field.attname] = fresh if value not in (None, "") else empty
             elif model_field.is_relation:
                 values[model_field.attname] = _relation(
                     model_field, value, known, f"{where}.{name}"
@@ -610,6 +621,8 @@ def _plan(archive: _Archive, document: dict) -> _Plan:
 class ImportReport:
     counts: dict[str, int]
     new_secrets: list[str]  # rows whose secret was withheld and is now a fresh one
+    # rows whose credential from elsewhere was withheld: someone must enter it again
+    missing_secrets: list[str] = field(default_factory=list)
 
 
 def _first_line(exc: Exception) -> str:
@@ -662,14 +675,16 @@ def _write(
     new_ids: dict[str, dict[int, int]] = {}
     counts: dict[str, int] = {}
     new_secrets: list[str] = []
+    missing_secrets: list[str] = []
     for model in tenant_models_in_dependency_order():
         label = _label(model)
         objects: list[models.Model] = []
         renewed: list[models.Model] = []
+        missing: list[models.Model] = []
         for _old_id, values in plan.rows[label]:
             resolved: dict[str, Any] = {"org": org}
             uploads: list[tuple[str, _Upload]] = []
-            fresh = False
+            fresh = withheld = False
             for attname, value in values.items():
                 if isinstance(value, _Ref):
                     resolved[attname] = new_ids[value.label][value.old_id]
@@ -681,6 +696,9 @@ def _write(
                     length = model._meta.get_field(attname).max_length or 64
                     resolved[attname] = secrets.token_hex(length // 2)
                     fresh = True
+                elif value is _MISSING:
+                    resolved[attname] = ""
+                    withheld = True
                 else:
                     resolved[attname] = value
             obj = model(**resolved)
@@ -691,9 +709,13 @@ def _write(
                 file = getattr(obj, attname)
                 file.save(upload.name, ContentFile(content), save=False)
                 written.append((file.storage, file.name))
+            if withheld and hasattr(obj, "secrets_withheld"):
+                obj.secrets_withheld()
             objects.append(obj)
             if fresh:
                 renewed.append(obj)
+            if withheld:
+                missing.append(obj)
         try:
             with transaction.atomic():
                 model.unscoped.bulk_create(objects, batch_size=500)
@@ -716,8 +738,9 @@ def _write(
                 using=obj._state.db,
             )
         new_secrets += [f"{model._meta.verbose_name} {str(obj)!r}" for obj in renewed]
+        missing_secrets += [f"{model._meta.verbose_name} {str(obj)!r}" for obj in missing]
         counts[label] = len(objects)
-    return ImportReport(counts=counts, new_secrets=new_secrets)
+    return ImportReport(counts=counts, new_secrets=new_secrets, missing_secrets=missing_secrets)
 
 
 def summary(counts: Iterable[tuple[str, int]]) -> str:

@@ -292,6 +292,9 @@ LOGGING = {
         # aiosmtpd (manage.py smtpd) logs each SMTP command, addresses included, at INFO: about
         # fifteen lines a message, personal data and most of the receiver's logging cost.
         "mail.log": {"level": "WARNING"},
+        # Apprise reports a failed send by logging it: engagements.alerts.chat keeps each
+        # delivery's records and the outbox logs the failure with the notification (once).
+        "apprise": {"level": "DEBUG", "handlers": [], "propagate": False},
     },
 }
 

@@ -2,6 +2,7 @@ from django.contrib import admin
 from django.urls import include, path
 
 from accounts.api import router as accounts_api
+from engagements.alerts.api import channels as channels_api
 from engagements.alerts.api import router as alerts_api
 from engagements.delivery.api import deliverables as deliverables_api
 from engagements.delivery.api import engagements as engagements_api
@@ -17,6 +18,7 @@ api.add_router("/vendors", vendors_api)
 api.add_router("/engagements", engagements_api)
 api.add_router("/deliverables", deliverables_api)
 api.add_router("/alerts", alerts_api)
+api.add_router("/channels", channels_api)
 api.add_router("/postmortems", postmortems_api)
 api.add_router("/lessons", lessons_api)
 

@@ -3,7 +3,7 @@
 from django import forms
 from django.utils import timezone
 
-from engagements.alerts.models import AUDIENCES, NotificationChannel
+from engagements.alerts.models import AUDIENCES, MAX_REMIND_HOURS, NotificationChannel
 from engagements.watch.models import Level
 from outsourcing.forms import Form
 
@@ -38,15 +38,52 @@ class TerminateForm(Form):
     )
 
 
+APPRISE_HELP = (
+    "The service's Apprise URL, e.g. Slack <code>https://hooks.slack.com/services/…</code>, "
+    "Teams: the Workflows webhook URL, ntfy <code>ntfys://ntfy.sh/topic</code> (all services "
+    "below). It holds the service's credentials: it is never shown again."
+)
+REMIND_HELP = (
+    "While nobody acknowledges. Empty: as the escalation policy says for the level; "
+    "0: no reminders here."
+)
+
+
+def _apprise_url_field(**kwargs) -> forms.CharField:
+    return forms.CharField(
+        required=False,
+        max_length=2000,
+        label="Apprise URL",
+        widget=forms.TextInput(
+            attrs={"autocomplete": "off", "spellcheck": "false", "inputmode": "url"}
+        ),
+        **kwargs,
+    )
+
+
+def _remind_hours_field() -> forms.IntegerField:
+    return forms.IntegerField(
+        required=False,
+        min_value=0,
+        max_value=MAX_REMIND_HOURS,
+        label="Remind every … hours",
+        help_text=REMIND_HELP,
+    )
+
+
 class ChannelForm(Form):
     kind = forms.ChoiceField(choices=NotificationChannel.Kind.choices, label="Kind")
     name = forms.CharField(max_length=100, label="Name")
     url = forms.URLField(required=False, max_length=500, label="Webhook URL", assume_scheme="https")
+    apprise_url = _apprise_url_field(help_text=APPRISE_HELP)
+    remind_hours = _remind_hours_field()
 
     def clean(self):
         data = super().clean()
         if data.get("kind") == NotificationChannel.Kind.WEBHOOK and not data.get("url"):
             self.add_error("url", "A webhook needs a URL.")
+        if data.get("kind") == NotificationChannel.Kind.APPRISE and not data.get("apprise_url"):
+            self.add_error("apprise_url", "A chat or paging channel needs its Apprise URL.")
         return data
 
 
@@ -97,10 +134,15 @@ class DashboardFilterForm(Form):
 
 
 class ChannelEditForm(Form):
-    """Rename a channel, point its webhook elsewhere, or pause it."""
+    """Rename a channel, point it elsewhere, change its reminders, or pause it."""
 
     name = forms.CharField(max_length=100, label="Name")
     url = forms.URLField(required=False, max_length=500, label="Webhook URL", assume_scheme="https")
+    apprise_url = _apprise_url_field(
+        help_text="Empty: keep the current one (it is not shown: it holds the service's "
+        "credentials). A new one is checked as when the channel was added."
+    )
+    remind_hours = _remind_hours_field()
     is_active = forms.BooleanField(
         label="Active (unticked: paused, nothing is sent)", required=False
     )

@@ -7,6 +7,7 @@ reminder sequence), one digest per member and day.
 """
 
 from django.conf import settings
+from django.core.validators import MaxValueValidator
 from django.db import models
 from django.db.models import Q
 from django.utils import timezone
@@ -16,6 +17,7 @@ from engagements.delivery.models import Engagement
 from engagements.watch.models import Level
 
 __all__ = [
+    "MAX_REMIND_HOURS",
     "Alert",
     "AlertEvent",
     "AlertStatus",
@@ -198,17 +200,37 @@ def event_kind_label(kind: str) -> str:
     return _label(EventKind, kind)
 
 
+MAX_REMIND_HOURS = 720  # a month: a channel's reminders, as the escalation policy's cadences
+
+
 class NotificationChannel(TenantModel):
-    """Where an organization's alerts go besides the dashboard: e-mail to members, or a webhook."""
+    """Where an organization's alerts go besides the dashboard: e-mail to members, a webhook,
+    or a chat or paging service through Apprise (``chat.py``)."""
 
     class Kind(models.TextChoices):
         EMAIL = "email", "E-mail to members"
         WEBHOOK = "webhook", "Webhook (signed JSON POST)"
+        APPRISE = "apprise", "Chat or paging (Apprise URL)"
+
+    # The Apprise URL carries the service's credentials (tokens, passwords): never exported,
+    # never audited, never shown back; ``url`` holds its masked form for people and the trail.
+    secret_fields = ("apprise_url",)
 
     kind = models.CharField(max_length=8, choices=Kind.choices)
     name = models.CharField(max_length=100)
-    url = models.URLField(blank=True, max_length=500)
+    # A webhook's endpoint; for an Apprise channel the masked URL (``slack://T...2/B...D/x...Q/``).
+    url = models.CharField("URL", blank=True, max_length=500)
     secret = models.CharField(max_length=64, blank=True)
+    apprise_url = models.CharField("Apprise URL", blank=True, max_length=2000)
+    # Hours between reminders on this channel while an alert stays open; None: the escalation
+    # policy's cadence for the level; 0: no reminders here. Levels the policy never reminds
+    # at stay quiet whatever this says.
+    remind_hours = models.PositiveSmallIntegerField(
+        "Remind every (hours)",
+        null=True,
+        blank=True,
+        validators=[MaxValueValidator(MAX_REMIND_HOURS)],
+    )
     is_active = models.BooleanField(default=True)
     created_at = models.DateTimeField(default=timezone.now)
 
@@ -218,10 +240,28 @@ class NotificationChannel(TenantModel):
             models.CheckConstraint(
                 condition=Q(kind="email") | ~Q(url=""), name="channel_webhook_has_url"
             ),
+            models.CheckConstraint(
+                condition=Q(kind__in=["email", "webhook", "apprise"]), name="channel_kind_valid"
+            ),
+            models.CheckConstraint(
+                condition=Q(remind_hours__isnull=True) | Q(remind_hours__lte=MAX_REMIND_HOURS),
+                name="channel_remind_hours_range",
+            ),
         ]
 
     def __str__(self) -> str:
         return self.name
+
+    def secrets_withheld(self) -> None:
+        """Imported without its Apprise URL (never exported): paused until one is entered."""
+        self.is_active = False
+
+    def remind_every(self, level_hours: int) -> int:
+        """Hours between reminders on this channel at a level the policy reminds every
+        ``level_hours`` at (0: none)."""
+        if not level_hours:
+            return 0
+        return level_hours if self.remind_hours is None else self.remind_hours
 
 
 AUDIENCES = {

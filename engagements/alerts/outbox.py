@@ -1,5 +1,5 @@
-"""The notification outbox: claim due rows in batches, deliver them by webhook or e-mail, back
-off on failure, and keep draining while there is work.
+"""The notification outbox: claim due rows in batches, deliver them by webhook, e-mail or a chat
+service (Apprise, ``chat.py``), back off on failure, and keep draining while there is work.
 
 Rows are written by ``services`` in the transaction that changed the alert; delivery here
 needs no broker at write time. A run claims a batch in one statement (``FOR UPDATE SKIP
@@ -13,10 +13,8 @@ budget, saying whether due rows are left so its task can queue the next run at o
 import hashlib
 import hmac
 import http.client
-import ipaddress
 import json
 import logging
-import socket
 import ssl
 import time
 import urllib.error
@@ -35,6 +33,7 @@ from django.db.models import F, Q
 from django.utils import timezone
 
 from accounts.models import Membership, Role
+from engagements.alerts import chat, ssrf
 from engagements.alerts.models import (
     Alert,
     EscalationPolicy,
@@ -74,16 +73,7 @@ def backoff(attempts: int) -> timedelta:
 def check_webhook_url(url: str) -> None:
     """http(s) only; outside development/tests no private, loopback or link-local target (SSRF)."""
     host, port = _target(url)
-    if settings.HEALTH_WEBHOOK_ALLOW_PRIVATE:
-        return
-    try:
-        addresses = {info[4][0] for info in socket.getaddrinfo(host, port)}
-    except OSError:
-        raise ValidationError({"url": f"{host} does not resolve."}) from None
-    for address in addresses:
-        if not _public(address):
-            ip = address.split("%")[0]
-            raise ValidationError({"url": f"{host} points at a private address ({ip})."})
+    ssrf.check_host(host, port, field="url")
 
 
 def _target(url: str) -> tuple[str, int]:
@@ -91,11 +81,6 @@ def _target(url: str) -> tuple[str, int]:
     if parts.scheme not in ("http", "https") or not parts.hostname:
         raise ValidationError({"url": "A webhook URL must start with http:// or https://."})
     return parts.hostname, parts.port or (443 if parts.scheme == "https" else 80)
-
-
-def _public(address: str) -> bool:
-    ip = ipaddress.ip_address(address.split("%")[0])
-    return ip.is_global and not ip.is_multicast
 
 
 # --- claiming ----------------------------------------------------------------------------------
@@ -111,6 +96,7 @@ class Claimed:
     kind: str
     url: str
     secret: str
+    apprise_url: str
     level: str
     sequence: int
     is_test: bool
@@ -135,6 +121,7 @@ CLAIMED_FIELDS = {
     "kind": "channel__kind",
     "url": "channel__url",
     "secret": "channel__secret",
+    "apprise_url": "channel__apprise_url",
     "level": "level",
     "sequence": "sequence",
     "is_test": "is_test",
@@ -181,7 +168,7 @@ def _pg_claim_sql() -> str:
                       n.idempotency_key, n.attempts, n.alert_id, n.next_attempt_at
         )
         SELECT claimed.id, claimed.org_id, claimed.channel_id, c.kind, c.url, c.secret,
-               claimed.level, claimed.sequence, claimed.is_test, claimed.idempotency_key,
+               c.apprise_url, claimed.level, claimed.sequence, claimed.is_test, claimed.idempotency_key,
                claimed.attempts, claimed.alert_id, a.status, a.opened_at, e.id, e.title,
                e.owner_id, v.name, h.score, h.signals
         FROM claimed
@@ -408,6 +395,12 @@ class _Transport:
         try:
             if row.kind == NotificationChannel.Kind.WEBHOOK:
                 _post_webhook(row, self)
+            elif row.kind == NotificationChannel.Kind.APPRISE:
+                chat.deliver(
+                    apprise_url=row.apprise_url,
+                    message=chat_message(row),
+                    idempotency_key=row.idempotency_key,
+                )
             else:
                 _send_email(row, self)
         except SoftTimeLimitExceeded:
@@ -446,37 +439,13 @@ class _Transport:
         return self.recipients[key]
 
 
-class PrivateAddress(OSError):
-    """The webhook's host resolved to an address the SSRF guard refuses."""
-
-
-def _open_socket(host: str, port: int, timeout: float) -> socket.socket:
-    """A TCP connection to ``host`` after checking every address it resolves to now: the
-    guard at save time cannot see a DNS answer that changed since (DNS rebinding), and the
-    connection goes to the very address that was checked."""
-    infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
-    if not settings.HEALTH_WEBHOOK_ALLOW_PRIVATE:
-        for *_, sockaddr in infos:
-            if not _public(sockaddr[0]):
-                raise PrivateAddress(f"{host} points at a private address ({sockaddr[0]})")
-    error: OSError = OSError(f"{host} does not resolve")
-    for family, kind, proto, _, sockaddr in infos:
-        sock = socket.socket(family, kind, proto)
-        sock.settimeout(timeout)
-        try:
-            sock.connect(sockaddr)
-        except OSError as exc:
-            sock.close()
-            error = exc
-            continue
-        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-        return sock
-    raise error
+# The webhook's host resolved to an address the SSRF guard refuses (kept here for callers).
+PrivateAddress = ssrf.PrivateAddress
 
 
 class _GuardedHTTPConnection(http.client.HTTPConnection):
     def connect(self) -> None:
-        self.sock = _open_socket(self.host, self.port, self.timeout)
+        self.sock = ssrf.open_socket(self.host, self.port, self.timeout)
 
 
 class _GuardedHTTPSConnection(http.client.HTTPSConnection):
@@ -485,7 +454,7 @@ class _GuardedHTTPSConnection(http.client.HTTPSConnection):
         super().__init__(host, port, timeout=timeout, context=self.tls)
 
     def connect(self) -> None:
-        sock = _open_socket(self.host, self.port, self.timeout)
+        sock = ssrf.open_socket(self.host, self.port, self.timeout)
         self.sock = self.tls.wrap_socket(sock, server_hostname=self.host)
 
 
@@ -551,6 +520,21 @@ def payload(row: Claimed) -> dict:
     else:
         body |= {"event": "test", "level": row.level}
     return body
+
+
+def chat_message(row: Claimed) -> chat.Message:
+    """What an Apprise channel says about the row's alert (or that the channel works)."""
+    if not row.alert_id:
+        return chat.Message(level="", link=f"{settings.SITE_URL}/notifications/")
+    return chat.Message(
+        level=row.level,
+        engagement=row.engagement_title,
+        vendor=row.vendor_name,
+        score=row.health_score,
+        signals=row.health_signals,
+        link=f"{settings.SITE_URL}/alerts/{row.alert_id}/",
+        reminder=row.sequence,
+    )
 
 
 def sign(secret: str, body: bytes, *, timestamp: int) -> str:

@@ -21,8 +21,9 @@ from django.db.models import Max, Q
 from django.utils import timezone
 
 from accounts.services import mark_dashboards_stale
-from engagements.alerts import tasks
+from engagements.alerts import chat, tasks
 from engagements.alerts.models import (
+    MAX_REMIND_HOURS,
     Alert,
     AlertEvent,
     AlertStatus,
@@ -374,7 +375,8 @@ def _remind(
     result: SweepResult,
     opened: dict[int, tuple[int, str]],
 ) -> dict[int, datetime]:
-    """Reminders while an alert stays open (unacknowledged), at the policy's cadence per level.
+    """Reminders while an alert stays open (unacknowledged): at the levels the policy reminds
+    at, every channel at its own interval (``remind_hours``), else at the level's cadence.
 
     Returns when each alert changes next by time alone, per engagement: a snooze ends, the
     next reminder falls due (the watcher's ``next_check_at`` takes it into account)."""
@@ -420,10 +422,10 @@ def _remind(
         hours = hours_of(alert.org_id, alert.level)
         if not hours:
             continue
-        every = timedelta(hours=hours)
         for channel in channels.get(alert.org_id, []):
             row = last.get((alert.pk, channel.pk, alert.level))
-            if not row:
+            every = timedelta(hours=channel.remind_every(hours))
+            if not row or not every:
                 continue
             due = row["last"] + every
             if at >= due:
@@ -447,8 +449,10 @@ def _remind(
             eid = alert.engagement_id
             moments[eid] = min(moments.get(eid, due), due)
     for eid, (org_id, level) in opened.items():
-        if (hours := hours_of(org_id, level)) and channels.get(org_id):
-            moments[eid] = at + timedelta(hours=hours)
+        hours = hours_of(org_id, level)
+        intervals = [c.remind_every(hours) for c in channels.get(org_id, [])]
+        if every := min((h for h in intervals if h), default=0):  # 0: that channel never
+            moments[eid] = at + timedelta(hours=every)
     return moments
 
 
@@ -720,39 +724,86 @@ def loss_summary(*, engagement: Engagement, at: datetime) -> LossSummary:
 # --- channels and the outbox -------------------------------------------------------------------
 
 
+def _check_remind_hours(remind_hours: int | None) -> None:
+    if remind_hours is not None and not 0 <= remind_hours <= MAX_REMIND_HOURS:
+        raise ValidationError(
+            {
+                "remind_hours": f"Remind every 0 to {MAX_REMIND_HOURS} hours (0: never; "
+                "empty: as the escalation policy says for the level)."
+            }
+        )
+
+
 @transaction.atomic
-def create_channel(*, org, kind: str, name: str, url: str = "") -> NotificationChannel:
-    """Add a notification channel; a webhook gets its own signing secret."""
+def create_channel(
+    *,
+    org,
+    kind: str,
+    name: str,
+    url: str = "",
+    apprise_url: str = "",
+    remind_hours: int | None = None,
+) -> NotificationChannel:
+    """Add a notification channel: a webhook gets its own signing secret, an Apprise channel
+    keeps its URL (credentials inside) hidden and shows a masked copy."""
+    if kind not in NotificationChannel.Kind.values:
+        raise ValidationError({"kind": "Choose e-mail, webhook or chat/paging."})
+    if not name.strip():
+        raise ValidationError({"name": "Give the channel a name."})
+    _check_remind_hours(remind_hours)
+    values = {"url": "", "secret": "", "apprise_url": ""}
     if kind == NotificationChannel.Kind.WEBHOOK:
         check_webhook_url(url)
+        values |= {"url": url, "secret": secrets.token_hex(32)}
+    elif kind == NotificationChannel.Kind.APPRISE:
+        checked = chat.check_url(apprise_url)
+        values |= {"url": checked.masked, "apprise_url": apprise_url.strip()}
     return NotificationChannel.unscoped.create(
-        org=org,
-        kind=kind,
-        name=name,
-        url=url if kind == NotificationChannel.Kind.WEBHOOK else "",
-        secret=secrets.token_hex(32) if kind == NotificationChannel.Kind.WEBHOOK else "",
+        org=org, kind=kind, name=name.strip(), remind_hours=remind_hours, **values
     )
 
 
 @transaction.atomic
 def update_channel(
-    *, channel: NotificationChannel, name: str, url: str = "", is_active: bool = True
+    *,
+    channel: NotificationChannel,
+    name: str,
+    url: str = "",
+    apprise_url: str = "",
+    is_active: bool = True,
+    remind_hours: int | None = None,
 ) -> NotificationChannel:
-    """Rename a channel, point a webhook elsewhere (past the SSRF guard again) or pause it.
+    """Rename a channel, point it elsewhere (past the checks and the SSRF guard again), change
+    its reminder interval or pause it.
 
-    The signing secret stays: receivers keep verifying with the one they have."""
+    A webhook's signing secret stays: receivers keep verifying with the one they have. An
+    Apprise channel's URL is never shown back: an empty ``apprise_url`` keeps it."""
     if not name.strip():
         raise ValidationError({"name": "Give the channel a name."})
-    changes = {"name": name.strip(), "is_active": is_active}
+    _check_remind_hours(remind_hours)
+    changes = {"name": name.strip(), "is_active": is_active, "remind_hours": remind_hours}
     if channel.kind == NotificationChannel.Kind.WEBHOOK:
         if url != channel.url:
             check_webhook_url(url)
         changes["url"] = url
+    elif channel.kind == NotificationChannel.Kind.APPRISE and apprise_url.strip():
+        checked = chat.check_url(apprise_url)
+        changes |= {"url": checked.masked, "apprise_url": apprise_url.strip()}
+    elif channel.kind == NotificationChannel.Kind.APPRISE and not channel.apprise_url and is_active:
+        # Imported from another installation (the URL was withheld): nothing to send to yet.
+        raise ValidationError({"apprise_url": "Paste the service's Apprise URL to turn it on."})
     changed = [k for k, v in changes.items() if getattr(channel, k) != v]
     for k in changed:
         setattr(channel, k, changes[k])
     if changed:
-        channel.save(update_fields=changed)
+        channel.save(update_fields=changed)  # audited (the URL field only in its masked form)
+        if "remind_hours" in changed:
+            # The channel's reminders come due at other moments: the open alerts' deadlines move.
+            marks.mark(
+                *Alert.unscoped.filter(org_id=channel.org_id)
+                .exclude(status=AlertStatus.RESOLVED)
+                .values_list("engagement_id", flat=True)
+            )
     return channel
 
 

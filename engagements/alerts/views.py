@@ -20,7 +20,7 @@ from django.views.decorators.http import require_http_methods, require_POST, req
 
 from accounts.decorators import allow_viewer, manager_required, member_required, owner_required
 from accounts.models import User
-from engagements.alerts import services
+from engagements.alerts import chat, services
 from engagements.alerts.forms import (
     AcknowledgeForm,
     ChannelEditForm,
@@ -329,12 +329,21 @@ def _show_terminate(request: HttpRequest, engagement: Engagement, **forms) -> Ht
 # --- notification settings ---
 
 
+def _with_services(channels) -> list[NotificationChannel]:
+    """The channels, an Apprise one with the name of its service ("Slack") as ``service``."""
+    channels = list(channels)
+    for c in channels:
+        c.service = chat.service_label(c.url) if c.kind == NotificationChannel.Kind.APPRISE else ""
+    return channels
+
+
 def settings_context(request: HttpRequest, **extra) -> dict:
     policy = EscalationPolicy.for_org(request.org.pk)
     pref = NotificationPreference.objects.filter(user=request.user).first()
     initial = {name: getattr(policy, name) for name in EscalationPolicyForm.base_fields}
     return {
-        "channels": NotificationChannel.objects.all(),
+        "channels": _with_services(NotificationChannel.objects.all()),
+        "apprise_services": chat.SERVICES,
         "recent": Notification.objects.select_related("channel", "alert__engagement")[:30],
         "channel_form": extra.pop("channel_form", ChannelForm()),
         "policy_form": extra.pop("policy_form", EscalationPolicyForm(initial=initial)),
@@ -365,7 +374,7 @@ class SettingsWrite(WriteView):
         return reverse("engagements:notification_settings")
 
 
-# Add an e-mail or webhook channel (webhook URLs pass the SSRF guard).
+# Add an e-mail, webhook or Apprise channel (their URLs pass the SSRF guard).
 channel_create = SettingsWrite.as_view(
     form_class=ChannelForm,
     service=services.create_channel,
@@ -411,10 +420,17 @@ SETTINGS = "engagements/notification_settings.html"
 
 
 def _channel_form(channel: NotificationChannel, data=None) -> ChannelEditForm:
-    initial = {"name": channel.name, "url": channel.url, "is_active": channel.is_active}
+    initial = {
+        "name": channel.name,
+        "url": channel.url,
+        "remind_hours": channel.remind_hours,
+        "is_active": channel.is_active,
+    }
     form = ChannelEditForm(data, initial=initial, auto_id=f"ch{channel.pk}_%s")
     if channel.kind != NotificationChannel.Kind.WEBHOOK:
-        del form.fields["url"]  # e-mail goes to the members
+        del form.fields["url"]  # e-mail goes to the members; Apprise has its own URL
+    if channel.kind != NotificationChannel.Kind.APPRISE:
+        del form.fields["apprise_url"]
     return form
 
 
@@ -443,7 +459,7 @@ def _channels_saved(request: HttpRequest) -> HttpResponse:
 @require_http_methods(["GET", "POST"])
 @owner_required
 def channel_update(request: HttpRequest, pk: int) -> HttpResponse:
-    """Rename a channel, point its webhook elsewhere (SSRF guard again) or pause it."""
+    """Rename a channel, point it elsewhere (SSRF guard again), change its reminders or pause it."""
     channel = get_object_or_404(NotificationChannel.objects, pk=pk)
     form = _channel_form(channel, request.POST or None)
     if request.method == "GET":

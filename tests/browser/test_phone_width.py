@@ -53,6 +53,30 @@ def test_the_main_pages_fit_a_phone_screen(phone, live_server):
         assert phone.evaluate(OVERFLOW) == [], url
 
 
+def test_the_notification_settings_with_chat_channels_fit_a_phone_screen(phone, live_server):
+    from accounts.models import Organization
+    from engagements.alerts import services as alerts
+
+    org = Organization.objects.get(slug="demo")
+    long_host = "prod-161.westeurope.logic.azure.com"
+    alerts.create_channel(
+        org=org,
+        kind="apprise",
+        name="Teams: engineering leadership and on-call escalation",
+        apprise_url=f"workflows://{long_host}/643e69f83c8944438d68119179a10a64/KODuebWbDGYFr0z0eu",
+        remind_hours=1,
+    )
+    phone.goto(live_server.url + "/notifications/")
+    phone.get_by_text("Chat and paging services (Apprise URLs)").click()
+    assert phone.get_by_text("tgram://BOT_TOKEN/CHAT_ID").is_visible()
+    assert phone.evaluate("document.documentElement.scrollWidth") <= 390
+    assert phone.evaluate(OVERFLOW) == []
+    phone.get_by_role("link", name="Edit Teams: engineering").click()
+    phone.wait_for_selector("#channel-edit")
+    assert phone.evaluate("document.documentElement.scrollWidth") <= 390
+    assert phone.evaluate(OVERFLOW) == []
+
+
 def test_the_charts_scale_to_their_box_and_stay_readable(phone, live_server):
     failing = Engagement.objects.get(title="Data warehouse migration")
     phone.goto(f"{live_server.url}/engagements/{failing.pk}/")

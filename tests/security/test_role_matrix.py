@@ -73,6 +73,7 @@ OWNER_ONLY = {
     "engagements:channel_update",
     "engagements:channel_delete",
     "engagements:escalation_policy_save",
+    "api:channels",  # POST adds a channel (GET, any member, lists them)
 }
 VIEWERS_MAY_POST = {  # they change only the viewer's own session or tokens
     "accounts:organization_switch",

@@ -42,3 +42,9 @@ class Command(BaseCommand):
                 + ", ".join(report.new_secrets)
                 + "."
             )
+        if report.missing_secrets:
+            self.stdout.write(
+                "Credentials issued by other services (an Apprise channel's URL) are never "
+                "exported; these are paused until an owner enters them again on the "
+                "Notifications page: " + ", ".join(report.missing_secrets) + "."
+            )
