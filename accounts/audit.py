@@ -77,11 +77,14 @@ def register_tenant_models() -> None:
             reverse = [
                 f.name for f in model._meta.get_fields() if f.auto_created and not f.concrete
             ]
-            auditlog.register(model, exclude_fields=["token_hash", "secret", "version", *reverse])
+            auditlog.register(
+                model,
+                exclude_fields=["token_hash", "secret", "previous_secret", "version", *reverse],
+            )
 
 
 # --- the trail as people read it -------------------------------------------------------------
-HIDDEN_FIELDS = {"org", "id", "version", "token_hash", "secret", "search"}
+HIDDEN_FIELDS = {"org", "id", "version", "token_hash", "secret", "previous_secret", "search"}
 CREATED = 0
 VERBS = {CREATED: "Created", 1: "Changed", 2: "Deleted", 3: "Opened"}  # auditlog's action codes
 CREATION_NOISE = {"created_at", "updated_at", "position"}

@@ -47,3 +47,6 @@ engagement_page = Hook("engagement_page")
 # ``engagement`` (an ended one) → why its records can no longer change (a published
 # post-mortem froze their facts), or None; the corrections refuse with the first reason.
 record_frozen = Hook("record_frozen")
+# ``request``, ``engagement`` → extra context of the engagement page's code-activity region
+# (the forges' repository mapping and deliverable rules, and their forms).
+activity_page = Hook("activity_page")
