@@ -262,6 +262,8 @@ def _gitlab(event: str, p: dict) -> Parsed:
                 )
             )
         return out
+    if event == "Release Hook":  # its attributes are at the top level
+        return _gitlab_release(p, out)
     attributes = _dict(p.get("object_attributes"), "object_attributes")
     action = _str(attributes.get("action"))
     out.action = action
@@ -291,7 +293,7 @@ def _gitlab(event: str, p: dict) -> Parsed:
                     url=_str(attributes.get("url")),
                 )
             )
-    elif event == "Issue Hook":
+    else:  # Issue Hook
         kind = {"open": K.ISSUE_OPENED, "reopen": K.ISSUE_OPENED, "close": K.ISSUE_CLOSED}.get(
             action
         )
@@ -313,23 +315,26 @@ def _gitlab(event: str, p: dict) -> Parsed:
                     url=_str(attributes.get("url")),
                 )
             )
-    else:  # Release Hook: the attributes are at the top level
-        action = _str(p.get("action"))
-        out.action = action
-        if action != "create":
-            out.ignored = f"release {action or 'event'} (a release counts when created)"
-        else:
-            tag = _str(p.get("tag"))
-            out.events.append(
-                Event(
-                    kind=K.RELEASE,
-                    occurred_at=_first_moment(p.get("released_at"), p.get("created_at")),
-                    ref=tag,
-                    title=_str(p.get("name")) or tag,
-                    text=_str(p.get("description")),
-                    url=_str(p.get("url")),
-                )
-            )
+    return out
+
+
+def _gitlab_release(p: dict, out: Parsed) -> Parsed:
+    action = _str(p.get("action"))
+    out.action = action
+    if action != "create":
+        out.ignored = f"release {action or 'event'} (a release counts when created)"
+        return out
+    tag = _str(p.get("tag"))
+    out.events.append(
+        Event(
+            kind=K.RELEASE,
+            occurred_at=_first_moment(p.get("released_at"), p.get("created_at")),
+            ref=tag,
+            title=_str(p.get("name")) or tag,
+            text=_str(p.get("description")),
+            url=_str(p.get("url")),
+        )
+    )
     return out
 
 
