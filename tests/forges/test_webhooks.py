@@ -14,7 +14,6 @@ import time_machine
 from django.test import Client
 
 from accounts.tenancy import tenant_scope
-
 from engagements.delivery.models import ActivityKind, WorkActivity
 from engagements.forges import services as forges
 from engagements.forges.models import ForgeDelivery
