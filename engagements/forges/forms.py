@@ -56,16 +56,33 @@ class ActivityRuleForm(IdsOfItsOwn, Form):
 
 
 class TriageAssignForm(Form):
-    """Send a repository's waiting deliveries to an engagement, or ignore it from now on."""
+    """Send a repository's waiting deliveries to an engagement, or ignore it from now on.
+
+    ``engagements``: the choices, read once for a page of many such forms (one query, not one
+    per form)."""
 
     forge = forms.ChoiceField(choices=Forge.choices, widget=forms.HiddenInput)
     repository = forms.CharField(max_length=200, widget=forms.HiddenInput)
-    engagement = forms.ModelChoiceField(
-        queryset=None, required=False, empty_label="— ignore this repository —"
-    )
+    engagement = forms.ChoiceField(required=False)
 
-    def __init__(self, *args, **kwargs) -> None:
+    def __init__(self, *args, engagements: list[Engagement] | None = None, **kwargs) -> None:
         super().__init__(*args, **kwargs)
-        self.fields["engagement"].queryset = Engagement.objects.filter(
+        if engagements is None:
+            engagements = choosable_engagements()
+        self.engagements = {str(e.pk): e for e in engagements}
+        self.fields["engagement"].choices = [("", "— ignore this repository —")] + [
+            (str(e.pk), e.title) for e in engagements
+        ]
+
+    def clean_engagement(self) -> Engagement | None:
+        value = self.cleaned_data["engagement"]
+        return self.engagements.get(value) if value else None
+
+
+def choosable_engagements() -> list[Engagement]:
+    """The engagements triage may send a repository to (built per request: tenant-scoped)."""
+    return list(
+        Engagement.objects.filter(
             status__in=[EngagementStatus.ACTIVE, EngagementStatus.PAUSED, EngagementStatus.DRAFT]
         ).order_by("title")
+    )

@@ -23,6 +23,7 @@ from engagements.forges.forms import (
     ConnectionForm,
     RepositoryForm,
     TriageAssignForm,
+    choosable_engagements,
 )
 from engagements.forges.models import ForgeConnection, ForgeDelivery, ForgeRepository
 from outsourcing.confirm import ask_first, confirmed
@@ -189,9 +190,12 @@ def _triage_groups() -> list[dict]:
         .annotate(waiting=Count("pk"), latest=Max("received_at"))
         .order_by("-latest")[:TRIAGE_ROWS]
     )
+    engagements = choosable_engagements() if groups else []
     for i, g in enumerate(groups):
         g["form"] = TriageAssignForm(
-            initial={"forge": g["forge"], "repository": g["repository"]}, auto_id=f"triage{i}_%s"
+            initial={"forge": g["forge"], "repository": g["repository"]},
+            auto_id=f"triage{i}_%s",
+            engagements=engagements,
         )
     return groups
 

@@ -73,6 +73,10 @@ OWNER_ONLY = {
     "engagements:channel_update",
     "engagements:channel_delete",
     "engagements:escalation_policy_save",
+    # code forges: owners manage the webhook connections and their secrets
+    "engagements:forge_create",
+    "engagements:forge_rotate",
+    "engagements:forge_revoke",
 }
 VIEWERS_MAY_POST = {  # they change only the viewer's own session or tokens
     "accounts:organization_switch",
