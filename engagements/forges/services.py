@@ -200,9 +200,8 @@ def _receive(call: Call, at: datetime) -> Answer:
             raise Refusal(
                 400, "no delivery id (X-GitHub-Delivery, Idempotency-Key, X-Gitlab-Event-UUID)"
             )
-        first = _accepted(connection, row.delivery_id)
-        if first is not None:
-            raise _replay(row, first)
+        # A redelivery or a replay is found by the unique constraint when its row is written
+        # (``_keep``, ``_route``): no look-up before, one statement less per delivery.
         if row.event == "ping" and call.forge == Forge.GITHUB:
             return _keep(row, Status.IGNORED, 200, "GitHub ping: the webhook is set up")
         payload = _json(call)
@@ -326,11 +325,13 @@ def _route(row: ForgeDelivery, parsed: parse.Parsed) -> None:
         row.save()
         return
     row.status = Status.ROUTED
-    row.save()
     _derive(row, parsed, mapping.engagement)
+    row.save()
 
 
 def _derive(row: ForgeDelivery, parsed: parse.Parsed, engagement: Engagement) -> None:
+    """The delivery's traces of work on ``engagement`` (``row`` is saved by the caller, in the
+    same transaction: a duplicate delivery id rolls them back with it)."""
     rules = list(ActivityRule.unscoped.filter(engagement=engagement).order_by("pk"))
     activities = [
         delivery.Activity(
@@ -351,9 +352,6 @@ def _derive(row: ForgeDelivery, parsed: parse.Parsed, engagement: Engagement) ->
     matched = sum(1 for a in activities if a.deliverable_id)
     row.reason = f"{row.activities} trace{'s' if row.activities != 1 else ''} of work" + (
         f", {matched} on a deliverable" if matched else ""
-    )
-    ForgeDelivery.unscoped.filter(pk=row.pk).update(
-        activities=row.activities, reason=row.reason, engagement=engagement
     )
 
 
