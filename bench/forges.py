@@ -236,6 +236,25 @@ def main() -> int:
                 for k, v in codes.items():
                     statuses[k] = statuses.get(k, 0) + v
 
+        # The trivial view through the same server and clients: what this machine gives now.
+        def ping(n):
+            for _ in range(n):
+                c = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+                c.request("GET", "/healthz")
+                c.getresponse().read()
+                c.close()
+
+        probe = max(200, args.deliveries // 4)
+        t0 = time.perf_counter()
+        pingers = [
+            threading.Thread(target=ping, args=(probe // args.clients,))
+            for _ in range(args.clients)
+        ]
+        for t in pingers:
+            t.start()
+        for t in pingers:
+            t.join()
+        healthz = (probe // args.clients * args.clients) / (time.perf_counter() - t0)
         ages: list[float] = []
         marked: list[int] = []
         sample_stop = threading.Event()
@@ -274,6 +293,8 @@ def main() -> int:
         ms = [x * 1000 for x in latencies]
         print(f"\nwebhook deliveries: {len(ms)} in {elapsed:.1f} s = {len(ms) / elapsed:.0f}/s "
               f"(target ≥ 300/s); answers {statuses}; routed {routed}")  # fmt: skip
+        print(f"  /healthz through the same server and clients just before: {healthz:.0f}/s "
+              f"(deliveries at {len(ms) / elapsed / healthz:.0%} of the trivial view)")  # fmt: skip
         print(f"  latency: p50 {statistics.median(ms):.1f} ms, p95 {percentile(ms, 95):.1f} ms, "
               f"p99 {percentile(ms, 99):.1f} ms")  # fmt: skip
         print(f"  watcher: {evaluated} evaluations by the steady sweep (tick {args.tick} s); "
