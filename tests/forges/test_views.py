@@ -176,7 +176,9 @@ def test_the_engagement_page_shows_the_sparkline_the_mapping_and_recent_work(
     page = manager.client().get(reverse("engagements:engagement_detail", args=[mapped.pk]))
     body = page.content.decode()
     assert 'class="activity-bars"' in body and "<rect" in body
-    assert "northwind-studio/reports" in body and "Branch name (glob) `reports/*`" in body
+    assert (
+        "northwind-studio/reports" in body and "Branch name (glob) <code>reports/*</code>" in body
+    )
     assert "reports/q3-revenue" in body
 
 
