@@ -662,8 +662,8 @@ class WorkActivity(TenantModel):
 
     Written by the forges concern through ``services.record_activity`` (which marks the
     engagement for the watcher); the watcher's facts read it set-based, the engagement page
-    and the dashboard draw its sparkline. ``key`` makes a redelivered or re-derived event
-    land once."""
+    and the dashboard draw its sparkline. ``origin`` makes a redelivered or re-derived
+    event land once."""
 
     audited = False  # written by the webhook pipeline, never by a person
 
@@ -679,7 +679,9 @@ class WorkActivity(TenantModel):
     title = models.CharField(max_length=300, blank=True)
     url = models.URLField(max_length=500, blank=True)
     count = models.PositiveIntegerField(default=1, help_text="Commits in a push; else 1.")
-    key = models.CharField(max_length=200)
+    # Where it came from (forge:connection:delivery id:event): a redelivered or re-derived
+    # event lands once.
+    origin = models.CharField(max_length=200)
     created_at = models.DateTimeField(default=timezone.now)
 
     class Meta:
@@ -692,7 +694,7 @@ class WorkActivity(TenantModel):
             models.Index(fields=["deliverable", "occurred_at"], name="activity_deliverable_idx"),
         ]
         constraints = [
-            models.UniqueConstraint(fields=["org", "key"], name="activity_once_per_key"),
+            models.UniqueConstraint(fields=["org", "origin"], name="activity_once_per_origin"),
             models.CheckConstraint(
                 condition=Q(kind__in=ActivityKind.values), name="activity_kind_valid"
             ),

@@ -1149,7 +1149,7 @@ def delete_exit_criterion(*, criterion: ExitCriterion, by: User) -> None:
 class Activity:
     """One trace of work to record (``record_activity``)."""
 
-    key: str  # unique per organization: a redelivered or re-derived event lands once
+    origin: str  # unique per organization: a redelivered or re-derived event lands once
     kind: str
     occurred_at: datetime
     source: str
@@ -1163,7 +1163,7 @@ class Activity:
 
 @transaction.atomic
 def record_activity(*, engagement: Engagement, activities: Iterable[Activity]) -> int:
-    """Record traces of work on an engagement (once per key: a key seen before is skipped);
+    """Record traces of work on an engagement (once per origin: one seen before is skipped);
     how many were offered.
 
     Moments in the future (a forge's clock ahead of ours) count as now. One insert and one
@@ -1182,7 +1182,7 @@ def record_activity(*, engagement: Engagement, activities: Iterable[Activity]) -
             title=a.title[:300],
             url=a.url[:500] if a.url.startswith(("https://", "http://")) else "",
             count=max(1, min(a.count, 1_000_000)),
-            key=a.key[:200],
+            origin=a.origin[:200],
             created_at=now,
         )
         for a in activities

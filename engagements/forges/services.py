@@ -335,7 +335,7 @@ def _derive(row: ForgeDelivery, parsed: parse.Parsed, engagement: Engagement) ->
     rules = list(ActivityRule.unscoped.filter(engagement=engagement).order_by("pk"))
     activities = [
         delivery.Activity(
-            key=f"{row.forge}:{row.connection_id}:{row.delivery_id}:{i}",
+            origin=f"{row.forge}:{row.connection_id}:{row.delivery_id}:{i}",
             kind=event.kind,
             occurred_at=event.occurred_at,
             source=row.forge,

@@ -26,13 +26,13 @@ def signal(kind, f, at):
     return next((s for s in rules.signals(f, at) if s.kind == kind), None)
 
 
-def work(engagement, at, *, kind=ActivityKind.COMMITS, deliverable=None, key=None):
+def work(engagement, at, *, kind=ActivityKind.COMMITS, deliverable=None, origin=None):
     with time_machine.travel(at, tick=False):
         delivery.record_activity(
             engagement=engagement,
             activities=[
                 delivery.Activity(
-                    key=key or f"test:{at.isoformat()}:{kind}",
+                    origin=origin or f"test:{at.isoformat()}:{kind}",
                     kind=kind,
                     occurred_at=at,
                     source="github",

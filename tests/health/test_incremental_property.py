@@ -197,7 +197,7 @@ def _act(action: str, n: int, at: datetime, engagement, user) -> None:
             engagement=e,
             activities=[
                 delivery.Activity(
-                    key=f"prop:{at.isoformat()}:{action}:{n}",
+                    origin=f"prop:{at.isoformat()}:{action}:{n}",
                     kind=kinds[n % 3],
                     occurred_at=at,
                     source="github",

@@ -344,7 +344,7 @@ def forge_extras(*, org, user, engagement, deliverable, marker) -> list:
             occurred_at=now,
             source="github",
             title=marker,
-            key=marker,
+            origin=marker,
         ),
     ]
 
