@@ -119,12 +119,20 @@ def register_tenant_models() -> None:
             # A model's own ``secret_fields`` (credentials inside an Apprise URL) stay out too.
             hidden = list(getattr(model, "secret_fields", ()))
             auditlog.register(
-                model, exclude_fields=["token_hash", "secret", "version", *hidden, *reverse]
+                model,
+                exclude_fields=[
+                    "token_hash",
+                    "secret",
+                    "previous_secret",
+                    "version",
+                    *hidden,
+                    *reverse,
+                ],
             )
 
 
 # --- the trail as people read it -------------------------------------------------------------
-HIDDEN_FIELDS = {"org", "id", "version", "token_hash", "secret", "search"}
+HIDDEN_FIELDS = {"org", "id", "version", "token_hash", "secret", "previous_secret", "search"}
 CREATED = 0
 VERBS = {CREATED: "Created", 1: "Changed", 2: "Deleted", 3: "Opened"}  # auditlog's action codes
 CREATION_NOISE = {"created_at", "updated_at", "position"}

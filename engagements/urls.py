@@ -3,6 +3,7 @@
 from engagements.alerts import urls as alerts
 from engagements.capture import urls as capture
 from engagements.delivery import urls as delivery
+from engagements.forges import urls as forges
 from engagements.portal import urls as portal
 from engagements.postmortems import urls as postmortems
 
@@ -14,4 +15,5 @@ urlpatterns = [
     *portal.staff_urlpatterns,
     *postmortems.urlpatterns,
     *capture.urlpatterns,
+    *forges.urlpatterns,
 ]

@@ -9,6 +9,7 @@ from engagements.alerts import services as alerts
 from engagements.capture import calendar as capture_calendar
 from engagements.capture import inbound as capture_inbound
 from engagements.delivery import hooks as delivery
+from engagements.forges import pages as forge_pages
 from engagements.portal import pages as portal_pages
 from engagements.postmortems import services as postmortems
 from engagements.watch import facts, marks
@@ -35,6 +36,8 @@ def connect() -> None:
     delivery.record_frozen.register(postmortems.frozen_reason)
     # The engagement page's vendor-portal region.
     delivery.engagement_page.register(portal_pages.engagement_page_context)
+    # The code-activity region: the forges' repository mapping and deliverable rules.
+    delivery.activity_page.register(forge_pages.engagement_page_context)
     # Mail capture hears the providers' inbound webhooks (django-anymail's signal).
     capture_inbound.connect()
     # ...and adds the meetings a member should confirm to their daily digest.

@@ -377,6 +377,12 @@ ANYMAIL = {
     "WEBHOOK_SECRET": env_str("MAIL_WEBHOOK_SECRET", "") or None,
     "MAILGUN_WEBHOOK_SIGNING_KEY": env_str("MAILGUN_WEBHOOK_SIGNING_KEY", "") or None,
 }
+# --- Code forges and trackers (engagements.forges) ------------------------------------------
+# A webhook body larger than this is refused with 413 before it is read past the limit.
+FORGE_WEBHOOK_MAX_KB = env_int("FORGE_WEBHOOK_MAX_KB", 1024, minimum=16)
+# After "rotate secret", the previous secret still verifies this long (the forge's setting
+# can be changed without losing deliveries in between).
+FORGE_ROTATION_GRACE_HOURS = env_int("FORGE_ROTATION_GRACE_HOURS", 24, minimum=0)
 # IMAP polling of a shared mailbox (off while IMAP_HOST is empty); its mail belongs to IMAP_ORG.
 IMAP_HOST = env_str("IMAP_HOST", "") or ""
 IMAP_PORT = env_int("IMAP_PORT", 993, minimum=1)

@@ -39,6 +39,8 @@ from engagements.alerts.models import (
     NotificationPreference,
 )
 from engagements.delivery.models import Engagement
+from engagements.delivery.pages import activity_by_day
+from engagements.delivery.svg import activity_spark
 from engagements.watch.models import LEVEL_RANK, EngagementHealth, HealthSnapshot, Level, SweepRun
 from outsourcing.confirm import ask_first, confirmed
 from outsourcing.forms import Form
@@ -63,14 +65,18 @@ def sparkline(scores: list[int]) -> str:
 
 
 def with_sparklines(rows: list[EngagementHealth], today) -> list[EngagementHealth]:
-    """Attach ``row.spark`` (points) from the last 30 days of snapshots, in one query."""
+    """Attach ``row.spark`` (points) from the last 30 days of snapshots and ``row.activity``
+    (bars of code activity per day), in two queries."""
     series: dict[int, list[int]] = {}
     for engagement_id, score in HealthSnapshot.objects.filter(
         engagement_id__in=[r.engagement_id for r in rows], date__gt=today - timedelta(days=30)
     ).values_list("engagement_id", "score"):
         series.setdefault(engagement_id, []).append(score)
+    activity = activity_by_day([r.engagement_id for r in rows], today)
     for row in rows:
         row.spark = sparkline(series.get(row.engagement_id, []))
+        # Code activity (pushes, merge requests...) per day: one more query for the page.
+        row.activity = activity_spark(activity.get(row.engagement_id, {}), today)
     return rows
 
 

@@ -53,3 +53,7 @@ record_frozen = Hook("record_frozen")
 # ``org_ids``, ``at`` → ``{(org_id, user_id): [lines]}``: what a member's daily digest adds
 # besides the open alerts (mail capture: the meetings they should confirm, with signed links).
 digest_sections = Hook("digest_sections")
+
+# ``request``, ``engagement`` → extra context of the engagement page's code-activity region
+# (the forges' repository mapping and deliverable rules, and their forms).
+activity_page = Hook("activity_page")

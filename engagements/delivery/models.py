@@ -22,6 +22,8 @@ from accounts.models import CURRENCIES
 from accounts.tenancy import TenantManager, TenantModel, TenantQuerySet
 
 __all__ = [
+    "ActivityKind",
+    "ActivityRule",
     "Channel",
     "Deliverable",
     "DeliverableStatus",
@@ -43,6 +45,7 @@ __all__ = [
     "Side",
     "Source",
     "SpendEntry",
+    "WorkActivity",
 ]
 
 User = settings.AUTH_USER_MODEL
@@ -581,3 +584,121 @@ class Risk(TenantModel):
 
     class Meta:
         ordering = ["status", "-created_at"]
+
+
+class ActivityKind(models.TextChoices):
+    """What a trace of work in a code forge or tracker was (``WorkActivity.kind``)."""
+
+    COMMITS = "commits", "Commits pushed"
+    OPENED = "opened", "Merge request opened"
+    UPDATED = "updated", "Merge request updated"
+    MERGED = "merged", "Merge request merged"
+    CLOSED = "closed", "Merge request closed unmerged"
+    ISSUE_OPENED = "issue_opened", "Issue opened"
+    ISSUE_CLOSED = "issue_closed", "Issue closed"
+    RELEASE = "release", "Release"
+    OTHER = "other", "Other activity"
+
+
+# Work proposed, and work that landed: the watcher's "merged vs opened" facts.
+OPENED_KINDS = (ActivityKind.OPENED, ActivityKind.ISSUE_OPENED)
+LANDED_KINDS = (ActivityKind.MERGED, ActivityKind.RELEASE, ActivityKind.ISSUE_CLOSED)
+
+
+class ActivityRule(TenantModel):
+    """What forge activity stands for one deliverable: a branch-name glob, a label or a keyword.
+
+    Kept here, beside the deliverable, because the watcher reads it as much as the forges
+    read it: the forges route an event to the deliverable whose rule matches; the stall rule
+    names the rule in its evidence ("no commit or merge request on `reports/*` for 12 days")
+    and counts the silence from when the rule was set, so a deliverable with no rule is never
+    "silent" (nothing said where its work would show)."""
+
+    class Match(models.TextChoices):
+        BRANCH = "branch", "Branch name (glob)"
+        LABEL = "label", "Label"
+        KEYWORD = "keyword", "Keyword in a title or commit message"
+
+    engagement = models.ForeignKey(
+        Engagement, on_delete=models.CASCADE, related_name="activity_rules"
+    )
+    deliverable = models.ForeignKey(
+        Deliverable, on_delete=models.CASCADE, related_name="activity_rules"
+    )
+    match = models.CharField(max_length=8, choices=Match.choices)
+    pattern = models.CharField(max_length=200)
+    created_by = models.ForeignKey(
+        User, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["pk"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["deliverable", "match", "pattern"], name="activity_rule_once"
+            ),
+            models.CheckConstraint(
+                condition=Q(match__in=["branch", "label", "keyword"]), name="activity_rule_match"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.label
+
+    @property
+    def label(self) -> str:
+        """How the evidence names it: `reports/*`, label “reporting”, “invoice”."""
+        if self.match == self.Match.BRANCH:
+            return f"`{self.pattern}`"
+        if self.match == self.Match.LABEL:
+            return f"label “{self.pattern}”"
+        return f"“{self.pattern}”"
+
+
+class WorkActivity(TenantModel):
+    """One trace of work where it happens (commits pushed, a merge request, an issue, a
+    release), mapped to an engagement and, when a rule matched, a deliverable.
+
+    Written by the forges concern through ``services.record_activity`` (which marks the
+    engagement for the watcher); the watcher's facts read it set-based, the engagement page
+    and the dashboard draw its sparkline. ``origin`` makes a redelivered or re-derived
+    event land once."""
+
+    audited = False  # written by the webhook pipeline, never by a person
+
+    engagement = models.ForeignKey(Engagement, on_delete=models.CASCADE, related_name="activities")
+    deliverable = models.ForeignKey(
+        Deliverable, on_delete=models.SET_NULL, null=True, blank=True, related_name="activities"
+    )
+    kind = models.CharField(max_length=12, choices=ActivityKind.choices)
+    occurred_at = models.DateTimeField()
+    source = models.CharField(max_length=12, help_text="github, gitlab or the generic source")
+    repository = models.CharField(max_length=200, blank=True)
+    ref = models.CharField(max_length=200, blank=True, help_text="Branch, tag or issue key.")
+    title = models.CharField(max_length=300, blank=True)
+    url = models.URLField(max_length=500, blank=True)
+    count = models.PositiveIntegerField(default=1, help_text="Commits in a push; else 1.")
+    # Where it came from (forge:connection:delivery id:event): a redelivered or re-derived
+    # event lands once.
+    origin = models.CharField(max_length=200)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["-occurred_at", "-pk"]
+        indexes = [
+            # The watcher's facts (last activity, recent counts per engagement) and the
+            # sparklines of the engagement page and the dashboard.
+            models.Index(fields=["engagement", "occurred_at"], name="activity_when_idx"),
+            # Last activity per tracked deliverable (facts: silent work).
+            models.Index(fields=["deliverable", "occurred_at"], name="activity_deliverable_idx"),
+        ]
+        constraints = [
+            models.UniqueConstraint(fields=["org", "origin"], name="activity_once_per_origin"),
+            models.CheckConstraint(
+                condition=Q(kind__in=ActivityKind.values), name="activity_kind_valid"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()}: {self.title or self.ref}"

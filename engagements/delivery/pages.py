@@ -4,8 +4,11 @@ Used by delivery's views and by the concerns above that answer a region of this 
 (the vendor portal's links); they add their own part through ``hooks.engagement_page``.
 """
 
+from datetime import datetime, time, timedelta
+
 from django.core.paginator import Paginator
-from django.db.models import Prefetch, Sum
+from django.db.models import Count, Prefetch, Sum
+from django.db.models.functions import TruncDate
 from django.http import HttpRequest
 from django.utils import timezone
 
@@ -35,6 +38,7 @@ from engagements.delivery.models import (
     Risk,
     ScopeChange,
     SpendEntry,
+    WorkActivity,
 )
 
 PAGE = "engagements/engagement_detail.html"
@@ -250,6 +254,35 @@ def _portal_access(request, engagement: Engagement, today, overrides: dict) -> d
     return context
 
 
+def activity_by_day(engagement_ids, today, days: int = svg.SPARK_DAYS) -> dict[int, dict]:
+    """{engagement id: {day: traces of work}} over the last ``days`` days, in the current time
+    zone (the organization's): one grouped query, however many engagements."""
+    since = timezone.make_aware(datetime.combine(today - timedelta(days=days - 1), time.min))
+    found: dict[int, dict] = {}
+    for row in (
+        WorkActivity.objects.filter(engagement_id__in=engagement_ids, occurred_at__gte=since)
+        .annotate(day=TruncDate("occurred_at"))
+        .order_by()
+        .values("engagement_id", "day")
+        .annotate(n=Count("pk"))
+    ):
+        found.setdefault(row["engagement_id"], {})[row["day"]] = row["n"]
+    return found
+
+
+def _code_activity(request, engagement: Engagement, today, overrides: dict) -> dict:
+    counts = activity_by_day([engagement.pk], today).get(engagement.pk, {})
+    context = {
+        "activity_spark": svg.activity_spark(counts, today, width=300, height=40),
+        "recent_activity": WorkActivity.objects.filter(engagement=engagement).select_related(
+            "deliverable"
+        )[:8],
+    }
+    for extra in hooks.activity_page(request=request, engagement=engagement):
+        context.update(extra)  # the forges' mapping and its forms
+    return context
+
+
 # What each region of the page shows, built on its own (``REGIONS`` are these names).
 BUILDERS = {
     "engagement-header": _header,
@@ -262,6 +295,7 @@ BUILDERS = {
     "watch-settings": _watch_settings,
     "brief": _brief,
     "portal-access": _portal_access,
+    "code-activity": _code_activity,
 }
 REGIONS = tuple(BUILDERS)
 

@@ -22,6 +22,7 @@ from accounts.models import Membership, Role, User
 from accounts.services import mark_dashboards_stale
 from engagements.delivery import exit_criteria, hooks
 from engagements.delivery.models import (
+    ActivityKind,
     Channel,
     Deliverable,
     DeliverableStatus,
@@ -42,6 +43,7 @@ from engagements.delivery.models import (
     ScopeChange,
     Source,
     SpendEntry,
+    WorkActivity,
 )
 from outsourcing.errors import Conflict
 from outsourcing.validation import check_happened, check_values
@@ -1208,3 +1210,55 @@ def update_exit_criterion(*, criterion: ExitCriterion, by: User, values: dict) -
 def delete_exit_criterion(*, criterion: ExitCriterion, by: User) -> None:
     """Remove an exit criterion."""
     _remove(criterion)
+
+
+# --- work activity (fed by the code forges) --------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Activity:
+    """One trace of work to record (``record_activity``)."""
+
+    origin: str  # unique per organization: a redelivered or re-derived event lands once
+    kind: str
+    occurred_at: datetime
+    source: str
+    deliverable_id: int | None = None
+    repository: str = ""
+    ref: str = ""
+    title: str = ""
+    url: str = ""
+    count: int = 1
+
+
+@transaction.atomic
+def record_activity(*, engagement: Engagement, activities: Iterable[Activity]) -> int:
+    """Record traces of work on an engagement (once per origin: one seen before is skipped);
+    how many were offered.
+
+    Moments in the future (a forge's clock ahead of ours) count as now. One insert and one
+    mark for the watcher, however many events a delivery carried."""
+    now = timezone.now()
+    rows = [
+        WorkActivity(
+            org_id=engagement.org_id,
+            engagement=engagement,
+            deliverable_id=a.deliverable_id,
+            kind=a.kind if a.kind in ActivityKind.values else ActivityKind.OTHER,
+            occurred_at=min(a.occurred_at, now),
+            source=a.source[:12],
+            repository=a.repository[:200],
+            ref=a.ref[:200],
+            title=a.title[:300],
+            url=a.url[:500] if a.url.startswith(("https://", "http://")) else "",
+            count=max(1, min(a.count, 1_000_000)),
+            origin=a.origin[:200],
+            created_at=now,
+        )
+        for a in activities
+    ]
+    if not rows:
+        return 0
+    WorkActivity.unscoped.bulk_create(rows, ignore_conflicts=True)
+    hooks.engagement_changed(engagement=engagement)
+    return len(rows)

@@ -286,3 +286,59 @@ def burn_chart(
         today_label_x=today_label_x,
         today_anchor=today_anchor,
     )
+
+
+# --- the activity sparkline (engagement page, dashboard rows) ---------------------------------
+
+SPARK_DAYS = 30
+
+
+@dataclass(frozen=True)
+class Bar:
+    x: float
+    y: float
+    width: float
+    height: float
+    day: date
+    count: int
+
+
+@dataclass(frozen=True)
+class Spark:
+    width: int
+    height: int
+    days: int
+    total: int
+    bars: tuple[Bar, ...]
+    last_day: date | None  # the last day with activity in the window
+
+
+def activity_spark(
+    counts: dict[date, int],
+    today: date,
+    *,
+    days: int = SPARK_DAYS,
+    width: int = 120,
+    height: int = 28,
+) -> Spark:
+    """Bars of traces of work per day over the last ``days`` days, oldest left, on a square-root
+    scale (one busy release day does not flatten the rest); a day without any has no bar, so a
+    silent stretch shows as a gap."""
+    first = today - timedelta(days=days - 1)
+    shown = {d: n for d, n in counts.items() if first <= d <= today and n > 0}
+    top = max(shown.values(), default=0)
+    step = width / days
+    bars = []
+    for d, n in sorted(shown.items()):
+        h = max(2.0, round((height - 2) * (n / top) ** 0.5, 1))
+        bars.append(
+            Bar(
+                round((d - first).days * step, 1),
+                round(height - h, 1),
+                round(max(step - 1, 1), 1),
+                h,
+                d,
+                n,
+            )
+        )
+    return Spark(width, height, days, sum(shown.values()), tuple(bars), max(shown, default=None))

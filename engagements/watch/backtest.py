@@ -393,7 +393,7 @@ READS: dict = {
     rules.burn_without_delivery: {THRESHOLDS},
     rules.missed_contact: {"contact_cadence_days", "contact_grace_days", "response_window_hours"},
     rules.no_results: {"stall_days"},
-    rules.stalled_deliverable: set(),
+    rules.stalled_deliverable: {THRESHOLDS},
     rules.uncomfortable_collaboration: set(),
     rules.our_side_slipping: {"response_window_hours", "review_window_days"},
     rules.blurry_lines: {"scope_change_window_days", "scope_change_limit"},

@@ -14,7 +14,10 @@ Every rule in ``rules.py`` reads the facts "as of ``at``"; with the facts fixed,
 - rows dated a little ahead of ``at`` (clock slack) starting to count;
 - the level's own clocks: a clear sign persisting (once and twice
   ``HEALTH_CUT_LOSSES_PERSIST_DAYS``), a lower level holding ``HEALTH_DEESCALATION_HOLD_HOURS``;
-- exit criteria: their metrics count whole days, so each day of those waits.
+- exit criteria: their metrics count whole days, so each day of those waits;
+- code activity: work a rule ties to activity crossing its silence threshold (and each day
+  of it while a stall shows), a trace leaving the recent window (the busy counts drop), the
+  last trace leaving the lookback, and each day of the silence while no results show.
 
 What follows from the verdict (snoozes ending, reminders) is the alerts' to add (``hooks``).
 When unsure, a moment too early costs one evaluation; one too late is a missed alert, which
@@ -25,7 +28,8 @@ from datetime import date, datetime, time, timedelta
 
 from django.utils import timezone
 
-from engagements.watch.facts import RECENT_DAYS, Facts
+from engagements.watch.facts import ACTIVITY_LOOKBACK_DAYS, RECENT_DAYS, Facts
+from engagements.watch.rules import DEFAULTS, Thresholds
 
 DAY = timedelta(days=1)
 TICK = timedelta(microseconds=1)  # "more than the window": true just after it
@@ -55,6 +59,7 @@ def next_check(
     lower_since: datetime | None,
     hold: timedelta,
     persist: timedelta,
+    thresholds: Thresholds = DEFAULTS,
 ) -> datetime | None:
     """The earliest moment after ``at`` at which ``f``'s verdict could differ; None: never.
 
@@ -102,6 +107,19 @@ def next_check(
     scope = timedelta(days=s["scope_change_window_days"])
     for changed in f.scope_changes:
         add(changed + scope + TICK)
+    # code activity: silent work (the stall rule), the busy/silent counts (no results)
+    for since, *_ in f.tracked_work:
+        add(
+            _days_over(
+                since, thresholds.activity_silent_days + 1, at, "stalled_deliverable" in kinds
+            )
+        )
+    if f.oldest_recent_activity:
+        add(f.oldest_recent_activity + recent + TICK)
+    if f.last_activity_at:
+        add(f.last_activity_at + timedelta(days=ACTIVITY_LOOKBACK_DAYS) + TICK)
+        if "no_results" in kinds:
+            add(_tick(f.last_activity_at, at))
     # the vendor's review, rows dated ahead
     if f.vendor_next_review:
         add(_midnight(f.vendor_next_review))

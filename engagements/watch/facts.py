@@ -17,10 +17,13 @@ from datetime import date, datetime, time, timedelta
 from decimal import Decimal
 
 from django.db import connection
-from django.db.models import Count, Max, Min, Q, Sum
+from django.db.models import Count, Max, Min, OuterRef, Q, Subquery, Sum
 from django.utils import timezone
 
 from engagements.delivery.models import (
+    LANDED_KINDS,
+    OPENED_KINDS,
+    ActivityRule,
     Deliverable,
     DeliverableStatus,
     Direction,
@@ -33,11 +36,13 @@ from engagements.delivery.models import (
     ScopeChange,
     Side,
     SpendEntry,
+    WorkActivity,
 )
 from vendors.models import REVIEWED_STATUSES, Vendor
 
 RECENT_DAYS = 30  # no-shows and unanswered messages count over this window
 SCOPE_LOOKBACK_DAYS = 366  # longest scope-change window an engagement may set
+ACTIVITY_LOOKBACK_DAYS = 366  # code activity older than this says nothing about today
 TWO_WAY = (Outcome.HELD, Outcome.ANSWERED)
 
 
@@ -90,6 +95,18 @@ class Facts:
     next_due: date | None = None  # the next due date not passed yet (deliverable or milestone)
     future_at: datetime | None = None  # the earliest row dated after ``at`` (clock slack)
     vendor_next_review: date | None = None  # the day the vendor's review falls due, if later
+    # Code activity (``WorkActivity``, fed by the forges through delivery), as of ``at``.
+    activity_tracked: bool = False  # a deliverable rule, or activity within the lookback
+    last_activity_at: datetime | None = None  # within the lookback
+    activity_recent: int = 0  # traces of work within the recent window
+    opened_recent: int = 0  # merge requests and issues opened within it
+    landed_recent: int = 0  # merged, released or closed within it
+    oldest_recent_activity: datetime | None = None  # when the recent counts next drop
+    # Open work a rule ties to activity (in progress, or rejected and due again):
+    # (silent since: its last activity, the rule's start or its last status change, whichever
+    # is latest; what its rules name; its title; rejected?), oldest first.
+    tracked_work: list[tuple[datetime, str, str, bool]] = field(default_factory=list)
+    reworked_after_rejection: int = 0  # rejected deliverables with activity since
 
 
 IdRange = tuple[int | None, int | None]  # engagement ids lo..hi, inclusive; None: unbounded
@@ -282,6 +299,8 @@ def collect(
         if row["engagement_id"] in facts:
             facts[row["engagement_id"]].exit_criteria.append(row)
 
+    _activity(facts, at, engagement_ids, id_range)
+
     # Vendor.objects: inside a request it is scoped to the engagement's own organization.
     vendors = {
         row["pk"]: row
@@ -302,6 +321,86 @@ def collect(
                 due = row["review_due_on"] if (row["review_due_on"] or today) > today else None
                 f.vendor_next_review = _earliest(due, row["next_expiry"])
     return facts
+
+
+def _activity(facts: dict[int, Facts], at: datetime, engagement_ids, id_range) -> None:
+    """Code activity: per engagement (last, recent counts), and per deliverable a rule ties to
+    activity (when its silence started): two queries."""
+    recent = Q(occurred_at__gte=at - timedelta(days=RECENT_DAYS), occurred_at__lte=at)
+    activities = WorkActivity.unscoped.filter(
+        occurred_at__gte=at - timedelta(days=ACTIVITY_LOOKBACK_DAYS)
+    )
+    for row in (
+        scoped(activities, engagement_ids, id_range)
+        .values("engagement_id")
+        .annotate(
+            last=Max("occurred_at", filter=Q(occurred_at__lte=at)),
+            recent=Count("pk", filter=recent),
+            opened=Count("pk", filter=recent & Q(kind__in=OPENED_KINDS)),
+            landed=Count("pk", filter=recent & Q(kind__in=LANDED_KINDS)),
+            oldest_recent=Min("occurred_at", filter=recent),
+            future=Min("occurred_at", filter=Q(occurred_at__gt=at)),
+        )
+    ):
+        if f := facts.get(row["engagement_id"]):
+            f.activity_tracked = f.activity_tracked or row["last"] is not None
+            f.last_activity_at = row["last"]
+            f.activity_recent = row["recent"]
+            f.opened_recent = row["opened"]
+            f.landed_recent = row["landed"]
+            f.oldest_recent_activity = row["oldest_recent"]
+            f.future_at = _earliest(f.future_at, row["future"])
+    # Uses activity_deliverable_idx: the newest trace of each ruled deliverable as of ``at``.
+    last_on_it = (
+        WorkActivity.unscoped.filter(deliverable_id=OuterRef("deliverable_id"), occurred_at__lte=at)
+        .order_by("-occurred_at")
+        .values("occurred_at")[:1]
+    )
+    work: dict[int, dict] = {}
+    for row in (
+        scoped(ActivityRule.unscoped.all(), engagement_ids, id_range)
+        .annotate(last=Subquery(last_on_it))
+        .order_by("deliverable_id", "pk")
+        .values(
+            "engagement_id",
+            "deliverable_id",
+            "match",
+            "pattern",
+            "created_at",
+            "last",
+            "deliverable__title",
+            "deliverable__status",
+            "deliverable__status_changed_at",
+        )
+    ):
+        f = facts.get(row["engagement_id"])
+        if f is None:
+            continue
+        f.activity_tracked = True
+        status = row["deliverable__status"]
+        if status not in (DeliverableStatus.IN_PROGRESS, DeliverableStatus.REJECTED):
+            continue
+        w = work.setdefault(
+            row["deliverable_id"],
+            {
+                "f": f,
+                "since": row["deliverable__status_changed_at"],
+                "last": row["last"],
+                "labels": [],
+                "title": row["deliverable__title"],
+                "rejected": status == DeliverableStatus.REJECTED,
+            },
+        )
+        w["since"] = max(w["since"], row["created_at"])
+        w["labels"].append(ActivityRule(match=row["match"], pattern=row["pattern"]).label)
+    for w in work.values():
+        f, last = w["f"], w["last"]
+        if w["rejected"] and last is not None and last > w["since"]:
+            f.reworked_after_rejection += 1
+        since = max(w["since"], last) if last else w["since"]
+        f.tracked_work.append((since, " or ".join(w["labels"]), w["title"], w["rejected"]))
+    for f in facts.values():
+        f.tracked_work.sort()
 
 
 def _earliest(*values):

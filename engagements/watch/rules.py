@@ -24,7 +24,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from engagements.delivery.exit_criteria import evaluate
-from engagements.watch.facts import Facts, metrics, milestone_days_late
+from engagements.watch.facts import RECENT_DAYS, Facts, metrics, milestone_days_late
 
 HEALTHY_MIN, WATCH_MIN, CUT_LOSSES_CAP = 91, 65, 30
 CUT_LOSSES_PERSIST_DAYS = 7
@@ -34,6 +34,9 @@ MANY = 3  # this many late messages, questions, deliverables... make a sign clea
 WAIT_LADDER_DAYS = (7, 14)  # a wait past its window: mild in week 1, clear in week 2, then severe
 MILESTONE_LATE_DAYS = (7, 21)  # a milestone this late: mild up to 7 days, clear up to 21
 IN_PROGRESS_LATE_DAYS = 14  # work in progress past due: mild up to 14 days, then clear
+# Work a rule ties to forge activity (a branch, a label, a keyword) with no trace for this many
+# days stalls, due or not: mild, clear after twice as long.
+ACTIVITY_SILENT_DAYS = 10
 COMFORT_MIN_RATINGS = 3  # fewer recent ratings than this say nothing
 COMFORT_LOW, COMFORT_VERY_LOW = 2.5, 1.5  # mean of the recent ratings (of 5)
 COMFORT_FALL, COMFORT_STEEP_FALL = 1.0, 2.0  # points lost against the ratings before
@@ -54,6 +57,7 @@ class Thresholds:
     burn_gap_severe: float = BURN_GAP_SEVERE
     burn_late_spent: float = BURN_LATE_SPENT
     burn_late_accepted: float = BURN_LATE_ACCEPTED
+    activity_silent_days: int = ACTIVITY_SILENT_DAYS
 
 
 DEFAULTS = Thresholds()
@@ -181,6 +185,23 @@ def no_results(f: Facts, at: datetime, t: Thresholds = DEFAULTS) -> Signal | Non
         what = "nothing accepted for" if f.last_accepted_at else "nothing accepted since the start,"
         evidence.append(f"{what} {days} days; stall threshold {stall} days")
         clears.append("accept delivered work")
+        if f.activity_recent:
+            # Busy but not delivering: work happens, nothing comes out of it.
+            evidence.append(
+                f"busy but not delivering: {_plural(f.activity_recent, 'trace')} of work in "
+                f"{RECENT_DAYS} days ({f.opened_recent} opened, {f.landed_recent} merged, "
+                "released or closed)"
+            )
+        elif f.activity_tracked:
+            # Silent: no trace of work where it happens either; one step worse.
+            severity = min(3, severity + 1)
+            quiet = (
+                f"for {(at - f.last_activity_at).days} days"
+                if f.last_activity_at
+                else "at all so far"
+            )
+            evidence.append(f"silent: no commit, merge request or issue {quiet}")
+            clears.append("ask the vendor where the work is")
     if f.oldest_late_milestone_due:
         late = milestone_days_late(f, at)
         mild, clear = MILESTONE_LATE_DAYS
@@ -199,8 +220,9 @@ def no_results(f: Facts, at: datetime, t: Thresholds = DEFAULTS) -> Signal | Non
 
 
 def stalled_deliverable(f: Facts, at: datetime, t: Thresholds = DEFAULTS) -> Signal | None:
-    """Work in progress past due, repeated rejection: the vendor's stall. (Submitted work
-    waiting for our review is ours: ``our_side_slipping``.)"""
+    """Work in progress past due, work a rule ties to forge activity with no trace for
+    ``activity_silent_days`` (due or not), repeated rejection: the vendor's stall. (Submitted
+    work waiting for our review is ours: ``our_side_slipping``.)"""
     severity, evidence, clears = 0, [], []
     if f.oldest_in_progress_due:
         late = (at.date() - f.oldest_in_progress_due).days
@@ -213,10 +235,30 @@ def stalled_deliverable(f: Facts, at: datetime, t: Thresholds = DEFAULTS) -> Sig
             f"get the {_plural(f.in_progress_overdue, 'overdue deliverable')} submitted, "
             "or re-plan their due dates"
         )
+    silent = [w for w in f.tracked_work if (at - w[0]).days > t.activity_silent_days]
+    if silent:
+        since, label, title, rejected = silent[0]
+        days = (at - since).days
+        severity = max(severity, 1 if days <= 2 * t.activity_silent_days else 2)
+        state = "rejected, not reworked" if rejected else "in progress"
+        more = f"; {_plural(len(silent) - 1, 'more deliverable')} silent" if len(silent) > 1 else ""
+        evidence.append(
+            f"no commit or merge request on {label} for {days} days (“{title}”, {state}){more}"
+        )
+        clears.append(
+            f"work pushed on {label}, or the deliverable re-planned"
+            if len(silent) == 1
+            else f"work pushed on the {len(silent)} silent deliverables, or them re-planned"
+        )
     if f.rejected_twice_open:
         severity = max(severity, 2 if f.rejected_twice_open == 1 else 3)
+        reworked = (
+            f" (work pushed since the rejection on {_plural(f.reworked_after_rejection, 'rejected deliverable')})"
+            if f.reworked_after_rejection
+            else ""
+        )
         evidence.append(
-            f"{_plural(f.rejected_twice_open, 'deliverable')} rejected 2 or more times, not accepted yet"
+            f"{_plural(f.rejected_twice_open, 'deliverable')} rejected 2 or more times, not accepted yet{reworked}"
         )
         clears.append("agree what acceptance means, then accept or drop the twice-rejected work")
     if not severity:

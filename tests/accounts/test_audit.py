@@ -39,9 +39,17 @@ def test_every_tenant_model_is_audited():
         for m in apps.get_models()
         if issubclass(m, TenantModel) and not auditlog.contains(m)
     }
-    # Only what the mail-capture pipeline writes in bulk opts out (``audited = False``): a
-    # person's triage decision is audited as the AddressRule it writes.
-    assert missing == {"InboundMessage", "MailThread", "MailAttachment", "MailboxCursor"}
+    # Only what the mail-capture and forge-webhook pipelines write in bulk opts out
+    # (``audited = False``): a person's triage decision is audited as the AddressRule or
+    # ForgeRepository it writes.
+    assert missing == {
+        "InboundMessage",
+        "MailThread",
+        "MailAttachment",
+        "MailboxCursor",
+        "ForgeDelivery",
+        "WorkActivity",
+    }
 
 
 def test_token_secrets_never_reach_the_trail(manager):

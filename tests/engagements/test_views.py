@@ -373,8 +373,10 @@ def test_engagement_page_with_200_deliverables_and_2000_interactions_has_a_flat_
 # changes, status changes, risk-owner choices, deliverable-form milestone choices, spend-form
 # milestone choices; portal links, vendor contacts to invite (exists); the portal thread
 # (check-ins, questions with answers, reviews).
-# + 9: the exit criteria's metric values from the health watcher (engagements.watch.facts).
-QUERIES_ON_DETAIL = 33
+# + 11: the exit criteria's metric values from the health watcher (engagements.watch.facts).
+# + 7: code activity: traces per day, the recent ones, repositories, deliverable rules, a
+# connection exists, the rule form's deliverable choices (engagements.forges.pages).
+QUERIES_ON_DETAIL = 42
 
 
 def _busy(engagement, n: int) -> None:

@@ -2,7 +2,8 @@
 
 Random histories: writes through the services at random moments (calls and their comfort,
 messages left unanswered, vendor questions and our answers, spend, submissions, acceptances,
-rejections, scope changes, snoozes, acknowledgements), a vendor whose review falls due. The
+rejections, scope changes, snoozes, acknowledgements, work started, deliverable rules and
+code activity from a forge), a vendor whose review falls due. The
 steady sweep runs as beat would: at every write and at every ``next_check_at`` it set, never
 in between. At random moments the full sweep (a reconciliation chunk, as the daily pass runs
 it) evaluates the same engagement at the same moment, and again just before each deadline:
@@ -25,6 +26,7 @@ from engagements.alerts import services as alerts
 from engagements.alerts.models import Alert, AlertStatus, Notification
 from engagements.delivery import services as delivery
 from engagements.delivery.models import (
+    ActivityKind,
     Channel,
     Deliverable,
     DeliverableStatus,
@@ -33,6 +35,7 @@ from engagements.delivery.models import (
     Outcome,
     Side,
 )
+from engagements.forges import services as forges
 from engagements.watch import marks
 from engagements.watch import services as watch
 from engagements.watch.models import EngagementHealth, WatchMark
@@ -55,6 +58,10 @@ ACTIONS = (
     "scope",
     "snooze",
     "acknowledge",
+    "start",
+    "rule",
+    "activity",
+    "activity_on_work",
     "idle",
 )
 
@@ -173,6 +180,30 @@ def _act(action: str, n: int, at: datetime, engagement, user) -> None:
     elif action == "scope":
         delivery.record_scope_change(
             engagement=e, by=user, what_changed="More screens", why="sales asked", at=at
+        )
+    elif action == "start" and deliverables:
+        d = deliverables[n % len(deliverables)]
+        delivery.transition_deliverable(deliverable=d, to=DeliverableStatus.IN_PROGRESS, by=user)
+    elif action == "rule" and deliverables:
+        d = deliverables[n % len(deliverables)]
+        forges.add_activity_rule(
+            engagement=e, by=user, deliverable=d, match="branch", pattern=f"part-{d.pk}/*"
+        )
+    elif action in ("activity", "activity_on_work"):
+        # Code activity from a forge: on the engagement, or on a deliverable (its rule's branch).
+        d = deliverables[n % len(deliverables)] if deliverables else None
+        kinds = (ActivityKind.COMMITS, ActivityKind.OPENED, ActivityKind.MERGED)
+        delivery.record_activity(
+            engagement=e,
+            activities=[
+                delivery.Activity(
+                    origin=f"prop:{at.isoformat()}:{action}:{n}",
+                    kind=kinds[n % 3],
+                    occurred_at=at,
+                    source="github",
+                    deliverable_id=d.pk if d and action == "activity_on_work" else None,
+                )
+            ],
         )
     elif action == "snooze" and alert and alert.status != AlertStatus.SNOOZED:
         alerts.snooze_alert(alert=alert, by=user, until=at + timedelta(hours=9 * n), at=at)

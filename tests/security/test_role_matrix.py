@@ -74,6 +74,10 @@ OWNER_ONLY = {
     "engagements:channel_delete",
     "engagements:escalation_policy_save",
     "api:channels",  # POST adds a channel (GET, any member, lists them)
+    # code forges: owners manage the webhook connections and their secrets
+    "engagements:forge_create",
+    "engagements:forge_rotate",
+    "engagements:forge_revoke",
 }
 VIEWERS_MAY_POST = {  # they change only the viewer's own session or tokens
     "accounts:organization_switch",

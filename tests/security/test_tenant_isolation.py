@@ -48,6 +48,9 @@ def victim_world(org, user, marker: str = MARKER) -> dict[type, list]:
         marker=marker,
     )
     rows += capture_extras(org=org, user=user, engagement=engagement, marker=marker)
+    rows += forge_extras(
+        org=org, user=user, engagement=engagement, deliverable=deliverable, marker=marker
+    )
     create_api_token(org=org, user=user, name=marker, scope=TokenScope.WRITE)
     world: dict[type, list] = {}
     for row in rows:
@@ -294,6 +297,55 @@ def capture_extras(*, org, user, engagement, marker) -> list:
         ),
         CalendarFeed.objects.create(**common, user=user, token_hash=marker[:64]),
         MailboxCursor.objects.create(**common, mailbox=marker),
+    ]
+
+
+def forge_extras(*, org, user, engagement, deliverable, marker) -> list:
+    """Code forges' rows: a connection, a mapped repository, a delivery (routed and waiting),
+    a deliverable rule and the activity it brought."""
+    from django.utils import timezone
+
+    from engagements.models import (
+        ActivityRule,
+        ForgeConnection,
+        ForgeDelivery,
+        ForgeRepository,
+        WorkActivity,
+    )
+
+    now = timezone.now()
+    common = {"org": org}
+    connection = ForgeConnection.objects.create(**common, forge="github", name=marker)
+    return [
+        connection,
+        ForgeRepository.objects.create(
+            **common, forge="github", repository=marker.lower(), engagement=engagement
+        ),
+        ForgeDelivery.objects.create(
+            **common,
+            connection=connection,
+            forge="github",
+            event="push",
+            delivery_id=marker,
+            status="triage",
+            reason=marker,
+            http_status=200,
+            repository=marker,
+            payload={"marker": marker},
+        ),
+        ActivityRule.objects.create(
+            **common, engagement=engagement, deliverable=deliverable, match="branch", pattern=marker
+        ),
+        WorkActivity.objects.create(
+            **common,
+            engagement=engagement,
+            deliverable=deliverable,
+            kind="commits",
+            occurred_at=now,
+            source="github",
+            title=marker,
+            origin=marker,
+        ),
     ]
 
 

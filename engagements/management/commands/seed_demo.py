@@ -10,6 +10,7 @@ from accounts.demo import DEMO_PASSWORD, DEMO_USERS, seed_accounts
 from accounts.tenancy import all_organizations
 from engagements.capture.demo import seed_mail
 from engagements.demo import seed_engagements
+from engagements.forges.demo import seed_forges
 from engagements.watch import services as watch
 from engagements.watch.tasks import reevaluations_collected
 from vendors.demo import seed_vendors
@@ -37,7 +38,11 @@ class Command(BaseCommand):
         with reevaluations_collected():
             made = seed_engagements(accounts)  # with the approved/active demo vendors
             mail = seed_mail(accounts)  # captured threads and a triage inbox
-        self.stdout.write(f"Demo engagements: {len(made)} created; {mail} captured e-mails.")
+            hooks = seed_forges(accounts)  # GitHub, GitLab and Jira activity; a silent branch
+        self.stdout.write(
+            f"Demo engagements: {len(made)} created; {mail} captured e-mails; "
+            f"{hooks} forge deliveries."
+        )
         now = timezone.now()
         if made:
             # A month of history, swept day by day through the same code as beat's sweep

@@ -1,0 +1,1 @@
+"""Activity in: webhooks from code forges and trackers, mapped to engagements and deliverables."""
