@@ -251,6 +251,13 @@ class ContractForm(ModelForm):
             "end_date": forms.DateInput(attrs={"type": "date"}),
         }
 
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["notice_unit"].required = False  # days unless said otherwise
+
+    def clean_notice_unit(self) -> str:
+        return self.cleaned_data.get("notice_unit") or terms.DAYS
+
     def clean(self):
         """The terms' rules (``vendors.terms.check_terms``), each next to its field; the
         service checks the same rules again for the API."""
@@ -279,7 +286,7 @@ class ContractEditForm(ContractForm):
 
     def __init__(self, *args, **kwargs) -> None:
         super().__init__(*args, **kwargs)
-        del self.fields["attachments"]
+        del self.fields["attachments"]  # files come with a new contract
 
 
 class ContractDecisionForm(Form):

@@ -22,7 +22,7 @@ from accounts.models import CURRENCIES, validate_time_zone
 from accounts.tenancy import TenantManager, TenantModel, TenantQuerySet
 from outsourcing.formats import day
 
-from . import terms
+from . import terms as contract_terms
 
 User = settings.AUTH_USER_MODEL
 
@@ -467,14 +467,14 @@ class EvidenceRevision(TenantModel):
 
 
 class NoticeUnit(models.TextChoices):
-    DAYS = terms.DAYS, "days"
-    MONTHS = terms.MONTHS, "months"
+    DAYS = contract_terms.DAYS, "days"
+    MONTHS = contract_terms.MONTHS, "months"
 
 
 class PaymentSchedule(models.TextChoices):
-    NONE = terms.NO_SCHEDULE, "No fixed schedule"
-    INSTALMENTS = terms.INSTALMENTS, "Fixed instalments"
-    MILESTONES = terms.MILESTONES, "Tied to milestones (their deliverables' value)"
+    NONE = contract_terms.NO_SCHEDULE, "No fixed schedule"
+    INSTALMENTS = contract_terms.INSTALMENTS, "Fixed instalments"
+    MILESTONES = contract_terms.MILESTONES, "Tied to milestones (their deliverables' value)"
 
 
 class Contract(TenantModel):
@@ -608,11 +608,11 @@ class Contract(TenantModel):
     def missing_items(self) -> list[str]:
         return [label for field, label in self.CHECKLIST if not getattr(self, field)]
 
-    def terms(self, decisions=None) -> terms.Terms:
+    def terms(self, decisions=None) -> contract_terms.Terms:
         """The terms as plain values with the decisions taken (``decisions``: rows already
         loaded; else ``self.decisions.all()``, one query unless prefetched)."""
         rows = self.decisions.all() if decisions is None else decisions
-        return terms.Terms(
+        return contract_terms.Terms(
             start=self.start_date,
             end=self.end_date,
             auto_renews=self.auto_renews,
@@ -629,14 +629,18 @@ class Contract(TenantModel):
             decisions=tuple(d.as_terms() for d in rows),
         )
 
+    def outlook(self, on: datetime.date, decisions=None) -> contract_terms.Outlook:
+        """The contract on the organization's day ``on``: decide-by date, renewal, exit."""
+        return contract_terms.outlook(self.terms(decisions), on)
+
     @property
     def notice_text(self) -> str:
-        return terms.notice_words(self.terms(decisions=())) if self.notice_period else ""
+        return contract_terms.notice_words(self.terms(decisions=())) if self.notice_period else ""
 
 
 class ContractDecisionKind(models.TextChoices):
-    RENEW = terms.RENEW, "Renew"
-    GIVE_NOTICE = terms.GIVE_NOTICE, "Give notice"
+    RENEW = contract_terms.RENEW, "Renew"
+    GIVE_NOTICE = contract_terms.GIVE_NOTICE, "Give notice"
 
 
 class ContractDecision(TenantModel):
@@ -673,8 +677,8 @@ class ContractDecision(TenantModel):
     def __str__(self) -> str:
         return f"{self.get_kind_display()} ({self.term_end})"
 
-    def as_terms(self) -> terms.Decision:
-        return terms.Decision(self.kind, self.term_end, self.decided_on, self.exit_on)
+    def as_terms(self) -> contract_terms.Decision:
+        return contract_terms.Decision(self.kind, self.term_end, self.decided_on, self.exit_on)
 
 
 class Attachment(TenantModel):

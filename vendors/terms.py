@@ -197,6 +197,75 @@ class Terms:
         return None
 
 
+@dataclass(frozen=True)
+class Outlook:
+    """A contract as seen on one day: the decision open, and what happens if nobody decides."""
+
+    on: datetime.date
+    decide_by: datetime.date | None
+    term_end: datetime.date | None
+    renews: bool  # without a decision it renews at ``term_end``
+    renewal_months: int | None
+    renewal_amount: Decimal | None
+    currency: str
+    ends_on: datetime.date | None
+    earliest_exit: datetime.date | None
+    notice: Decision | None
+
+    @property
+    def days_left(self) -> int | None:
+        return (self.decide_by - self.on).days if self.decide_by else None
+
+    @property
+    def consequence(self) -> str:
+        """What happens if nobody decides, in the watcher's words: "renews on 1 Feb 2027 for
+        12 months, 48,000 EUR"."""
+        if self.term_end is None:
+            return ""
+        if not self.renews:
+            return f"ends on {short_day(self.term_end)} unless renewed"
+        months = self.renewal_months or 0
+        text = (
+            f"renews on {short_day(self.term_end)} for {months} month{'' if months == 1 else 's'}"
+        )
+        if self.renewal_amount:
+            text += f", {money_words(self.renewal_amount, self.currency)}"
+        return text
+
+    @property
+    def sentence(self) -> str:
+        """The decide-by line of every page, reminder and calendar entry."""
+        if self.notice is not None:
+            return (
+                f"notice given on {short_day(self.notice.on)}; "
+                f"the contract ends on {short_day(self.notice.exit_on)}"
+            )
+        if self.decide_by is None:
+            return ""
+        return f"decide by {short_day(self.decide_by)}: without notice it {self.consequence}"
+
+
+def outlook(terms: Terms, on: datetime.date) -> Outlook:
+    term_end = terms.current_term_end(on)
+    return Outlook(
+        on=on,
+        decide_by=terms.decide_by_of(term_end) if term_end else None,
+        term_end=term_end,
+        renews=bool(term_end and terms.auto_renews),
+        renewal_months=terms.renewal_months,
+        renewal_amount=terms.renewal_amount(),
+        currency=terms.currency,
+        ends_on=terms.ends_on(on),
+        earliest_exit=terms.earliest_exit(on),
+        notice=terms.notice,
+    )
+
+
+def money_words(amount: Decimal, currency: str) -> str:
+    """'48,000 EUR' (whole units: stored in a signal's words, so no locale)."""
+    return f"{amount:,.0f} {currency}"
+
+
 def term_months(start: datetime.date | None, end: datetime.date | None) -> int | None:
     """Whole calendar months from ``start`` to ``end`` (None without both)."""
     if not (start and end):
