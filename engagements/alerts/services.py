@@ -21,7 +21,7 @@ from django.db.models import Max, Q
 from django.utils import timezone
 
 from accounts.services import mark_dashboards_stale
-from engagements.alerts import tasks
+from engagements.alerts import reminders, tasks
 from engagements.alerts.models import (
     Alert,
     AlertEvent,
@@ -138,6 +138,8 @@ def apply_alerts(
         )
     opened = {eid: (facts[eid].org_id, levels[eid]) for eid in to_open}
     moments = _remind(unresolved, set(todo), at, channels, result, opened)
+    # The contracts' decide-by reminders, healthy or not (each reminder day is a deadline).
+    reminders.remind_watched(facts=facts, at=at, result=result)
     if result.notifications:
         transaction.on_commit(_enqueue_dispatch)
     return moments
