@@ -168,6 +168,23 @@ class Terms:
         term_end = self.current_term_end(on)
         return term_end if term_end and self.auto_renews else None
 
+    def missed_decide_by(self, since: datetime.date, until: datetime.date) -> datetime.date | None:
+        """The first decide-by date between ``since`` and ``until`` (exclusive) that passed with
+        nobody deciding, so the contract renewed by itself; None: every one was met."""
+        notice = self.notice
+        for term_end in self.term_ends():
+            decide_by = self.decide_by_of(term_end)
+            if decide_by >= until:
+                return None
+            if notice is not None and notice.on <= decide_by:
+                return None  # notice came in time: nothing renewed after it
+            if decide_by < since or self._renewed(term_end):
+                continue
+            if self.auto_renews:
+                return decide_by
+            return None  # a fixed term ends by itself: no deadline to miss
+        return None
+
     # --- money --------------------------------------------------------------------------------
 
     def instalment_dates(self, until: datetime.date) -> list[datetime.date]:
@@ -290,6 +307,7 @@ class ExitCost:
     currency: str
     payments: list[Payment] = field(default_factory=list)  # still owed before the exit
     notice_payments: Decimal = ZERO  # the part of them due within the notice period
+    notice_from: datetime.date | None = None  # the notice period runs from here to the exit
     termination_fee: Decimal = ZERO
     notice_given: bool = False
 
@@ -322,7 +340,8 @@ def exit_cost(
     )
     if exit_on is None:
         return cost
-    notice_from = terms.notice_before(exit_on)
+    notice_from = max(terms.notice_before(exit_on), on)
+    cost.notice_from = notice_from
     if terms.schedule == INSTALMENTS and terms.instalment_amount:
         for day in terms.instalment_dates(exit_on):
             if day >= on:
@@ -331,9 +350,7 @@ def exit_cost(
         for due, unpaid, title in sorted(milestones):
             if due < exit_on and unpaid > 0:
                 cost.payments.append(Payment(due, unpaid, title))
-    cost.notice_payments = sum(
-        (p.amount for p in cost.payments if p.on >= max(notice_from, on)), ZERO
-    )
+    cost.notice_payments = sum((p.amount for p in cost.payments if p.on >= notice_from), ZERO)
     term_end = (
         notice.term_end if notice is not None else terms.current_term_end(on) or terms.ends_on(on)
     )

@@ -17,7 +17,13 @@ from engagements.delivery import services as delivery
 from engagements.models import EngagementHealth, EngagementStatus, Notification
 from engagements.watch import marks
 from engagements.watch import services as watch
-from tests.factories import EngagementFactory, VendorFactory
+from tests.factories import (
+    DeliverableFactory,
+    EngagementFactory,
+    MilestoneFactory,
+    SpendEntryFactory,
+    VendorFactory,
+)
 from vendors import services as vendors
 from vendors import terms
 from vendors.models import VendorStatus
@@ -245,3 +251,101 @@ def test_a_reminder_webhook_names_the_contract_and_its_decide_by_date(team):
     assert body["contract"]["decide_by"] == "2026-09-21"
     assert body["days_left"] == 30
     assert timezone.is_aware(row.created_at)
+
+
+# --- what stopping really costs -----------------------------------------------------------------
+
+
+def test_the_summary_counts_the_instalments_still_owed_until_the_earliest_exit(team):
+    with time_machine.travel(START, tick=False):
+        vendor = VendorFactory(org=team.org, status=VendorStatus.ACTIVE)
+        contract = contract_for(vendor, team.user)
+    e = engagement_under(team, contract, failing=True)
+    summary = alerts.loss_summary(engagement=e, at=START)
+    # No termination for convenience: notice today ends it with the term, on 21 Oct; one
+    # instalment (21 Sep) falls due before that, in the notice period.
+    assert summary.exit.exit_on == date(2026, 10, 21)
+    assert [(p.on, p.amount) for p in summary.exit.payments] == [
+        (date(2026, 9, 21), Decimal("4000"))
+    ]
+    assert summary.exit.still_owed == Decimal("4000")
+    # A month later the decide-by date has passed: a year of instalments more.
+    assert summary.cost_of_waiting == Decimal("48000")
+
+
+def test_the_summary_counts_unpaid_milestone_payments_due_before_the_exit(team):
+    with time_machine.travel(START, tick=False):
+        vendor = VendorFactory(org=team.org, status=VendorStatus.ACTIVE)
+        contract = contract_for(
+            vendor,
+            team.user,
+            payment_schedule="milestones",
+            termination_fee=Decimal("3000"),
+            termination_for_convenience=True,
+        )
+    e = engagement_under(team, contract, failing=True)
+    beta = MilestoneFactory(engagement=e, title="Beta", due_date=date(2026, 9, 15))
+    DeliverableFactory(milestone=beta, value=Decimal("6000"))
+    DeliverableFactory(milestone=beta, value=Decimal("4000"))
+    SpendEntryFactory(engagement=e, milestone=beta, amount=Decimal("6000"), date=date(2026, 8, 30))
+    launch = MilestoneFactory(engagement=e, title="Launch", due_date=date(2026, 9, 25))
+    DeliverableFactory(milestone=launch, value=Decimal("8000"))
+    later = MilestoneFactory(engagement=e, title="Phase 2", due_date=date(2026, 11, 30))
+    DeliverableFactory(milestone=later, value=Decimal("5000"))
+    summary = alerts.loss_summary(engagement=e, at=START)
+    # Termination for convenience: notice today ends it on 1 Oct, with the fee.
+    assert summary.exit.exit_on == date(2026, 10, 1)
+    assert [(p.label, p.amount) for p in summary.exit.payments] == [
+        ("Beta", Decimal("4000")),
+        ("Launch", Decimal("8000")),
+    ]
+    assert summary.exit.termination_fee == Decimal("3000")
+    assert summary.exit.still_owed == Decimal("15000")
+
+
+def test_the_alert_page_shows_what_stopping_costs(team):
+    with time_machine.travel(START, tick=False):
+        vendor = VendorFactory(org=team.org, status=VendorStatus.ACTIVE)
+        contract = contract_for(vendor, team.user)
+    e = engagement_under(team, contract, failing=True)
+    with time_machine.travel(START, tick=False):
+        watch.sweep(at=START)
+        alert = e.alerts.get()
+        page = team.client().get(f"/alerts/{alert.pk}/").text
+    assert "What stopping costs" in page
+    assert "Earliest exit, notice given today" in page
+    assert "Cost of waiting one more month" in page
+    assert "48,000 EUR" in page
+
+
+def _terminate(e, by, at):
+    with time_machine.travel(at, tick=False):
+        alerts.terminate_engagement(engagement=e, by=by, reason="Silent for weeks.")
+    return e.postmortem.facts["contract"]
+
+
+def test_the_post_mortem_records_a_missed_notice_deadline_and_the_exit_cost(team):
+    with time_machine.travel(START, tick=False):
+        vendor = VendorFactory(org=team.org, status=VendorStatus.ACTIVE)
+        contract = contract_for(vendor, team.user)
+    e = engagement_under(team, contract, failing=True)
+    facts = _terminate(e, team.user, datetime(2026, 9, 25, 10, tzinfo=UTC))
+    assert facts["notice_deadline_met"] is False
+    assert facts["missed_decide_by"] == "2026-09-21"
+    assert facts["exit_on"] == "2027-10-21"  # it renewed for a year
+    assert facts["exit_cost"] == "48000.00"  # 12 instalments: 21 Oct 2026 to 21 Sep 2027
+
+
+def test_the_post_mortem_records_a_notice_given_in_time(team):
+    with time_machine.travel(START, tick=False):
+        vendor = VendorFactory(org=team.org, status=VendorStatus.ACTIVE)
+        contract = contract_for(vendor, team.user)
+        vendors.decide_contract(
+            contract=contract, by=team.user, kind="give_notice", reason="Not working."
+        )
+    e = engagement_under(team, contract, failing=True)
+    facts = _terminate(e, team.user, datetime(2026, 9, 25, 10, tzinfo=UTC))
+    assert facts["notice_deadline_met"] is True
+    assert facts["notice_given_on"] == "2026-09-01"
+    assert facts["exit_on"] == "2026-10-21"
+    assert facts["exit_cost"] == "0.00"  # the 21 Sep instalment is behind us
