@@ -477,6 +477,33 @@ class PaymentSchedule(models.TextChoices):
     MILESTONES = contract_terms.MILESTONES, "Tied to milestones (their deliverables' value)"
 
 
+class ContractQuerySet(TenantQuerySet):
+    def undecided(self, at: datetime.datetime) -> "ContractQuerySet":
+        """Contracts that may still have a decision open at ``at``: an end date, renewing (or
+        a fixed term not over yet in any time zone), no notice given. ``with_outlooks`` says
+        which really do, on each organization's day."""
+        before_any_today = at.date() - datetime.timedelta(days=2)
+        return (
+            self.filter(end_date__isnull=False)
+            .filter(Q(auto_renews=True) | Q(end_date__gt=before_any_today))
+            .exclude(decisions__kind=contract_terms.GIVE_NOTICE)
+        )
+
+    def with_outlooks(
+        self, at: datetime.datetime
+    ) -> list[tuple["Contract", "contract_terms.Outlook"]]:
+        """Each contract with its outlook on its organization's day of ``at``: three queries
+        (contracts with their organization and vendor, decisions), whatever their number."""
+        contracts = list(self.select_related("org", "vendor"))
+        decisions: dict[int, list[ContractDecision]] = {}
+        for d in ContractDecision.unscoped.filter(contract__in=contracts).order_by("at", "pk"):
+            decisions.setdefault(d.contract_id, []).append(d)
+        return [
+            (c, c.outlook(contract_terms.local_day(at, c.org.tzinfo), decisions.get(c.pk, [])))
+            for c in contracts
+        ]
+
+
 class Contract(TenantModel):
     """A contract with a vendor: its terms as data (what the watcher reads to say when cutting
     losses is still cheap) and the checklist of what a reliable contract covers.
@@ -576,7 +603,9 @@ class Contract(TenantModel):
     updated_at = models.DateTimeField(default=timezone.now)
     created_by = models.ForeignKey(User, on_delete=models.SET_NULL, null=True, related_name="+")
 
-    objects = TenantManager()
+    objects = TenantManager.from_queryset(ContractQuerySet)()
+    # Across organizations (the reminders' hourly pass): the same queryset methods.
+    unscoped = models.Manager.from_queryset(ContractQuerySet)()  # noqa: DJ012
 
     class Meta:
         ordering = ["-start_date", "-pk"]

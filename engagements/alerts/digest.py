@@ -1,4 +1,5 @@
-"""The daily digest: each opted-in member gets their organization's open alerts once a day."""
+"""The daily digest: each opted-in member gets their organization's open alerts, and the
+contract decisions due within 30 days, once a day."""
 
 import logging
 from datetime import datetime, timedelta
@@ -12,6 +13,8 @@ from accounts.models import Membership
 from engagements.alerts.models import Alert, AlertStatus, DigestSent, NotificationPreference
 from engagements.delivery.models import EngagementStatus
 from engagements.watch.models import Level
+from vendors.models import Contract
+from vendors.terms import REMINDER_DAYS, short_day
 
 log = logging.getLogger(__name__)
 
@@ -49,10 +52,11 @@ def send_digest(*, at: datetime | None = None) -> int:
         .select_related("engagement__vendor")
     ):
         alerts.setdefault(alert.org_id, []).append(alert)
+    decisions = _decisions_due({m.org_id for m, _ in due}, at)
     sent = 0
     for m, local in due:
-        if m.org_id not in alerts:
-            continue  # nothing open: no digest
+        if m.org_id not in alerts and m.org_id not in decisions:
+            continue  # nothing open, nothing to decide: no digest
         try:
             with transaction.atomic():  # the constraint decides when two runs race
                 DigestSent.unscoped.create(
@@ -63,12 +67,16 @@ def send_digest(*, at: datetime | None = None) -> int:
         lines = [
             f"- [{Level(a.level).label}] {a.engagement.title} ({a.engagement.vendor.name}): "
             f"{settings.SITE_URL}/alerts/{a.pk}/"
-            for a in alerts[m.org_id]
+            for a in alerts.get(m.org_id, [])
         ]
+        decide = decisions.get(m.org_id, [])
+        body = "\n".join(lines)
+        if decide:
+            body += ("\n\n" if body else "") + "Contract decisions due:\n" + "\n".join(decide)
         try:
             send_mail(
-                f"{len(lines)} open alert{'s' if len(lines) != 1 else ''} in {m.org.name}",
-                "\n".join(lines) + "\n\nTurn this digest off on the notifications page.\n",
+                _subject(len(lines), len(decide), m.org.name),
+                body + "\n\nTurn this digest off on the notifications page.\n",
                 from_email=None,
                 recipient_list=[m.user.email],
             )
@@ -80,3 +88,27 @@ def send_digest(*, at: datetime | None = None) -> int:
             continue
         sent += 1
     return sent
+
+
+def _subject(alerts: int, decisions: int, org_name: str) -> str:
+    parts = [f"{alerts} open alert{'s' if alerts != 1 else ''}"] if alerts else []
+    if decisions:
+        parts.append(f"{decisions} contract decision{'s' if decisions != 1 else ''} due")
+    return f"{' and '.join(parts)} in {org_name}"
+
+
+def _decisions_due(org_ids: set[int], at: datetime) -> dict[int, list[str]]:
+    """Per organization, its contracts whose decide-by date is within the reminders' 30 days,
+    as digest lines (three queries)."""
+    found: dict[int, list[str]] = {}
+    contracts = Contract.unscoped.filter(org_id__in=org_ids).undecided(at).order_by("pk")
+    for contract, o in contracts.with_outlooks(at):
+        if o.decide_by is None or not 0 <= o.days_left <= max(REMINDER_DAYS):
+            continue
+        left = {0: "today", 1: "tomorrow"}.get(o.days_left, f"in {o.days_left} days")
+        found.setdefault(contract.org_id, []).append(
+            f"- Decide by {short_day(o.decide_by)} ({left}): {contract.title} "
+            f"({contract.vendor.name}) {o.consequence}: "
+            f"{settings.SITE_URL}/vendors/contracts/{contract.pk}/"
+        )
+    return found

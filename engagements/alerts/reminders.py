@@ -18,17 +18,15 @@ left goes to the policy's watch audience, 7 to its warning audience, 1 to its cu
 """
 
 from dataclasses import dataclass
-from datetime import datetime, timedelta
-from zoneinfo import ZoneInfo
+from datetime import datetime
 
 from django.conf import settings
-from django.db.models import Q
 
 from engagements.alerts.models import Notification, NotificationChannel
 from engagements.delivery.models import Engagement, EngagementStatus
 from engagements.watch.models import Level
-from vendors.models import Contract, ContractDecision
-from vendors.terms import GIVE_NOTICE, REMINDER_DAYS, Outlook, local_day, outlook, short_day
+from vendors.models import Contract
+from vendors.terms import REMINDER_DAYS, Outlook, short_day
 
 # Days left → whose attention (the escalation policy's audience of that level).
 LEVEL_OF_STAGE = {30: Level.WATCH, 7: Level.WARNING, 1: Level.CUT_LOSSES}
@@ -107,24 +105,12 @@ def remind_unwatched(*, at: datetime, result=None) -> int:
     watched = Engagement.unscoped.filter(
         status=EngagementStatus.ACTIVE, contract__isnull=False
     ).values("contract_id")
-    before_any_today = at.date() - timedelta(days=2)  # every time zone's today is later
-    contracts = list(
-        Contract.unscoped.filter(end_date__isnull=False)
-        .filter(Q(auto_renews=True) | Q(end_date__gt=before_any_today))
-        .exclude(pk__in=watched)
-        .exclude(decisions__kind=GIVE_NOTICE)
-        .select_related("org")
-    )
-    if not contracts:
-        return 0
-    decisions: dict[int, list[ContractDecision]] = {}
-    for d in ContractDecision.unscoped.filter(contract__in=contracts).order_by("at", "pk"):
-        decisions.setdefault(d.contract_id, []).append(d)
-    due = []
-    for c in contracts:
-        o = outlook(c.terms(decisions.get(c.pk, [])), local_day(at, ZoneInfo(c.org.time_zone)))
-        if (n := stage(o)) is not None:
-            due.append(Due(c.pk, c.org_id, c.title, o, n, c.created_by_id))
+    contracts = Contract.unscoped.undecided(at).exclude(pk__in=watched)
+    due = [
+        Due(c.pk, c.org_id, c.title, o, n, c.created_by_id)
+        for c, o in contracts.with_outlooks(at)
+        if (n := stage(o)) is not None
+    ]
     return queue(due, at=at, result=result)
 
 

@@ -10,9 +10,11 @@ import pytest
 import time_machine
 from django.core import mail
 from django.utils import timezone
+from icalendar import Calendar
 
-from engagements.alerts import outbox, reminders
+from engagements.alerts import digest, outbox, reminders
 from engagements.alerts import services as alerts
+from engagements.capture import calendar
 from engagements.delivery import services as delivery
 from engagements.models import EngagementHealth, EngagementStatus, Notification
 from engagements.watch import marks
@@ -349,3 +351,40 @@ def test_the_post_mortem_records_a_notice_given_in_time(team):
     assert facts["notice_given_on"] == "2026-09-01"
     assert facts["exit_on"] == "2026-10-21"
     assert facts["exit_cost"] == "0.00"  # the 21 Sep instalment is behind us
+
+
+# --- the calendar feed and the digest ----------------------------------------------------------
+
+
+def test_the_calendar_feed_carries_each_contracts_decide_by_date(team):
+    with time_machine.travel(START, tick=False):
+        vendor = VendorFactory(org=team.org, name="Acme Dev", status=VendorStatus.ACTIVE)
+        contract_for(vendor, team.user)
+        renewed = contract_for(vendor, team.user, title="Hosting")
+        vendors.decide_contract(contract=renewed, by=team.user, kind="renew", reason="Works.")
+        feed, _ = calendar.create_feed(org=team.org, user=team.user)
+        events = {
+            str(e["SUMMARY"]): e.decoded("DTSTART")
+            for e in Calendar.from_ical(calendar.feed_ics(feed=feed)).walk("VEVENT")
+        }
+    summary = (
+        "Decide by: Platform MSA (Acme Dev): without notice it renews on 21 Oct 2026 for "
+        "12 months, 48,000 EUR"
+    )
+    assert events[summary] == date(2026, 9, 21)
+    # Renewed: its next decision is a year on.
+    hosting = [d for s, d in events.items() if s.startswith("Decide by: Hosting")]
+    assert hosting == [date(2027, 9, 21)]
+
+
+def test_the_daily_digest_lists_the_contract_decisions_due_even_without_alerts(team, mailoutbox):
+    with time_machine.travel(START, tick=False):
+        vendor = VendorFactory(org=team.org, name="Acme Dev", status=VendorStatus.ACTIVE)
+        contract_for(vendor, team.user)
+        far = contract_for(vendor, team.user, title="Far away", end_date=date(2027, 6, 1))
+    assert far.outlook(date(2026, 9, 1)).days_left > 30
+    assert digest.send_digest(at=datetime(2026, 9, 1, 6, tzinfo=UTC)) == 1  # 08:00 in Berlin
+    body = mailoutbox[0].body
+    assert mailoutbox[0].subject == "1 contract decision due in " + team.org.name
+    assert "Decide by 21 Sep 2026 (in 20 days): Platform MSA (Acme Dev) renews on 21 Oct" in body
+    assert "Far away" not in body
