@@ -21,6 +21,7 @@ from pydantic import ValidationError as PydanticError
 from outsourcing import api as contract
 from outsourcing.urls import api
 from tests.factories import (
+    ContractFactory,
     DeliverableFactory,
     EngagementFactory,
     InteractionFactory,
@@ -57,6 +58,7 @@ def world(manager):
     interaction = InteractionFactory(engagement=engagement)
     return {
         "vendor_id": vendor.pk,
+        "contract_id": ContractFactory(vendor=vendor).pk,
         "engagement_id": engagement.pk,
         "deliverable_id": deliverable.pk,
         "milestone_id": deliverable.milestone_id,
