@@ -388,3 +388,22 @@ def test_the_daily_digest_lists_the_contract_decisions_due_even_without_alerts(t
     assert mailoutbox[0].subject == "1 contract decision due in " + team.org.name
     assert "Decide by 21 Sep 2026 (in 20 days): Platform MSA (Acme Dev) renews on 21 Oct" in body
     assert "Far away" not in body
+
+
+def test_changing_a_contracts_terms_or_deciding_re_evaluates_the_engagements_under_it(team):
+    from engagements.watch.models import WatchMark
+
+    with time_machine.travel(START, tick=False):
+        vendor = VendorFactory(org=team.org, status=VendorStatus.ACTIVE)
+        contract = contract_for(vendor, team.user)
+    e = engagement_under(team, contract, failing=True)
+    with time_machine.travel(START, tick=False):
+        watch.sweep(at=START)
+        WatchMark.objects.all().delete()
+        vendors.update_contract(contract=contract, notice_period=25, notice_unit="days")
+        assert WatchMark.objects.filter(engagement=e).exists()
+        watch.sweep_marked(at=START)
+        assert "decide by 26 Sep 2026" in signals_of(e)["decide_before_renewal"]["evidence"]
+        vendors.decide_contract(contract=contract, by=team.user, kind="renew", reason="Fine.")
+        watch.sweep_marked(at=START)
+    assert "decide_before_renewal" not in signals_of(e)  # decided: the next term is a year away
