@@ -363,14 +363,13 @@ def exit_cost(
 def _how(terms: Terms, on: datetime.date, exit_on: datetime.date | None) -> str:
     if exit_on is None:
         return "the terms name no end and no termination for convenience"
-    period = notice_words(terms)
     if (notice := terms.notice) is not None:
-        return (
-            f"notice was given on {short_day(notice.on)}; the contract ends on {short_day(exit_on)}"
-        )
+        return f"notice was given on {short_day(notice.on)}"
     if terms.termination_for_convenience and exit_on == terms.notice_after(on):
-        return f"termination for convenience with {period} notice, given on {short_day(on)}"
-    return f"at the end of the term on {short_day(exit_on)} (no termination for convenience)"
+        words = notice_words(terms)  # "30 days' notice", "1 month's notice"
+        possessive = "'" if words.endswith("s") else "'s"
+        return f"termination for convenience, {words}{possessive} notice"
+    return "the end of the term: no termination for convenience"
 
 
 def notice_words(terms: Terms) -> str:
