@@ -605,7 +605,7 @@ class Contract(TenantModel):
 
     objects = TenantManager.from_queryset(ContractQuerySet)()
     # Across organizations (the reminders' hourly pass): the same queryset methods.
-    unscoped = models.Manager.from_queryset(ContractQuerySet)()  # noqa: DJ012
+    unscoped = models.Manager.from_queryset(ContractQuerySet)()
 
     class Meta:
         ordering = ["-start_date", "-pk"]
