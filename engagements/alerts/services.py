@@ -696,7 +696,7 @@ class LossSummary:
 
 def milestone_payments(engagement_id: int) -> list[tuple]:
     """``(due, unpaid, title)`` per milestone of the engagement: its deliverables' value less
-    the spend recorded against it (payments tied to milestones). Two queries."""
+    the spend recorded against it (payments tied to milestones). Three queries."""
     value = dict(
         Deliverable.unscoped.filter(engagement_id=engagement_id)
         .values("milestone_id")
