@@ -16,8 +16,9 @@ Every rule in ``rules.py`` reads the facts "as of ``at``"; with the facts fixed,
   ``HEALTH_CUT_LOSSES_PERSIST_DAYS``), a lower level holding ``HEALTH_DEESCALATION_HOLD_HOURS``;
 - exit criteria: their metrics count whole days, so each day of those waits;
 - the contract's decide-by date, at midnight in the organization's time zone: 30, 7 and 1
-  days before it (reminders, the "decide before renewal" window and its last week) and the day
-  after (the decision moves to the next term).
+  days before it (reminders, the "decide before renewal" window and its last week), the day
+  after (the decision moves to the next term), and each midnight while the signal shows (it
+  counts the days left).
 
 What follows from the verdict (snoozes ending, reminders) is the alerts' to add (``hooks``).
 When unsure, a moment too early costs one evaluation; one too late is a missed alert, which
@@ -118,6 +119,8 @@ def next_check(
     if f.contract_outlook is not None and (decide_by := f.contract_outlook.decide_by):
         for days_before in {*REMINDER_DAYS, DECIDE_WINDOW_DAYS, DECIDE_URGENT_DAYS, -1}:
             add(start_of(decide_by - timedelta(days=days_before), f.tz))
+        if "decide_before_renewal" in kinds:  # its words count the days left
+            add(start_of(f.contract_outlook.on + DAY, f.tz))
     # the level's clocks: persistence of clear signs, the de-escalation hold
     for signal in signals:
         if clear := signal.get("clear_since"):
