@@ -30,7 +30,9 @@ from engagements.delivery.models import (
 )
 from engagements.postmortems import services as pm_services
 from engagements.postmortems.models import PostMortem
+from vendors import services as vendor_services
 from vendors.models import Vendor, VendorStatus
+from vendors.terms import add_months
 
 # Created only when the vendors' demo data has fewer than three approved or active vendors.
 DEMO_VENDORS = [
@@ -199,6 +201,12 @@ def seed_engagements(accounts, vendors: list[Vendor] | None = None) -> list[Enga
             shared=True,
         )
         services.add_risk(engagement=e, description="Provisioning depends on the billing team's API change.", likelihood=Risk.Level.MEDIUM, impact=Risk.Level.HIGH, mitigation="Billing change is in their sprint; weekly check with their lead.", owner=m)  # fmt: skip
+        # Healthy, and its contract renews in 25 days: the reminders come, no alarm.
+        _contract(
+            e, o, "Onboarding statement of work", renews_in=25, notice=(10, "days"),
+            termination_for_convenience=True, termination_fee=Decimal("2500"),
+            payment_schedule="milestones", has_payment_milestones=True,
+        )  # fmt: skip
         made.append(e)
 
     title = "Mobile app redesign"
@@ -261,6 +269,12 @@ def seed_engagements(accounts, vendors: list[Vendor] | None = None) -> list[Enga
         services.record_scope_change(engagement=e, by=m, what_changed="Dropped the marketing reports.", why="Budget.")  # fmt: skip
         _pay(e, m, [(95, 10000, "Kick-off and pipeline"), (60, 15000, "Reports phase 1"), (25, 15000, "Reports phase 2")])  # fmt: skip
         services.add_risk(engagement=e, description="The vendor's only warehouse engineer is leaving.", likelihood=Risk.Level.HIGH, impact=Risk.Level.HIGH, mitigation="Ask for a named replacement in writing.", owner=o)  # fmt: skip
+        # Failing, and its contract must be decided next week or it renews for a year.
+        decide_by = timezone.localdate() + timedelta(days=7)
+        _contract(
+            e, o, "Warehouse retainer", renews_on=add_months(decide_by, 1), notice=(1, "months"),
+            payment_schedule="instalments", instalment_amount=Decimal("4000"), instalment_months=1,
+        )  # fmt: skip
         made.append(e)
 
     title = "Brand refresh"
@@ -285,6 +299,33 @@ def seed_engagements(accounts, vendors: list[Vendor] | None = None) -> list[Enga
     made += seed_watcher_past(accounts, vendors, existing)
     seed_postmortem(accounts)
     return made
+
+
+def _contract(engagement, by, title: str, *, notice, renews_in=None, renews_on=None, **terms):
+    """A year's contract of the engagement's vendor that renews by itself on ``renews_on`` (or
+    in ``renews_in`` days), and the engagement under it."""
+    end = renews_on or timezone.localdate() + timedelta(days=renews_in)
+    contract = vendor_services.add_contract(
+        vendor=engagement.vendor,
+        by=by,
+        title=title,
+        start_date=add_months(end, -12),
+        end_date=end,
+        auto_renews=True,
+        renewal_months=12,
+        notice_period=notice[0],
+        notice_unit=notice[1],
+        value=Decimal("48000"),
+        currency=engagement.currency,
+        has_termination=True,
+        has_acceptance=True,
+        has_ip_ownership=True,
+        has_confidentiality=True,
+        has_named_contacts=True,
+        **terms,
+    )
+    services.update_engagement(engagement=engagement, by=by, contract=contract)
+    return contract
 
 
 def seed_postmortem(accounts) -> None:

@@ -4,7 +4,7 @@ Task names stay ``engagements.tasks.<name>`` (set explicitly where each is defin
 beat schedule, tasks already queued in Redis and the tests name them so.
 """
 
-from engagements.alerts.tasks import dispatch_outbox, send_digest
+from engagements.alerts.tasks import dispatch_outbox, remind_contracts, send_digest
 from engagements.capture.tasks import poll_imap, purge_raw_mail
 from engagements.portal.tasks import (
     send_portal_link,
@@ -23,6 +23,7 @@ __all__ = [
     "poll_imap",
     "purge_raw_mail",
     "reevaluate_engagement",
+    "remind_contracts",
     "send_digest",
     "send_portal_link",
     "sweep_health",

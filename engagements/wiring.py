@@ -24,6 +24,7 @@ def connect() -> None:
     delivery.engagement_changed.register(watch_tasks.mark_changed)
     delivery.engagements_changed.register(watch_tasks.mark_many_changed)
     vendor_hooks.on_review_changed(marks.mark_vendor_engagements)
+    vendor_hooks.on_contract_changed(marks.mark_contract_engagements)
     delivery.engagement_metrics.register(facts.metrics_now)
     # Alerts follow the watcher's verdicts.
     watch.evaluated.register(alerts.apply_alerts)

@@ -354,6 +354,13 @@ CELERY_BEAT_SCHEDULE |= {
         "schedule": _crontab(minute=0),
         "options": {"expires": 3000},
     },
+    "remind-contracts": {
+        "task": "engagements.tasks.remind_contracts",
+        # Hourly: a reminder day starts at midnight in each organization's time zone. The
+        # contracts under an active engagement are reminded by the watcher (its deadlines).
+        "schedule": _crontab(minute=5),
+        "options": {"expires": 3000},
+    },
 }
 
 # --- Mail and calendar capture (engagements.capture) ----------------------------------------

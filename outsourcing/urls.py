@@ -8,6 +8,7 @@ from engagements.delivery.api import deliverables as deliverables_api
 from engagements.delivery.api import engagements as engagements_api
 from engagements.postmortems.api import lessons as lessons_api
 from engagements.postmortems.api import postmortems as postmortems_api
+from vendors.api import contracts as contracts_api
 from vendors.api import router as vendors_api
 
 from . import views
@@ -15,6 +16,7 @@ from .api import api, login_not_required_urls
 
 api.add_router("", accounts_api)
 api.add_router("/vendors", vendors_api)
+api.add_router("/contracts", contracts_api)
 api.add_router("/engagements", engagements_api)
 api.add_router("/deliverables", deliverables_api)
 api.add_router("/alerts", alerts_api)

@@ -6,6 +6,7 @@ from datetime import date, datetime
 from decimal import Decimal
 
 from django.shortcuts import get_object_or_404
+from django.utils import timezone
 from ninja import Field, Query, Router, Schema, Status
 from pydantic import StrictBool
 
@@ -32,14 +33,20 @@ from outsourcing.api import (
 from . import services
 from .models import (
     CURRENCIES,
+    Contract,
+    ContractDecision,
+    ContractDecisionKind,
     Criterion,
     Evidence,
     EvidenceKind,
+    NoticeUnit,
+    PaymentSchedule,
     Vendor,
     VendorContact,
     VendorStatus,
     score_field,
 )
+from .terms import local_day
 
 router = Router(tags=["vendors"])
 
@@ -294,3 +301,243 @@ def scorecard(request, vendor_id: IdParam):
             for c in card.criteria
         ],
     }
+
+
+# --- contracts -------------------------------------------------------------------------------
+contracts = Router(tags=["contracts"])
+
+Amount = Decimals(12)
+NoticeUnitIn = Choice(NoticeUnit.values)
+ScheduleIn = Choice(PaymentSchedule.values)
+TERMS_RULES = (
+    "409 naming the field when the terms contradict each other: an end before the start, "
+    "a notice period longer than the term or the renewal term, auto-renewal without a "
+    "renewal term or an end date, a termination fee without termination for convenience, "
+    "fixed instalments without an amount, an interval or a start date."
+)
+
+
+class ContractOut(Schema):
+    id: int
+    vendor_id: int
+    title: str
+    start_date: date | None
+    end_date: date | None = Field(description="The end of the first term.")
+    auto_renews: bool
+    renewal_months: int | None
+    notice_period: int | None
+    notice_unit: NoticeUnit
+    termination_for_convenience: bool
+    termination_fee: Decimal | None
+    value: Decimal | None
+    currency: str
+    payment_schedule: PaymentSchedule
+    instalment_amount: Decimal | None
+    instalment_months: int | None
+    payment_terms: str
+    decide_by: date | None = Field(
+        description="Computed on the organization's day: the last day notice still stops the "
+        "current term (end minus notice); null when nothing is open to decide."
+    )
+    renews_on: date | None = Field(description="When it renews if nobody decides.")
+    ends_on: date | None = Field(description="When it stops if nobody does anything more.")
+    earliest_exit: date | None = Field(description="When it would stop with notice given today.")
+    renewal_amount: Decimal | None = Field(description="What one renewal term costs.")
+    notice_given_on: date | None
+    created_at: datetime
+    updated_at: datetime
+
+    @staticmethod
+    def resolve_decide_by(obj) -> date | None:
+        return obj._outlook.decide_by
+
+    @staticmethod
+    def resolve_renews_on(obj) -> date | None:
+        return obj._outlook.term_end if obj._outlook.renews else None
+
+    @staticmethod
+    def resolve_ends_on(obj) -> date | None:
+        return obj._outlook.ends_on
+
+    @staticmethod
+    def resolve_earliest_exit(obj) -> date | None:
+        return obj._outlook.earliest_exit
+
+    @staticmethod
+    def resolve_renewal_amount(obj) -> Decimal | None:
+        return obj._outlook.renewal_amount
+
+    @staticmethod
+    def resolve_notice_given_on(obj) -> date | None:
+        return obj._outlook.notice.on if obj._outlook.notice else None
+
+
+class ContractPage(Page):
+    items: list[ContractOut]
+
+
+class ContractIn(Input):
+    title: Name
+    start_date: Day | None = None
+    end_date: Day | None = Field(None, description="The end of the first term.")
+    auto_renews: StrictBool = Field(False, description="Renews unless notice is given.")
+    renewal_months: Int(1, 120) | None = None
+    notice_period: Int(0, 3650) | None = None
+    notice_unit: NoticeUnitIn = "days"
+    termination_for_convenience: StrictBool = False
+    termination_fee: Amount | None = None
+    value: Amount | None = None
+    currency: Currency = "EUR"
+    payment_schedule: ScheduleIn = Field("", description='"" (none), instalments or milestones.')
+    instalment_amount: Decimals(12, positive=True) | None = None
+    instalment_months: Int(1, 24) | None = None
+    payment_terms: Text(200) = ""
+    has_termination: StrictBool = False
+    has_acceptance: StrictBool = False
+    has_ip_ownership: StrictBool = False
+    has_confidentiality: StrictBool = False
+    has_payment_milestones: StrictBool = False
+    has_named_contacts: StrictBool = False
+
+
+class ContractPatch(Input):
+    """Only the fields sent change; null clears a date or a number, and leaves a text, a
+    choice or a yes/no as it is."""
+
+    title: Name | None = None
+    start_date: Day | None = None
+    end_date: Day | None = None
+    auto_renews: StrictBool | None = None
+    renewal_months: Int(1, 120) | None = None
+    notice_period: Int(0, 3650) | None = None
+    notice_unit: NoticeUnitIn | None = None
+    termination_for_convenience: StrictBool | None = None
+    termination_fee: Amount | None = None
+    value: Amount | None = None
+    currency: Currency | None = None
+    payment_schedule: ScheduleIn | None = None
+    instalment_amount: Decimals(12, positive=True) | None = None
+    instalment_months: Int(1, 24) | None = None
+    payment_terms: Text(200) | None = None
+    has_termination: StrictBool | None = None
+    has_acceptance: StrictBool | None = None
+    has_ip_ownership: StrictBool | None = None
+    has_confidentiality: StrictBool | None = None
+    has_payment_milestones: StrictBool | None = None
+    has_named_contacts: StrictBool | None = None
+
+
+KEPT_WHEN_NULL = {
+    "title",
+    "auto_renews",
+    "notice_unit",
+    "termination_for_convenience",
+    "currency",
+    "payment_schedule",
+    "payment_terms",
+    *(name for name, _ in Contract.CHECKLIST),
+}
+
+
+def _with_outlook(contract: Contract, decisions=None) -> Contract:
+    """The contract with its outlook on the organization's day (what the computed fields read)."""
+    on = local_day(timezone.now(), contract.org.tzinfo)
+    contract._outlook = contract.outlook(on, decisions)
+    return contract
+
+
+def _contract(contract_id: int) -> Contract:
+    return get_object_or_404(Contract.objects.select_related("org"), pk=contract_id)
+
+
+@router.get(
+    "/{vendor_id}/contracts",
+    response={200: ContractPage, **READ_ERRORS},
+    summary="A vendor's contracts, with their decide-by dates",
+)
+def contract_list(request, vendor_id: IdParam, filters: Query[PageQuery]):
+    rows = Contract.objects.filter(vendor=_vendor(vendor_id)).select_related("org")
+    page = list_page(rows.prefetch_related("decisions"), filters)
+    page["items"] = [_with_outlook(c, c.decisions.all()) for c in page["items"]]
+    return page
+
+
+@router.post(
+    "/{vendor_id}/contracts",
+    response={201: ContractOut, **WRITE_ERRORS},
+    summary="Record a contract and its terms",
+    description=TERMS_RULES,
+)
+def contract_create(request, vendor_id: IdParam, payload: ContractIn):
+    contract = services.add_contract(
+        vendor=_vendor(vendor_id), by=request.user, **payload.model_dump()
+    )
+    return Status(201, _with_outlook(_contract(contract.pk)))
+
+
+@contracts.get("/{contract_id}", response={200: ContractOut, **READ_ERRORS}, summary="One contract")
+def contract_detail(request, contract_id: IdParam):
+    return _with_outlook(_contract(contract_id))
+
+
+@contracts.patch(
+    "/{contract_id}",
+    response={200: ContractOut, **WRITE_ERRORS},
+    summary="Change a contract's terms or checklist (its decide-by date follows)",
+    description=TERMS_RULES
+    + " 409 too once notice was given: the terms that led to the exit stay.",
+)
+def contract_update(request, contract_id: IdParam, payload: ContractPatch):
+    contract = _contract(contract_id)
+    changes = payload.model_dump(exclude_unset=True)
+    for name in KEPT_WHEN_NULL:
+        if name in changes and changes[name] is None:
+            changes.pop(name)
+    services.update_contract(contract=contract, by=request.user, **changes)
+    return _with_outlook(_contract(contract_id))
+
+
+class DecisionOut(Schema):
+    id: int
+    contract_id: int
+    kind: ContractDecisionKind
+    reason: str
+    term_end: date = Field(description="The term end the decision was about.")
+    decided_on: date = Field(description="The organization's day it was taken.")
+    exit_on: date | None = Field(description="Give notice: when the contract stops.")
+    by_id: int | None
+    at: datetime
+
+
+class DecisionPage(Page):
+    items: list[DecisionOut]
+
+
+class DecisionIn(Input):
+    kind: ContractDecisionKind = Field(
+        description="renew (the term continues for the renewal term) or give_notice (the "
+        "contract stops at the earliest exit). 409 once notice was given, or with nothing to "
+        "renew (no end date, a fixed term over, no renewal term)."
+    )
+    reason: Text(2000, blank=False) = Field(description="Why: required, not blank.")
+
+
+@contracts.get(
+    "/{contract_id}/decisions",
+    response={200: DecisionPage, **READ_ERRORS},
+    summary="The decisions taken on a contract (renew, give notice)",
+)
+def decision_list(request, contract_id: IdParam, filters: Query[PageQuery]):
+    return list_page(ContractDecision.objects.filter(contract=_contract(contract_id)), filters)
+
+
+@contracts.post(
+    "/{contract_id}/decisions",
+    response={201: DecisionOut, **WRITE_ERRORS},
+    summary="Renew or give notice, with a reason (ends that term's reminders)",
+)
+def decision_create(request, contract_id: IdParam, payload: DecisionIn):
+    decision = services.decide_contract(
+        contract=_contract(contract_id), by=request.user, **payload.model_dump()
+    )
+    return Status(201, decision)

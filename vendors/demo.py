@@ -332,7 +332,7 @@ def _seed_history(vendor: Vendor, accounts: DemoAccounts, now) -> None:
             value=Decimal("48000"),
             currency="EUR",
             payment_terms="30 days net, per accepted milestone",
-            notice_days=30,
+            notice_period=30,
             has_termination=True,
             has_acceptance=True,
             has_ip_ownership=True,

@@ -7,9 +7,11 @@ from django.utils import timezone
 from outsourcing.forms import Form, ModelForm
 from outsourcing.uploads import ALLOWED_EXTENSIONS, sniff
 
+from . import terms
 from .models import (
     CRITERION_SHORT,
     Contract,
+    ContractDecisionKind,
     Criterion,
     EvidenceKind,
     Vendor,
@@ -220,6 +222,8 @@ class ReviewForm(Form):
 
 
 class ContractForm(ModelForm):
+    """A contract's terms and checklist (new, or an edit without the file field)."""
+
     attachments = AttachmentsField(label="Signed contract")
 
     class Meta:
@@ -228,10 +232,18 @@ class ContractForm(ModelForm):
             "title",
             "start_date",
             "end_date",
+            "auto_renews",
+            "renewal_months",
+            "notice_period",
+            "notice_unit",
+            "termination_for_convenience",
+            "termination_fee",
             "value",
             "currency",
+            "payment_schedule",
+            "instalment_amount",
+            "instalment_months",
             "payment_terms",
-            "notice_days",
             *(name for name, _ in Contract.CHECKLIST),
         ]
         widgets = {
@@ -239,12 +251,55 @@ class ContractForm(ModelForm):
             "end_date": forms.DateInput(attrs={"type": "date"}),
         }
 
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["notice_unit"].required = False  # days unless said otherwise
+
+    def clean_notice_unit(self) -> str:
+        return self.cleaned_data.get("notice_unit") or terms.DAYS
+
     def clean(self):
+        """The terms' rules (``vendors.terms.check_terms``), each next to its field; the
+        service checks the same rules again for the API."""
         data = super().clean()
-        start, end = data.get("start_date"), data.get("end_date")
-        if start and end and end < start:
-            self.add_error("end_date", "The contract cannot end before it starts.")
+        names = [n for n in Contract.TERM_FIELDS if n in self.fields]
+        if any(n in self.errors for n in names):
+            return data  # a field already refused: its own message says enough
+        values = {n: data.get(n) for n in names}
+        values["payment_schedule"] = values.get("payment_schedule") or terms.NO_SCHEDULE
+        found = terms.check_terms(Contract(**values).terms(decisions=()))
+        for name, message in found.items():
+            self.add_error(name if name in self.fields else None, message)
         return data
+
+    def service_kwargs(self) -> dict:
+        data = dict(self.cleaned_data)
+        data["payment_schedule"] = data.get("payment_schedule") or terms.NO_SCHEDULE
+        return data
+
+
+class ContractEditForm(ContractForm):
+    """The terms of a recorded contract: the file is added with a new contract, not here."""
+
+    class Meta(ContractForm.Meta):
+        pass
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        del self.fields["attachments"]  # files come with a new contract
+
+
+class ContractDecisionForm(Form):
+    kind = forms.ChoiceField(
+        label="Decision",
+        choices=ContractDecisionKind.choices,
+        widget=forms.RadioSelect,
+    )
+    reason = forms.CharField(
+        widget=forms.Textarea(attrs={"rows": 2}),
+        max_length=2000,
+        help_text="Why: the next person to read this contract will ask.",
+    )
 
 
 class VendorSettingsForm(ModelForm):

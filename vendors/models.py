@@ -8,6 +8,7 @@ the vendor list can sort 5,000 vendors by score with an index instead of an aggr
 
 import datetime
 import uuid
+from decimal import Decimal
 from pathlib import PurePath
 
 from django.conf import settings
@@ -20,6 +21,8 @@ from django.utils import timezone
 from accounts.models import CURRENCIES, validate_time_zone
 from accounts.tenancy import TenantManager, TenantModel, TenantQuerySet
 from outsourcing.formats import day
+
+from . import terms as contract_terms
 
 User = settings.AUTH_USER_MODEL
 
@@ -463,8 +466,50 @@ class EvidenceRevision(TenantModel):
         return f"evidence {self.evidence_id} v{self.version}"
 
 
+class NoticeUnit(models.TextChoices):
+    DAYS = contract_terms.DAYS, "days"
+    MONTHS = contract_terms.MONTHS, "months"
+
+
+class PaymentSchedule(models.TextChoices):
+    NONE = contract_terms.NO_SCHEDULE, "No fixed schedule"
+    INSTALMENTS = contract_terms.INSTALMENTS, "Fixed instalments"
+    MILESTONES = contract_terms.MILESTONES, "Tied to milestones (their deliverables' value)"
+
+
+class ContractQuerySet(TenantQuerySet):
+    def undecided(self, at: datetime.datetime) -> "ContractQuerySet":
+        """Contracts that may still have a decision open at ``at``: an end date, renewing (or
+        a fixed term not over yet in any time zone), no notice given. ``with_outlooks`` says
+        which really do, on each organization's day."""
+        before_any_today = at.date() - datetime.timedelta(days=2)
+        return (
+            self.filter(end_date__isnull=False)
+            .filter(Q(auto_renews=True) | Q(end_date__gt=before_any_today))
+            .exclude(decisions__kind=contract_terms.GIVE_NOTICE)
+        )
+
+    def with_outlooks(
+        self, at: datetime.datetime
+    ) -> list[tuple["Contract", "contract_terms.Outlook"]]:
+        """Each contract with its outlook on its organization's day of ``at``: three queries
+        (contracts with their organization and vendor, decisions), whatever their number."""
+        contracts = list(self.select_related("org", "vendor"))
+        decisions: dict[int, list[ContractDecision]] = {}
+        for d in ContractDecision.unscoped.filter(contract__in=contracts).order_by("at", "pk"):
+            decisions.setdefault(d.contract_id, []).append(d)
+        return [
+            (c, c.outlook(contract_terms.local_day(at, c.org.tzinfo), decisions.get(c.pk, [])))
+            for c in contracts
+        ]
+
+
 class Contract(TenantModel):
-    """A contract with a vendor and the checklist of what a reliable contract covers."""
+    """A contract with a vendor: its terms as data (what the watcher reads to say when cutting
+    losses is still cheap) and the checklist of what a reliable contract covers.
+
+    The decide-by date is never stored: it moves with the calendar (a renewing contract's next
+    term) and with the decisions, so ``terms()`` computes it (``vendors.terms``)."""
 
     CHECKLIST = (
         ("has_termination", "termination clause"),
@@ -474,17 +519,78 @@ class Contract(TenantModel):
         ("has_payment_milestones", "payment schedule tied to milestones"),
         ("has_named_contacts", "a named contact on both sides"),
     )
+    TERM_FIELDS = (
+        "start_date",
+        "end_date",
+        "auto_renews",
+        "renewal_months",
+        "notice_period",
+        "notice_unit",
+        "termination_for_convenience",
+        "termination_fee",
+        "payment_schedule",
+        "instalment_amount",
+        "instalment_months",
+        "value",
+        "currency",
+    )
 
     vendor = models.ForeignKey(Vendor, on_delete=models.CASCADE, related_name="contracts")
     title = models.CharField(max_length=200)
     start_date = models.DateField(null=True, blank=True)
-    end_date = models.DateField(null=True, blank=True)
+    end_date = models.DateField(
+        "end of the first term", null=True, blank=True, help_text="The end date the contract names."
+    )
     value = models.DecimalField(
         max_digits=14, decimal_places=2, null=True, blank=True, validators=[MinValueValidator(0)]
     )
     currency = models.CharField(max_length=3, choices=CURRENCIES, default="EUR")
     payment_terms = models.CharField(max_length=200, blank=True, help_text="e.g. 30 days net")
-    notice_days = models.PositiveSmallIntegerField("notice period (days)", null=True, blank=True)
+    notice_period = models.PositiveSmallIntegerField(
+        "notice period",
+        null=True,
+        blank=True,
+        validators=[MaxValueValidator(3650)],
+        help_text="How long before an end notice must be given.",
+    )
+    notice_unit = models.CharField(
+        "notice in", max_length=6, choices=NoticeUnit.choices, default=NoticeUnit.DAYS
+    )
+    auto_renews = models.BooleanField(
+        "renews automatically",
+        default=False,
+        help_text="Evergreen: it renews unless notice is given.",
+    )
+    renewal_months = models.PositiveSmallIntegerField(
+        "renewal term (months)",
+        null=True,
+        blank=True,
+        validators=[MinValueValidator(1), MaxValueValidator(120)],
+    )
+    termination_for_convenience = models.BooleanField(
+        "termination for convenience",
+        default=False,
+        help_text="We may end it at any time by giving notice.",
+    )
+    termination_fee = models.DecimalField(
+        max_digits=14, decimal_places=2, null=True, blank=True, validators=[MinValueValidator(0)]
+    )
+    payment_schedule = models.CharField(
+        max_length=12, choices=PaymentSchedule.choices, default=PaymentSchedule.NONE, blank=True
+    )
+    instalment_amount = models.DecimalField(
+        max_digits=14,
+        decimal_places=2,
+        null=True,
+        blank=True,
+        validators=[MinValueValidator(Decimal("0.01"))],
+    )
+    instalment_months = models.PositiveSmallIntegerField(
+        "an instalment every (months)",
+        null=True,
+        blank=True,
+        validators=[MinValueValidator(1), MaxValueValidator(24)],
+    )
     has_termination = models.BooleanField("termination clause", default=False)
     has_acceptance = models.BooleanField("acceptance of deliverables", default=False)
     has_ip_ownership = models.BooleanField("ownership of the work (IP)", default=False)
@@ -494,9 +600,12 @@ class Contract(TenantModel):
     )
     has_named_contacts = models.BooleanField("a named contact on both sides", default=False)
     created_at = models.DateTimeField(default=timezone.now)
+    updated_at = models.DateTimeField(default=timezone.now)
     created_by = models.ForeignKey(User, on_delete=models.SET_NULL, null=True, related_name="+")
 
-    objects = TenantManager()
+    objects = TenantManager.from_queryset(ContractQuerySet)()
+    # Across organizations (the reminders' hourly pass): the same queryset methods.
+    unscoped = models.Manager.from_queryset(ContractQuerySet)()
 
     class Meta:
         ordering = ["-start_date", "-pk"]
@@ -507,6 +616,18 @@ class Contract(TenantModel):
                 | Q(end_date__gte=models.F("start_date")),
                 name="contract_ends_after_start",
             ),
+            models.CheckConstraint(
+                condition=Q(auto_renews=False)
+                | Q(renewal_months__isnull=False, end_date__isnull=False),
+                name="contract_renewal_has_term",
+            ),
+            models.CheckConstraint(
+                condition=Q(notice_unit__in=NoticeUnit.values), name="contract_notice_unit_valid"
+            ),
+            models.CheckConstraint(
+                condition=Q(payment_schedule__in=PaymentSchedule.values),
+                name="contract_schedule_valid",
+            ),
         ]
 
     def __str__(self) -> str:
@@ -515,6 +636,78 @@ class Contract(TenantModel):
     @property
     def missing_items(self) -> list[str]:
         return [label for field, label in self.CHECKLIST if not getattr(self, field)]
+
+    def terms(self, decisions=None) -> contract_terms.Terms:
+        """The terms as plain values with the decisions taken (``decisions``: rows already
+        loaded; else ``self.decisions.all()``, one query unless prefetched)."""
+        rows = self.decisions.all() if decisions is None else decisions
+        return contract_terms.Terms(
+            start=self.start_date,
+            end=self.end_date,
+            auto_renews=self.auto_renews,
+            renewal_months=self.renewal_months,
+            notice_period=self.notice_period,
+            notice_unit=self.notice_unit,
+            termination_for_convenience=self.termination_for_convenience,
+            termination_fee=self.termination_fee,
+            schedule=self.payment_schedule,
+            instalment_amount=self.instalment_amount,
+            instalment_months=self.instalment_months,
+            value=self.value,
+            currency=self.currency,
+            decisions=tuple(d.as_terms() for d in rows),
+        )
+
+    def outlook(self, on: datetime.date, decisions=None) -> contract_terms.Outlook:
+        """The contract on the organization's day ``on``: decide-by date, renewal, exit."""
+        return contract_terms.outlook(self.terms(decisions), on)
+
+    @property
+    def notice_text(self) -> str:
+        return contract_terms.notice_words(self.terms(decisions=())) if self.notice_period else ""
+
+
+class ContractDecisionKind(models.TextChoices):
+    RENEW = contract_terms.RENEW, "Renew"
+    GIVE_NOTICE = contract_terms.GIVE_NOTICE, "Give notice"
+
+
+class ContractDecision(TenantModel):
+    """The decision a decide-by date asks for: renew for another term, or give notice. Ends the
+    reminders of that term; notice also fixes when the contract stops (``exit_on``)."""
+
+    contract = models.ForeignKey(Contract, on_delete=models.CASCADE, related_name="decisions")
+    kind = models.CharField(max_length=12, choices=ContractDecisionKind.choices)
+    reason = models.TextField()
+    term_end = models.DateField(help_text="The term end this decision was about.")
+    decided_on = models.DateField(help_text="The organization's day it was taken.")
+    exit_on = models.DateField(null=True, blank=True, help_text="Notice: when the contract stops.")
+    by = models.ForeignKey(User, on_delete=models.SET_NULL, null=True, related_name="+")
+    at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["-at", "-pk"]
+        constraints = [
+            # One decision per term end: two people clicking at once cannot both decide.
+            models.UniqueConstraint(
+                fields=["contract", "term_end"], name="contract_decision_once_per_term"
+            ),
+            models.UniqueConstraint(
+                fields=["contract"],
+                condition=Q(kind="give_notice"),
+                name="contract_notice_once",
+            ),
+            models.CheckConstraint(condition=~Q(reason=""), name="contract_decision_has_reason"),
+            models.CheckConstraint(
+                condition=Q(kind__in=ContractDecisionKind.values), name="contract_decision_kind"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} ({self.term_end})"
+
+    def as_terms(self) -> contract_terms.Decision:
+        return contract_terms.Decision(self.kind, self.term_end, self.decided_on, self.exit_on)
 
 
 class Attachment(TenantModel):

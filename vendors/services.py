@@ -15,14 +15,16 @@ from django.utils import timezone
 from accounts.models import Organization, User
 from accounts.services import mark_dashboards_stale
 from outsourcing.errors import Conflict
+from outsourcing.formats import day
 from outsourcing.uploads import sniff
 from outsourcing.validation import check_values
 
-from . import hooks, scorecard
+from . import hooks, scorecard, terms
 from .models import (
     DECISION_STATUSES,
     Attachment,
     Contract,
+    ContractDecision,
     Criterion,
     Evidence,
     EvidenceKind,
@@ -453,6 +455,29 @@ def delete_evidence(*, evidence: Evidence, by: User) -> bool:
     return changed == 1
 
 
+def _check_contract(contract: Contract) -> None:
+    """The model's checks, then the terms' own rules (``vendors.terms.check_terms``), each
+    message next to the field it is about."""
+    errors: dict[str, list[str]] = {}
+    try:
+        contract.full_clean(exclude=["vendor", "org"])
+    except ValidationError as exc:
+        errors = exc.message_dict
+    for name, message in terms.check_terms(contract.terms(decisions=())).items():
+        errors.setdefault(name, []).append(message)
+    if errors:
+        raise ValidationError(errors)
+
+
+def _normalise_terms(fields: dict) -> dict:
+    """Values that do not apply to the terms chosen are cleared, not kept as stale data: no
+    instalments without the fixed schedule."""
+    if fields.get("payment_schedule") != terms.INSTALMENTS:
+        fields["instalment_amount"] = None
+        fields["instalment_months"] = None
+    return fields
+
+
 @transaction.atomic
 def add_contract(
     *,
@@ -461,14 +486,124 @@ def add_contract(
     attachments: Sequence[UploadedFile] = (),
     **fields,
 ) -> Contract:
-    """Record a contract with its checklist (and optionally the signed file)."""
+    """Record a contract with its terms and checklist (and optionally the signed file)."""
     check_values(Contract, **fields)
-    contract = Contract(org_id=vendor.org_id, vendor=vendor, created_by=by, **fields)
-    contract.full_clean()
+    fields.setdefault("payment_schedule", terms.NO_SCHEDULE)
+    contract = Contract(
+        org_id=vendor.org_id, vendor=vendor, created_by=by, **_normalise_terms(fields)
+    )
+    _check_contract(contract)
     contract.save()
     for upload in attachments:
         _attach(vendor=vendor, by=by, upload=upload, contract=contract)
     return contract
+
+
+CONTRACT_EDITABLE = (
+    "title",
+    "payment_terms",
+    *Contract.TERM_FIELDS,
+    *(name for name, _ in Contract.CHECKLIST),
+)
+
+
+@transaction.atomic
+def update_contract(*, contract: Contract, by: User | None = None, **changes) -> Contract:
+    """Change a contract's terms or checklist; its decide-by date follows (the engagements under
+    it are re-evaluated). Terms cannot change once notice was given: the exit is fixed."""
+    unknown = set(changes) - set(CONTRACT_EDITABLE)
+    if unknown:
+        raise ValidationError(f"Cannot change {', '.join(sorted(unknown))} here.")
+    check_values(Contract, **changes)
+    locked = Contract.objects.select_for_update().get(pk=contract.pk)
+    notice = locked.decisions.filter(kind=terms.GIVE_NOTICE).first()
+    touched = {k for k, v in changes.items() if getattr(locked, k) != v}
+    if notice and touched & set(Contract.TERM_FIELDS):
+        raise ValidationError(
+            f"Notice was given on {day(notice.decided_on)}: the terms that led to its exit "
+            f"on {day(notice.exit_on)} stay as they were."
+        )
+    for name, value in changes.items():
+        setattr(locked, name, value)
+    fields = {name: getattr(locked, name) for name in CONTRACT_EDITABLE}
+    for name, value in _normalise_terms(fields).items():
+        setattr(locked, name, value)
+    _check_contract(locked)
+    locked.updated_at = timezone.now()
+    locked.save()
+    hooks.contract_changed(contract_id=locked.pk)
+    for name in (*CONTRACT_EDITABLE, "updated_at"):
+        setattr(contract, name, getattr(locked, name))
+    return contract
+
+
+@transaction.atomic
+def decide_contract(
+    *,
+    contract: Contract,
+    by: User | None,
+    kind: str,
+    reason: str,
+    at: datetime.datetime | None = None,
+) -> ContractDecision:
+    """Renew or give notice, with a reason: the decision the decide-by date asks for. It ends
+    that term's reminders; notice fixes when the contract stops (the earliest exit that day)."""
+    if kind not in (terms.RENEW, terms.GIVE_NOTICE):
+        raise ValidationError({"kind": "Renew or give notice."})
+    if not reason.strip():
+        raise ValidationError(
+            {"reason": "Say why: the next person to read this contract will ask."}
+        )
+    at = at or timezone.now()
+    # Locked: two people deciding at once wait for each other, and the second sees the first.
+    locked = Contract.objects.select_for_update().select_related("org").get(pk=contract.pk)
+    on = terms.local_day(at, locked.org.tzinfo)
+    current = locked.terms()
+    if current.notice is not None:
+        raise Conflict(
+            f"Notice was already given on {day(current.notice.on)}: the contract ends on "
+            f"{day(current.notice.exit_on)}.",
+            field="kind",
+        )
+    term_end = current.current_term_end(on)
+    if kind == terms.RENEW:
+        if term_end is None:
+            raise ValidationError(
+                {"kind": "There is no term to renew: the contract has no end date, or it ends."}
+            )
+        if not locked.renewal_months:
+            raise ValidationError(
+                {
+                    "kind": "Set the renewal term (months) first: renewing needs to know for how long."
+                }
+            )
+        exit_on = None
+    else:
+        exit_on = current.earliest_exit(on)
+        if exit_on is None:
+            raise ValidationError(
+                {"kind": "These terms name no end and no termination for convenience."}
+            )
+        term_end = term_end or current.ends_on(on) or exit_on
+        if exit_on < on:
+            raise ValidationError({"kind": f"The contract ended on {day(exit_on)}."})
+    try:
+        with transaction.atomic():
+            decision = ContractDecision.objects.create(
+                org_id=locked.org_id,
+                contract=locked,
+                kind=kind,
+                reason=reason.strip(),
+                term_end=term_end,
+                decided_on=on,
+                exit_on=exit_on,
+                by=by,
+                at=at,
+            )
+    except IntegrityError:
+        raise Conflict("This term was decided meanwhile; look again.", field="kind") from None
+    hooks.contract_changed(contract_id=locked.pk)
+    return decision
 
 
 @transaction.atomic

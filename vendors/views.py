@@ -15,8 +15,11 @@ from outsourcing.formats import day
 from outsourcing.htmx import WriteView, answer_write, refused_status, render
 
 from . import csv_io, services
+from . import terms as vendor_terms
 from .forms import (
     ContactForm,
+    ContractDecisionForm,
+    ContractEditForm,
     ContractForm,
     DecisionForm,
     EvidenceForm,
@@ -29,6 +32,7 @@ from .forms import (
 )
 from .models import (
     Attachment,
+    Contract,
     Criterion,
     Evidence,
     Vendor,
@@ -129,7 +133,10 @@ def _detail(request: HttpRequest, vendor: Vendor, **forms) -> HttpResponse:
         "evidence_list": evidence[:EVIDENCE_SHOWN] if more else evidence,
         "evidence_more": more,
         "contacts": VendorContact.objects.filter(vendor=vendor),
-        "contracts": vendor.contracts.prefetch_related("attachments"),
+        "contracts": [
+            (c, c.outlook(timezone.localdate(now), c.decisions.all()))
+            for c in vendor.contracts.prefetch_related("attachments", "decisions")
+        ],
         "history": vendor.status_changes.select_related("by"),
         "engagements": vendor.engagements.order_by("-start_date"),
         "evidence_form": forms.get("evidence_form") or EvidenceForm(),
@@ -297,9 +304,99 @@ contract_create = VendorWrite.as_view(
     service=services.add_contract,
     by=True,
     form_name="contract_form",
-    message="Contract recorded.",
+    message=lambda contract: f"Contract recorded. {_decide_by_message(contract)}".strip(),
     section="contracts",
 )
+
+CONTRACT = "vendors/contract_detail.html"
+
+
+def _decide_by_message(contract: Contract) -> str:
+    outlook = contract.outlook(timezone.localdate())
+    return f"Decide by {day(outlook.decide_by)}." if outlook.decide_by else ""
+
+
+def _contract_context(request: HttpRequest, contract: Contract, **forms) -> dict:
+    """The contract page: its terms, the decision its decide-by date asks for, what stopping
+    costs today and a month later (fixed instalments; milestone payments are the engagement's
+    to count), the decisions taken and the engagements under it."""
+    today = timezone.localdate()
+    decisions = list(contract.decisions.select_related("by"))
+    terms = contract.terms(decisions)
+    outlook = contract.outlook(today, decisions)
+    return {
+        "contract": contract,
+        "vendor": contract.vendor,
+        "outlook": outlook,
+        "exit_cost": vendor_terms.exit_cost(terms, today),
+        "cost_of_waiting": vendor_terms.cost_of_waiting(terms, today),
+        "decisions": decisions,
+        "engagements": contract.engagements.select_related("owner").order_by("-start_date"),
+        "can_decide": outlook.notice is None
+        and (outlook.decide_by is not None or contract.termination_for_convenience),
+        "decision_form": forms.get("decision_form") or ContractDecisionForm(),
+    }
+
+
+@require_safe
+@member_required
+def contract_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    contract = get_object_or_404(Contract.objects.select_related("vendor"), pk=pk)
+    return render(request, CONTRACT, _contract_context(request, contract))
+
+
+class ContractWrite(WriteView):
+    """A manager's write on the contract page; a refused form comes back on the page."""
+
+    role = staticmethod(manager_required)
+    model = Contract
+    related = ("vendor",)
+
+    def show(self, **forms) -> HttpResponse:
+        self.object.refresh_from_db()
+        return render(self.request, CONTRACT, _contract_context(self.request, self.object, **forms))
+
+    def done(self, result) -> str:
+        return reverse("vendors:contract_detail", args=[self.object.pk])
+
+
+# Renew, or give notice: the decision the decide-by date asks for, with a reason (audited);
+# it ends that term's reminders.
+contract_decide = ContractWrite.as_view(
+    form_class=ContractDecisionForm,
+    service=services.decide_contract,
+    by=True,
+    form_name="decision_form",
+    message=lambda decision: (
+        f"Notice given: the contract ends on {day(decision.exit_on)}."
+        if decision.exit_on
+        else f"Renewed: the term ending {day(decision.term_end)} continues."
+    ),
+)
+
+
+@require_http_methods(["GET", "POST"])
+@manager_required
+def contract_update(request: HttpRequest, pk: int) -> HttpResponse:
+    """Change a contract's terms or checklist; its decide-by date follows."""
+    contract = get_object_or_404(Contract.objects.select_related("vendor"), pk=pk)
+    initial = {name: getattr(contract, name) for name in services.CONTRACT_EDITABLE}
+    form = ContractEditForm(request.POST or None, initial=initial)
+    show = partial(
+        render, request, "vendors/contract_form.html", {"form": form, "contract": contract}
+    )
+    if request.method == "GET":
+        return show()
+    return answer_write(
+        request,
+        form,
+        lambda: services.update_contract(
+            contract=contract, by=request.user, **form.service_kwargs()
+        ),
+        show=lambda **_: show(),
+        done=reverse("vendors:contract_detail", args=[contract.pk]),
+        message=lambda c: f"Contract saved. {_decide_by_message(c)}".strip(),
+    )
 
 
 @require_safe

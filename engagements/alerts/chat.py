@@ -245,6 +245,9 @@ class Message:
     signals: list = field(default_factory=list)
     link: str = ""
     reminder: int = 0
+    # A contract's decide-by reminder: its words, written when it was queued.
+    subject: str = ""
+    text: str = ""
 
     @property
     def level_label(self) -> str:
@@ -252,6 +255,8 @@ class Message:
 
     @property
     def title(self) -> str:
+        if self.subject:
+            return self.subject
         if not self.level:
             return "Vendorwatch test notification"
         again = f" (reminder {self.reminder})" if self.reminder else ""
@@ -274,9 +279,13 @@ class Message:
 
     @property
     def link_text(self) -> str:
+        if self.subject:
+            return "Open the contract"
         return "Open the alert" if self.level else "Notification settings"
 
     def _lines(self, bullet: str, bold: str, escape) -> str:
+        if self.subject:
+            return escape(self.text)
         if not self.level:
             return "This channel works: Vendorwatch alerts will arrive here."
         top = self.top_signals()
@@ -287,7 +296,7 @@ class Message:
 
     def markdown(self) -> str:
         """The body for every service but Slack and Teams (Apprise converts it)."""
-        if not self.level:
+        if not self.level or self.subject:
             return f"{self._lines('', '', str)}\n\n[{self.link_text}]({self.link})"
         head = f"**{self.level_label}** · {self.engagement}"
         head += f" ({self.vendor})" if self.vendor else ""

@@ -1,6 +1,7 @@
-"""The daily digest: each opted-in member gets their organization's open alerts once a day,
-and what the concerns above delivery add through ``delivery.hooks.digest_sections`` (mail
-capture: the meetings the member should confirm, each with its signed links)."""
+"""The daily digest: each opted-in member gets their organization's open alerts and the
+contract decisions due within 30 days, once a day, and what the concerns above delivery add
+through ``delivery.hooks.digest_sections`` (mail capture: the meetings the member should
+confirm, each with its signed links)."""
 
 import logging
 from datetime import datetime, timedelta
@@ -15,6 +16,8 @@ from engagements.alerts.models import Alert, AlertStatus, DigestSent, Notificati
 from engagements.delivery import hooks
 from engagements.delivery.models import EngagementStatus
 from engagements.watch.models import Level
+from vendors.models import Contract
+from vendors.terms import REMINDER_DAYS, short_day
 
 log = logging.getLogger(__name__)
 
@@ -56,11 +59,12 @@ def send_digest(*, at: datetime | None = None) -> int:
     for section in hooks.digest_sections(org_ids=sorted({m.org_id for m, _ in due}), at=at):
         for key, lines in section.items():
             extra.setdefault(key, []).extend(lines)
+    decisions = _decisions_due({m.org_id for m, _ in due}, at)
     sent = 0
     for m, local in due:
         own = extra.get((m.org_id, m.user_id), [])
-        if m.org_id not in alerts and not own:
-            continue  # nothing open, nothing to confirm: no digest
+        if m.org_id not in alerts and m.org_id not in decisions and not own:
+            continue  # nothing open, nothing to decide or confirm: no digest
         try:
             with transaction.atomic():  # the constraint decides when two runs race
                 DigestSent.unscoped.create(
@@ -73,10 +77,11 @@ def send_digest(*, at: datetime | None = None) -> int:
             f"{settings.SITE_URL}/alerts/{a.pk}/"
             for a in alerts.get(m.org_id, [])
         ]
+        decide = decisions.get(m.org_id, [])
         try:
             send_mail(
-                _subject(len(lines), len(own), m.org.name),
-                _body(lines, own),
+                _subject(len(lines), len(decide), len(own), m.org.name),
+                _body(lines, decide, own),
                 from_email=None,
                 recipient_list=[m.user.email],
             )
@@ -90,20 +95,41 @@ def send_digest(*, at: datetime | None = None) -> int:
     return sent
 
 
-def _subject(alerts: int, confirm: int, org_name: str) -> str:
+def _subject(alerts: int, decisions: int, confirm: int, org_name: str) -> str:
     parts = [f"{alerts} open alert{'s' if alerts != 1 else ''}"] if alerts else []
+    if decisions:
+        parts.append(f"{decisions} contract decision{'s' if decisions != 1 else ''} due")
     if confirm:
         parts.append(f"{confirm} meeting{'s' if confirm != 1 else ''} to confirm")
     return f"{' and '.join(parts)} in {org_name}"
 
 
-def _body(alert_lines: list[str], own: list[str]) -> str:
+def _body(alert_lines: list[str], decide: list[str], own: list[str]) -> str:
     sections = []
     if alert_lines:
         sections.append("\n".join(alert_lines))
+    if decide:
+        sections.append("Contract decisions due:\n" + "\n".join(decide))
     if own:
         sections.append(
             "Meetings to confirm (until you do, the watcher counts them as unknown, "
             "not as contact; each link asks once more before it records):\n" + "\n".join(own)
         )
     return "\n\n".join(sections) + "\n\nTurn this digest off on the notifications page.\n"
+
+
+def _decisions_due(org_ids: set[int], at: datetime) -> dict[int, list[str]]:
+    """Per organization, its contracts whose decide-by date is within the reminders' 30 days,
+    as digest lines (three queries)."""
+    found: dict[int, list[str]] = {}
+    contracts = Contract.unscoped.filter(org_id__in=org_ids).undecided(at).order_by("pk")
+    for contract, o in contracts.with_outlooks(at):
+        if o.decide_by is None or not 0 <= o.days_left <= max(REMINDER_DAYS):
+            continue
+        left = {0: "today", 1: "tomorrow"}.get(o.days_left, f"in {o.days_left} days")
+        found.setdefault(contract.org_id, []).append(
+            f"- Decide by {short_day(o.decide_by)} ({left}): {contract.title} "
+            f"({contract.vendor.name}) {o.consequence}: "
+            f"{settings.SITE_URL}/vendors/contracts/{contract.pk}/"
+        )
+    return found

@@ -327,7 +327,8 @@ class NotificationState(models.TextChoices):
 
 
 class Notification(TenantModel):
-    """The outbox: one row per (alert, channel, level, reminder sequence), written in the same
+    """The outbox: one row per (alert, channel, level, reminder sequence), or per (contract,
+    decide-by date, days left, channel) for a contract's reminder, written in the same
     transaction as the level change and delivered by the dispatcher, which claims batches with
     ``UPDATE … WHERE state = 'pending'`` on rows locked ``FOR UPDATE SKIP LOCKED`` (a row is
     claimed by one run only; ``claimed_at`` identifies the claim)."""
@@ -343,6 +344,18 @@ class Notification(TenantModel):
     level = models.CharField(max_length=12, choices=Level.choices)
     sequence = models.PositiveSmallIntegerField(default=0)  # 0 = first, n = n-th reminder
     is_test = models.BooleanField(default=False)
+    # A contract's decide-by reminder (no alert): ``sequence`` is the days left (30, 7, 1),
+    # the words are written when it is queued, ``owner`` is "the engagement's owner" of the
+    # escalation policy (the engagement's, else whoever recorded the contract).
+    contract = models.ForeignKey(
+        "vendors.Contract", on_delete=models.CASCADE, null=True, blank=True, related_name="+"
+    )
+    decide_by = models.DateField(null=True, blank=True)
+    subject = models.CharField(max_length=300, blank=True)
+    text = models.TextField(blank=True)
+    owner = models.ForeignKey(
+        User, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
     idempotency_key = models.CharField(max_length=80, unique=True)
     state = models.CharField(
         max_length=12, choices=NotificationState.choices, default=NotificationState.PENDING
@@ -366,6 +379,12 @@ class Notification(TenantModel):
             ),
         ]
         indexes = [
+            # alerts.reminders: the reminders already queued for the contracts of a chunk.
+            models.Index(
+                fields=["contract", "decide_by"],
+                condition=Q(contract__isnull=False),
+                name="notification_contract_idx",
+            ),
             # The dispatcher's claim walks undelivered rows in due order and stops at its
             # batch: partial, so the sent history (most of the table) is not in it.
             models.Index(

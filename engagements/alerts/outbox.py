@@ -20,7 +20,7 @@ import time
 import urllib.error
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from urllib.parse import urlsplit
 
 from celery.exceptions import SoftTimeLimitExceeded
@@ -111,6 +111,12 @@ class Claimed:
     vendor_name: str = ""
     health_score: int | None = None
     health_signals: list = field(default_factory=list)
+    # A contract's decide-by reminder: its words were written when it was queued.
+    contract_id: int | None = None
+    decide_by: date | None = None
+    subject: str = ""
+    text: str = ""
+    owner_id: int | None = None
 
 
 CLAIMED_FIELDS = {
@@ -136,6 +142,11 @@ CLAIMED_FIELDS = {
     "vendor_name": "alert__engagement__vendor__name",
     "health_score": "alert__engagement__health__score",
     "health_signals": "alert__engagement__health__signals",
+    "contract_id": "contract_id",
+    "decide_by": "decide_by",
+    "subject": "subject",
+    "text": "text",
+    "owner_id": "owner_id",
 }
 
 
@@ -165,12 +176,14 @@ def _pg_claim_sql() -> str:
             UPDATE {t["n"]} n SET state = 'claimed', claimed_at = %s, attempts = n.attempts + 1
             FROM due WHERE n.id = due.id
             RETURNING n.id, n.org_id, n.channel_id, n.level, n.sequence, n.is_test,
-                      n.idempotency_key, n.attempts, n.alert_id, n.next_attempt_at
+                      n.idempotency_key, n.attempts, n.alert_id, n.next_attempt_at,
+                      n.contract_id, n.decide_by, n.subject, n.text, n.owner_id
         )
         SELECT claimed.id, claimed.org_id, claimed.channel_id, c.kind, c.url, c.secret,
                c.apprise_url, claimed.level, claimed.sequence, claimed.is_test, claimed.idempotency_key,
                claimed.attempts, claimed.alert_id, a.status, a.opened_at, e.id, e.title,
-               e.owner_id, v.name, h.score, h.signals
+               e.owner_id, v.name, h.score, h.signals, claimed.contract_id,
+               claimed.decide_by, claimed.subject, claimed.text, claimed.owner_id
         FROM claimed
         JOIN {t["c"]} c ON c.id = claimed.channel_id
         LEFT JOIN {t["a"]} a ON a.id = claimed.alert_id
@@ -499,7 +512,20 @@ def _post_webhook(row: Claimed, transport: _Transport) -> None:
 def payload(row: Claimed) -> dict:
     """The documented webhook body (``version`` 1)."""
     body = {"version": WEBHOOK_PAYLOAD_VERSION, "id": row.idempotency_key, "test": row.is_test}
-    if row.alert_id:
+    if row.contract_id:
+        body |= {
+            "event": "contract.decide_by",
+            "level": row.level,
+            "days_left": row.sequence,
+            "contract": {
+                "id": row.contract_id,
+                "decide_by": row.decide_by.isoformat() if row.decide_by else None,
+                "subject": row.subject,
+                "text": row.text,
+            },
+            "url": f"{settings.SITE_URL}/vendors/contracts/{row.contract_id}/",
+        }
+    elif row.alert_id:
         body |= {
             "event": "alert.reminder" if row.sequence else "alert.level",
             "level": row.level,
@@ -523,7 +549,15 @@ def payload(row: Claimed) -> dict:
 
 
 def chat_message(row: Claimed) -> chat.Message:
-    """What an Apprise channel says about the row's alert (or that the channel works)."""
+    """What an Apprise channel says about the row's alert, its contract's decide-by date, or
+    that the channel works."""
+    if row.contract_id:
+        return chat.Message(
+            level=row.level,
+            subject=row.subject,
+            text=row.text,
+            link=f"{settings.SITE_URL}/vendors/contracts/{row.contract_id}/",
+        )
     if not row.alert_id:
         return chat.Message(level="", link=f"{settings.SITE_URL}/notifications/")
     return chat.Message(
@@ -569,6 +603,9 @@ def _send_email(row: Claimed, transport: _Transport) -> None:
     if row.is_test:
         to = transport.recipients_for(org_id=row.org_id, level=Level.CUT_LOSSES, owner_id=None)
         subject, text = "Vendorwatch test notification", "This channel works."
+    elif row.contract_id:
+        to = transport.recipients_for(org_id=row.org_id, level=row.level, owner_id=row.owner_id)
+        subject, text = row.subject, row.text + "\n"
     else:
         to = transport.recipients_for(
             org_id=row.org_id, level=row.level, owner_id=row.engagement_owner_id

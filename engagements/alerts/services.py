@@ -17,11 +17,11 @@ from decimal import Decimal
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
-from django.db.models import Max, Q
+from django.db.models import Max, Q, Sum
 from django.utils import timezone
 
 from accounts.services import mark_dashboards_stale
-from engagements.alerts import chat, tasks
+from engagements.alerts import chat, reminders, tasks
 from engagements.alerts.models import (
     MAX_REMIND_HOURS,
     Alert,
@@ -35,13 +35,20 @@ from engagements.alerts.models import (
 )
 from engagements.alerts.outbox import check_webhook_url
 from engagements.delivery import services as delivery
-from engagements.delivery.models import Engagement, EngagementStatus
+from engagements.delivery.models import (
+    Deliverable,
+    Engagement,
+    EngagementStatus,
+    Milestone,
+    SpendEntry,
+)
 from engagements.watch import facts as facts_module
 from engagements.watch import marks, rules
 from engagements.watch.models import EngagementHealth, Level, level_rank
 from engagements.watch.services import BATCH, SweepResult
 from outsourcing.errors import Conflict
 from outsourcing.validation import check_values
+from vendors.terms import MILESTONES, ExitCost, Outlook, cost_of_waiting, exit_cost
 
 log = logging.getLogger(__name__)
 
@@ -139,6 +146,8 @@ def apply_alerts(
         )
     opened = {eid: (facts[eid].org_id, levels[eid]) for eid in to_open}
     moments = _remind(unresolved, set(todo), at, channels, result, opened)
+    # The contracts' decide-by reminders, healthy or not (each reminder day is a deadline).
+    reminders.remind_watched(facts=facts, at=at, result=result)
     if result.notifications:
         transaction.on_commit(_enqueue_dispatch)
     return moments
@@ -681,6 +690,51 @@ class LossSummary:
     late_because: str
     metrics: dict
     currency: str
+    # The contract the engagement runs under: when it could stop and what stopping still costs.
+    contract_id: int | None = None
+    contract_title: str = ""
+    outlook: Outlook | None = None
+    exit: ExitCost | None = None
+    cost_of_waiting: Decimal | None = None  # notice a month later instead of today
+
+
+def milestone_payments(engagement_id: int) -> list[tuple]:
+    """``(due, unpaid, title)`` per milestone of the engagement: its deliverables' value less
+    the spend recorded against it (payments tied to milestones). Three queries."""
+    value = dict(
+        Deliverable.unscoped.filter(engagement_id=engagement_id)
+        .values("milestone_id")
+        .annotate(total=Sum("value"))
+        .values_list("milestone_id", "total")
+    )
+    paid = dict(
+        SpendEntry.unscoped.filter(engagement_id=engagement_id, milestone__isnull=False)
+        .values("milestone_id")
+        .annotate(total=Sum("amount"))
+        .values_list("milestone_id", "total")
+    )
+    return [
+        (m.due_date, max(Decimal("0"), (value.get(m.pk) or 0) - (paid.get(m.pk) or 0)), m.title)
+        for m in Milestone.unscoped.filter(engagement_id=engagement_id).order_by("due_date", "pk")
+    ]
+
+
+def exit_outlook(facts) -> dict:
+    """What the summary and the post-mortem say about the contract: the earliest exit on the
+    organization's day, what is still owed until then, and what waiting a month adds."""
+    if facts.contract is None:
+        return {}
+    on = facts.contract_outlook.on
+    milestones = (
+        milestone_payments(facts.engagement_id) if facts.contract.schedule == MILESTONES else []
+    )
+    return {
+        "contract_id": facts.contract_id,
+        "contract_title": facts.contract_title,
+        "outlook": facts.contract_outlook,
+        "exit": exit_cost(facts.contract, on, milestones=milestones),
+        "cost_of_waiting": cost_of_waiting(facts.contract, on, milestones=milestones),
+    }
 
 
 def _lateness(facts, at: datetime) -> dict:
@@ -700,7 +754,10 @@ def _lateness(facts, at: datetime) -> dict:
 
 
 def loss_summary(*, engagement: Engagement, at: datetime) -> LossSummary:
-    """What has been spent, what was accepted for it, and what finishing would cost at this rate."""
+    """What has been spent, what was accepted for it, what finishing would cost at this rate,
+    and, under a contract, what stopping costs: the earliest exit, what is still owed until
+    then (instalments or unpaid milestone payments, the termination fee), and what waiting
+    one more month adds."""
     # engagement_ids reads an engagement whatever its status: a terminated one too.
     facts = facts_module.collect(at=at, engagement_ids=[engagement.pk])[engagement.pk]
     unaccepted = facts.planned_value - facts.accepted_value
@@ -718,6 +775,7 @@ def loss_summary(*, engagement: Engagement, at: datetime) -> LossSummary:
         **_lateness(facts, at),
         metrics=facts_module.metrics(facts, at),
         currency=engagement.currency,
+        **exit_outlook(facts),
     )
 
 

@@ -10,7 +10,7 @@ from celery import shared_task
 from django.utils import timezone
 
 from accounts.tenancy import all_organizations
-from engagements.alerts import digest, outbox
+from engagements.alerts import digest, outbox, reminders
 
 log = logging.getLogger(__name__)
 
@@ -40,3 +40,12 @@ def _another_run() -> None:
 def send_digest() -> None:
     """Send the daily digest of open alerts to every member who did not opt out."""
     digest.send_digest(at=timezone.now())
+
+
+@shared_task(name="engagements.tasks.remind_contracts")
+@all_organizations()
+def remind_contracts() -> None:
+    """Queue the decide-by reminders of contracts no active engagement runs under (the watcher
+    reminds the others), then deliver them."""
+    if reminders.remind_unwatched(at=timezone.now()):
+        _another_run()

@@ -7,7 +7,8 @@ no-show becomes an interaction (``source=calendar``) the watcher reads; unconfir
 count as unknown.
 
 Out: a per-member secret feed of what falls due: deliverables, milestones, the next check-in
-(last held contact + cadence) and vendor reviews, for the organization's active engagements.
+(last held contact + cadence) and vendor reviews, for the organization's active engagements,
+and the decide-by date of each contract with a decision open.
 """
 
 import secrets
@@ -39,7 +40,7 @@ from engagements.delivery.models import (
     Source,
 )
 from outsourcing.errors import Conflict
-from vendors.models import Vendor
+from vendors.models import Contract, Vendor
 
 NAG_AFTER = timedelta(days=2)
 TWO_WAY = (Outcome.HELD, Outcome.ANSWERED)
@@ -298,7 +299,8 @@ def feed_for_token(token: str) -> CalendarFeed | None:
 
 
 def feed_ics(*, feed: CalendarFeed) -> bytes:
-    """The feed's calendar: what falls due in the organization's active engagements (5 queries)."""
+    """The feed's calendar: what falls due in the organization's active engagements, and its
+    contracts' decide-by dates (7 queries)."""
     org_id = feed.org_id
     active = Engagement.unscoped.filter(org_id=org_id, status=EngagementStatus.ACTIVE)
     cal = Calendar()
@@ -341,4 +343,17 @@ def feed_ics(*, feed: CalendarFeed) -> bytes:
         Q(org_id=org_id), review_due_on__isnull=False, engagements__in=active
     ).distinct()[:500]:
         day(f"vendor-review-{v.pk}", v.review_due_on, f"Vendor review due: {v.name}")
+    # Every contract's open decision (under an engagement or not): the decide-by date, named
+    # with what happens if nobody decides. Its uid carries the date, so a decision or a
+    # renewal removes the old entry and a new term brings its own.
+    now = timezone.now()
+    contracts = Contract.unscoped.filter(org_id=org_id).undecided(now).order_by("pk")[:500]
+    for contract, outlook in contracts.with_outlooks(now):
+        if outlook.decide_by:
+            day(
+                f"decide-by-{contract.pk}-{outlook.decide_by.isoformat()}",
+                outlook.decide_by,
+                f"Decide by: {contract.title} ({contract.vendor.name}): "
+                f"without notice it {outlook.consequence}",
+            )
     return cal.to_ical()

@@ -61,7 +61,7 @@ from outsourcing.api import (
     not_blank,
     required_when,
 )
-from vendors.models import Vendor
+from vendors.models import Contract, Vendor
 
 engagements = Router(tags=["engagements"])
 deliverables = Router(tags=["deliverables"])
@@ -85,6 +85,15 @@ def _milestone(milestone_id: int) -> Milestone:
     if milestone is None:
         raise ValidationError({"milestone_id": "No milestone of this organization has this id."})
     return milestone
+
+
+def _contract(contract_id: int) -> Contract:
+    """A contract of this organization by id, or a 409 naming ``contract_id``; whether it is
+    the engagement's vendor's is the service's decision."""
+    contract = Contract.objects.filter(pk=contract_id).first()
+    if contract is None:
+        raise ValidationError({"contract_id": "No contract of this organization has this id."})
+    return contract
 
 
 def _engagement(engagement_id: IdParam) -> Engagement:
@@ -114,6 +123,7 @@ class EngagementOut(Schema):
     start_date: date
     target_end_date: date
     owner_id: int
+    contract_id: int | None = Field(description="The vendor's contract this work runs under.")
     created_at: datetime
     updated_at: datetime
 
@@ -148,6 +158,9 @@ class EngagementIn(Input):
     vendor_override_reason: Text() = Field(
         "", description="Needed when the vendor is not approved or active (409 without)."
     )
+    contract_id: Id | None = Field(
+        None, description="One of the vendor's contracts (409 if not one), or none."
+    )
 
 
 class EngagementPatch(Input):
@@ -160,6 +173,7 @@ class EngagementPatch(Input):
     start_date: Day | None = None
     target_end_date: Day | None = None
     owner_id: Id | None = None
+    contract_id: Id | None = Field(None, description="One of the vendor's contracts (409 if not).")
 
 
 @engagements.get("", response={200: EngagementPage, **READ_ERRORS}, summary="List engagements")
@@ -180,6 +194,8 @@ def engagement_create(request, payload: EngagementIn):
         raise ValidationError({"vendor_id": "No vendor of this organization has this id."})
     owner_id = data.pop("owner_id")
     owner = _member(request.org, owner_id, "owner_id") if owner_id else request.user
+    contract_id = data.pop("contract_id")
+    data["contract"] = _contract(contract_id) if contract_id else None
     data["currency"] = data["currency"] or request.org.currency
     engagement = services.create_engagement(
         org=request.org, by=request.user, vendor=vendor, owner=owner, **data
@@ -197,13 +213,15 @@ def engagement_detail(request, engagement_id: IdParam):
 @engagements.patch(
     "/{engagement_id}",
     response={200: EngagementOut, **WRITE_ERRORS},
-    summary="Change title, goal, definition of done, budget, dates or owner",
+    summary="Change title, goal, definition of done, budget, dates, owner or contract",
 )
 def engagement_update(request, engagement_id: IdParam, payload: EngagementPatch):
     engagement = _engagement(engagement_id)
     changes = {k: v for k, v in payload.model_dump(exclude_unset=True).items() if v is not None}
     if "owner_id" in changes:
         changes["owner"] = _member(request.org, changes.pop("owner_id"), "owner_id")
+    if "contract_id" in changes:
+        changes["contract"] = _contract(changes.pop("contract_id"))
     services.update_engagement(engagement=engagement, by=request.user, **changes)
     return Engagement.objects.with_burn().get(pk=engagement.pk)
 

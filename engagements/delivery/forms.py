@@ -23,7 +23,7 @@ from engagements.delivery.models import (
 from engagements.delivery.services import OWNER_ROLES
 from outsourcing.forms import Form, IdsOfItsOwn
 from outsourcing.validation import check_happened
-from vendors.models import ENGAGEABLE_STATUSES, Vendor
+from vendors.models import ENGAGEABLE_STATUSES, Contract, Vendor
 
 DATE = forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
 TEXT = forms.Textarea(attrs={"rows": 3})
@@ -52,6 +52,13 @@ class EngagementForm(Form):
     start_date = forms.DateField(widget=DATE)
     target_end_date = forms.DateField(widget=DATE)
     owner = forms.ModelChoiceField(queryset=User.objects.none())
+    contract = forms.ModelChoiceField(
+        queryset=None,
+        required=False,
+        empty_label="No contract",
+        help_text="The vendor's contract this work runs under: its notice and renewal dates "
+        "bound when stopping is still cheap.",
+    )
     presets = forms.MultipleChoiceField(
         label="Exit criteria (cut losses when …)",
         required=False,
@@ -99,6 +106,7 @@ class EngagementForm(Form):
         "start_date",
         "target_end_date",
         "owner",
+        "contract",
     )
     READINESS_FIELDS = (
         "has_concrete_target",
@@ -119,9 +127,13 @@ class EngagementForm(Form):
         self.fields["owner"].queryset = User.objects.filter(
             memberships__org=org, memberships__role__in=OWNER_ROLES
         ).order_by("email")
+        contract_field(self.fields["contract"], org)
 
     def clean(self) -> dict:
         data = super().clean()
+        vendor, contract = data.get("vendor"), data.get("contract")
+        if vendor and contract and contract.vendor_id != vendor.pk:
+            self.add_error("contract", f"Choose one of {vendor.name}'s contracts (or none).")
         start, end = data.get("start_date"), data.get("target_end_date")
         if start and end and end < start:
             self.add_error("target_end_date", "The target end date is before the start.")
@@ -371,6 +383,18 @@ class RiskStatusForm(Form):
     status = forms.ChoiceField(choices=Risk.Status.choices)
 
 
+def contract_field(field: forms.ModelChoiceField, org, *, vendor=None) -> None:
+    """The contracts an engagement may run under: the organization's (the vendor's, when known),
+    each named with its vendor."""
+    contracts = (
+        Contract.objects.filter(org=org)
+        .select_related("vendor")
+        .order_by("vendor__name", "title", "pk")
+    )
+    field.queryset = contracts.filter(vendor=vendor) if vendor is not None else contracts
+    field.label_from_instance = lambda c: f"{c.vendor.name}: {c.title}"
+
+
 class EngagementFilterForm(Form):
     SORTS = {
         "-created": ("-created_at", "Newest"),
@@ -422,12 +446,14 @@ class EngagementEditForm(Form):
     start_date = forms.DateField(widget=DATE)
     target_end_date = forms.DateField(widget=DATE)
     owner = forms.ModelChoiceField(queryset=User.objects.none())
+    contract = forms.ModelChoiceField(queryset=None, required=False, empty_label="No contract")
 
-    def __init__(self, *args, org, **kwargs) -> None:
+    def __init__(self, *args, org, vendor=None, **kwargs) -> None:
         super().__init__(*args, **kwargs)
         self.fields["owner"].queryset = User.objects.filter(
             memberships__org=org, memberships__role__in=OWNER_ROLES
         ).order_by("email")
+        contract_field(self.fields["contract"], org, vendor=vendor)
 
     @staticmethod
     def initial_for(engagement: Engagement) -> dict:
@@ -439,6 +465,7 @@ class EngagementEditForm(Form):
             "start_date": engagement.start_date,
             "target_end_date": engagement.target_end_date,
             "owner": engagement.owner_id,
+            "contract": engagement.contract_id,
         }
 
 

@@ -184,9 +184,10 @@ class EngagementQuerySet(TenantQuerySet):
         return self.select_related("vendor", "owner").with_burn()
 
     def for_detail(self) -> "EngagementQuerySet":
-        """The engagement page's header: vendor, owner, readiness and the money."""
+        """The engagement page's header: vendor, owner, contract, readiness and the money."""
         return self.select_related(
             "vendor",
+            "contract",
             "owner",
             "created_by",
             "vendor_override_by",
@@ -201,6 +202,15 @@ class Engagement(TenantModel, WatchSettings):
 
     vendor = models.ForeignKey(
         "vendors.Vendor", on_delete=models.PROTECT, related_name="engagements"
+    )
+    # The contract the work runs under: its notice and renewal dates bound when cutting losses
+    # is still cheap (the watcher's "decide before renewal", the cut-your-losses summary).
+    contract = models.ForeignKey(
+        "vendors.Contract",
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="engagements",
     )
     title = models.CharField(max_length=200)
     goal = models.TextField(

@@ -134,6 +134,8 @@ def _header(request, engagement: Engagement, today, overrides: dict) -> dict:
             EngagementStatus(s) for s in services.ENGAGEMENT_TRANSITIONS[engagement.status]
         ],
         "frozen": services.frozen_reason(engagement),  # a published post-mortem froze it
+        # The contract's decide-by date on the organization's day (its decisions: one query).
+        "contract_outlook": engagement.contract.outlook(today) if engagement.contract else None,
         "status_form": StatusForm(),
         "override_form": ReadinessOverrideForm(),
     }

@@ -47,7 +47,7 @@ from engagements.delivery.models import (
 )
 from outsourcing.errors import Conflict
 from outsourcing.validation import check_happened, check_values
-from vendors.models import ENGAGEABLE_STATUSES, Vendor
+from vendors.models import ENGAGEABLE_STATUSES, Contract, Vendor
 
 S = DeliverableStatus
 E = EngagementStatus
@@ -101,6 +101,7 @@ def create_engagement(
     vendor_override_reason: str = "",
     watch: dict[str, int] | None = None,
     presets: Iterable[str] = (),
+    contract: Contract | None = None,
 ) -> Engagement:
     """Create a draft engagement with its watch settings and the exit-criteria presets chosen."""
     check_values(
@@ -127,11 +128,13 @@ def create_engagement(
     if budget < 0:
         raise ValidationError({"budget": "The budget cannot be negative."})
     _check_owner(org, owner)
+    _check_contract(vendor, contract)
     settings = engagement_defaults(org=org).watch_settings() | (watch or {})
     now = timezone.now()
     engagement = Engagement.objects.create(
         org=org,
         vendor=vendor,
+        contract=contract,
         title=title,
         goal=goal,
         definition_of_done=definition_of_done,
@@ -158,6 +161,12 @@ def create_engagement(
     return engagement
 
 
+def _check_contract(vendor: Vendor, contract: Contract | None) -> None:
+    """An engagement runs under one of its own vendor's contracts, or none."""
+    if contract is not None and contract.vendor_id != vendor.pk:
+        raise ValidationError({"contract": f"Choose one of {vendor.name}'s contracts (or none)."})
+
+
 # Who may own an engagement: someone who can act on it (viewers change nothing).
 OWNER_ROLES = (Role.OWNER, Role.MANAGER)
 
@@ -180,12 +189,13 @@ ENGAGEMENT_EDITABLE = (
     "start_date",
     "target_end_date",
     "owner",
+    "contract",
 )
 
 
 @transaction.atomic
 def update_engagement(*, engagement: Engagement, by: User, **changes) -> Engagement:
-    """Change an engagement's title, goal, definition of done, budget, dates or owner."""
+    """Change an engagement's title, goal, definition of done, budget, dates, owner or contract."""
     unknown = set(changes) - set(ENGAGEMENT_EDITABLE)
     if unknown:
         raise ValidationError(f"Cannot change {', '.join(sorted(unknown))} here.")
@@ -198,6 +208,8 @@ def update_engagement(*, engagement: Engagement, by: User, **changes) -> Engagem
         raise ValidationError({"budget": "The budget cannot be negative."})
     if "owner" in changes:
         _check_owner(engagement.org, changes["owner"])
+    if "contract" in changes:
+        _check_contract(engagement.vendor, changes["contract"])
     start = changes.get("start_date", engagement.start_date)
     end = changes.get("target_end_date", engagement.target_end_date)
     if end < start:

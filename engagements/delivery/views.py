@@ -477,7 +477,7 @@ class RecordRemove(RegionWrite):
 @require_http_methods(["GET", "POST"])
 @manager_required
 def engagement_update(request: HttpRequest, pk: int) -> HttpResponse:
-    """Correct the engagement's title, goal, definition of done, budget, dates or owner."""
+    """Correct the engagement's title, goal, definition of done, budget, dates, owner or contract."""
     engagement = _engagement(pk)
     c = Correction(
         engagement=engagement,
@@ -487,6 +487,7 @@ def engagement_update(request: HttpRequest, pk: int) -> HttpResponse:
         form_class=EngagementEditForm,
         form_kwargs={
             "org": request.org,
+            "vendor": engagement.vendor_id,
             "initial": EngagementEditForm.initial_for(engagement),
             "auto_id": f"eng{pk}_%s",
         },

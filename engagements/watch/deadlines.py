@@ -18,6 +18,10 @@ Every rule in ``rules.py`` reads the facts "as of ``at``"; with the facts fixed,
 - code activity: work a rule ties to activity crossing its silence threshold (and each day
   of it while a stall shows), a trace leaving the recent window (the busy counts drop), the
   last trace leaving the lookback, and each day of the silence while no results show.
+- the contract's decide-by date, at midnight in the organization's time zone: 30, 7 and 1
+  days before it (reminders, the "decide before renewal" window and its last week), the day
+  after (the decision moves to the next term), and each midnight while the signal shows (it
+  counts the days left).
 
 What follows from the verdict (snoozes ending, reminders) is the alerts' to add (``hooks``).
 When unsure, a moment too early costs one evaluation; one too late is a missed alert, which
@@ -29,7 +33,8 @@ from datetime import date, datetime, time, timedelta
 from django.utils import timezone
 
 from engagements.watch.facts import ACTIVITY_LOOKBACK_DAYS, RECENT_DAYS, Facts
-from engagements.watch.rules import DEFAULTS, Thresholds
+from engagements.watch.rules import DECIDE_URGENT_DAYS, DECIDE_WINDOW_DAYS, DEFAULTS, Thresholds
+from vendors.terms import REMINDER_DAYS, start_of
 
 DAY = timedelta(days=1)
 TICK = timedelta(microseconds=1)  # "more than the window": true just after it
@@ -125,6 +130,14 @@ def next_check(
         add(_midnight(f.vendor_next_review))
     if f.future_at:
         add(f.future_at)
+    # the contract, on the organization's days: the decide-by window opening, each reminder day
+    # (the alerts send them when the engagement is evaluated), the day after the decide-by date
+    # (a renewing contract's decision moves to the next term)
+    if f.contract_outlook is not None and (decide_by := f.contract_outlook.decide_by):
+        for days_before in {*REMINDER_DAYS, DECIDE_WINDOW_DAYS, DECIDE_URGENT_DAYS, -1}:
+            add(start_of(decide_by - timedelta(days=days_before), f.tz))
+        if "decide_before_renewal" in kinds:  # its words count the days left
+            add(start_of(f.contract_outlook.on + DAY, f.tz))
     # the level's clocks: persistence of clear signs, the de-escalation hold
     for signal in signals:
         if clear := signal.get("clear_since"):

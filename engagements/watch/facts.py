@@ -13,13 +13,15 @@ it beyond their timestamps.) Days are counted in UTC.
 """
 
 from dataclasses import dataclass, field
-from datetime import date, datetime, time, timedelta
+from datetime import date, datetime, time, timedelta, tzinfo
 from decimal import Decimal
+from zoneinfo import ZoneInfo
 
 from django.db import connection
 from django.db.models import Count, Max, Min, OuterRef, Q, Subquery, Sum
 from django.utils import timezone
 
+from accounts.models import Organization
 from engagements.delivery.models import (
     LANDED_KINDS,
     OPENED_KINDS,
@@ -38,7 +40,8 @@ from engagements.delivery.models import (
     SpendEntry,
     WorkActivity,
 )
-from vendors.models import REVIEWED_STATUSES, Vendor
+from vendors.models import REVIEWED_STATUSES, Contract, ContractDecision, Vendor
+from vendors.terms import Outlook, Terms, local_day, outlook
 
 RECENT_DAYS = 30  # no-shows and unanswered messages count over this window
 SCOPE_LOOKBACK_DAYS = 366  # longest scope-change window an engagement may set
@@ -107,6 +110,12 @@ class Facts:
     # is latest; what its rules name; its title; rejected?), oldest first.
     tracked_work: list[tuple[datetime, str, str, bool]] = field(default_factory=list)
     reworked_after_rejection: int = 0  # rejected deliverables with activity since
+    # The contract the engagement runs under, as seen on the organization's day of ``at``.
+    contract_id: int | None = None
+    contract_title: str = ""
+    contract: Terms | None = None  # with its decisions
+    contract_outlook: Outlook | None = None
+    tz: tzinfo | None = None  # the organization's time zone (set with a contract only)
 
 
 IdRange = tuple[int | None, int | None]  # engagement ids lo..hi, inclusive; None: unbounded
@@ -153,6 +162,7 @@ def collect(
         "start_date",
         "target_end_date",
         "activated_at",
+        "contract_id",
         *Engagement.WATCH_FIELDS,
     ):
         facts[row["pk"]] = Facts(
@@ -166,6 +176,7 @@ def collect(
             target_end_date=row["target_end_date"],
             baseline=row["activated_at"] or _aware(row["start_date"]),
             settings={name: row[name] for name in Engagement.WATCH_FIELDS},
+            contract_id=row["contract_id"],
         )
     if not facts:
         return facts
@@ -320,6 +331,7 @@ def collect(
             if row["status"] in REVIEWED_STATUSES:
                 due = row["review_due_on"] if (row["review_due_on"] or today) > today else None
                 f.vendor_next_review = _earliest(due, row["next_expiry"])
+    _contracts(facts, at)
     return facts
 
 
@@ -401,6 +413,32 @@ def _activity(facts: dict[int, Facts], at: datetime, engagement_ids, id_range) -
         f.tracked_work.append((since, " or ".join(w["labels"]), w["title"], w["rejected"]))
     for f in facts.values():
         f.tracked_work.sort()
+
+
+def _contracts(facts: dict[int, Facts], at: datetime) -> None:
+    """The contracts of the engagements, with their decisions, on each organization's own day
+    (a decide-by date passes at midnight where the organization is): three queries, none
+    when no engagement runs under a contract."""
+    ids = {f.contract_id for f in facts.values() if f.contract_id}
+    if not ids:
+        return
+    contracts = {c.pk: c for c in Contract.unscoped.filter(pk__in=ids)}
+    decisions: dict[int, list[ContractDecision]] = {}
+    for d in ContractDecision.unscoped.filter(contract_id__in=ids).order_by("at", "pk"):
+        decisions.setdefault(d.contract_id, []).append(d)
+    zones = dict(
+        Organization.objects.filter(pk__in={c.org_id for c in contracts.values()}).values_list(
+            "pk", "time_zone"
+        )
+    )
+    for f in facts.values():
+        contract = contracts.get(f.contract_id)
+        if contract is None:
+            continue
+        f.tz = ZoneInfo(zones.get(contract.org_id) or "UTC")
+        f.contract_title = contract.title
+        f.contract = contract.terms(decisions.get(contract.pk, []))
+        f.contract_outlook = outlook(f.contract, local_day(at, f.tz))
 
 
 def _earliest(*values):

@@ -78,6 +78,12 @@ def mark_vendor_engagements(*, vendor_id: int) -> None:
     mark_where(Engagement.unscoped.filter(vendor_id=vendor_id, status=EngagementStatus.ACTIVE))
 
 
+def mark_contract_engagements(*, contract_id: int) -> None:
+    """A contract's terms or decisions changed: mark the active engagements under it (the
+    receiver of ``vendors.hooks.contract_changed``; their decide-by date and reminders)."""
+    mark_where(Engagement.unscoped.filter(contract_id=contract_id, status=EngagementStatus.ACTIVE))
+
+
 @dataclass(frozen=True)
 class Claimed:
     engagement_id: int

@@ -16,7 +16,9 @@ severe burn without delivery has persisted, or ≥ 2 distinct clear warning sign
 vendor's side have persisted and the score is below 65 (or they persisted twice as long;
 before that they mean warning). Score capped at 30 at cut_losses. Our side slipping warns, and weighs as much as
 a vendor's missed contact, but never tells you to cut the vendor loose: the remedy is ours.
-``vendor_needs_review`` is a reminder: weight 0, never raises the level.
+``vendor_needs_review`` is a reminder: weight 0, never raises the level. So is
+``decide_before_renewal``, asked after ``assess`` because it reads the verdict: a failing
+engagement whose contract renews unless someone gives notice soon.
 """
 
 from collections.abc import Callable, Mapping
@@ -25,6 +27,7 @@ from datetime import datetime, timedelta
 
 from engagements.delivery.exit_criteria import evaluate
 from engagements.watch.facts import RECENT_DAYS, Facts, metrics, milestone_days_late
+from vendors.terms import SIGNAL_WINDOW_DAYS
 
 HEALTHY_MIN, WATCH_MIN, CUT_LOSSES_CAP = 91, 65, 30
 CUT_LOSSES_PERSIST_DAYS = 7
@@ -72,6 +75,7 @@ WEIGHTS = {
     "our_side_slipping": 12,
     "blurry_lines": 5,
     "vendor_needs_review": 0,
+    "decide_before_renewal": 0,
 }
 
 LABELS = {
@@ -84,6 +88,7 @@ LABELS = {
     "our_side_slipping": "Our side slipping",
     "exit_criteria_met": "Exit criteria met",
     "vendor_needs_review": "Vendor needs review",
+    "decide_before_renewal": "Decide before renewal",
 }
 
 
@@ -434,6 +439,33 @@ def vendor_needs_review(f: Facts, at: datetime, t: Thresholds = DEFAULTS) -> Sig
         1,
         "the vendor's vetting evidence or review is due",
         clears="renew the expired evidence or record the vendor's review",
+    )
+
+
+FAILING_LEVELS = ("warning", "cut_losses")
+DECIDE_WINDOW_DAYS = SIGNAL_WINDOW_DAYS  # the signal shows this many days before decide-by
+DECIDE_URGENT_DAYS = 7  # and is severe in the last week
+
+
+def decide_before_renewal(f: Facts, at: datetime, level: str, found: list[Signal]) -> Signal | None:
+    """An engagement that is failing (warning or worse, or an exit criterion met) under a
+    contract that renews by itself within ``DECIDE_WINDOW_DAYS`` of its decide-by date: the
+    moment to stop is bounded, and the signal says when and what waiting costs. It reads the
+    verdict (``level``, the other signs), so the sweep asks it after ``assess``; weight 0: it
+    never changes the level, it tells what the level means for the contract."""
+    o = f.contract_outlook
+    if o is None or not o.renews or o.days_left is None:
+        return None
+    if not 0 <= o.days_left <= DECIDE_WINDOW_DAYS:
+        return None
+    if level not in FAILING_LEVELS and not any(s.kind == "exit_criteria_met" for s in found):
+        return None
+    left = "today" if o.days_left == 0 else f"in {_plural(o.days_left, 'day')}"
+    return Signal(
+        "decide_before_renewal",
+        3 if o.days_left <= DECIDE_URGENT_DAYS else 2,
+        f"“{f.contract_title}”: {o.sentence} (the decide-by date is {left})",
+        clears="give notice, or renew saying why, on the contract page before the decide-by date",
     )
 
 

@@ -353,6 +353,11 @@ def _evaluate(f, at: datetime, old: dict | None, hold: timedelta) -> dict:
         level = raw if at - lower_since >= hold else old["level"]
         if level == raw:
             lower_since = None
+    # Read after the verdict (it reads the level): weight 0, the level stays as it is.
+    if decide := rules.decide_before_renewal(f, at, level, found):
+        found.append(decide)
+        since[decide.kind] = seen(decide.kind, "since")
+        clear[decide.kind] = seen(decide.kind, "clear_since")
     return {
         "score": score,
         "level": level,

@@ -24,6 +24,7 @@ from outsourcing import api as contract
 from outsourcing.urls import api
 from tests.api.conftest import bearer
 from tests.factories import (
+    ContractFactory,
     DeliverableFactory,
     EngagementFactory,
     InteractionFactory,
@@ -60,6 +61,7 @@ def world(manager):
     interaction = InteractionFactory(engagement=engagement)
     return {
         "vendor_id": vendor.pk,
+        "contract_id": ContractFactory(vendor=vendor).pk,
         "engagement_id": engagement.pk,
         "deliverable_id": deliverable.pk,
         "milestone_id": deliverable.milestone_id,

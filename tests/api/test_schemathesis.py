@@ -16,6 +16,7 @@ import random
 import socket
 import subprocess
 import sys
+from datetime import date, timedelta
 from pathlib import Path
 
 import pytest
@@ -54,6 +55,14 @@ def world(transactional_db, rate_limit):
     f.DeliverableFactory(milestone=milestone, status="submitted")
     interaction = f.InteractionFactory(engagement=engagement)
     spend = f.SpendEntryFactory(engagement=engagement)
+    contract = f.ContractFactory(
+        vendor=vendor,
+        start_date=date.today() - timedelta(days=100),
+        end_date=date.today() + timedelta(days=200),
+        auto_renews=True,
+        renewal_months=12,
+        notice_period=30,
+    )
 
     other = f.OrganizationFactory(name=f"{MARKER} org", slug="other")
     other_user = f.MembershipFactory(org=other, role=Role.OWNER).user
@@ -67,6 +76,7 @@ def world(transactional_db, rate_limit):
     f.DeliverableFactory(milestone=their_milestone, title=MARKER, acceptance_criteria=MARKER)
     f.InteractionFactory(engagement=theirs, notes=MARKER)
     f.SpendEntryFactory(engagement=theirs, description=MARKER)
+    f.ContractFactory(vendor=their_vendor, title=MARKER, payment_terms=MARKER)
     from engagements.models import Alert
 
     alert = Alert.unscoped.create(org=org, engagement=engagement, level="warning")
@@ -86,6 +96,7 @@ def world(transactional_db, rate_limit):
         "milestone_id": milestone.pk,
         "spend_id": spend.pk,
         "interaction_id": interaction.pk,
+        "contract_id": contract.pk,
     }
     return secret, ids
 

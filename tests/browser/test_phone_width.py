@@ -46,6 +46,8 @@ def test_the_main_pages_fit_a_phone_screen(phone, live_server):
         "/audit/",
         "/notifications/",
         f"/vendors/{failing.vendor_id}/",
+        f"/vendors/contracts/{failing.contract_id}/",
+        f"/vendors/contracts/{failing.contract_id}/edit/",
     ]
     for url in pages:
         phone.goto(live_server.url + url)

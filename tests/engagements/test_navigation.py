@@ -10,7 +10,7 @@ from django.urls import reverse
 from engagements.delivery import services as delivery
 from engagements.delivery.exit_criteria import METRICS, ConditionState
 from engagements.models import EngagementStatus
-from tests.factories import EngagementFactory, SpendEntryFactory
+from tests.factories import ContractFactory, EngagementFactory, SpendEntryFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -24,9 +24,17 @@ def test_the_vendor_and_its_contract_link_to_that_vendor_not_the_list(manager):
     html = manager.client().get(reverse("engagements:engagement_detail", args=[engagement.pk])).text
     vendor = reverse("vendors:vendor_detail", args=[engagement.vendor_id])
     assert f'<a href="{vendor}">{engagement.vendor.name}</a>' in html
-    assert f'href="{vendor}#contracts">on the vendor\'s page</a>' in html
+    # Without a contract linked: the vendor's contracts; with one: the contract's own page.
+    assert f'href="{vendor}#contracts">the vendor\'s contracts</a>' in html
     header = html.split('id="engagement-header"', 1)[1].split("</section>", 1)[0]
     assert href("vendors:vendor_list") + '"' not in header
+
+
+def test_a_linked_contract_links_to_its_own_page(manager):
+    contract = ContractFactory(org=manager.org, vendor__org=manager.org, title="MSA")
+    engagement = EngagementFactory(org=manager.org, vendor=contract.vendor, contract=contract)
+    html = manager.client().get(reverse("engagements:engagement_detail", args=[engagement.pk])).text
+    assert f'{href("vendors:contract_detail", contract.pk)}">MSA</a>' in html
 
 
 def test_the_vendor_page_lists_its_engagements_as_links(manager):

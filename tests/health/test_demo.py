@@ -75,3 +75,30 @@ def test_the_demo_is_coherent_from_its_first_page_view(capsys, caplog, monkeypat
         assert snapshots.count() == 31, engagement.title
     drifting = demo.get(title="Mobile app redesign").health_snapshots.order_by("date")
     assert drifting.first().level == Level.HEALTHY and drifting.last().level != Level.HEALTHY
+
+
+def test_the_demo_has_a_failing_engagement_to_decide_next_week_and_a_healthy_renewal(capsys):
+    call_command("seed_demo", "--force")
+    health = {
+        h.engagement.title: {s["kind"]: s for s in h.signals}
+        for h in EngagementHealth.objects.filter(org__slug="demo").select_related("engagement")
+    }
+    failing = health["Data warehouse migration"]["decide_before_renewal"]
+    assert "in 7 days" in failing["evidence"] and "48,000 EUR" in failing["evidence"]
+    assert "decide_before_renewal" not in health["Self-service onboarding"]
+    # The demo has no notification channel: the reminders due show as the digest's lines.
+    from django.utils import timezone
+
+    from engagements.alerts import reminders
+    from vendors.models import Contract
+
+    outlooks = {
+        c.title: o
+        for c, o in Contract.objects.filter(org__slug="demo")
+        .undecided(timezone.now())
+        .with_outlooks(timezone.now())
+    }
+    assert outlooks["Warehouse retainer"].days_left == 7
+    assert reminders.stage(outlooks["Warehouse retainer"]) == 7
+    assert (outlooks["Onboarding statement of work"].term_end - timezone.localdate()).days == 25
+    assert reminders.stage(outlooks["Onboarding statement of work"]) == 30

@@ -3,7 +3,10 @@
 Random histories: writes through the services at random moments (calls and their comfort,
 messages left unanswered, vendor questions and our answers, spend, submissions, acceptances,
 rejections, scope changes, snoozes, acknowledgements, work started, deliverable rules and
-code activity from a forge), a vendor whose review falls due. The
+code activity from a forge, renewing the contract or giving notice), a vendor whose review
+falls due, a contract (renewing or not) whose decide-by date comes within the history, in an
+organization east or west of UTC (its reminders and "decide before renewal" follow the
+organization's midnight). The
 steady sweep runs as beat would: at every write and at every ``next_check_at`` it set, never
 in between. At random moments the full sweep (a reconciliation chunk, as the daily pass runs
 it) evaluates the same engagement at the same moment, and again just before each deadline:
@@ -41,7 +44,8 @@ from engagements.watch import services as watch
 from engagements.watch.models import EngagementHealth, WatchMark
 from outsourcing.errors import Conflict
 from tests.factories import EngagementFactory
-from vendors.models import Vendor, VendorStatus
+from vendors import services as vendors
+from vendors.models import Contract, Vendor, VendorStatus
 
 START = datetime(2026, 9, 1, 9, 0, tzinfo=UTC)
 ACTIONS = (
@@ -62,6 +66,8 @@ ACTIONS = (
     "rule",
     "activity",
     "activity_on_work",
+    "renew",
+    "give_notice",
     "idle",
 )
 
@@ -80,6 +86,10 @@ plans = st.tuples(
     st.lists(st.integers(0, 80), min_size=1, max_size=3),  # deliverables' due days
     st.lists(st.booleans(), min_size=3, max_size=3),  # each has acceptance criteria
     st.integers(1, 90),  # the vendor's review falls due on this day
+    st.integers(2, 70),  # the contract's decide-by date, this many days after the start
+    st.booleans(),  # it renews by itself
+    st.sampled_from(["UTC", "Europe/Berlin", "America/Los_Angeles", "Pacific/Auckland"]),
+    st.booleans(),  # an exit line the silence may cross (the engagement fails)
 )
 
 
@@ -127,7 +137,12 @@ def _state(engagement_id: int):
         .order_by("pk")
         .values("alert_id", "channel_id", "level", "sequence")
     )
-    return health, alert_rows, queued
+    reminded = list(
+        Notification.unscoped.filter(contract__engagements=engagement_id)
+        .order_by("pk")
+        .values("contract_id", "decide_by", "channel_id", "level", "sequence")
+    )
+    return health, alert_rows, queued, reminded
 
 
 def _act(action: str, n: int, at: datetime, engagement, user) -> None:
@@ -209,6 +224,9 @@ def _act(action: str, n: int, at: datetime, engagement, user) -> None:
         alerts.snooze_alert(alert=alert, by=user, until=at + timedelta(hours=9 * n), at=at)
     elif action == "acknowledge" and alert and alert.status == AlertStatus.OPEN:
         alerts.acknowledge_alert(alert=alert, by=user, at=at)
+    elif action in ("renew", "give_notice") and e.contract_id:
+        contract = Contract.unscoped.get(pk=e.contract_id)
+        vendors.decide_contract(contract=contract, by=user, kind=action, reason="decided", at=at)
 
 
 @pytest.mark.django_db
@@ -219,12 +237,39 @@ def _act(action: str, n: int, at: datetime, engagement, user) -> None:
 )
 @given(plan=plans, history=steps)
 def test_the_incremental_watcher_and_the_full_sweep_agree_at_any_moment(owner, plan, history):
-    due_days, criteria, review_day = plan
+    due_days, criteria, review_day, decide_day, renews, zone, exit_line = plan
     with transaction.atomic():
+        owner.org.time_zone = zone
+        owner.org.save()
         with time_machine.travel(START, tick=False):
             e = EngagementFactory(
                 org=owner.org, owner=owner.user, activated_at=START, start_date=START.date()
             )
+            end = (START + timedelta(decide_day + 30)).date()
+            contract = vendors.add_contract(
+                vendor=e.vendor,
+                by=owner.user,
+                title="MSA",
+                start_date=START.date() - timedelta(days=200),
+                end_date=end,
+                auto_renews=renews,
+                renewal_months=12,
+                notice_period=30,
+                value=Decimal(60000),
+            )
+            delivery.update_engagement(engagement=e, by=owner.user, contract=contract)
+            if exit_line:
+                delivery.add_exit_criterion(
+                    engagement=e,
+                    by=owner.user,
+                    criterion={
+                        "label": "Silent",
+                        "combinator": "all",
+                        "conditions": [
+                            {"metric": "days_since_held_contact", "op": ">=", "value": 10}
+                        ],
+                    },
+                )
             Vendor.unscoped.filter(pk=e.vendor_id).update(
                 status=VendorStatus.ACTIVE, review_due_on=(START + timedelta(review_day)).date()
             )

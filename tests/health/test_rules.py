@@ -6,6 +6,7 @@ from decimal import Decimal
 from engagements.models import Engagement
 from engagements.watch import rules as health
 from engagements.watch.facts import Facts, metrics
+from vendors.terms import Terms, outlook
 
 AT = datetime(2026, 12, 1, 9, 0, tzinfo=UTC)
 DEFAULTS = {f.name: f.default for f in Engagement._meta.fields if f.name in Engagement.WATCH_FIELDS}
@@ -281,9 +282,21 @@ def test_every_signal_says_what_would_clear_it():
         vendor_questions_asked=[AT - timedelta(days=5)],
         exit_criteria=[criterion],
         vendor_needs_review=True,
+        contract_title="MSA",
+        contract_outlook=outlook(
+            Terms(
+                end=AT.date() + timedelta(days=40),
+                auto_renews=True,
+                renewal_months=12,
+                notice_period=30,
+            ),
+            AT.date(),
+        ),
     )
     found = health.signals(f, AT)
-    assert {s.kind for s in found} == set(health.WEIGHTS)
+    # Asked after the verdict, as the sweep does (it reads the level).
+    found.append(health.decide_before_renewal(f, AT, "cut_losses", found))
+    assert {s.kind for s in found if s} == set(health.WEIGHTS)
     assert all(s.clears for s in found)
 
 
@@ -340,3 +353,38 @@ def test_a_signal_stored_by_the_sweep_keeps_every_field_and_its_label():
     stored = Signal("missed_contact", 2, "no call for 20 days", our_fault=True).as_dict()
     assert set(stored) == {f.name for f in fields(Signal)} | {"label"}
     assert stored["label"] == "Missed contact" and stored["our_fault"] is True
+
+
+def _renewing_in(days: int) -> dict:
+    """A contract renewing for a year at 4,000 a month whose decide-by date is ``days`` away."""
+    terms = Terms(
+        start=AT.date() - timedelta(days=300),
+        end=AT.date() + timedelta(days=days + 30),
+        auto_renews=True,
+        renewal_months=12,
+        notice_period=30,
+        schedule="instalments",
+        instalment_amount=Decimal("4000"),
+        instalment_months=1,
+    )
+    return {"contract_title": "MSA", "contract_outlook": outlook(terms, AT.date())}
+
+
+def test_decide_before_renewal_shows_only_for_a_failing_engagement_within_30_days():
+    for days, level, shown in [
+        (20, "warning", True),
+        (20, "cut_losses", True),
+        (20, "watch", False),  # not failing: the reminders tell it, not the watcher
+        (31, "cut_losses", False),  # not yet
+        (0, "warning", True),  # the last day
+    ]:
+        found = health.decide_before_renewal(facts(**_renewing_in(days)), AT, level, [])
+        assert bool(found) is shown, (days, level)
+
+
+def test_decide_before_renewal_names_the_date_the_term_and_the_amount():
+    signal = health.decide_before_renewal(facts(**_renewing_in(20)), AT, "warning", [])
+    assert signal.evidence.startswith("“MSA”: decide by 21 Dec 2026: without notice it renews")
+    assert "for 12 months, 48,000 EUR (the decide-by date is in 20 days)" in signal.evidence
+    assert signal.severity == 2
+    assert health.decide_before_renewal(facts(**_renewing_in(5)), AT, "warning", []).severity == 3

@@ -10,6 +10,7 @@ unchanged afterwards. The URL conf is enumerated here, so a new route cannot esc
 """
 
 import re
+from datetime import date, timedelta
 
 import pytest
 from django.apps import apps
@@ -71,11 +72,27 @@ def victim_extras(*, org, user, engagement, vendor, deliverable, milestone, mark
         Risk,
         ScopeChange,
     )
-    from vendors.models import Attachment, EvidenceRevision, VendorSettings, VendorStatusChange
+    from vendors.models import (
+        Attachment,
+        ContractDecision,
+        EvidenceRevision,
+        VendorSettings,
+        VendorStatusChange,
+    )
 
     common = {"org": org}
     evidence = f.EvidenceFactory(vendor=vendor, summary=marker)
-    contract = f.ContractFactory(vendor=vendor, title=marker, payment_terms=marker)
+    contract = f.ContractFactory(
+        vendor=vendor,
+        title=marker,
+        payment_terms=marker,
+        end_date=date.today() + timedelta(days=200),
+        auto_renews=True,
+        renewal_months=12,
+        notice_period=30,
+    )
+    engagement.contract = contract  # the engagement page and its summary show the contract
+    engagement.save(update_fields=["contract"])
     attachment = Attachment(
         **common,
         vendor=vendor,
@@ -86,8 +103,6 @@ def victim_extras(*, org, user, engagement, vendor, deliverable, milestone, mark
     )
     attachment.file.save("marker.txt", ContentFile(marker.encode()), save=False)
     attachment.save()
-    from datetime import timedelta
-
     from django.utils import timezone
 
     from accounts.models import hash_token
@@ -167,6 +182,15 @@ def victim_extras(*, org, user, engagement, vendor, deliverable, milestone, mark
         ),
         EvidenceRevision.objects.create(
             **common, evidence=evidence, version=1, snapshot={"summary": marker}, edited_by=user
+        ),
+        ContractDecision.objects.create(
+            **common,
+            contract=contract,
+            kind="renew",
+            reason=marker,
+            term_end=contract.end_date,
+            decided_on=date.today(),
+            by=user,
         ),
         EngagementDefaults.objects.create(**common),
         EngagementStatusChange.objects.create(

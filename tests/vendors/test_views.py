@@ -255,12 +255,13 @@ def test_vendor_page_query_count_is_flat(owner, n, django_assert_num_queries):
     client = owner.client()
     client.get(reverse("vendors:vendor_list"))  # the first request stores the org in the session
     # session, user, memberships, vendor, review reasons, scorecard aggregate, weights,
-    # evidence, attachments, contacts, contracts, contract attachments, history, engagements
-    with django_assert_num_queries(14):
+    # evidence, attachments, contacts, contracts, contract attachments, contract decisions
+    # (their decide-by dates), history, engagements
+    with django_assert_num_queries(15):
         response = client.get(reverse("vendors:vendor_detail", args=[vendor.pk]))
     assert response.status_code == 200
     assert ("Show the whole evidence log" in response.text) == (n > 50)
-    with django_assert_num_queries(14):
+    with django_assert_num_queries(15):
         whole = client.get(reverse("vendors:vendor_detail", args=[vendor.pk]), {"evidence": "all"})
     assert whole.text.count('<li class="vw-entry') == n
 
