@@ -225,30 +225,40 @@ def test_a_contract_no_active_engagement_runs_under_is_reminded_by_the_hourly_pa
     assert mail.outbox[-1].to == [team.user.email]  # who recorded it: the "owner" audience
 
 
-def test_a_reminder_webhook_names_the_contract_and_its_decide_by_date(team):
+def queued_reminder(team):
+    """A healthy contract's first decide-by reminder, queued in the outbox at START."""
     with time_machine.travel(START, tick=False):
         vendor = VendorFactory(org=team.org, status=VendorStatus.ACTIVE)
         contract = contract_for(vendor, team.user)
         reminders.remind_unwatched(at=START)
-    row = Notification.objects.get(contract=contract)
-    claimed = outbox.Claimed(
+    return Notification.objects.get(contract=contract), contract
+
+
+def as_claimed(row, *, kind: str, apprise_url: str = "") -> outbox.Claimed:
+    """The reminder ``row`` as the outbox's claim reads it, for a channel of ``kind``."""
+    return outbox.Claimed(
         pk=row.pk,
         org_id=row.org_id,
         channel_id=row.channel_id,
-        kind="webhook",
+        kind=kind,
         url="",
         secret="",
-        apprise_url="",
+        apprise_url=apprise_url,
         level=row.level,
         sequence=row.sequence,
         is_test=False,
         idempotency_key=row.idempotency_key,
         attempts=1,
-        contract_id=contract.pk,
+        contract_id=row.contract_id,
         decide_by=row.decide_by,
         subject=row.subject,
         text=row.text,
     )
+
+
+def test_a_reminder_webhook_names_the_contract_and_its_decide_by_date(team):
+    row, _ = queued_reminder(team)
+    claimed = as_claimed(row, kind="webhook")
     body = outbox.payload(claimed)
     assert body["event"] == "contract.decide_by"
     assert body["contract"]["decide_by"] == "2026-09-21"
@@ -411,29 +421,8 @@ def test_changing_a_contracts_terms_or_deciding_re_evaluates_the_engagements_und
 
 
 def test_a_reminder_to_a_chat_channel_says_the_decision_not_that_the_channel_works(team):
-    with time_machine.travel(START, tick=False):
-        vendor = VendorFactory(org=team.org, status=VendorStatus.ACTIVE)
-        contract = contract_for(vendor, team.user)
-        reminders.remind_unwatched(at=START)
-    row = Notification.objects.get(contract=contract)
-    claimed = outbox.Claimed(
-        pk=row.pk,
-        org_id=row.org_id,
-        channel_id=row.channel_id,
-        kind="apprise",
-        url="",
-        secret="",
-        apprise_url="json://127.0.0.1:9/",
-        level=row.level,
-        sequence=row.sequence,
-        is_test=False,
-        idempotency_key=row.idempotency_key,
-        attempts=1,
-        contract_id=contract.pk,
-        decide_by=row.decide_by,
-        subject=row.subject,
-        text=row.text,
-    )
+    row, contract = queued_reminder(team)
+    claimed = as_claimed(row, kind="apprise", apprise_url="json://127.0.0.1:9/")
     message = outbox.chat_message(claimed)
     assert message.title == row.subject and "This channel works" not in message.markdown()
     assert row.text.split("\n")[0] in message.markdown()
