@@ -541,3 +541,44 @@ def decision_create(request, contract_id: IdParam, payload: DecisionIn):
         contract=_contract(contract_id), by=request.user, **payload.model_dump()
     )
     return Status(201, decision)
+
+
+def _decision(contract_id: int, decision_id: int) -> ContractDecision:
+    # The decision of this contract, scoped to the caller's organization: anything else 404s.
+    return get_object_or_404(
+        ContractDecision.objects.select_related("contract"),
+        pk=decision_id,
+        contract=_contract(contract_id),
+    )
+
+
+class DecisionPatch(Input):
+    reason: Text(2000, blank=False) = Field(
+        description="Why: required, not blank. What was decided changes only by withdrawing it."
+    )
+
+
+@contracts.patch(
+    "/{contract_id}/decisions/{decision_id}",
+    response={200: DecisionOut, **WRITE_ERRORS},
+    summary="Correct a decision's reason (audited)",
+)
+def decision_update(request, contract_id: IdParam, decision_id: IdParam, payload: DecisionPatch):
+    return services.update_contract_decision(
+        decision=_decision(contract_id, decision_id), by=request.user, **payload.model_dump()
+    )
+
+
+@contracts.delete(
+    "/{contract_id}/decisions/{decision_id}",
+    response={204: None, **WRITE_ERRORS},
+    summary="Withdraw a decision while the choice is still open (its reminders return)",
+    description="Allowed the day the decision was taken, or later while its decide-by date has "
+    "not passed (and, for notice, before the contract stops), and only for the latest "
+    "decision. Otherwise 409, with the reason.",
+)
+def decision_delete(request, contract_id: IdParam, decision_id: IdParam):
+    services.withdraw_contract_decision(
+        decision=_decision(contract_id, decision_id), by=request.user
+    )
+    return Status(204, None)

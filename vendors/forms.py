@@ -302,6 +302,16 @@ class ContractDecisionForm(Form):
     )
 
 
+class DecisionReasonForm(Form):
+    """Correct a decision's reason; what was decided changes only by withdrawing it."""
+
+    reason = forms.CharField(
+        widget=forms.Textarea(attrs={"rows": 3}),
+        max_length=2000,
+        help_text="Why it was decided: the next person to read this contract will ask.",
+    )
+
+
 class VendorSettingsForm(ModelForm):
     class Meta:
         model = VendorSettings

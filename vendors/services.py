@@ -606,6 +606,78 @@ def decide_contract(
     return decision
 
 
+def withdrawal_refusal(
+    decision: ContractDecision, decisions: Sequence[ContractDecision], contract_terms, on
+) -> str | None:
+    """Why ``decision`` can no longer be withdrawn on ``on`` (None: it can). A decision is
+    taken back the day it was taken (a mistaken click), or later while the choice is still
+    open: its decide-by date not passed and, for notice, the contract not stopped. Only the
+    latest decision can go: the ones after it were taken on its word.
+
+    ``decisions`` are the contract's, latest first (the model's ordering)."""
+    latest = decisions[0] if decisions else None
+    if latest is not None and latest.pk != decision.pk:
+        return (
+            f"Withdraw the later decision first ({latest.get_kind_display().lower()}, "
+            f"{day(latest.decided_on)}): it was taken on this one's word."
+        )
+    if decision.decided_on == on:
+        return None
+    if decision.exit_on is not None and on >= decision.exit_on:
+        return f"The contract stopped on {day(decision.exit_on)} under this notice."
+    decide_by = contract_terms.decide_by_of(decision.term_end)
+    if on > decide_by:
+        return (
+            f"Its decide-by date, {day(decide_by)}, has passed: the decision stands. "
+            "Correct its reason instead."
+        )
+    return None
+
+
+@transaction.atomic
+def withdraw_contract_decision(
+    *, decision: ContractDecision, by: User | None, at: datetime.datetime | None = None
+) -> Contract:
+    """Take a decision back while the choice is still open (``withdrawal_refusal``): the term
+    is undecided again, so its reminders and the watcher's "decide before renewal" return.
+    The removal is in the audit trail, with who and when."""
+    at = at or timezone.now()
+    locked = Contract.objects.select_for_update().select_related("org").get(pk=decision.contract_id)
+    decisions = list(locked.decisions.all())
+    current = next((d for d in decisions if d.pk == decision.pk), None)
+    if current is None:
+        raise Conflict("This decision was withdrawn meanwhile; look again.")
+    on = terms.local_day(at, locked.org.tzinfo)
+    refusal = withdrawal_refusal(current, decisions, locked.terms(decisions), on)
+    if refusal:
+        raise Conflict(refusal)
+    current.delete()
+    hooks.contract_changed(contract_id=locked.pk)
+    return locked
+
+
+def update_contract_decision(
+    *, decision: ContractDecision, by: User | None, reason: str
+) -> ContractDecision:
+    """Correct a decision's reason (audited, old → new); what was decided stays. A decision
+    itself changes by withdrawing it while the choice is open and deciding again."""
+    reason = reason.strip()
+    if not reason:
+        raise ValidationError(
+            {"reason": "Say why: the next person to read this contract will ask."}
+        )
+    check_values(ContractDecision, reason=reason)
+    with transaction.atomic():
+        locked = ContractDecision.objects.select_for_update().filter(pk=decision.pk).first()
+        if locked is None:
+            raise Conflict("This decision was withdrawn meanwhile; look again.", field="reason")
+        if locked.reason != reason:
+            locked.reason = reason
+            locked.save(update_fields=["reason"])
+    decision.reason = reason
+    return locked
+
+
 @transaction.atomic
 def update_vendor_settings(*, org: Organization, **fields) -> VendorSettings:
     """Change the organization's weights and review interval; re-score its vendors."""

@@ -22,6 +22,7 @@ from .forms import (
     ContractEditForm,
     ContractForm,
     DecisionForm,
+    DecisionReasonForm,
     EvidenceForm,
     ImportForm,
     ReviewForm,
@@ -33,6 +34,7 @@ from .forms import (
 from .models import (
     Attachment,
     Contract,
+    ContractDecision,
     Criterion,
     Evidence,
     Vendor,
@@ -324,6 +326,8 @@ def _contract_context(request: HttpRequest, contract: Contract, **forms) -> dict
     decisions = list(contract.decisions.select_related("by"))
     terms = contract.terms(decisions)
     outlook = contract.outlook(today, decisions)
+    for decision in decisions:  # the page offers "Withdraw" only where it would be taken
+        decision.withdrawal_refusal = services.withdrawal_refusal(decision, decisions, terms, today)
     return {
         "contract": contract,
         "vendor": contract.vendor,
@@ -372,6 +376,89 @@ contract_decide = ContractWrite.as_view(
         if decision.exit_on
         else f"Renewed: the term ending {day(decision.term_end)} continues."
     ),
+)
+
+
+DECISION = "vendors/decision_form.html"
+
+
+def _decision(pk: int) -> ContractDecision:
+    return get_object_or_404(
+        ContractDecision.objects.select_related("contract__vendor", "by"), pk=pk
+    )
+
+
+def _decision_context(decision: ContractDecision, **forms) -> dict:
+    decisions = list(decision.contract.decisions.all())
+    refusal = services.withdrawal_refusal(
+        decision, decisions, decision.contract.terms(decisions), timezone.localdate()
+    )
+    return {
+        "decision": decision,
+        "contract": decision.contract,
+        "withdrawal_refusal": refusal,
+        "form": forms.get("form")
+        or DecisionReasonForm(initial={"reason": decision.reason}, auto_id="decision_%s"),
+        "withdraw_form": forms.get("withdraw_form"),
+    }
+
+
+@require_http_methods(["GET", "POST"])
+@manager_required
+def decision_update(request: HttpRequest, pk: int) -> HttpResponse:
+    """Correct a decision's reason; the page also offers to withdraw it while that is open."""
+    decision = _decision(pk)
+    if request.method == "GET":
+        return render(request, DECISION, _decision_context(decision))
+    form = DecisionReasonForm(request.POST, auto_id="decision_%s")
+    return answer_write(
+        request,
+        form,
+        lambda: services.update_contract_decision(
+            decision=decision, by=request.user, **form.cleaned_data
+        ),
+        show=lambda **forms: render(request, DECISION, _decision_context(decision, **forms)),
+        done=reverse("vendors:contract_detail", args=[decision.contract_id]),
+        message="Reason saved.",
+    )
+
+
+class DecisionWithdraw(WriteView):
+    """Take a decision back while the choice is open; a refusal says why on the decision's
+    page (the decide-by date passed, a later decision, the contract stopped)."""
+
+    role = staticmethod(manager_required)
+    model = ContractDecision
+    object_name = "decision"
+    related = ("contract__vendor", "by")
+    form_name = "withdraw_form"
+    confirm = "Withdraw the decision to {decision_label}?"
+    confirm_detail = (
+        "The term is undecided again: its reminders and the watcher's “decide before renewal” "
+        "come back until someone decides. The audit trail keeps who withdrew it and when."
+    )
+    confirm_button = "Withdraw the decision"
+
+    def objects(self) -> dict:
+        named = super().objects()
+        if self.object is not None:
+            named["decision_label"] = self.object.get_kind_display().lower()
+        return named
+
+    def show(self, **forms) -> HttpResponse:
+        return render(self.request, DECISION, _decision_context(self.object, **forms))
+
+    def done(self, result) -> str:
+        return reverse("vendors:contract_detail", args=[self.object.contract_id])
+
+
+def _withdrawn_message(contract: Contract) -> str:
+    decide_by = _decide_by_message(contract)
+    return f"Decision withdrawn: the term is undecided again. {decide_by}".strip()
+
+
+decision_withdraw = DecisionWithdraw.as_view(
+    service=services.withdraw_contract_decision, by=True, message=_withdrawn_message
 )
 
 

@@ -164,7 +164,8 @@ class EngagementIn(Input):
 
 
 class EngagementPatch(Input):
-    """Only the fields sent change; null leaves a field as it is."""
+    """Only the fields sent change; null leaves a field as it is, except ``contract_id``,
+    where null unlinks the contract (an engagement may run without one)."""
 
     title: Name | None = None
     goal: Text(10_000, blank=False) | None = None
@@ -173,7 +174,10 @@ class EngagementPatch(Input):
     start_date: Day | None = None
     target_end_date: Day | None = None
     owner_id: Id | None = None
-    contract_id: Id | None = Field(None, description="One of the vendor's contracts (409 if not).")
+    contract_id: Id | None = Field(
+        None,
+        description="One of the vendor's contracts (409 if not); null unlinks the contract.",
+    )
 
 
 @engagements.get("", response={200: EngagementPage, **READ_ERRORS}, summary="List engagements")
@@ -217,11 +221,13 @@ def engagement_detail(request, engagement_id: IdParam):
 )
 def engagement_update(request, engagement_id: IdParam, payload: EngagementPatch):
     engagement = _engagement(engagement_id)
-    changes = {k: v for k, v in payload.model_dump(exclude_unset=True).items() if v is not None}
+    sent = payload.model_dump(exclude_unset=True)
+    changes = {k: v for k, v in sent.items() if v is not None}
     if "owner_id" in changes:
         changes["owner"] = _member(request.org, changes.pop("owner_id"), "owner_id")
-    if "contract_id" in changes:
-        changes["contract"] = _contract(changes.pop("contract_id"))
+    if "contract_id" in sent:  # null unlinks
+        contract_id = changes.pop("contract_id", None)
+        changes["contract"] = _contract(contract_id) if contract_id else None
     services.update_engagement(engagement=engagement, by=request.user, **changes)
     return Engagement.objects.with_burn().get(pk=engagement.pk)
 

@@ -70,6 +70,7 @@ def world(manager):
         "alert_id": 1,
         "postmortem_id": 1,
         "channel_id": 1,
+        "decision_id": 1,
     }
 
 

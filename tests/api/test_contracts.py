@@ -142,3 +142,62 @@ def test_another_organizations_contract_is_a_404_and_a_viewer_cannot_decide(
         == 403
     )
     assert not ContractDecision.objects.exists()
+
+
+def test_a_script_corrects_a_reason_and_withdraws_notice_given_too_soon(
+    client, manager, write_token, outsider_token, read_headers
+):
+    vendor = VendorFactory(org=manager.org)
+    cid = post(client, f"/api/v1/vendors/{vendor.pk}/contracts", TERMS, write_token).json()["id"]
+    decision = post(
+        client,
+        f"/api/v1/contracts/{cid}/decisions",
+        {"kind": "give_notice", "reason": "Moving in hosue."},
+        write_token,
+    ).json()
+    url = f"/api/v1/contracts/{cid}/decisions/{decision['id']}"
+    blank = client.patch(url, {"reason": " "}, content_type=JSON, headers=write_token)
+    assert blank.status_code == 422
+    fixed = client.patch(
+        url, {"reason": "Moving in house."}, content_type=JSON, headers=write_token
+    )
+    assert fixed.status_code == 200 and fixed.json()["reason"] == "Moving in house."
+    assert client.delete(url, headers=outsider_token).status_code == 404
+    assert client.delete(url, headers=read_headers).status_code == 403
+    assert client.delete(url, headers=write_token).status_code == 204
+    after = client.get(f"/api/v1/contracts/{cid}", headers=write_token).json()
+    assert after["notice_given_on"] is None and after["decide_by"] == "2027-01-01"
+    assert client.delete(url, headers=write_token).status_code == 404  # already gone
+
+
+def test_a_renewal_past_its_decide_by_date_cannot_be_withdrawn(client, manager, write_token):
+    vendor = VendorFactory(org=manager.org)
+    cid = post(client, f"/api/v1/vendors/{vendor.pk}/contracts", TERMS, write_token).json()["id"]
+    did = post(
+        client,
+        f"/api/v1/contracts/{cid}/decisions",
+        {"kind": "renew", "reason": "Fine."},
+        write_token,
+    ).json()["id"]
+    with time_machine.travel(datetime(2027, 1, 2, 9, tzinfo=UTC), tick=False):
+        refused = client.delete(f"/api/v1/contracts/{cid}/decisions/{did}", headers=write_token)
+    assert refused.status_code == 409
+    assert "has passed: the decision stands" in refused.json()["error"]["message"]
+    assert ContractDecision.objects.filter(pk=did).exists()
+
+
+def test_an_engagement_is_linked_to_its_vendors_contract_and_unlinked_with_null(
+    client, manager, write_token
+):
+    vendor = VendorFactory(org=manager.org)
+    cid = post(client, f"/api/v1/vendors/{vendor.pk}/contracts", TERMS, write_token).json()["id"]
+    engagement = EngagementFactory(org=manager.org, vendor=vendor, owner=manager.user)
+    url = f"/api/v1/engagements/{engagement.pk}"
+    linked = client.patch(url, {"contract_id": cid}, content_type=JSON, headers=write_token)
+    assert linked.status_code == 200 and linked.json()["contract_id"] == cid
+    kept = client.patch(url, {"title": "Renamed"}, content_type=JSON, headers=write_token)
+    assert kept.json()["contract_id"] == cid  # a field not sent stays
+    unlinked = client.patch(url, {"contract_id": None}, content_type=JSON, headers=write_token)
+    assert unlinked.status_code == 200 and unlinked.json()["contract_id"] is None
+    engagement.refresh_from_db()
+    assert engagement.contract_id is None

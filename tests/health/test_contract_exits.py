@@ -19,6 +19,7 @@ from engagements.delivery import services as delivery
 from engagements.models import EngagementHealth, EngagementStatus, Notification
 from engagements.watch import marks
 from engagements.watch import services as watch
+from outsourcing.errors import Conflict
 from tests.factories import (
     DeliverableFactory,
     EngagementFactory,
@@ -427,3 +428,88 @@ def test_a_reminder_to_a_chat_channel_says_the_decision_not_that_the_channel_wor
     assert message.title == row.subject and "This channel works" not in message.markdown()
     assert row.text.split("\n")[0] in message.markdown()
     assert message.link.endswith(f"/vendors/contracts/{contract.pk}/")
+
+
+def test_a_renewal_withdrawn_before_the_decide_by_date_brings_back_reminders_and_the_signal(team):
+    with time_machine.travel(START, tick=False):
+        vendor = VendorFactory(org=team.org, status=VendorStatus.ACTIVE)
+        contract = contract_for(vendor, team.user)
+    e = engagement_under(team, contract, failing=True)
+    with time_machine.travel(START, tick=False):
+        marks.mark(e.pk)
+    steady_until(START)
+    assert reminders_sent(contract) == [30]
+    with time_machine.travel(datetime(2026, 9, 10, 8, tzinfo=UTC), tick=False):
+        renewal = vendors.decide_contract(
+            contract=contract, by=team.user, kind="renew", reason="Too early to judge."
+        )
+    steady_until(datetime(2026, 9, 15, 7, tzinfo=UTC))
+    assert reminders_sent(contract) == [30]  # decided: no 7-day reminder
+    assert "decide_before_renewal" not in signals_of(e)
+    with time_machine.travel(datetime(2026, 9, 15, 8, tzinfo=UTC), tick=False):
+        vendors.withdraw_contract_decision(decision=renewal, by=team.user)
+    steady_until(datetime(2026, 9, 15, 8, 1, tzinfo=UTC))
+    # Undecided again with 6 days left: the 7-day reminder comes at once, and the signal.
+    assert reminders_sent(contract) == [30, 7]
+    assert "decide by 21 Sep 2026" in signals_of(e)["decide_before_renewal"]["evidence"]
+    steady_until(datetime(2026, 9, 21, 12, tzinfo=UTC))
+    assert reminders_sent(contract) == [30, 7, 1]
+
+
+def test_notice_given_by_mistake_is_withdrawn_the_same_day_and_stands_once_the_contract_stops(
+    team,
+):
+    late = datetime(2026, 10, 5, 9, tzinfo=UTC)  # past the decide-by date: notice for convenience
+    with time_machine.travel(late, tick=False):
+        vendor = VendorFactory(org=team.org, status=VendorStatus.ACTIVE)
+        contract = contract_for(vendor, team.user, termination_for_convenience=True)
+        notice = vendors.decide_contract(
+            contract=contract, by=team.user, kind="give_notice", reason="Wrong contract."
+        )
+        assert notice.exit_on == date(2026, 11, 5)
+        vendors.withdraw_contract_decision(decision=notice, by=team.user)
+        contract.refresh_from_db()
+        assert contract.terms().notice is None
+        notice = vendors.decide_contract(
+            contract=contract, by=team.user, kind="give_notice", reason="Cut our losses."
+        )
+    stopped = datetime(2026, 11, 5, 9, tzinfo=UTC)
+    with (
+        time_machine.travel(stopped, tick=False),
+        pytest.raises(Conflict, match="stopped on 5 Nov 2026 under this notice"),
+    ):
+        vendors.withdraw_contract_decision(decision=notice, by=team.user)
+    assert contract.decisions.get() == notice
+
+
+def test_a_renewal_stands_once_its_decide_by_date_has_passed(team):
+    with time_machine.travel(START, tick=False):
+        vendor = VendorFactory(org=team.org, status=VendorStatus.ACTIVE)
+        contract = contract_for(vendor, team.user)
+        renewal = vendors.decide_contract(
+            contract=contract, by=team.user, kind="renew", reason="They deliver."
+        )
+    # 22 Sep in Berlin: the day after the decide-by date.
+    with (
+        time_machine.travel(datetime(2026, 9, 21, 22, 30, tzinfo=UTC), tick=False),
+        pytest.raises(Conflict, match="21 Sep 2026, has passed: the decision stands"),
+    ):
+        vendors.withdraw_contract_decision(decision=renewal, by=team.user)
+    with time_machine.travel(datetime(2026, 9, 21, 21, 30, tzinfo=UTC), tick=False):
+        vendors.withdraw_contract_decision(decision=renewal, by=team.user)  # still the 21st
+    assert not contract.decisions.exists()
+
+
+def test_only_the_latest_decision_can_be_withdrawn(team):
+    with time_machine.travel(START, tick=False):
+        vendor = VendorFactory(org=team.org, status=VendorStatus.ACTIVE)
+        contract = contract_for(vendor, team.user, auto_renews=False)
+        first = vendors.decide_contract(
+            contract=contract, by=team.user, kind="renew", reason="One more year."
+        )
+        vendors.decide_contract(
+            contract=contract, by=team.user, kind="give_notice", reason="Then we stop."
+        )
+        with pytest.raises(Conflict, match="Withdraw the later decision first"):
+            vendors.withdraw_contract_decision(decision=first, by=team.user)
+    assert contract.decisions.count() == 2

@@ -127,3 +127,75 @@ def test_the_engagement_and_vendor_pages_show_the_decide_by_date(manager, contra
     assert "Platform MSA" in page and "Decide by" in page
     vendor_page = client.get(reverse("vendors:vendor_detail", args=[contract.vendor_id])).text
     assert "Decide by" in vendor_page
+
+
+def decide(client, contract, kind="renew", reason="They deliver."):
+    client.post(
+        reverse("vendors:contract_decide", args=[contract.pk]), {"kind": kind, "reason": reason}
+    )
+    return ContractDecision.objects.get(contract=contract)
+
+
+def test_a_manager_withdraws_a_renewal_after_confirming_and_the_term_is_undecided_again(
+    manager, owner, contract
+):
+    client = manager.client()
+    decision = decide(client, contract)
+    page = client.get(reverse("vendors:contract_detail", args=[contract.pk])).text
+    assert "Correct or withdraw" in page
+    edit = client.get(reverse("vendors:decision_update", args=[decision.pk]))
+    assert edit.status_code == 200 and "data-confirm=" in edit.text
+    url = reverse("vendors:decision_withdraw", args=[decision.pk])
+    asked = client.post(url)  # no JavaScript: the question first, nothing removed
+    assert asked.status_code == 200 and "Withdraw the decision to renew?" in asked.text
+    assert ContractDecision.objects.exists()
+    done = client.post(url, {"confirm": "yes"}, follow=True)
+    assert not ContractDecision.objects.exists()
+    assert "Decision withdrawn: the term is undecided again. Decide by 1 Jan 2027." in done.text
+    assert "Record the decision" in done.text
+    trail = owner.client().get(reverse("accounts:audit_list")).text
+    assert "Deleted" in trail and "Renew" in trail
+
+
+def test_a_decision_past_its_decide_by_date_says_why_it_stands_and_keeps_its_reason_editable(
+    manager, contract
+):
+    decision = decide(manager.client(), contract)
+    with time_machine.travel(datetime(2027, 1, 2, 9, tzinfo=UTC), tick=False):
+        client = manager.client()  # a session of that day
+        page = client.get(reverse("vendors:contract_detail", args=[contract.pk])).text
+        assert "Correct the reason" in page and "Correct or withdraw" not in page
+        edit = client.get(reverse("vendors:decision_update", args=[decision.pk])).text
+        assert "has passed: the decision stands" in edit and "data-confirm" not in edit
+        refused = client.post(
+            reverse("vendors:decision_withdraw", args=[decision.pk]), {"confirm": "yes"}
+        )
+        assert refused.status_code == 409
+        assert "has passed: the decision stands" in refused.text
+        assert ContractDecision.objects.filter(pk=decision.pk).exists()
+        url = reverse("vendors:decision_update", args=[decision.pk])
+        blank = client.post(url, {"reason": "  "})
+        assert blank.status_code == 422 and "reason" in blank.context["form"].errors
+        saved = client.post(url, {"reason": "They deliver, and the price is fixed."})
+        assert saved.status_code == 302
+    decision.refresh_from_db()
+    assert decision.reason == "They deliver, and the price is fixed."
+
+
+def test_an_outsider_gets_404_and_a_viewer_cannot_correct_or_withdraw(
+    manager, contract, viewer, outsider
+):
+    decision = decide(manager.client(), contract)
+    edit = reverse("vendors:decision_update", args=[decision.pk])
+    withdraw = reverse("vendors:decision_withdraw", args=[decision.pk])
+    assert outsider.client().get(edit).status_code == 404
+    assert outsider.client().post(withdraw, {"confirm": "yes"}).status_code == 404
+    assert viewer.client().get(edit).status_code == 403
+    assert viewer.client().post(edit, {"reason": "x"}).status_code == 403
+    assert viewer.client().post(withdraw, {"confirm": "yes"}).status_code == 403
+    assert (
+        "Correct or withdraw"
+        not in viewer.client().get(reverse("vendors:contract_detail", args=[contract.pk])).text
+    )
+    decision.refresh_from_db()
+    assert decision.reason == "They deliver."
