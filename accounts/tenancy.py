@@ -54,6 +54,13 @@ def tenant_scope(org: "Organization | None") -> Iterator[None]:
         _current.reset(token)
 
 
+def current_org_id() -> int | None:
+    """The id of the one organization the current scope is, or None for any other scope
+    (none, all organizations, nobody): the default manager decides what those mean."""
+    scope = _current.get()
+    return None if scope in (UNSET, ALL, NOBODY) else scope.pk
+
+
 @contextmanager
 def all_organizations() -> Iterator[None]:
     """Declare the block cross-organization work: the default manager returns every row.

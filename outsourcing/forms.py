@@ -6,11 +6,27 @@ from django import forms
 from django.core.exceptions import FieldDoesNotExist, ValidationError
 from django.core.validators import DecimalValidator
 from django.forms.boundfield import BoundField
+from django.forms.models import ModelChoiceField, ModelChoiceIterator
 
 from .errors import CONFLICT
 from .validation import COLUMN_RANGES, MAX_INT, MIN_INT, check_date_range, int_range_message
 
 DEFAULT_MAX_DIGITS = 14  # the money columns' size, for a decimal field that names none
+
+
+class ListedChoices(ModelChoiceIterator):
+    """A model choice list read with one plain query.
+
+    Django's iterator reads the choices with ``.iterator()``, which on PostgreSQL is a
+    server-side cursor: DECLARE (WITH HOLD outside a transaction), FETCH and CLOSE, three
+    round trips for the handful of rows of a select (a page of the engagement page's forms
+    paid 18 of them)."""
+
+    def __iter__(self):
+        if self.field.empty_label is not None:
+            yield ("", self.field.empty_label)
+        for obj in self.queryset:
+            yield self.choice(obj)
 
 
 class FocusFirstError(BoundField):
@@ -19,7 +35,16 @@ class FocusFirstError(BoundField):
     A refused full-page post reloads the page at its top; with ``autofocus`` on the first
     invalid field the browser scrolls to it and focuses it (a phone too), and htmx does the
     same for a swapped region. Rendered through ``field.html`` or ``{{ field }}`` alike.
+
+    Every field of our forms is rendered through it, so it is also where a model choice
+    field gets ``ListedChoices``.
     """
+
+    def __init__(self, form, field, name) -> None:
+        if isinstance(field, ModelChoiceField) and field.iterator is ModelChoiceIterator:
+            field.iterator = ListedChoices
+            field.widget.choices = field.choices  # the widget took the old iterator's choices
+        super().__init__(form, field, name)
 
     def build_widget_attrs(self, attrs, widget=None):
         attrs = super().build_widget_attrs(attrs, widget)

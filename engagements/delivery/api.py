@@ -13,6 +13,7 @@ from functools import partial
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models import Model, QuerySet
+from django.http import Http404
 from django.shortcuts import get_object_or_404
 from ninja import Field, Query, Router, Schema, Status
 from pydantic import ConfigDict, StrictBool, ValidationInfo, field_validator
@@ -36,6 +37,7 @@ from engagements.delivery.models import (
     Source,
     SpendEntry,
 )
+from outsourcing import rows
 from outsourcing.api import (
     MAX_INT,
     NOT_BLANK,
@@ -97,7 +99,11 @@ def _contract(contract_id: int) -> Contract:
 
 
 def _engagement(engagement_id: IdParam) -> Engagement:
-    return get_object_or_404(Engagement.objects.all(), pk=engagement_id)
+    # Every write under an engagement starts here: one statement written once per process.
+    engagement = rows.tenant_row(Engagement, engagement_id)
+    if engagement is None:
+        raise Http404
+    return engagement
 
 
 def _rows(model: type[Model], engagement_id: IdParam) -> QuerySet:

@@ -200,8 +200,11 @@ def _spend(request, engagement: Engagement, today, overrides: dict) -> dict:
 
 
 def _exit_criteria(request, engagement: Engagement, today, overrides: dict) -> dict:
+    criteria = list(engagement.exit_criteria.all())
     metrics = overrides.pop("metrics", None)
-    if metrics is None:  # the live metric values (ten queries) show only in this region
+    if metrics is None and criteria:
+        # The live metric values (ten queries) show only here, beside the criteria: none
+        # drawn, none read.
         metrics = engagement_metrics(engagement)
     return {
         "exit_criteria": [
@@ -210,7 +213,7 @@ def _exit_criteria(request, engagement: Engagement, today, overrides: dict) -> d
                 exit_criteria.evaluate(_criterion(c), metrics) if metrics is not None else None,
                 [_condition_text(cond) for cond in c.conditions],
             )
-            for c in engagement.exit_criteria.all()
+            for c in criteria
         ],
         "criterion_form": ExitCriterionForm(),
     }

@@ -323,6 +323,14 @@ def test_engagement_page_with_200_deliverables_and_2000_interactions_has_a_flat_
     client.get(url("engagement_detail", engagement.pk))
     with django_assert_num_queries(QUERIES_ON_DETAIL):
         client.get(url("engagement_detail", engagement.pk))
+    ExitCriterion.objects.create(
+        org=manager.org,
+        engagement=engagement,
+        label="Silent three weeks",
+        conditions=[{"metric": "days_since_held_contact", "op": ">=", "value": 21}],
+    )
+    with django_assert_num_queries(QUERIES_ON_DETAIL + QUERIES_FOR_EXIT_CRITERIA):
+        client.get(url("engagement_detail", engagement.pk))
 
     milestones = [MilestoneFactory(engagement=engagement) for _ in range(9)]
     Deliverable.objects.bulk_create(
@@ -362,7 +370,7 @@ def test_engagement_page_with_200_deliverables_and_2000_interactions_has_a_flat_
         )
         for i in range(100)
     )
-    with django_assert_num_queries(QUERIES_ON_DETAIL):
+    with django_assert_num_queries(QUERIES_ON_DETAIL + QUERIES_FOR_EXIT_CRITERIA):
         response = client.get(url("engagement_detail", engagement.pk))
     assert "2000 in all" in response.text
     assert response.text.count('id="deliverable-') == 200
@@ -373,10 +381,12 @@ def test_engagement_page_with_200_deliverables_and_2000_interactions_has_a_flat_
 # changes, status changes, risk-owner choices, deliverable-form milestone choices, spend-form
 # milestone choices; portal links, vendor contacts to invite (exists); the portal thread
 # (check-ins, questions with answers, reviews).
-# + 11: the exit criteria's metric values from the health watcher (engagements.watch.facts).
 # + 7: code activity: traces per day, the recent ones, repositories, deliverable rules, a
 # connection exists, the rule form's deliverable choices (engagements.forges.pages).
-QUERIES_ON_DETAIL = 42
+QUERIES_ON_DETAIL = 30
+# + 11 once an exit criterion is drawn: its metric values from the health watcher
+# (engagements.watch.facts); an engagement without criteria reads none.
+QUERIES_FOR_EXIT_CRITERIA = 11
 
 
 def _busy(engagement, n: int) -> None:
