@@ -91,7 +91,7 @@ def apply_alerts(
     # The unresolved alerts and, in the same query, the resolved ones that still hold.
     alerts = Alert.unscoped.filter(~Q(status=AlertStatus.RESOLVED) | Q(held_signals__isnull=False))
     alerts = (
-        alerts.filter(engagement_id__in=engagement_ids)
+        alerts.filter(engagement_id__any_of=engagement_ids)
         if engagement_ids is not None
         else facts_module.in_range(alerts, id_range)
     )
@@ -217,7 +217,7 @@ def _open_alerts(
     notes = notes or {}
     eids = list(
         Engagement.unscoped.select_for_update()
-        .filter(pk__in=eids, status=EngagementStatus.ACTIVE)
+        .filter(pk__any_of=eids, status=EngagementStatus.ACTIVE)
         .order_by("pk")
         .values_list("pk", flat=True)
     )
@@ -237,7 +237,7 @@ def _open_alerts(
         ignore_conflicts=True,
     )
     opened = list(
-        Alert.unscoped.filter(engagement_id__in=eids, opened_at=at, status=AlertStatus.OPEN)
+        Alert.unscoped.filter(engagement_id__any_of=eids, opened_at=at, status=AlertStatus.OPEN)
         .exclude(events__kind="opened")
         .only("pk", "org_id", "engagement_id", "level")
     )

@@ -134,7 +134,7 @@ def in_range(queryset, id_range: IdRange | None, key: str = "engagement_id"):
 def scoped(queryset, engagement_ids, id_range=None, *, key: str = "engagement_id"):
     """The given engagements' rows (any status), else the active ones' within ``id_range``."""
     if engagement_ids is not None:
-        return queryset.filter(**{f"{key}__in": engagement_ids})
+        return queryset.filter(**{f"{key}__any_of": engagement_ids})
     status = "status" if key == "pk" else "engagement__status"
     return in_range(queryset.filter(**{status: EngagementStatus.ACTIVE}), id_range, key)
 

@@ -99,7 +99,7 @@ def promote_due(*, at: datetime, limit: int, within: list[int] | None = None) ->
         next_check_at__lte=at
     )
     if within is not None:
-        due_now = due_now.filter(engagement_id__in=within)
+        due_now = due_now.filter(engagement_id__any_of=within)
     with transaction.atomic():
         due = list(
             due_now.order_by("next_check_at").values_list("engagement_id", "next_check_at")[:limit]
@@ -107,7 +107,7 @@ def promote_due(*, at: datetime, limit: int, within: list[int] | None = None) ->
         if not due:
             return 0
         ids = [eid for eid, _ in due]
-        EngagementHealth.unscoped.filter(engagement_id__in=ids).update(next_check_at=None)
+        EngagementHealth.unscoped.filter(engagement_id__any_of=ids).update(next_check_at=None)
         # The mark carries the deadline as its moment: the lag is counted from when it was due.
         WatchMark.objects.bulk_create(
             [WatchMark(engagement_id=eid, marked_at=when) for eid, when in due],
@@ -174,11 +174,11 @@ def release(claimed: list[Claimed]) -> int:
         by_seq.setdefault(c.seq, []).append(c.engagement_id)
     done = Q()
     for seq, ids in by_seq.items():
-        done |= Q(seq=seq, engagement_id__in=ids)
+        done |= Q(seq=seq, engagement_id__any_of=ids)
     ids = [c.engagement_id for c in claimed]
     with transaction.atomic():
         deleted = WatchMark.objects.filter(done)._raw_delete(WatchMark.objects.db)
-        WatchMark.objects.filter(engagement_id__in=ids).update(claimed_until=None)
+        WatchMark.objects.filter(engagement_id__any_of=ids).update(claimed_until=None)
     return len(claimed) - deleted
 
 

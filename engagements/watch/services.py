@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from django.conf import settings
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import Case, F, Value, When
 from django.utils import timezone
 
@@ -250,8 +250,24 @@ def _stored(previous: dict, engagement_id: int) -> datetime | None:
 
 def _write_deadlines(final: dict[int, datetime | None]) -> None:
     """Set ``next_check_at`` where it is not what is stored: the alerts' moments made it earlier
-    than the rules' own, or a verdict that did not change was re-checked at its deadline."""
+    than the rules' own, or a verdict that did not change was re-checked at its deadline.
+
+    On PostgreSQL one UPDATE joins the pairs as two arrays (``unnest``), in engagement order:
+    a ``CASE`` of one branch per engagement cost the ORM ~0.3 ms per engagement to build and
+    the database a scan of the branches per row (40 % of a steady sweep)."""
     todo = sorted(final.items())
+    if connection.vendor == "postgresql":
+        table = connection.ops.quote_name(EngagementHealth._meta.db_table)
+        with connection.cursor() as cursor:
+            for start in range(0, len(todo), 5000):
+                part = todo[start : start + 5000]
+                cursor.execute(
+                    f"UPDATE {table} AS h SET next_check_at = d.moment "
+                    "FROM unnest(%s::bigint[], %s::timestamptz[]) AS d(engagement_id, moment) "
+                    "WHERE h.engagement_id = d.engagement_id",
+                    [[eid for eid, _ in part], [moment for _, moment in part]],
+                )
+        return
     for start in range(0, len(todo), 500):
         part = todo[start : start + 500]
         EngagementHealth.unscoped.filter(engagement_id__in=[eid for eid, _ in part]).update(
@@ -280,7 +296,7 @@ def _pending(facts: dict, previous: dict, at: datetime) -> set[int]:
         if row["next_check_at"] is not None and row["next_check_at"] <= at
     }
     marked = set(
-        WatchMark.objects.filter(engagement_id__in=list(facts)).values_list(
+        WatchMark.objects.filter(engagement_id__any_of=list(facts)).values_list(
             "engagement_id", flat=True
         )
     )
@@ -294,7 +310,7 @@ def _active(engagement_ids: list[int] | None) -> list[int] | None:
     if engagement_ids is None:
         return None
     return list(
-        Engagement.unscoped.filter(pk__in=engagement_ids, status=EngagementStatus.ACTIVE)
+        Engagement.unscoped.filter(pk__any_of=engagement_ids, status=EngagementStatus.ACTIVE)
         .order_by("pk")
         .values_list("pk", flat=True)
     )
