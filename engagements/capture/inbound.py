@@ -3,7 +3,8 @@
 Anymail verifies each request (Mailgun's HMAC signature over timestamp and token with the
 webhook signing key; HTTP basic auth with ``MAIL_WEBHOOK_SECRET`` for all, when set) and turns
 each provider's payload into a standard message; we take its bytes and the envelope
-recipient and hand them to ``services.receive``, like the SMTP receiver does. A provider
+recipient and queue them (``services.accept_mail``: one INSERT, committed before the 200),
+like the SMTP receiver does; the drain task stores them through the pipeline in batches. A provider
 whose secret is not set has no endpoint (404), so nothing arrives unverified.
 
 Amazon SES reaches us through an SNS topic (a receipt rule with the *SNS* action, content
@@ -120,14 +121,19 @@ def configured(provider: str) -> bool:
 
 
 def on_inbound(sender, event, esp_name, **kwargs) -> None:
-    """Anymail's inbound signal → the capture pipeline (bad mail is recorded, not raised)."""
+    """Anymail's inbound signal → the capture queue (bad mail is recorded by the drain, not
+    raised here)."""
     message = event.message
     recipients = [message.envelope_recipient] if message.envelope_recipient else []
-    services.receive(
-        raw=message.as_bytes(),
-        via="webhook",
-        envelope_from=message.envelope_sender or "",
-        envelope_to=recipients,
+    services.accept_mail(
+        items=[
+            services.Incoming(
+                raw=message.as_bytes(),
+                via="webhook",
+                envelope_from=message.envelope_sender or "",
+                envelope_to=recipients,
+            )
+        ]
     )
 
 

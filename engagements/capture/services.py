@@ -12,14 +12,16 @@ rows the watcher's facts already read (``watch/facts.py``), so the rules need no
 """
 
 import logging
+import time
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from itertools import groupby
 
 from django.conf import settings
+from django.core.cache import cache
 from django.core.exceptions import ValidationError
 from django.core.files.base import ContentFile
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, InterfaceError, OperationalError, connection, transaction
 from django.db.models import Case, F, Q, Value, When
 from django.utils import timezone
 
@@ -34,6 +36,7 @@ from engagements.capture.models import (
     InboundMessage,
     MailAttachment,
     MailThread,
+    QueuedMail,
 )
 from engagements.capture.parse import Parsed, is_closing, parse, sha256
 from engagements.delivery import hooks
@@ -49,6 +52,7 @@ from engagements.delivery.models import (
     Side,
     Source,
 )
+from outsourcing.celery import app
 from outsourcing.uploads import check_upload
 from vendors.models import Vendor, VendorContact
 
@@ -133,6 +137,7 @@ class Incoming:
     via: str
     envelope_from: str = ""
     envelope_to: list[str] = field(default_factory=list)
+    received_at: datetime | None = None  # when it was accepted at the door (queued), else now
 
 
 def receive(
@@ -193,6 +198,149 @@ def _attempt(items: list[Incoming], org: Organization | None) -> list[InboundMes
         if message.status != Status.ROUTED:
             log.info("mail %s: %s (%s)", message.pk, message.status, message.reason)
     return messages
+
+
+# --- the queue at the door -------------------------------------------------------------------
+# The SMTP receiver and the webhooks answer once the bytes are durable (one INSERT), not once
+# the message went through the pipeline: a drain stores what is queued in batches of
+# ``DRAIN_BATCH`` (``receive_many``: routing read once per organization, bulk writes).
+
+DRAIN_TASK = "engagements.tasks.drain_mail_queue"  # by name: the task module imports this one
+DRAIN_KICKED = "capture:drain-kicked"  # cache flag: a drain is queued and has not started yet
+DRAIN_BATCH = 100  # messages per transaction of the drain (as the IMAP poller's batches)
+# The PostgreSQL advisory lock the one drain at work holds for its transaction: queued mail is
+# stored in the order it was accepted, never by two transactions that cannot see each other
+# (a reply and the message it answers would then start two threads). SQLite's IMMEDIATE
+# transactions serialise the drains by themselves.
+DRAIN_LOCK = 0x56574D41494C  # "VWMAIL"
+
+
+@transaction.atomic
+def accept_mail(*, items: list[Incoming]) -> list[QueuedMail]:
+    """Keep the bytes of messages accepted at the door (one INSERT) and queue a drain after
+    commit; the sender is answered only once this has committed."""
+    rows = QueuedMail.objects.bulk_create(
+        [
+            QueuedMail(
+                received_at=item.received_at or timezone.now(),
+                via=item.via,
+                envelope_from=item.envelope_from[:320],
+                envelope_to=list(item.envelope_to)[:100],
+                raw=item.raw,
+            )
+            for item in items
+        ]
+    )
+    transaction.on_commit(kick_drain, robust=True)
+    return rows
+
+
+def kick_drain(*, countdown: float = 0) -> None:
+    """Queue one drain for a burst of accepted mail: while one is queued and has not started,
+    more mail queues nothing (a cache flag, expiring so a lost task blocks nothing for long).
+    A broker that cannot be reached leaves the mail queued for beat's drain."""
+    try:
+        if not cache.add(DRAIN_KICKED, True, timeout=settings.MAIL_DRAIN_SECONDS):
+            return
+    except Exception as exc:  # a cache that is down: send anyway (a drain too many is harmless)
+        log.warning("cache unreachable (%s); queueing a drain regardless", exc)
+    try:
+        app.send_task(
+            DRAIN_TASK,
+            retry=False,
+            countdown=countdown or None,
+            expires=settings.MAIL_DRAIN_SECONDS,
+        )
+    except Exception as exc:
+        _forget_kick()
+        log.warning("broker unreachable (%s); queued mail waits for beat's drain", exc)
+
+
+def _forget_kick() -> None:
+    try:
+        cache.delete(DRAIN_KICKED)
+    except Exception as exc:
+        log.warning("cache unreachable (%s)", exc)
+
+
+@dataclass
+class Drained:
+    stored: int = 0  # messages taken from the queue into the pipeline
+    more: bool = False  # the time was up with mail still queued
+    busy: bool = False  # another drain was at work (it drains until the queue is empty)
+
+
+def drain_mail_queue(*, seconds: float = 10, batch: int = DRAIN_BATCH) -> Drained:
+    """Store queued mail through the pipeline, one transaction per batch, oldest first, until
+    the queue is empty or ``seconds`` have passed."""
+    _forget_kick()  # mail accepted from now on queues another drain: no wake-up is lost
+    stop = time.monotonic() + seconds
+    result = Drained()
+    while True:
+        taken = _drain_batch(batch)
+        if taken is None:
+            result.busy = True
+            return result
+        result.stored += taken
+        if taken < batch:
+            return result
+        if time.monotonic() > stop:
+            result.more = True
+            return result
+
+
+def _drain_batch(limit: int) -> int | None:
+    """One batch: claimed, stored and deleted from the queue in one transaction, so a drain
+    that dies half-way leaves its messages queued and a committed one never sees them again."""
+    with all_organizations(), transaction.atomic():
+        if connection.vendor == "postgresql":
+            with connection.cursor() as cursor:
+                cursor.execute("SELECT pg_try_advisory_xact_lock(%s)", [DRAIN_LOCK])
+                if not cursor.fetchone()[0]:
+                    return None
+        queued = list(QueuedMail.objects.select_for_update(skip_locked=True).order_by("pk")[:limit])
+        if not queued:
+            return 0
+        items = [
+            Incoming(bytes(q.raw), q.via, q.envelope_from, list(q.envelope_to), q.received_at)
+            for q in queued
+        ]
+        try:
+            with transaction.atomic():
+                receive_many(items)
+        except (OperationalError, InterfaceError):
+            raise  # the database went away: everything stays queued for the next drain
+        except Exception:
+            # A bug the pipeline met on some message: the others must not wait behind it.
+            log.exception(
+                "a batch of %d queued messages failed; storing them one by one", len(items)
+            )
+            for item in items:
+                _receive_or_keep(item)
+        QueuedMail.objects.filter(pk__in=[q.pk for q in queued]).delete()
+    return len(queued)
+
+
+def _receive_or_keep(item: Incoming) -> None:
+    try:
+        with transaction.atomic():
+            receive_many([item])
+    except (OperationalError, InterfaceError):
+        raise
+    except Exception as exc:
+        log.exception("a queued message failed in the pipeline; kept as refused")
+        InboundMessage.unscoped.create(
+            received_at=item.received_at or timezone.now(),
+            via=item.via,
+            envelope_from=item.envelope_from[:320],
+            envelope_to=[a.lower() for a in item.envelope_to][:50],
+            raw=item.raw,
+            raw_size=len(item.raw),
+            raw_sha256=sha256(item.raw),
+            status=Status.REFUSED,
+            reason=f"the pipeline failed on this message ({exc.__class__.__name__}); "
+            "reprocess_mail derives it again once fixed",
+        )
 
 
 def _copy(message: InboundMessage, parsed: Parsed) -> None:
@@ -399,7 +547,7 @@ class Batch:
         parsed = parse(raw[:HEADER_BYTES] if oversized else raw, headers_only=oversized)
         envelope_to = [a.lower() for a in item.envelope_to]
         message = InboundMessage(
-            received_at=timezone.now(),
+            received_at=item.received_at or timezone.now(),
             via=item.via,
             envelope_from=item.envelope_from[:320],
             envelope_to=envelope_to[:50],
