@@ -190,7 +190,14 @@ def _receive_one(item: Incoming, org: Organization | None) -> InboundMessage:
 def _attempt(items: list[Incoming], org: Organization | None) -> list[InboundMessage]:
     with transaction.atomic(), audit_buffer():
         batch = Batch()
-        prepared = [batch.prepare(item, org) for item in items]
+        read = [batch.prepare(item) for item in items]
+        if org is None:  # the capture addresses of the whole batch: one query
+            batch.load_addresses([recipients for *_, recipients in read])
+        prepared = []
+        for message, parsed, oversized, recipients in read:
+            target = Target(org=org) if org is not None else batch.resolve(recipients)
+            message.org = target.org
+            prepared.append((message, parsed, target, oversized))
         batch.prefetch([(m, p) for m, p, _t, _o in prepared if m.org_id])
         messages = [batch.process(*row) for row in prepared]
         batch.flush()
@@ -449,6 +456,11 @@ class Batch:
 
     def __init__(self) -> None:
         self.targets: dict[str, Target] = {}
+        # Capture addresses read so far, by prefix and token (None: no such address).
+        self._tokens: dict[str, dict[str, EngagementCapture | CaptureSettings | None]] = {
+            "e": {},
+            "o": {},
+        }
         self._sides: dict[int, Sides] = {}
         self._configs: dict[int, CaptureSettings] = {}
         self._capturing: dict[int, dict[int, Engagement]] = {}
@@ -490,10 +502,28 @@ class Batch:
             self._engagements[pk] = Engagement.unscoped.get(pk=pk)
         return self._engagements[pk]
 
+    def load_addresses(self, recipient_lists: list[list[str]]) -> None:
+        """Read the capture addresses among these recipients that were not read yet: one
+        query for engagement addresses, one for organization addresses (when there are any)."""
+        wanted: dict[str, set[str]] = {"e": set(), "o": set()}
+        for recipients in recipient_lists:
+            for prefix, token in _capture_tokens(recipients):
+                if token not in self._tokens[prefix]:
+                    wanted[prefix].add(token)
+        if wanted["e"]:
+            found = EngagementCapture.unscoped.select_related("engagement__org").filter(
+                token__in=wanted["e"]
+            )
+            self._tokens["e"].update(dict.fromkeys(wanted["e"]) | {c.token: c for c in found})
+        if wanted["o"]:
+            found = CaptureSettings.unscoped.select_related("org").filter(token__in=wanted["o"])
+            self._tokens["o"].update(dict.fromkeys(wanted["o"]) | {c.token: c for c in found})
+
     def resolve(self, recipients: list[str]) -> Target:
         key = "|".join(recipients)
         if key not in self.targets:
-            self.targets[key] = _resolve_address(recipients)
+            self.load_addresses([recipients])
+            self.targets[key] = _resolve_address(recipients, self._tokens)
         return self.targets[key]
 
     def prefetch(self, rows: list[tuple[InboundMessage, Parsed]]) -> None:
@@ -539,8 +569,8 @@ class Batch:
 
     # --- one message ---
 
-    def prepare(self, item: Incoming, org: Organization | None):
-        """Parse; the row to keep (not saved yet); its organization and engagement."""
+    def prepare(self, item: Incoming):
+        """Parse; the row to keep (not saved yet), and the recipients that name its owner."""
         raw = item.raw
         limit = settings.MAIL_MAX_MB * 1024 * 1024
         oversized = len(raw) > limit
@@ -558,15 +588,9 @@ class Batch:
         if not message.message_id:
             # No Message-ID: the content itself identifies the message (a re-poll is a duplicate).
             message.message_id = f"sha256:{message.raw_sha256}"
-        target = (
-            Target(org=org)
-            if org is not None
-            else self.resolve(list(dict.fromkeys(envelope_to + parsed.to)))
-        )
-        message.org = target.org
         if not oversized:
             message.raw = raw
-        return message, parsed, target, oversized
+        return message, parsed, oversized, list(dict.fromkeys(envelope_to + parsed.to))
 
     def process(self, message, parsed, target, oversized) -> InboundMessage:
         if oversized:
@@ -797,34 +821,37 @@ class Batch:
         settle_threads(thread_ids=[t.pk for t in self.settle.values()], marked=marked)
 
 
-def _resolve_address(recipients: list[str]) -> Target:
-    """The organization (and engagement) named by a capture address among the recipients."""
+def _capture_tokens(recipients: list[str]) -> list[tuple[str, str]]:
+    """``(prefix, token)`` of each capture address among the recipients, in their order."""
     inbound = settings.MAIL_INBOUND_DOMAIN
-    if not inbound:
-        return Target(reason="mail capture is not configured (no MAIL_INBOUND_DOMAIN)")
+    found = []
     for address in recipients:
         local, _, host = address.lower().partition("@")
         if host != inbound or "-" not in local:
             continue
         prefix, _, token = local.partition("-")
-        token = token.split("+", 1)[0]
+        if prefix in ("e", "o"):
+            found.append((prefix, token.split("+", 1)[0]))
+    return found
+
+
+def _resolve_address(recipients: list[str], tokens: dict[str, dict]) -> Target:
+    """The organization (and engagement) named by a capture address among the recipients
+    (``tokens``: the addresses ``Batch.load_addresses`` read)."""
+    if not settings.MAIL_INBOUND_DOMAIN:
+        return Target(reason="mail capture is not configured (no MAIL_INBOUND_DOMAIN)")
+    for prefix, token in _capture_tokens(recipients):
+        found = tokens[prefix].get(token)
+        if found is None:
+            continue
         if prefix == "e":
-            capture = (
-                EngagementCapture.unscoped.select_related("engagement__org")
-                .filter(token=token)
-                .first()
-            )
-            if capture:
-                if not capture.enabled:
-                    return Target(
-                        org=capture.engagement.org,
-                        reason=f"capture is off for “{capture.engagement.title}”",
-                    )
-                return Target(org=capture.engagement.org, engagement=capture.engagement)
-        elif prefix == "o":
-            found = CaptureSettings.unscoped.select_related("org").filter(token=token).first()
-            if found:
-                return Target(org=found.org)
+            if not found.enabled:
+                return Target(
+                    org=found.engagement.org,
+                    reason=f"capture is off for “{found.engagement.title}”",
+                )
+            return Target(org=found.engagement.org, engagement=found.engagement)
+        return Target(org=found.org)
     return Target(reason="unknown address: none of the recipients is a capture address of ours")
 
 
