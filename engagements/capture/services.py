@@ -475,6 +475,7 @@ class Batch:
         self.replies: dict[tuple[int, str], list[InboundMessage]] = {}
         self.stubs: dict[int, MailThread] = {}  # threads stored before, by pk (never saved)
         self.messages: list[InboundMessage] = []
+        self._kept: set[int] = set()  # id() of each of self.messages (a model's == is by pk)
         self.interactions: list[tuple[InboundMessage, dict]] = []
         self.new_threads: list[MailThread] = []
         self.thread_last: dict[int, datetime] = {}
@@ -630,7 +631,8 @@ class Batch:
         return message
 
     def _keep(self, message: InboundMessage) -> None:
-        if message not in self.messages:
+        if id(message) not in self._kept:
+            self._kept.add(id(message))
             self.messages.append(message)
         self._remember(message)
 
@@ -801,8 +803,9 @@ class Batch:
         firsts = [m for m in fresh if m.duplicate_of is None]
         InboundMessage.unscoped.bulk_create(firsts)
         InboundMessage.unscoped.bulk_create([m for m in fresh if m.duplicate_of is not None])
+        fresh_ids = {id(m) for m in fresh}
         for message in self.messages:
-            if message.pk is not None and message not in fresh:
+            if message.pk is not None and id(message) not in fresh_ids:
                 message.save()
         if self.thread_last:
             MailThread.unscoped.filter(pk__in=self.thread_last).update(
@@ -952,9 +955,13 @@ def settle_threads(*, thread_ids: list[int], marked: set[int] | None = None) -> 
                 reopened.append(interaction.pk)
                 changed.add(interaction.engagement_id)
     if answered:
+        by_hours: dict[int, list[int]] = {}
+        for pk, hours in answered.items():
+            by_hours.setdefault(hours, []).append(pk)
         Interaction.unscoped.filter(pk__in=answered).update(
             outcome=Outcome.ANSWERED,
-            response_hours=Case(*[When(pk=pk, then=Value(h)) for pk, h in answered.items()]),
+            # One WHEN per response time, not per row: most replies share a few values.
+            response_hours=Case(*[When(pk__in=pks, then=Value(h)) for h, pks in by_hours.items()]),
         )
     if held:
         Interaction.unscoped.filter(pk__in=held).update(outcome=Outcome.HELD, response_hours=None)
