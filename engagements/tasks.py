@@ -5,7 +5,7 @@ beat schedule, tasks already queued in Redis and the tests name them so.
 """
 
 from engagements.alerts.tasks import dispatch_outbox, remind_contracts, send_digest
-from engagements.capture.tasks import poll_imap, purge_raw_mail
+from engagements.capture.tasks import drain_mail_queue, poll_imap, purge_raw_mail
 from engagements.portal.tasks import (
     send_portal_link,
     tell_team_of_question,
@@ -20,6 +20,7 @@ from engagements.watch.tasks import (
 
 __all__ = [
     "dispatch_outbox",
+    "drain_mail_queue",
     "poll_imap",
     "purge_raw_mail",
     "reevaluate_engagement",

@@ -370,7 +370,17 @@ MAIL_INBOUND_DOMAIN = (env_str("MAIL_INBOUND_DOMAIN", "") or "").strip().lower()
 MAIL_MAX_MB = env_int("MAIL_MAX_MB", 25, minimum=1)
 SMTPD_HOST = env_str("SMTPD_HOST", "127.0.0.1")
 SMTPD_PORT = env_int("SMTPD_PORT", 2525, minimum=1)
+# SMTP and webhook mail is answered once its bytes are queued (one INSERT); a drain task,
+# queued on commit, stores the queue through the pipeline for up to MAIL_DRAIN_RUN_SECONDS a
+# run. Beat drains every MAIL_DRAIN_SECONDS too, for mail whose task was lost.
+MAIL_DRAIN_SECONDS = env_int("MAIL_DRAIN_SECONDS", 30, minimum=1)
+MAIL_DRAIN_RUN_SECONDS = env_int("MAIL_DRAIN_RUN_SECONDS", 20, minimum=1)
 CELERY_BEAT_SCHEDULE |= {
+    "drain-mail-queue": {
+        "task": "engagements.tasks.drain_mail_queue",
+        "schedule": MAIL_DRAIN_SECONDS,
+        "options": {"expires": MAIL_DRAIN_SECONDS * 0.9},
+    },
     "purge-raw-mail": {
         "task": "engagements.tasks.purge_raw_mail",
         "schedule": _crontab(minute=17, hour=3),

@@ -3,7 +3,8 @@
 Anymail verifies each request (Mailgun's HMAC signature over timestamp and token with the
 webhook signing key; HTTP basic auth with ``MAIL_WEBHOOK_SECRET`` for all, when set) and turns
 each provider's payload into a standard message; we take its bytes and the envelope
-recipient and hand them to ``services.receive``, like the SMTP receiver does. A provider
+recipient and queue them (``services.accept_mail``: one INSERT, committed before the 200),
+like the SMTP receiver does; the drain task stores them through the pipeline in batches. A provider
 whose secret is not set has no endpoint (404), so nothing arrives unverified.
 
 Amazon SES reaches us through an SNS topic (a receipt rule with the *SNS* action, content
@@ -17,12 +18,15 @@ that very call on the topic's own regional SNS host), and the *S3* action is ref
 reason.
 """
 
+import json
 import logging
 import urllib.request
+from datetime import UTC, datetime
 from urllib.parse import parse_qs, urlsplit
 
 from anymail.exceptions import AnymailConfigurationError, AnymailWebhookValidationFailure
-from anymail.signals import inbound
+from anymail.inbound import AnymailInboundMessage
+from anymail.signals import AnymailInboundEvent, EventType, inbound
 from anymail.utils import DEFAULT_DOWNLOAD_CHUNK_SIZE
 from anymail.webhooks.amazon_ses import AmazonSESInboundWebhookView
 from anymail.webhooks.base import AnymailBaseWebhookView
@@ -103,10 +107,55 @@ class SESInboundWebhookView(AmazonSESInboundWebhookView):
         )
 
 
+def _unparsed(request, sender: str | None, recipient: str | None, **event) -> AnymailInboundEvent:
+    """An inbound event whose message holds only the envelope: the raw MIME form field is
+    queued as it came (``raw_message``) and parsed once, by the drain. Anymail would parse it
+    here with ``policy.default`` and we would serialise it again: half a webhook's time."""
+    message = AnymailInboundMessage()
+    message.envelope_sender, message.envelope_recipient = sender, recipient
+    return AnymailInboundEvent(
+        event_type=EventType.INBOUND, esp_event=request, message=message, **event
+    )
+
+
+class SendGridInboundView(SendGridInboundWebhookView):
+    """Anymail's SendGrid inbound view; "Send Raw" payloads are not parsed at the door."""
+
+    def esp_to_anymail_event(self, request):
+        if "headers" in request.POST or "email" not in request.POST:
+            return super().esp_to_anymail_event(request)
+        try:  # as anymail reads it: no envelope is none, a broken one is refused (400)
+            envelope = json.loads(request.POST["envelope"])
+        except (KeyError, TypeError, ValueError):
+            return _unparsed(request, None, None, timestamp=None, event_id=None)
+        return _unparsed(
+            request, envelope["from"], envelope["to"][0], timestamp=None, event_id=None
+        )
+
+
+class MailgunInboundView(MailgunInboundWebhookView):
+    """Anymail's Mailgun inbound view; raw MIME (``body-mime``) is not parsed at the door."""
+
+    def esp_to_anymail_event(self, request):
+        if (
+            "body-mime" not in request.POST
+            or "attachments" in request.POST
+            or request.POST.get("event", "inbound") != "inbound"
+        ):
+            return super().esp_to_anymail_event(request)  # parsed, or refused as anymail does
+        return _unparsed(
+            request,
+            request.POST.get("sender"),
+            request.POST.get("recipient"),
+            timestamp=datetime.fromtimestamp(int(request.POST["timestamp"]), tz=UTC),
+            event_id=request.POST.get("token"),
+        )
+
+
 PROVIDERS = {
-    "mailgun": MailgunInboundWebhookView,
+    "mailgun": MailgunInboundView,
     "postmark": PostmarkInboundWebhookView,
-    "sendgrid": SendGridInboundWebhookView,
+    "sendgrid": SendGridInboundView,
     "ses": SESInboundWebhookView,
 }
 
@@ -119,15 +168,37 @@ def configured(provider: str) -> bool:
     return provider in PROVIDERS and bool(anymail.get("WEBHOOK_SECRET"))
 
 
+# The form field that carries the raw MIME message, for the providers that post it as it came.
+RAW_FIELDS = {"sendgrid": "email", "mailgun": "body-mime"}
+
+
+def raw_message(event, esp_name: str) -> bytes:
+    """The message's bytes: the raw MIME form field the provider posted when there is one
+    (kept as it came; anymail did not parse it), else anymail's message as bytes (Postmark's
+    JSON, SES's notification, SendGrid's parsed fields)."""
+    field = RAW_FIELDS.get(esp_name.lower())
+    request = event.esp_event
+    posted = getattr(request, "POST", None)
+    value = posted.get(field) if field and posted is not None else None
+    if isinstance(value, str) and value:
+        return value.encode("utf-8", "surrogateescape")
+    return event.message.as_bytes()
+
+
 def on_inbound(sender, event, esp_name, **kwargs) -> None:
-    """Anymail's inbound signal → the capture pipeline (bad mail is recorded, not raised)."""
+    """Anymail's inbound signal → the capture queue (bad mail is recorded by the drain, not
+    raised here)."""
     message = event.message
     recipients = [message.envelope_recipient] if message.envelope_recipient else []
-    services.receive(
-        raw=message.as_bytes(),
-        via="webhook",
-        envelope_from=message.envelope_sender or "",
-        envelope_to=recipients,
+    services.accept_mail(
+        items=[
+            services.Incoming(
+                raw=raw_message(event, esp_name),
+                via="webhook",
+                envelope_from=message.envelope_sender or "",
+                envelope_to=recipients,
+            )
+        ]
     )
 
 

@@ -29,6 +29,7 @@ __all__ = [
     "MailThread",
     "MailboxCursor",
     "Meeting",
+    "QueuedMail",
 ]
 
 
@@ -185,6 +186,33 @@ class InboundMessage(TenantModel):
 
     def __str__(self) -> str:
         return f"{self.subject or '(no subject)'} from {self.from_address or '?'}"
+
+
+class QueuedMail(models.Model):
+    """A message accepted at the door (SMTP 250, webhook 200) and not yet through the pipeline.
+
+    One cheap INSERT makes the bytes durable before the sender is answered; the drain
+    (``services.drain_mail_queue``, a Celery task kicked on commit and beat's safety net)
+    turns a batch of these into ``InboundMessage`` rows and deletes them in the same
+    transaction, so a message is stored exactly once whatever dies in between. Not a tenant
+    row: whose it is is only known once routed (like an ``InboundMessage`` without ``org``).
+    """
+
+    received_at = models.DateTimeField(default=timezone.now)
+    via = models.CharField(max_length=8, choices=InboundMessage.Via.choices)
+    envelope_from = models.CharField(max_length=320, blank=True)
+    envelope_to = models.JSONField(default=list, blank=True)
+    raw = models.BinaryField()
+
+    class Meta:
+        ordering = ["pk"]  # the drain takes the oldest first (the primary key's index)
+
+    def __str__(self) -> str:
+        return f"queued mail {self.pk} ({self.raw_size_kb} KB via {self.via})"
+
+    @property
+    def raw_size_kb(self) -> int:
+        return len(self.raw or b"") // 1024
 
 
 class MailAttachment(TenantModel):

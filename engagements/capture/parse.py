@@ -2,16 +2,21 @@
 
 Pure functions over bytes (no database): ``parse(raw)`` never raises for bad input; what it
 could not read is listed in ``problems`` so the caller can record a reason. The standard
-library's parser with ``policy.default`` decodes RFC 2047 headers; a header it cannot decode
-is read raw with undecodable bytes replaced, never dropped.
+library's parser with the ``compat32`` policy splits the message; the few headers we read
+are decoded here (RFC 2047 encoded words, undecodable bytes and unknown charsets replaced,
+never dropped). ``policy.default`` builds a structured header object for every header read,
+the Content-Type ones many times a message: that was half of a message's time in the
+pipeline (docs/capture.md, "Measured").
 """
 
 import hashlib
 import re
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from email import message_from_bytes, policy
-from email.message import EmailMessage
+from email import message_from_bytes
+from email.header import decode_header
+from email.message import Message
+from email.policy import compat32
 from email.utils import getaddresses, parsedate_to_datetime
 from html.parser import HTMLParser
 
@@ -62,24 +67,57 @@ class Parsed:
     problems: list[str] = field(default_factory=list)
 
 
-def _header(msg: EmailMessage, name: str, problems: list[str]) -> str:
-    try:
-        value = msg.get(name)
-        return "" if value is None else str(value)
-    except Exception:
-        problems.append(f"the {name} header could not be decoded")
-        for key, raw in msg.raw_items():
-            if key.lower() == name.lower():
-                return str(raw).encode("utf-8", "replace").decode("utf-8", "replace")
-        return ""
+def _text(value: str) -> str:
+    """A raw header value as text: unfolded, 8-bit bytes read as UTF-8 (else replaced)."""
+    value = value.replace("\r\n", "").replace("\n", "")
+    if not value.isascii():
+        value = value.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
+    return value
 
 
-def _all(msg: EmailMessage, name: str, problems: list[str]) -> list[str]:
+def decode_words(value: str) -> str:
+    """RFC 2047 encoded words decoded; an unknown charset or bad bytes replaced, never raised."""
+    if "=?" not in value:
+        return value
     try:
-        return [str(v) for v in msg.get_all(name, [])]
+        chunks = decode_header(value)
     except Exception:
-        problems.append(f"a {name} header could not be decoded")
-        return [str(raw) for key, raw in msg.raw_items() if key.lower() == name.lower()]
+        return value
+    out = []
+    for data, charset in chunks:
+        if isinstance(data, str):
+            out.append(data)
+            continue
+        try:
+            # decode_header gives the text between encoded words as raw-unicode-escape bytes.
+            out.append(data.decode(charset or "raw-unicode-escape", "replace"))
+        except LookupError:
+            out.append(data.decode("utf-8", "replace"))
+    return "".join(out)
+
+
+class _Headers:
+    """The message's headers by lower-case name, as raw text (read once, decoded on demand)."""
+
+    def __init__(self, msg: Message) -> None:
+        self.raw: dict[str, list[str]] = {}
+        for name, value in msg.raw_items():
+            self.raw.setdefault(name.lower(), []).append(
+                value if isinstance(value, str) else str(value)
+            )
+
+    def first(self, name: str) -> str:
+        values = self.raw.get(name.lower())
+        return _text(values[0]) if values else ""
+
+    def decoded(self, name: str) -> str:
+        return decode_words(self.first(name))
+
+    def all(self, name: str) -> list[str]:
+        return [_text(v) for v in self.raw.get(name.lower(), [])]
+
+    def count(self, name: str) -> int:
+        return len(self.raw.get(name.lower(), []))
 
 
 def _ids(value: str) -> list[str]:
@@ -91,7 +129,7 @@ def _addresses(values: list[str]) -> list[tuple[str, str]]:
     for name, address in getaddresses(values):
         address = address.strip().lower()
         if "@" in address and len(address) <= 320:
-            out.append((name.strip()[:200], address))
+            out.append((decode_words(name).strip()[:200], address))
     return out
 
 
@@ -128,15 +166,50 @@ def html_to_text(html: str) -> str:
     return re.sub(r"\n{3,}", "\n\n", "".join(parser.parts)).strip()
 
 
-def _content(part: EmailMessage) -> str:
+def _content(part: Message) -> str:
+    """A text part's content as text: transfer encoding undone, its charset (UTF-8 when
+    none is named or the named one is unknown), undecodable bytes replaced."""
     try:
-        content = part.get_content()
+        payload = part.get_payload(decode=True)
     except Exception:
-        payload = part.get_payload(decode=True) or b""
-        content = payload.decode("utf-8", "replace") if isinstance(payload, bytes) else ""
-    if isinstance(content, bytes):
-        content = content.decode("utf-8", "replace")
-    return content if isinstance(content, str) else ""
+        return ""
+    if not isinstance(payload, bytes):
+        return ""
+    try:
+        return payload.decode(part.get_content_charset() or "utf-8", "replace")
+    except LookupError:
+        return payload.decode("utf-8", "replace")
+
+
+def _find_body(part: Message, preferences: tuple[str, ...]):
+    """The candidates for the body, as ``EmailMessage.get_body`` finds them: text parts that
+    are not attachments, inside multiparts (a multipart/related through its start)."""
+    if part.get_content_disposition() == "attachment":
+        return
+    maintype, _, subtype = part.get_content_type().partition("/")
+    if maintype == "text":
+        if subtype in preferences:
+            yield preferences.index(subtype), part
+        return
+    if maintype != "multipart" or not part.is_multipart():
+        return
+    parts = part.get_payload()
+    if subtype == "related":
+        start = part.get_param("start")
+        found = [p for p in parts if p.get("content-id") == start] if start else []
+        parts = found[:1] or parts[:1]
+    for sub in parts:
+        yield from _find_body(sub, preferences)
+
+
+def _body(msg: Message, preferences: tuple[str, ...] = ("plain", "html")) -> Message | None:
+    best, body = len(preferences), None
+    for rank, part in _find_body(msg, preferences):
+        if rank < best:
+            best, body = rank, part
+            if rank == 0:
+                break
+    return body
 
 
 def new_text_of(text: str) -> str:
@@ -159,40 +232,41 @@ def parse(raw: bytes, *, headers_only: bool = False) -> Parsed:
     """Everything the pipeline needs from one message; problems listed, never raised."""
     p = Parsed()
     try:
-        msg = message_from_bytes(raw, policy=policy.default)
+        msg = message_from_bytes(raw, policy=compat32)
     except Exception as exc:
         p.problems.append(f"unreadable message ({exc.__class__.__name__})")
         return p
     for defect in getattr(msg, "defects", [])[:3]:
         p.problems.append(f"malformed: {defect.__class__.__name__}")
     problems = p.problems
-    p.message_id = (_ids(_header(msg, "Message-ID", problems)) or [""])[0]
-    p.in_reply_to = (_ids(_header(msg, "In-Reply-To", problems)) or [""])[0]
-    p.references = _ids(_header(msg, "References", problems))[-20:]
-    p.subject = " ".join(_header(msg, "Subject", problems).split())[:300]
-    senders = _addresses(_all(msg, "From", problems))
+    h = _Headers(msg)
+    p.message_id = (_ids(h.first("Message-ID")) or [""])[0]
+    p.in_reply_to = (_ids(h.first("In-Reply-To")) or [""])[0]
+    p.references = _ids(h.first("References"))[-20:]
+    p.subject = " ".join(h.decoded("Subject").split())[:300]
+    senders = _addresses(h.all("From"))
     if senders:
         p.from_name, p.from_address = senders[0]
     else:
         problems.append("no sender address")
     recipients = []
     for name in ("To", "Cc", "Delivered-To", "X-Original-To"):
-        recipients += [a for _, a in _addresses(_all(msg, name, problems))]
+        recipients += [a for _, a in _addresses(h.all(name))]
     p.to = list(dict.fromkeys(recipients))
     p.participants = list(dict.fromkeys([p.from_address, *p.to] if p.from_address else p.to))
-    date = _header(msg, "Date", problems)
+    date = h.first("Date").strip()
     if date:
         try:
             sent = parsedate_to_datetime(date)
             p.sent_at = sent if sent.tzinfo else sent.replace(tzinfo=UTC)
         except (TypeError, ValueError, IndexError):
             problems.append("the Date header is not a date")
-    p.auto_reply = _auto_reply(msg, p, problems)
-    p.loop = _loop(msg, problems)
+    p.auto_reply = _auto_reply(h, p)
+    p.loop = _loop(h)
     if headers_only:
         return p
     try:
-        body = msg.get_body(preferencelist=("plain", "html"))
+        body = _body(msg)
     except Exception:
         body = None
         problems.append("the body could not be read")
@@ -214,7 +288,10 @@ def parse(raw: bytes, *, headers_only: bool = False) -> Parsed:
             if isinstance(payload, bytes):
                 p.calendars.append(payload)
             continue
-        filename = part.get_filename()
+        try:
+            filename = decode_words(_text(part.get_filename() or ""))
+        except Exception:
+            filename = ""
         if filename or part.get_content_disposition() == "attachment":
             payload = part.get_payload(decode=True)
             if isinstance(payload, bytes):
@@ -226,15 +303,15 @@ def parse(raw: bytes, *, headers_only: bool = False) -> Parsed:
     return p
 
 
-def _auto_reply(msg: EmailMessage, p: Parsed, problems: list[str]) -> str:
-    auto = _header(msg, "Auto-Submitted", problems).strip().lower()
+def _auto_reply(h: _Headers, p: Parsed) -> str:
+    auto = h.decoded("Auto-Submitted").strip().lower()
     if auto and auto != "no":
         return f"Auto-Submitted: {auto}"
-    precedence = _header(msg, "Precedence", problems).strip().lower()
+    precedence = h.decoded("Precedence").strip().lower()
     if precedence in ("bulk", "junk", "list", "auto_reply"):
         return f"Precedence: {precedence}"
-    for name in ("X-Autoreply", "X-Autorespond", "X-Auto-Response-Suppress"):
-        if name != "X-Auto-Response-Suppress" and _header(msg, name, problems):
+    for name in ("X-Autoreply", "X-Autorespond"):
+        if h.first(name).strip():
             return name
     if AUTO_SUBJECT.match(p.subject):
         return "an out-of-office subject"
@@ -243,10 +320,10 @@ def _auto_reply(msg: EmailMessage, p: Parsed, problems: list[str]) -> str:
     return ""
 
 
-def _loop(msg: EmailMessage, problems: list[str]) -> str:
-    if _header(msg, LOOP_HEADER, problems):
+def _loop(h: _Headers) -> str:
+    if h.first(LOOP_HEADER).strip():
         return f"it carries our own {LOOP_HEADER} header"
-    hops = len(_all(msg, "Received", problems))
+    hops = h.count("Received")
     if hops > MAX_RECEIVED_HOPS:
         return f"{hops} Received headers"
     return ""

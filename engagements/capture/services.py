@@ -12,14 +12,16 @@ rows the watcher's facts already read (``watch/facts.py``), so the rules need no
 """
 
 import logging
+import time
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from itertools import groupby
 
 from django.conf import settings
+from django.core.cache import cache
 from django.core.exceptions import ValidationError
 from django.core.files.base import ContentFile
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, InterfaceError, OperationalError, connection, transaction
 from django.db.models import Case, F, Q, Value, When
 from django.utils import timezone
 
@@ -34,6 +36,7 @@ from engagements.capture.models import (
     InboundMessage,
     MailAttachment,
     MailThread,
+    QueuedMail,
 )
 from engagements.capture.parse import Parsed, is_closing, parse, sha256
 from engagements.delivery import hooks
@@ -49,6 +52,7 @@ from engagements.delivery.models import (
     Side,
     Source,
 )
+from outsourcing.celery import app
 from outsourcing.uploads import check_upload
 from vendors.models import Vendor, VendorContact
 
@@ -133,6 +137,7 @@ class Incoming:
     via: str
     envelope_from: str = ""
     envelope_to: list[str] = field(default_factory=list)
+    received_at: datetime | None = None  # when it was accepted at the door (queued), else now
 
 
 def receive(
@@ -185,7 +190,14 @@ def _receive_one(item: Incoming, org: Organization | None) -> InboundMessage:
 def _attempt(items: list[Incoming], org: Organization | None) -> list[InboundMessage]:
     with transaction.atomic(), audit_buffer():
         batch = Batch()
-        prepared = [batch.prepare(item, org) for item in items]
+        read = [batch.prepare(item) for item in items]
+        if org is None:  # the capture addresses of the whole batch: one query
+            batch.load_addresses([recipients for *_, recipients in read])
+        prepared = []
+        for message, parsed, oversized, recipients in read:
+            target = Target(org=org) if org is not None else batch.resolve(recipients)
+            message.org = target.org
+            prepared.append((message, parsed, target, oversized))
         batch.prefetch([(m, p) for m, p, _t, _o in prepared if m.org_id])
         messages = [batch.process(*row) for row in prepared]
         batch.flush()
@@ -193,6 +205,151 @@ def _attempt(items: list[Incoming], org: Organization | None) -> list[InboundMes
         if message.status != Status.ROUTED:
             log.info("mail %s: %s (%s)", message.pk, message.status, message.reason)
     return messages
+
+
+# --- the queue at the door -------------------------------------------------------------------
+# The SMTP receiver and the webhooks answer once the bytes are durable (one INSERT), not once
+# the message went through the pipeline: a drain stores what is queued in batches of
+# ``DRAIN_BATCH`` (``receive_many``: routing read once per organization, bulk writes).
+
+DRAIN_TASK = "engagements.tasks.drain_mail_queue"  # by name: the task module imports this one
+DRAIN_KICKED = "capture:drain-kicked"  # cache flag: a drain is queued and has not started yet
+DRAIN_BATCH = 100  # messages per transaction of the drain (as the IMAP poller's batches)
+# The PostgreSQL advisory lock the one drain at work holds for its transaction: queued mail is
+# stored in the order it was accepted, never by two transactions that cannot see each other
+# (a reply and the message it answers would then start two threads). SQLite's IMMEDIATE
+# transactions serialise the drains by themselves.
+DRAIN_LOCK = 0x56574D41494C  # "VWMAIL"
+
+
+def accept_mail(*, items: list[Incoming]) -> list[QueuedMail]:
+    """Keep the bytes of messages accepted at the door (one INSERT) and queue a drain after
+    commit; the sender is answered only once this has committed.
+
+    No ``transaction.atomic``: the one INSERT statement is atomic by itself and commits at
+    once outside a transaction (a webhook's request), without the BEGIN/COMMIT round trips."""
+    rows = QueuedMail.objects.bulk_create(
+        [
+            QueuedMail(
+                received_at=item.received_at or timezone.now(),
+                via=item.via,
+                envelope_from=item.envelope_from[:320],
+                envelope_to=list(item.envelope_to)[:100],
+                raw=item.raw,
+            )
+            for item in items
+        ]
+    )
+    transaction.on_commit(kick_drain, robust=True)
+    return rows
+
+
+def kick_drain(*, countdown: float = 0) -> None:
+    """Queue one drain for a burst of accepted mail: while one is queued and has not started,
+    more mail queues nothing (a cache flag, expiring so a lost task blocks nothing for long).
+    A broker that cannot be reached leaves the mail queued for beat's drain."""
+    try:
+        if not cache.add(DRAIN_KICKED, True, timeout=settings.MAIL_DRAIN_SECONDS):
+            return
+    except Exception as exc:  # a cache that is down: send anyway (a drain too many is harmless)
+        log.warning("cache unreachable (%s); queueing a drain regardless", exc)
+    try:
+        app.send_task(
+            DRAIN_TASK,
+            retry=False,
+            countdown=countdown or None,
+            expires=settings.MAIL_DRAIN_SECONDS,
+        )
+    except Exception as exc:
+        _forget_kick()
+        log.warning("broker unreachable (%s); queued mail waits for beat's drain", exc)
+
+
+def _forget_kick() -> None:
+    try:
+        cache.delete(DRAIN_KICKED)
+    except Exception as exc:
+        log.warning("cache unreachable (%s)", exc)
+
+
+@dataclass
+class Drained:
+    stored: int = 0  # messages taken from the queue into the pipeline
+    more: bool = False  # the time was up with mail still queued
+    busy: bool = False  # another drain was at work (it drains until the queue is empty)
+
+
+def drain_mail_queue(*, seconds: float = 10, batch: int = DRAIN_BATCH) -> Drained:
+    """Store queued mail through the pipeline, one transaction per batch, oldest first, until
+    the queue is empty or ``seconds`` have passed."""
+    _forget_kick()  # mail accepted from now on queues another drain: no wake-up is lost
+    stop = time.monotonic() + seconds
+    result = Drained()
+    while True:
+        taken = _drain_batch(batch)
+        if taken is None:
+            result.busy = True
+            return result
+        result.stored += taken
+        if taken < batch:
+            return result
+        if time.monotonic() > stop:
+            result.more = True
+            return result
+
+
+def _drain_batch(limit: int) -> int | None:
+    """One batch: claimed, stored and deleted from the queue in one transaction, so a drain
+    that dies half-way leaves its messages queued and a committed one never sees them again."""
+    with all_organizations(), transaction.atomic():
+        if connection.vendor == "postgresql":
+            with connection.cursor() as cursor:
+                cursor.execute("SELECT pg_try_advisory_xact_lock(%s)", [DRAIN_LOCK])
+                if not cursor.fetchone()[0]:
+                    return None
+        queued = list(QueuedMail.objects.select_for_update(skip_locked=True).order_by("pk")[:limit])
+        if not queued:
+            return 0
+        items = [
+            Incoming(bytes(q.raw), q.via, q.envelope_from, list(q.envelope_to), q.received_at)
+            for q in queued
+        ]
+        try:
+            with transaction.atomic():
+                receive_many(items)
+        except (OperationalError, InterfaceError):
+            raise  # the database went away: everything stays queued for the next drain
+        except Exception:
+            # A bug the pipeline met on some message: the others must not wait behind it.
+            log.exception(
+                "a batch of %d queued messages failed; storing them one by one", len(items)
+            )
+            for item in items:
+                _receive_or_keep(item)
+        QueuedMail.objects.filter(pk__in=[q.pk for q in queued]).delete()
+    return len(queued)
+
+
+def _receive_or_keep(item: Incoming) -> None:
+    try:
+        with transaction.atomic():
+            receive_many([item])
+    except (OperationalError, InterfaceError):
+        raise
+    except Exception as exc:
+        log.exception("a queued message failed in the pipeline; kept as refused")
+        InboundMessage.unscoped.create(
+            received_at=item.received_at or timezone.now(),
+            via=item.via,
+            envelope_from=item.envelope_from[:320],
+            envelope_to=[a.lower() for a in item.envelope_to][:50],
+            raw=item.raw,
+            raw_size=len(item.raw),
+            raw_sha256=sha256(item.raw),
+            status=Status.REFUSED,
+            reason=f"the pipeline failed on this message ({exc.__class__.__name__}); "
+            "reprocess_mail derives it again once fixed",
+        )
 
 
 def _copy(message: InboundMessage, parsed: Parsed) -> None:
@@ -301,6 +458,11 @@ class Batch:
 
     def __init__(self) -> None:
         self.targets: dict[str, Target] = {}
+        # Capture addresses read so far, by prefix and token (None: no such address).
+        self._tokens: dict[str, dict[str, EngagementCapture | CaptureSettings | None]] = {
+            "e": {},
+            "o": {},
+        }
         self._sides: dict[int, Sides] = {}
         self._configs: dict[int, CaptureSettings] = {}
         self._capturing: dict[int, dict[int, Engagement]] = {}
@@ -313,6 +475,7 @@ class Batch:
         self.replies: dict[tuple[int, str], list[InboundMessage]] = {}
         self.stubs: dict[int, MailThread] = {}  # threads stored before, by pk (never saved)
         self.messages: list[InboundMessage] = []
+        self._kept: set[int] = set()  # id() of each of self.messages (a model's == is by pk)
         self.interactions: list[tuple[InboundMessage, dict]] = []
         self.new_threads: list[MailThread] = []
         self.thread_last: dict[int, datetime] = {}
@@ -342,10 +505,28 @@ class Batch:
             self._engagements[pk] = Engagement.unscoped.get(pk=pk)
         return self._engagements[pk]
 
+    def load_addresses(self, recipient_lists: list[list[str]]) -> None:
+        """Read the capture addresses among these recipients that were not read yet: one
+        query for engagement addresses, one for organization addresses (when there are any)."""
+        wanted: dict[str, set[str]] = {"e": set(), "o": set()}
+        for recipients in recipient_lists:
+            for prefix, token in _capture_tokens(recipients):
+                if token not in self._tokens[prefix]:
+                    wanted[prefix].add(token)
+        if wanted["e"]:
+            found = EngagementCapture.unscoped.select_related("engagement__org").filter(
+                token__in=wanted["e"]
+            )
+            self._tokens["e"].update(dict.fromkeys(wanted["e"]) | {c.token: c for c in found})
+        if wanted["o"]:
+            found = CaptureSettings.unscoped.select_related("org").filter(token__in=wanted["o"])
+            self._tokens["o"].update(dict.fromkeys(wanted["o"]) | {c.token: c for c in found})
+
     def resolve(self, recipients: list[str]) -> Target:
         key = "|".join(recipients)
         if key not in self.targets:
-            self.targets[key] = _resolve_address(recipients)
+            self.load_addresses([recipients])
+            self.targets[key] = _resolve_address(recipients, self._tokens)
         return self.targets[key]
 
     def prefetch(self, rows: list[tuple[InboundMessage, Parsed]]) -> None:
@@ -391,15 +572,15 @@ class Batch:
 
     # --- one message ---
 
-    def prepare(self, item: Incoming, org: Organization | None):
-        """Parse; the row to keep (not saved yet); its organization and engagement."""
+    def prepare(self, item: Incoming):
+        """Parse; the row to keep (not saved yet), and the recipients that name its owner."""
         raw = item.raw
         limit = settings.MAIL_MAX_MB * 1024 * 1024
         oversized = len(raw) > limit
         parsed = parse(raw[:HEADER_BYTES] if oversized else raw, headers_only=oversized)
         envelope_to = [a.lower() for a in item.envelope_to]
         message = InboundMessage(
-            received_at=timezone.now(),
+            received_at=item.received_at or timezone.now(),
             via=item.via,
             envelope_from=item.envelope_from[:320],
             envelope_to=envelope_to[:50],
@@ -410,15 +591,9 @@ class Batch:
         if not message.message_id:
             # No Message-ID: the content itself identifies the message (a re-poll is a duplicate).
             message.message_id = f"sha256:{message.raw_sha256}"
-        target = (
-            Target(org=org)
-            if org is not None
-            else self.resolve(list(dict.fromkeys(envelope_to + parsed.to)))
-        )
-        message.org = target.org
         if not oversized:
             message.raw = raw
-        return message, parsed, target, oversized
+        return message, parsed, oversized, list(dict.fromkeys(envelope_to + parsed.to))
 
     def process(self, message, parsed, target, oversized) -> InboundMessage:
         if oversized:
@@ -456,7 +631,8 @@ class Batch:
         return message
 
     def _keep(self, message: InboundMessage) -> None:
-        if message not in self.messages:
+        if id(message) not in self._kept:
+            self._kept.add(id(message))
             self.messages.append(message)
         self._remember(message)
 
@@ -627,8 +803,9 @@ class Batch:
         firsts = [m for m in fresh if m.duplicate_of is None]
         InboundMessage.unscoped.bulk_create(firsts)
         InboundMessage.unscoped.bulk_create([m for m in fresh if m.duplicate_of is not None])
+        fresh_ids = {id(m) for m in fresh}
         for message in self.messages:
-            if message.pk is not None and message not in fresh:
+            if message.pk is not None and id(message) not in fresh_ids:
                 message.save()
         if self.thread_last:
             MailThread.unscoped.filter(pk__in=self.thread_last).update(
@@ -649,34 +826,37 @@ class Batch:
         settle_threads(thread_ids=[t.pk for t in self.settle.values()], marked=marked)
 
 
-def _resolve_address(recipients: list[str]) -> Target:
-    """The organization (and engagement) named by a capture address among the recipients."""
+def _capture_tokens(recipients: list[str]) -> list[tuple[str, str]]:
+    """``(prefix, token)`` of each capture address among the recipients, in their order."""
     inbound = settings.MAIL_INBOUND_DOMAIN
-    if not inbound:
-        return Target(reason="mail capture is not configured (no MAIL_INBOUND_DOMAIN)")
+    found = []
     for address in recipients:
         local, _, host = address.lower().partition("@")
         if host != inbound or "-" not in local:
             continue
         prefix, _, token = local.partition("-")
-        token = token.split("+", 1)[0]
+        if prefix in ("e", "o"):
+            found.append((prefix, token.split("+", 1)[0]))
+    return found
+
+
+def _resolve_address(recipients: list[str], tokens: dict[str, dict]) -> Target:
+    """The organization (and engagement) named by a capture address among the recipients
+    (``tokens``: the addresses ``Batch.load_addresses`` read)."""
+    if not settings.MAIL_INBOUND_DOMAIN:
+        return Target(reason="mail capture is not configured (no MAIL_INBOUND_DOMAIN)")
+    for prefix, token in _capture_tokens(recipients):
+        found = tokens[prefix].get(token)
+        if found is None:
+            continue
         if prefix == "e":
-            capture = (
-                EngagementCapture.unscoped.select_related("engagement__org")
-                .filter(token=token)
-                .first()
-            )
-            if capture:
-                if not capture.enabled:
-                    return Target(
-                        org=capture.engagement.org,
-                        reason=f"capture is off for “{capture.engagement.title}”",
-                    )
-                return Target(org=capture.engagement.org, engagement=capture.engagement)
-        elif prefix == "o":
-            found = CaptureSettings.unscoped.select_related("org").filter(token=token).first()
-            if found:
-                return Target(org=found.org)
+            if not found.enabled:
+                return Target(
+                    org=found.engagement.org,
+                    reason=f"capture is off for “{found.engagement.title}”",
+                )
+            return Target(org=found.engagement.org, engagement=found.engagement)
+        return Target(org=found.org)
     return Target(reason="unknown address: none of the recipients is a capture address of ours")
 
 
@@ -775,9 +955,13 @@ def settle_threads(*, thread_ids: list[int], marked: set[int] | None = None) -> 
                 reopened.append(interaction.pk)
                 changed.add(interaction.engagement_id)
     if answered:
+        by_hours: dict[int, list[int]] = {}
+        for pk, hours in answered.items():
+            by_hours.setdefault(hours, []).append(pk)
         Interaction.unscoped.filter(pk__in=answered).update(
             outcome=Outcome.ANSWERED,
-            response_hours=Case(*[When(pk=pk, then=Value(h)) for pk, h in answered.items()]),
+            # One WHEN per response time, not per row: most replies share a few values.
+            response_hours=Case(*[When(pk__in=pks, then=Value(h)) for h, pks in by_hours.items()]),
         )
     if held:
         Interaction.unscoped.filter(pk__in=held).update(outcome=Outcome.HELD, response_hours=None)

@@ -2,17 +2,17 @@
 
 It accepts recipients at ``MAIL_INBOUND_DOMAIN`` only (it is no open relay) and messages up
 to ``MAIL_MAX_MB`` (a larger one is answered 552 by aiosmtpd before its bytes are kept).
-Each accepted message goes through the pipeline in a worker thread, since the ORM is
-synchronous; a message is acknowledged (250) only once it is stored, so a crash before that
-makes the sender retry instead of losing it.
+Each accepted message is kept durably in the queue (``services.accept_mail``, in a worker
+thread since the ORM is synchronous) and acknowledged (250) only once that has committed, so
+a crash before that makes the sender retry instead of losing it; the drain task then stores
+it through the pipeline in batches (routing, threads, interactions).
 
-Messages that arrive while the pipeline is busy wait and go in together
-(``services.receive_many``: one transaction, routing data read once, rows written in bulk), up
-to ``BATCH`` at a time: under load a batch forms by itself, and a lone message waits for
+Messages that arrive while a queue write is in progress wait and go in together (one INSERT),
+up to ``BATCH`` at a time: under load a batch forms by itself, and a lone message waits for
 nothing. Each sender still hears 250 only after its batch has committed, 451 (try again
-later) if it failed. ``STORERS`` batches are stored at once, each from its own queue; a
+later) if it failed. ``STORERS`` batches are written at once, each from its own queue; a
 message's queue is chosen by its recipients, so mail to one capture address (a message and
-the reply to it) is stored in order, never by two transactions that cannot see each other.
+the reply to it) is queued in order.
 """
 
 import asyncio
@@ -26,12 +26,12 @@ from django.db import close_old_connections
 from engagements.capture import services
 
 log = logging.getLogger(__name__)
-BATCH = 50  # messages stored in one transaction at most
-STORERS = 4  # batches stored at once (each its own thread and database connection)
+BATCH = 50  # messages queued in one transaction at most
+STORERS = 4  # batches written at once (each its own thread and database connection)
 
 
 class CaptureHandler:
-    """aiosmtpd handler: RCPT filter and DATA → the capture pipeline, in batches."""
+    """aiosmtpd handler: RCPT filter and DATA → the capture queue, in batches."""
 
     def __init__(self) -> None:
         self._queues: list[asyncio.Queue] = []
@@ -57,10 +57,10 @@ class CaptureHandler:
         stored = asyncio.get_running_loop().create_future()
         await self._queue(incoming.envelope_to).put((incoming, stored))
         try:
-            message = await stored
+            queued = await stored
         except Exception:
             return "451 4.3.0 Temporary failure, try again later"
-        return f"250 2.0.0 Stored as {message.pk} ({message.status})"
+        return f"250 2.0.0 Queued as {queued.pk}"
 
     def _queue(self, recipients: list[str]) -> asyncio.Queue:
         """The queue for these recipients (queues and their storing tasks are made in the
@@ -80,20 +80,20 @@ class CaptureHandler:
             try:
                 messages = await asyncio.to_thread(_store, [incoming for incoming, _ in batch])
             except Exception as exc:
-                log.exception("capture of %d messages failed; the senders will retry", len(batch))
+                log.exception("queueing %d messages failed; the senders will retry", len(batch))
                 for _incoming, stored in batch:
                     if not stored.done():
                         stored.set_exception(exc)
                 continue
-            for (_incoming, stored), message in zip(batch, messages, strict=True):
+            for (_incoming, stored), queued in zip(batch, messages, strict=True):
                 if not stored.done():
-                    stored.set_result(message)
+                    stored.set_result(queued)
 
 
 def _store(items: list[services.Incoming]):
     close_old_connections()
     try:
-        return services.receive_many(items)
+        return services.accept_mail(items=items)
     finally:
         close_old_connections()
 

@@ -1,7 +1,8 @@
 """The issue's journey: mail a vendor through the capture address, see the interaction appear,
 let the reply window pass and see "unanswered", receive the reply, see it answered.
 
-Real parts end to end: Chromium, the live server, the SMTP receiver (aiosmtpd) and smtplib.
+Real parts end to end: Chromium, the live server, the SMTP receiver (aiosmtpd), smtplib, and a
+Celery worker draining the queue the receiver answers from.
 """
 
 import smtplib
@@ -15,6 +16,8 @@ from django.utils import timezone
 from playwright.sync_api import Page, expect
 
 from engagements.capture import smtp
+from engagements.capture.models import QueuedMail
+from tests.conftest import wait_for
 from tests.factories import PASSWORD, EngagementFactory, VendorContactFactory
 
 pytestmark = pytest.mark.browser
@@ -42,11 +45,14 @@ def send(receiver, *, sender, to, bcc, subject, body, hours_ago, in_reply_to=Non
     msg.set_content(body)
     with smtplib.SMTP(receiver.hostname, receiver.port, timeout=10) as client:
         client.send_message(msg, to_addrs=[to, bcc])
+    # 250 came once the message was queued; the worker's drain stores it (and empties the queue
+    # in the same transaction).
+    wait_for(lambda: not QueuedMail.objects.exists())
     return mid
 
 
 def test_a_mail_to_the_vendor_is_captured_turns_unanswered_and_then_answered(
-    transactional_db, live_server, page: Page, manager, receiver
+    transactional_db, fresh_broker_pool, celery_worker, live_server, page: Page, manager, receiver
 ):
     engagement = EngagementFactory(
         org=manager.org, owner=manager.user, title="Checkout rebuild", response_window_hours=1

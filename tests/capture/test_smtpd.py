@@ -6,8 +6,9 @@ from email.message import EmailMessage
 
 import pytest
 
+from engagements.capture import services as capture
 from engagements.capture import smtp
-from engagements.capture.models import InboundMessage
+from engagements.capture.models import InboundMessage, QueuedMail
 from engagements.delivery.models import Interaction, Source
 from tests.capture.conftest import mail
 
@@ -34,6 +35,9 @@ def test_a_message_sent_over_smtp_to_the_capture_address_becomes_an_interaction(
     with smtplib.SMTP(receiver.hostname, receiver.port, timeout=10) as client:
         refused = client.sendmail(manager.user.email, [address], raw)
     assert refused == {}
+    # 250 once the bytes are queued; the drain (a Celery task, called directly here) stores it.
+    assert QueuedMail.objects.count() == 1
+    capture.drain_mail_queue()
     message = InboundMessage.unscoped.get()
     assert message.via == "smtp" and message.status == "routed"
     assert message.envelope_to == [address]
@@ -46,7 +50,7 @@ def test_the_receiver_is_no_open_relay(receiver, manager):
         pytest.raises(smtplib.SMTPRecipientsRefused),
     ):
         client.sendmail(manager.user.email, ["someone@elsewhere.test"], b"Subject: x\r\n\r\nx")
-    assert not InboundMessage.unscoped.exists()
+    assert not InboundMessage.unscoped.exists() and not QueuedMail.objects.exists()
 
 
 def test_an_oversized_message_is_refused_at_the_door(receiver, address, manager):
@@ -68,6 +72,7 @@ def test_unknown_capture_tokens_are_kept_with_a_reason(receiver, manager, settin
             [f"e-deadbeef@{settings.MAIL_INBOUND_DOMAIN}"],
             mail(sender=manager.user.email, to="x@y.test"),
         )
+    capture.drain_mail_queue()
     message = InboundMessage.unscoped.get()
     assert message.status == "refused" and "unknown address" in message.reason
 
@@ -93,7 +98,9 @@ def test_messages_from_concurrent_senders_are_stored_together_and_each_acknowled
     for t in threads:
         t.join()
     assert sorted(code for code, _text in answers) == [250] * 8
-    assert all(b"(routed)" in text for _code, text in answers)
+    assert all(b"Queued as" in text for _code, text in answers)
+    assert QueuedMail.objects.count() == 8
+    capture.drain_mail_queue()
     assert InboundMessage.unscoped.filter(status="routed").count() == 8
     assert Interaction.unscoped.filter(engagement=engagement, source=Source.EMAIL).count() == 8
 
@@ -104,7 +111,7 @@ def test_a_batch_that_fails_is_answered_451_so_the_sender_retries(
     def broken(items, **kwargs):
         raise RuntimeError("database gone")
 
-    monkeypatch.setattr(smtp.services, "receive_many", broken)
+    monkeypatch.setattr(smtp.services, "accept_mail", broken)
     raw = mail(sender=manager.user.email, to="anna@studio-nord.test")
     with (
         smtplib.SMTP(receiver.hostname, receiver.port, timeout=10) as client,
@@ -112,4 +119,4 @@ def test_a_batch_that_fails_is_answered_451_so_the_sender_retries(
     ):
         client.sendmail(manager.user.email, [address], raw)
     assert refused.value.smtp_code == 451
-    assert not InboundMessage.unscoped.exists()
+    assert not InboundMessage.unscoped.exists() and not QueuedMail.objects.exists()
