@@ -108,6 +108,10 @@ else:
     DATABASES["default"]["CONN_MAX_AGE"] = env_int("DB_CONN_MAX_AGE", 60, minimum=0)
     DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
     DATABASES["default"].setdefault("OPTIONS", {})["connect_timeout"] = 5
+    # Test databases are copied from template0, which nobody can connect to: a session
+    # left on template1 (psql, a tool) would otherwise fail CREATE DATABASE, and Django
+    # answers that with sys.exit(2), which takes every test of that worker down with it.
+    DATABASES["default"].setdefault("TEST", {}).setdefault("TEMPLATE", "template0")
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # --- Redis, cache and Celery ---------------------------------------------------------------
