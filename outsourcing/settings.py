@@ -90,6 +90,8 @@ TEMPLATES = [
         },
     },
 ]
+# Widgets are written in Python, the same HTML as Django's widget templates, faster.
+FORM_RENDERER = "outsourcing.form_renderer.FastRenderer"
 
 # --- Database -------------------------------------------------------------------------
 DATABASE_URL = env_str("DATABASE_URL") or f"sqlite:///{VAR_DIR / 'vendorwatch.sqlite3'}"
