@@ -9,9 +9,10 @@ engagement with a health row and a next check spread over ten days), measures:
 1. the steady sweep with ``--due`` of the active engagements due now (their ``next_check_at``
    set to a second ago): ``sweep_marked`` in this process, chunk after chunk, until nothing is
    due or marked; wall time, engagements evaluated, and the time of one tick with nothing due;
-2. with ``--reconcile``: the full reconciliation (``sweep_health``) on ``--workers`` Celery
-   worker processes, the time until its run finished, what it had to fix, each process's peak
-   RSS (VmHWM).
+2. with ``--reconcile``, on ``--workers`` Celery worker processes: the same steady sweep as
+   beat starts it (one task, a second beside it when a chunk comes back full), until
+   nothing is due or marked; then the full reconciliation (``sweep_health``): the time until
+   its run finished, what it had to fix, each process's peak RSS (VmHWM).
 
 Prints the load average beside every figure: the machine may be shared.
 """
@@ -34,10 +35,33 @@ from sweep import Workers, sweep_on_workers  # noqa: E402  (sets Django up)
 from accounts.tenancy import all_organizations  # noqa: E402
 from engagements.models import Engagement, EngagementHealth, WatchMark  # noqa: E402
 from engagements.watch import services as watch  # noqa: E402
+from engagements.watch.tasks import sweep_marked as sweep_marked_task  # noqa: E402
 
 
 def load() -> str:
     return "load average {:.2f} {:.2f} {:.2f}".format(*os.getloadavg())
+
+
+def make_due(share: float) -> int:
+    """Every ``1/share``-th engagement due a second ago; how many that is."""
+    every = max(1, round(1 / share))
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"UPDATE {EngagementHealth._meta.db_table} SET next_check_at = %s "
+            "WHERE engagement_id %% %s = 0",
+            [timezone.now() - timedelta(seconds=1), every],
+        )
+        return cursor.rowcount
+
+
+def due_or_marked() -> bool:
+    now = timezone.now()
+    return (
+        WatchMark.objects.exists()
+        or EngagementHealth.unscoped.filter(
+            next_check_at__lte=now, engagement__status="active"
+        ).exists()
+    )
 
 
 @all_organizations()
@@ -63,14 +87,7 @@ def main() -> None:
         f"(claimed {idle.claimed}); {load()}"
     )
 
-    every = max(1, round(1 / args.due))
-    with connection.cursor() as cursor:
-        cursor.execute(
-            f"UPDATE {EngagementHealth._meta.db_table} SET next_check_at = %s "
-            "WHERE engagement_id %% %s = 0",
-            [timezone.now() - timedelta(seconds=1), every],
-        )
-        due = cursor.rowcount
+    due = make_due(args.due)
     started = time.perf_counter()
     evaluated = steps = 0
     while True:
@@ -89,6 +106,18 @@ def main() -> None:
         workers = Workers(args.workers)
         try:
             workers.wait_ready()
+            # The same 1 % due, swept as beat starts it: one task, which asks for a second
+            # run beside it when a chunk comes back full (claims are disjoint).
+            due = make_due(args.due)
+            started = time.perf_counter()
+            sweep_marked_task.delay()
+            while due_or_marked():
+                time.sleep(0.05)
+            seconds = time.perf_counter() - started
+            print(
+                f"steady sweep, {due:,} due, on {args.workers} worker processes as beat "
+                f"starts it: {seconds:.2f} s until nothing is due or marked; {load()}"
+            )
             print(f"reconciliation on {args.workers} worker processes… ({load()})")
             seconds, run = sweep_on_workers(timeout=3600)
             rss = workers.peak_rss_mb()
