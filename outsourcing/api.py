@@ -27,7 +27,6 @@ from ninja import NinjaAPI, Schema
 from ninja.errors import AuthenticationError, HttpError, Throttled
 from ninja.errors import ValidationError as NinjaValidationError
 from ninja.security import HttpBearer
-from ninja.throttling import AuthRateThrottle
 from pydantic import AwareDatetime, BaseModel, BeforeValidator, WithJsonSchema
 from pydantic import Field as PydanticField
 from pydantic_core import PydanticCustomError
@@ -37,6 +36,7 @@ from accounts.middleware import SAFE_METHODS
 from accounts.models import ApiToken, Membership, Organization, User, hash_token
 from accounts.tenancy import activate_tenant
 from outsourcing import rows
+from outsourcing.throttle import WindowCounterThrottle
 from outsourcing.validation import EARLIEST_YEAR, LATEST_YEAR, MAX_INT
 
 log = logging.getLogger(__name__)
@@ -112,7 +112,7 @@ def _token_with_membership(token_hash: str) -> tuple[ApiToken, Membership] | Non
     return api_token, membership
 
 
-class TokenRateThrottle(AuthRateThrottle):
+class TokenRateThrottle(WindowCounterThrottle):
     """Per-token rate limit (API_RATE_LIMIT, e.g. "600/min"); 429 with Retry-After."""
 
     scope = "api-token"

@@ -32,3 +32,23 @@ def outsider_token(outsider) -> dict[str, str]:
             org=outsider.org, user=outsider.user, name="theirs", scope=TokenScope.WRITE
         )[1]
     )
+
+
+@pytest.fixture
+def rate_limit():
+    """Lower the per-token rate limit for one test (the throttle objects are shared)."""
+    from django.core.cache import cache
+
+    from outsourcing.api import api
+
+    saved = [(t, t.num_requests, t.duration) for t in api.throttle]
+    cache.clear()
+
+    def set_rate(rate: str) -> None:
+        for throttle in api.throttle:
+            throttle.num_requests, throttle.duration = throttle.parse_rate(rate)
+
+    yield set_rate
+    for throttle, num, duration in saved:
+        throttle.num_requests, throttle.duration = num, duration
+    cache.clear()

@@ -95,26 +95,6 @@ def test_a_member_who_left_loses_the_tokens_with_the_membership(client, manager,
     assert client.get("/api/v1/me", headers=bearer(read_token)).status_code == 401
 
 
-@pytest.fixture
-def rate_limit():
-    """Lower the per-token rate limit for one test (the throttle objects are shared)."""
-    from django.core.cache import cache
-
-    from outsourcing.api import api
-
-    saved = [(t, t.num_requests, t.duration) for t in api.throttle]
-    cache.clear()
-
-    def set_rate(rate: str) -> None:
-        for throttle in api.throttle:
-            throttle.num_requests, throttle.duration = throttle.parse_rate(rate)
-
-    yield set_rate
-    for throttle, num, duration in saved:
-        throttle.num_requests, throttle.duration = num, duration
-    cache.clear()
-
-
 def test_too_many_requests_get_429_with_retry_after(client, read_token, manager, rate_limit):
     rate_limit("3/min")
     codes = [client.get("/api/v1/me", headers=bearer(read_token)).status_code for _ in range(4)]
