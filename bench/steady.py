@@ -14,7 +14,8 @@ engagement with a health row and a next check spread over ten days), measures:
    nothing is due or marked; then the full reconciliation (``sweep_health``): the time until
    its run finished, what it had to fix, each process's peak RSS (VmHWM).
 
-Prints the load average beside every figure: the machine may be shared.
+Prints the load average beside every figure (the machine may be shared) and, as the run's
+trivial reference, one GROUP BY over every interaction, what any full pass must at least read.
 """
 
 import argparse
@@ -30,7 +31,7 @@ sys.path.insert(0, str(ROOT / "bench"))
 from django.conf import settings  # noqa: E402
 from django.db import connection  # noqa: E402
 from django.utils import timezone  # noqa: E402
-from sweep import Workers, sweep_on_workers  # noqa: E402  (sets Django up)
+from sweep import Workers, plain_aggregate, sweep_on_workers  # noqa: E402  (sets Django up)
 
 from accounts.tenancy import all_organizations  # noqa: E402
 from engagements.models import Engagement, EngagementHealth, WatchMark  # noqa: E402
@@ -73,6 +74,11 @@ def main() -> None:
     args = parser.parse_args()
     active = Engagement.unscoped.filter(status="active").count()
     print(f"{active:,} active engagements; chunk {settings.WATCH_DIRTY_CHUNK}; {load()}")
+    # The trivial figure of this run: the least any full pass must read.
+    print(
+        f"reference: one GROUP BY over every interaction (best of 3) "
+        f"{plain_aggregate():.2f} s; {load()}"
+    )
 
     # Nothing due: what every 5-second tick costs most of the time.
     WatchMark.objects.all().delete()
