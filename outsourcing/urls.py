@@ -24,19 +24,21 @@ api.add_router("/channels", channels_api)
 api.add_router("/postmortems", postmortems_api)
 api.add_router("/lessons", lessons_api)
 
+# Django tries the patterns in order: the fixed prefixes come first, so an API write or a
+# probe is not matched against the hundred page routes mounted at the root.
 urlpatterns = [
-    path("", include("engagements.urls")),
-    path("", include("accounts.urls")),
-    path("vendors/", include("vendors.urls")),
-    path("portal/", include("engagements.portal.urls")),
+    path("healthz", views.healthz, name="healthz"),
+    path("readyz", views.readyz, name="readyz"),
+    path("watcherz", views.watcherz, name="watcherz"),
     path(
         "api/v1/",
         include((login_not_required_urls(api.urls[0]), api.urls[1]), namespace=api.urls[2]),
     ),
-    path("healthz", views.healthz, name="healthz"),
-    path("readyz", views.readyz, name="readyz"),
-    path("watcherz", views.watcherz, name="watcherz"),
+    path("vendors/", include("vendors.urls")),
+    path("portal/", include("engagements.portal.urls")),
     path("admin/", admin.site.urls),
+    path("", include("engagements.urls")),
+    path("", include("accounts.urls")),
 ]
 
 handler500 = "outsourcing.views.server_error"
