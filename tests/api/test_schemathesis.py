@@ -114,13 +114,6 @@ def prompt_live_server(monkeypatch):
     monkeypatch.setattr(WSGIRequestHandler, "setup", setup_without_delay)
 
 
-@pytest.fixture
-def rate_limit():
-    from tests.api.test_auth import rate_limit as fixture
-
-    yield from fixture.__wrapped__()
-
-
 def schemathesis_run(
     base_url: str, secret: str, ids: dict, seed: int, phases: str, workdir: Path
 ) -> tuple[int, str]:
