@@ -65,6 +65,7 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
+    "outsourcing.not_allowed.MethodNotAllowedPage",  # a page, not a blank 405, for browsers
     "auditlog.middleware.AuditlogMiddleware",
     "accounts.middleware.OrganizationMiddleware",
     "axes.middleware.AxesMiddleware",  # last: turns a lock-out into the lock-out page

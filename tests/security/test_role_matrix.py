@@ -185,7 +185,8 @@ def test_every_route_read_by_every_role_plain_htmx_or_with_junk_never_breaks(
     org, owner, manager, viewer, loose_rate_limit, role
 ):
     """Reading never fails with a 5xx, whoever asks, however they ask (a fragment URL
-    followed without JavaScript, htmx naming no or an unknown region, junk in the query)."""
+    followed without JavaScript, htmx naming no or an unknown region, junk in the query),
+    and a form's address opened as a page says so instead of answering blank."""
     victim_world(org, owner.user)
     members = {Role.VIEWER: viewer, Role.MANAGER: manager, Role.OWNER: owner}
     problems = []
@@ -205,7 +206,9 @@ def test_every_route_read_by_every_role_plain_htmx_or_with_junk_never_breaks(
             ways = [{}] if api or query else [{}, *HTMX_WAYS]
             for htmx in ways:
                 response = client.get(url, headers={**htmx, **(headers if api else {})})
+                how = "htmx " if htmx else ""
                 if response.status_code >= 500:
-                    how = "htmx " if htmx else ""
                     problems.append(f"{role}: {how}GET {url} -> {response.status_code}")
+                elif response.status_code == 405 and not response.content:
+                    problems.append(f"{role}: {how}GET {url} -> a blank 405")
     assert not problems, "\n".join(problems[:40])
