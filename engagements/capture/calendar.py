@@ -43,6 +43,7 @@ from outsourcing.errors import Conflict
 from vendors.models import Contract, Vendor
 
 NAG_AFTER = timedelta(days=2)
+INVITES = ("REQUEST", "PUBLISH")
 TWO_WAY = (Outcome.HELD, Outcome.ANSWERED)
 
 
@@ -54,16 +55,33 @@ def _moment(value) -> datetime | None:
     return None
 
 
-def meetings_from_invites(*, message: InboundMessage, calendars: list[bytes]) -> list[Meeting]:
-    """Create, reschedule or cancel the meetings of the invites in one routed message."""
-    found = []
+def _calendars(calendars: list[bytes]):
+    """The readable calendars of one message (at most five), with their METHOD."""
     for data in calendars[:5]:
         try:
             calendar = Calendar.from_ical(data)
         except Exception:
             continue
-        method = str(calendar.get("METHOD", "REQUEST")).upper()
-        if method not in ("REQUEST", "PUBLISH", "CANCEL"):
+        yield str(calendar.get("METHOD", "REQUEST")).upper(), calendar
+
+
+def event_uids(calendars: list[bytes]) -> tuple[list[str], list[str]]:
+    """The events this message invites to (REQUEST, PUBLISH) and those an attendee answers in
+    it (REPLY: accepted, declined, tentative). An answer is calendar bookkeeping, not a
+    question for us: it answers the invite."""
+    invites, answers = [], []
+    for method, calendar in _calendars(calendars):
+        into = answers if method == "REPLY" else invites if method in INVITES else None
+        if into is not None:
+            into += [str(e["UID"])[:255] for e in calendar.walk("VEVENT") if e.get("UID")]
+    return invites, answers
+
+
+def meetings_from_invites(*, message: InboundMessage, calendars: list[bytes]) -> list[Meeting]:
+    """Create, reschedule or cancel the meetings of the invites in one routed message."""
+    found = []
+    for method, calendar in _calendars(calendars):
+        if method not in (*INVITES, "CANCEL"):
             continue  # REPLY (accepted/declined) and the rest change nothing here
         for event in calendar.walk("VEVENT"):
             uid = str(event.get("UID", ""))[:255]
@@ -87,6 +105,8 @@ def _upsert(message, uid, sequence, event, start, cancelled) -> Meeting | None:
         "starts_at": start,
         "ends_at": end,
     }
+    if message.thread_id and (meeting is None or meeting.thread_id is None):
+        fields["thread_id"] = message.thread_id
     if meeting is None:
         meeting = Meeting.unscoped.create(
             org_id=message.org_id,

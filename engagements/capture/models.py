@@ -287,6 +287,11 @@ class Meeting(TenantModel):
         blank=True,
         related_name="meeting",
     )
+    # The thread of the mail that carried the invite: an attendee's answer (an iCalendar
+    # REPLY, which rarely names the invite's Message-ID) joins it by the event's UID.
+    thread = models.ForeignKey(
+        MailThread, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
 
     class Meta:
         ordering = ["starts_at", "pk"]

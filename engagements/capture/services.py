@@ -36,6 +36,7 @@ from engagements.capture.models import (
     InboundMessage,
     MailAttachment,
     MailThread,
+    Meeting,
     QueuedMail,
 )
 from engagements.capture.parse import Parsed, is_closing, parse, sha256
@@ -474,6 +475,8 @@ class Batch:
         self.known: dict[tuple[int, str], InboundMessage] = {}
         self.replies: dict[tuple[int, str], list[InboundMessage]] = {}
         self.stubs: dict[int, MailThread] = {}  # threads stored before, by pk (never saved)
+        # (engagement, event UID) → the thread of this batch's mail that invited to it
+        self.invites: dict[tuple[int, str], MailThread] = {}
         self.messages: list[InboundMessage] = []
         self._kept: set[int] = set()  # id() of each of self.messages (a model's == is by pk)
         self.interactions: list[tuple[InboundMessage, dict]] = []
@@ -712,6 +715,39 @@ class Batch:
             return self._stub(row.thread_id, row)
         return getattr(row, "_pending_thread", None)
 
+    def _invite_thread(
+        self, message: InboundMessage, uids: list[str], at: datetime
+    ) -> MailThread | None:
+        """The thread of the invite an attendee's answer is about, when the answer names no
+        message we know (calendar apps send it as a new mail, threaded only by the UID)."""
+        parents = [p for p in [message.in_reply_to, *message.references] if p]
+        if any(self.known.get((message.org_id, p)) for p in parents):
+            return None
+        thread = next(
+            (
+                self.invites[k]
+                for uid in uids
+                if (k := (message.engagement_id, uid)) in self.invites
+            ),
+            None,
+        )
+        if thread is None:
+            thread_id = (
+                Meeting.unscoped.filter(
+                    engagement_id=message.engagement_id, uid__in=uids, thread__isnull=False
+                )
+                .values_list("thread_id", flat=True)
+                .first()
+            )
+            if thread_id is None:
+                return None
+            thread = self._stub(thread_id, message)
+        if thread.pk is None:
+            thread.last_at = max(thread.last_at, at)
+        elif at > self.thread_last.get(thread.pk, at - timedelta(seconds=1)):
+            self.thread_last[thread.pk] = at
+        return thread
+
     def thread_for(self, message: InboundMessage, at: datetime) -> MailThread:
         org_id, engagement_id = message.org_id, message.engagement_id
         for parent_id in [message.in_reply_to, *message.references]:
@@ -757,12 +793,21 @@ class Batch:
             message.engagement = None
             self.finish(message, Status.TRIAGE, "; ".join(exc.messages))
             return
-        thread = self.thread_for(message, sent)
+        # An attendee's answer to an invite (accepted, declined) answers the invite's mail
+        # and asks us nothing, whatever its generated text says.
+        invites, answers = calendar.event_uids(parsed.calendars) if parsed.calendars else ([], [])
+        thread = (answers and self._invite_thread(message, answers, sent)) or self.thread_for(
+            message, sent
+        )
+        for uid in invites:  # an answer later in this batch finds it before its meeting exists
+            self.invites.setdefault((message.engagement_id, uid), thread)
         message.thread = thread
         message._pending_thread = thread
         config = self.config(message)
-        vendor_asks = message.direction == Direction.VENDOR_TO_US and not is_closing(
-            message.new_text
+        vendor_asks = (
+            message.direction == Direction.VENDOR_TO_US
+            and not answers
+            and not is_closing(message.new_text)
         )
         self.interactions.append(
             (

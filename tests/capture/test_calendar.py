@@ -14,8 +14,8 @@ from icalendar import Calendar
 
 from engagements.capture import calendar
 from engagements.capture import services as capture
-from engagements.capture.models import Meeting
-from engagements.delivery.models import Interaction, Outcome, Source
+from engagements.capture.models import InboundMessage, Meeting
+from engagements.delivery.models import Interaction, OpenQuestion, Outcome, Source
 from engagements.watch import facts
 from tests.factories import DeliverableFactory, MilestoneFactory
 
@@ -148,3 +148,87 @@ def test_the_feed_lists_due_dates_and_stops_when_revoked(org, engagement, viewer
 
 def test_a_wrong_feed_token_is_a_404(db):
     assert Client().get(reverse("engagements:calendar_feed", args=["nope"])).status_code == 404
+
+
+def attendee_reply(sender, to, *, uid="kickoff-1", partstat="ACCEPTED", text=None):
+    """What a calendar app mails when its user answers an invite: a new message (no
+    In-Reply-To), METHOD:REPLY, and generated words that may read like a question."""
+    ics = (
+        "BEGIN:VCALENDAR\r\nVERSION:2.0\r\nPRODID:-//Other calendar//EN\r\nMETHOD:REPLY\r\n"
+        f"BEGIN:VEVENT\r\nUID:{uid}\r\nDTSTAMP:20261110T120000Z\r\n"
+        "DTSTART:20261112T100000Z\r\nSUMMARY:Sprint review\r\n"
+        f"ATTENDEE;PARTSTAT={partstat}:mailto:{sender}\r\nEND:VEVENT\r\nEND:VCALENDAR\r\n"
+    )
+    msg = EmailMessage()
+    msg["From"], msg["To"] = sender, to
+    msg["Subject"] = f"{partstat.title()}: Sprint review"
+    msg["Message-ID"] = make_msgid(domain="studio-nord.test")
+    msg.set_content(text or f"Anna Berg has {partstat.lower()} this invitation. Going?")
+    msg.add_attachment(
+        ics.encode(), maintype="text", subtype="calendar", filename="reply.ics",
+        params={"method": "REPLY"},
+    )  # fmt: skip
+    return msg.as_bytes()
+
+
+def test_a_vendor_accepting_our_invite_answers_it_and_asks_us_nothing(engagement, address, manager):
+    with time_machine.travel(NOW, tick=False):
+        capture.receive(
+            raw=invite(manager.user.email, "anna@studio-nord.test"),
+            via="smtp",
+            envelope_to=[address],
+        )
+    ours = Interaction.objects.get(engagement=engagement)
+    assert ours.outcome == Outcome.UNANSWERED
+    with time_machine.travel(NOW + timedelta(hours=3), tick=False):
+        capture.receive(
+            raw=attendee_reply("anna@studio-nord.test", address), via="smtp", envelope_to=[address]
+        )
+    ours.refresh_from_db()
+    assert (ours.outcome, ours.response_hours) == (Outcome.ANSWERED, 3)
+    assert not OpenQuestion.objects.filter(engagement=engagement).exists()  # "Going?" asks nothing
+    threads = set(InboundMessage.objects.values_list("thread_id", flat=True))
+    assert len(threads) == 1  # the answer joined the invite's thread by the event's UID
+    later = NOW + timedelta(days=5)
+    f = facts.collect(at=later, engagement_ids=[engagement.pk])[engagement.pk]
+    assert f.unanswered_ours == 0
+
+
+def test_an_answer_about_an_event_we_never_sent_is_kept_but_asks_us_nothing(
+    engagement, address, manager
+):
+    with time_machine.travel(NOW, tick=False):
+        capture.receive(
+            raw=attendee_reply(
+                "anna@studio-nord.test", address, uid="someone-elses", partstat="DECLINED"
+            ),
+            via="smtp",
+            envelope_to=[address],
+        )
+    message = InboundMessage.objects.get()
+    assert message.status == "routed" and message.interaction is not None
+    assert not OpenQuestion.objects.filter(engagement=engagement).exists()
+    assert not Meeting.objects.exists()
+
+
+def test_an_invite_and_its_answer_imported_together_are_one_thread(engagement, address, manager):
+    """A mailbox imported at once (IMAP) has both in one batch, before the meeting exists."""
+    with time_machine.travel(NOW + timedelta(days=1), tick=False):
+        capture.receive_many(
+            [
+                capture.Incoming(
+                    raw=invite(manager.user.email, "anna@studio-nord.test"),
+                    via="imap",
+                    envelope_to=[address],
+                ),
+                capture.Incoming(
+                    raw=attendee_reply("anna@studio-nord.test", address),
+                    via="imap",
+                    envelope_to=[address],
+                ),
+            ]
+        )
+    assert len(set(InboundMessage.objects.values_list("thread_id", flat=True))) == 1
+    ours = Interaction.objects.get(engagement=engagement, direction="we_to_vendor")
+    assert ours.outcome == Outcome.ANSWERED
+    assert not OpenQuestion.objects.filter(engagement=engagement).exists()
