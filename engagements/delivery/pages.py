@@ -4,6 +4,7 @@ Used by delivery's views and by the concerns above that answer a region of this 
 (the vendor portal's links); they add their own part through ``hooks.engagement_page``.
 """
 
+from dataclasses import dataclass
 from datetime import datetime, time, timedelta
 
 from django.core.paginator import Paginator
@@ -43,6 +44,7 @@ from engagements.delivery.models import (
 
 PAGE = "engagements/engagement_detail.html"
 INTERACTIONS_PER_PAGE = 20
+SPEND_PER_PAGE = 20
 
 
 def engagement_metrics(engagement: Engagement) -> dict[str, float | None] | None:
@@ -188,11 +190,41 @@ def _interactions(request, engagement: Engagement, today, overrides: dict) -> di
     }
 
 
+@dataclass
+class Slice:
+    """One page of a list, newest first, read without a COUNT: the row after the page says
+    whether an older page exists."""
+
+    rows: list
+    number: int
+    has_next: bool
+
+    def __iter__(self):
+        return iter(self.rows)
+
+    @property
+    def has_previous(self) -> bool:
+        return self.number > 1
+
+
+def page_slice(queryset, number: str | None, per_page: int) -> Slice:
+    try:
+        page = min(max(1, int(number or 1)), 100_000)  # junk or a huge number: a page that exists
+    except ValueError:
+        page = 1
+    start = (page - 1) * per_page
+    rows = list(queryset[start : start + per_page + 1])
+    return Slice(rows=rows[:per_page], number=page, has_next=len(rows) > per_page)
+
+
 def _spend(request, engagement: Engagement, today, overrides: dict) -> dict:
     return {
-        "spend_entries": SpendEntry.objects.filter(engagement=engagement).select_related(
-            "milestone"
-        )[:20],
+        # Every entry can be reached (and corrected): twenty a page, older ones behind "Older".
+        "spend_entries": page_slice(
+            SpendEntry.objects.filter(engagement=engagement).select_related("milestone"),
+            request.GET.get("spend_page"),
+            SPEND_PER_PAGE,
+        ),
         "spend_form": SpendForm(
             engagement=engagement, initial={"date": today, "currency": engagement.currency}
         ),

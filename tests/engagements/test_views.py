@@ -4,7 +4,9 @@ import datetime as dt
 from decimal import Decimal
 
 import pytest
+from django.db import connection
 from django.template.loader import render_to_string
+from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 
@@ -456,6 +458,45 @@ def test_the_engagement_page_query_count_is_flat(manager, engagement, n, django_
     with django_assert_num_queries(QUERIES_ON_DETAIL):
         response = client.get(url("engagement_detail", engagement.pk))
     assert response.text.count('id="deliverable-') == n
+
+
+def test_every_spend_entry_can_be_reached_and_corrected_older_ones_a_page_further(
+    manager, engagement, django_assert_num_queries
+):
+    for day in range(25):
+        SpendEntry.objects.create(
+            org=engagement.org,
+            engagement=engagement,
+            date=dt.date(2026, 1, 1) + dt.timedelta(days=day),
+            amount=1,
+            currency="EUR",
+            description=f"Invoice {day + 1}",
+        )
+    oldest = SpendEntry.objects.get(description="Invoice 1")
+    client = manager.client()
+    page = client.get(url("engagement_detail", engagement.pk)).text
+    assert "Invoice 25" in page and "Invoice 6<" in page and "Invoice 5<" not in page
+    assert "?spend_page=2#spend" in page
+    for headers in ({}, hx("spend")):  # a plain link without JavaScript, or htmx's swap
+        with CaptureQueriesContext(connection) as first:
+            client.get(url("engagement_detail", engagement.pk) + "?spend_page=1", headers=headers)
+        with django_assert_num_queries(len(first)):  # an older page costs what the first does
+            older = client.get(
+                url("engagement_detail", engagement.pk) + "?spend_page=2", headers=headers
+            )
+        assert older.status_code == 200
+        assert "Invoice 1<" in older.text and "Invoice 25" not in older.text
+        assert url("spend_update", oldest.pk) in older.text  # the oldest can be corrected
+        assert "?spend_page=1" in older.text and "?spend_page=3" not in older.text
+    for junk in ("0", "-3", "abc", "9" * 40):
+        assert (
+            client.get(url("engagement_detail", engagement.pk) + f"?spend_page={junk}").status_code
+            == 200
+        )
+    beyond = client.get(
+        url("engagement_detail", engagement.pk) + "?spend_page=7", headers=hx("spend")
+    )
+    assert "No older spend." in beyond.text and "?spend_page=6" in beyond.text
 
 
 # --- in-place edits -------------------------------------------------------------------------
