@@ -678,6 +678,44 @@ def record_scope_change(
     return change
 
 
+SCOPE_CHANGE_OF_DELIVERABLE = (
+    "It records a change made to the deliverable “{title}”: correct its words here, or change "
+    "the deliverable again (that is recorded too)."
+)
+
+
+@transaction.atomic
+def update_scope_change(
+    *, change: ScopeChange, by: User, what_changed: str, why: str
+) -> ScopeChange:
+    """Correct the words of a recorded scope change (what changed, why)."""
+    _check_open(change.engagement)
+    errors = {}
+    if not what_changed.strip():
+        errors["what_changed"] = "Say what changed."
+    if not why.strip():
+        errors["why"] = "Say why it changed."
+    if errors:
+        raise ValidationError(errors)
+    if _save(change, {"what_changed": what_changed.strip(), "why": why.strip()}):
+        hooks.engagement_changed(engagement=change.engagement)
+    return change
+
+
+def scope_change_locked(change: ScopeChange) -> str | None:
+    """Why this scope change cannot be removed, or None: one written by a deliverable's own
+    change is that change's record."""
+    if change.deliverable_id is None:
+        return None
+    title = change.deliverable.title if change.deliverable else "removed"
+    return SCOPE_CHANGE_OF_DELIVERABLE.format(title=title)
+
+
+def delete_scope_change(*, change: ScopeChange, by: User) -> None:
+    """Remove a scope change recorded by mistake; the watcher's "blurry scope" follows."""
+    _remove(change, locked=scope_change_locked(change))
+
+
 # --- spend ----------------------------------------------------------------------------------
 
 
@@ -903,11 +941,7 @@ def add_risk(
     owner: User | None = None,
 ) -> Risk:
     """Record a risk or obstacle with its mitigation plan."""
-    if (
-        owner is not None
-        and not Membership.objects.filter(org_id=engagement.org_id, user_id=owner.pk).exists()
-    ):
-        raise ValidationError({"owner": "The owner must be a member of this organization."})
+    _check_risk_owner(engagement, owner)
     return Risk.objects.create(
         org_id=engagement.org_id,
         engagement=engagement,
@@ -920,13 +954,53 @@ def add_risk(
 
 
 @transaction.atomic
+def _check_risk_owner(engagement: Engagement, owner: User | None) -> None:
+    if (
+        owner is not None
+        and not Membership.objects.filter(org_id=engagement.org_id, user_id=owner.pk).exists()
+    ):
+        raise ValidationError({"owner": "The owner must be a member of this organization."})
+
+
 def change_risk_status(*, risk: Risk, status: str) -> Risk:
-    """Mark a risk mitigated, occurred or closed."""
+    """Mark a risk mitigated, occurred or closed (audited, like every change of a record)."""
     if status not in Risk.Status.values:
         raise ValidationError({"status": "Unknown risk status."})
-    Risk.objects.filter(pk=risk.pk).update(status=status)
-    risk.status = status
+    _save(risk, {"status": status})
     return risk
+
+
+@transaction.atomic
+def update_risk(
+    *,
+    risk: Risk,
+    by: User,
+    description: str,
+    likelihood: str,
+    impact: str,
+    mitigation: str = "",
+    owner: User | None = None,
+) -> Risk:
+    """Correct a risk: what it is, how likely and how bad, the plan and who owns it."""
+    _check_open(risk.engagement)
+    if not description.strip():
+        raise ValidationError({"description": "Say what the risk is."})
+    _check_risk_owner(risk.engagement, owner)
+    changes = {
+        "description": description.strip(),
+        "likelihood": likelihood,
+        "impact": impact,
+        "mitigation": mitigation.strip(),
+        "owner": owner,
+    }
+    _save(risk, changes)
+    return risk
+
+
+def delete_risk(*, risk: Risk, by: User) -> None:
+    """Remove a risk recorded by mistake (one that is no longer a risk is marked, not removed).
+    The watcher does not read risks: nothing to re-evaluate."""
+    _remove(risk, watched=False)
 
 
 @dataclass(frozen=True)
@@ -987,15 +1061,17 @@ def _save(record, changes: dict, *, extra: tuple[str, ...] = ()) -> bool:
     return bool(changed)
 
 
-def _remove(record, *, locked: str | None = None) -> None:
+def _remove(record, *, locked: str | None = None, watched: bool = True) -> None:
     """Remove a record a person typed: refused while its engagement is frozen or the record is
-    ``locked`` (the reason why); the watcher re-evaluates the engagement."""
+    ``locked`` (the reason why); the watcher re-evaluates the engagement when it reads such
+    records (``watched``)."""
     engagement = record.engagement
     _check_open(engagement)
     if locked:
         raise Conflict(locked)
     record.delete()
-    hooks.engagement_changed(engagement=engagement)
+    if watched:
+        hooks.engagement_changed(engagement=engagement)
 
 
 @transaction.atomic

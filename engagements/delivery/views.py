@@ -14,6 +14,7 @@ from django.core.paginator import Paginator
 from django.forms import Form
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404
+from django.template.defaultfilters import truncatechars
 from django.template.loader import render_to_string
 from django.template.response import TemplateResponse
 from django.urls import reverse
@@ -56,6 +57,7 @@ from engagements.delivery.models import (
     OpenQuestion,
     ReadinessCheck,
     Risk,
+    ScopeChange,
     SpendEntry,
 )
 from engagements.delivery.pages import PAGE, REGIONS, context_for, region_context
@@ -658,6 +660,113 @@ spend_delete = RecordRemove.as_view(
     service=services.delete_spend,
     confirm_detail="The burn figures and the watcher follow at once.",
     message="Spend removed.",
+)
+
+
+# risks
+
+
+def _risk_correction(request: HttpRequest, risk: Risk) -> Correction:
+    return Correction(
+        engagement=risk.engagement,
+        region="risks",
+        heading="Edit the risk",
+        action=reverse("engagements:risk_update", args=[risk.pk]),
+        delete_url=reverse("engagements:risk_delete", args=[risk.pk]),
+        delete_question=f"Remove the risk “{truncatechars(risk.description, 80)}”?",
+        form_class=RiskForm,
+        form_kwargs={
+            "org": risk.engagement.org,
+            "initial": {
+                "description": risk.description,
+                "likelihood": risk.likelihood,
+                "impact": risk.impact,
+                "mitigation": risk.mitigation,
+                "owner": risk.owner_id,
+            },
+            "auto_id": f"risk{risk.pk}_%s",
+        },
+    )
+
+
+def _risk(pk: int) -> Risk:
+    return get_object_or_404(Risk.objects.select_related("engagement__org"), pk=pk)
+
+
+@require_http_methods(["GET", "POST"])
+@manager_required
+def risk_update(request: HttpRequest, pk: int) -> HttpResponse:
+    """Correct a risk's description, likelihood, impact, plan or owner."""
+    risk = _risk(pk)
+    return _correct(
+        request,
+        _risk_correction(request, risk),
+        lambda form: services.update_risk(risk=risk, by=request.user, **form.cleaned_data),
+        "Risk saved.",
+    )
+
+
+# Remove a risk recorded by mistake (after confirming).
+risk_delete = RecordRemove.as_view(
+    model=Risk,
+    related=("engagement__org",),
+    correction=lambda request, risk: _risk_correction(request, risk),
+    service=services.delete_risk,
+    confirm_detail="A risk that passed is marked mitigated or occurred instead, and stays.",
+    message="Risk removed.",
+)
+
+
+# scope changes
+
+
+def _scope_change_correction(request: HttpRequest, change: ScopeChange) -> Correction:
+    return Correction(
+        engagement=change.engagement,
+        region="scope-changes",
+        heading=f"Edit the scope change of {day(timezone.localdate(change.at))}",
+        action=reverse("engagements:scope_change_update", args=[change.pk]),
+        delete_url=reverse("engagements:scope_change_delete", args=[change.pk]),
+        delete_question=f"Remove the scope change “{truncatechars(change.what_changed, 80)}”?",
+        delete_locked=services.scope_change_locked(change),
+        form_class=ScopeChangeForm,
+        form_kwargs={
+            "initial": {"what_changed": change.what_changed, "why": change.why},
+            "auto_id": f"scope{change.pk}_%s",
+        },
+    )
+
+
+def _scope_change(pk: int) -> ScopeChange:
+    return get_object_or_404(
+        ScopeChange.objects.select_related("engagement__org", "deliverable"), pk=pk
+    )
+
+
+@require_http_methods(["GET", "POST"])
+@manager_required
+def scope_change_update(request: HttpRequest, pk: int) -> HttpResponse:
+    """Correct the words of a scope change: what changed, why."""
+    change = _scope_change(pk)
+    return _correct(
+        request,
+        _scope_change_correction(request, change),
+        lambda form: services.update_scope_change(
+            change=change, by=request.user, **form.cleaned_data
+        ),
+        "Scope change saved.",
+    )
+
+
+# Remove a scope change recorded by mistake (after confirming); "blurry scope" follows.
+scope_change_delete = RecordRemove.as_view(
+    model=ScopeChange,
+    related=("engagement__org", "deliverable"),
+    object_name="change",
+    correction=lambda request, change: _scope_change_correction(request, change),
+    service=services.delete_scope_change,
+    confirm_detail="The watcher counts scope changes as a sign of blurry scope; it follows at once.",
+    message="Scope change removed.",
 )
 
 

@@ -19,6 +19,8 @@ from engagements.models import (
     Interaction,
     Milestone,
     ReadinessCheck,
+    Risk,
+    ScopeChange,
     SpendEntry,
 )
 from engagements.postmortems import services as postmortems
@@ -123,24 +125,53 @@ def _criterion(engagement):
     return criterion, "exit_criterion", good, good | {"value_1": "-3"}, "value_1", "greater than"
 
 
+def _risk(engagement):
+    risk = services.add_risk(
+        engagement=engagement, description="Lead developer leaves", likelihood="low", impact="high"
+    )
+    good = {
+        "description": "Lead developer may leave in spring",
+        "likelihood": "medium",
+        "impact": "high",
+        "mitigation": "Pair on the payment module",
+        "owner": "",
+    }
+    return risk, "risk", good, good | {"description": "  "}, "description", "required"
+
+
+def _scope_change(engagement):
+    change = services.record_scope_change(
+        engagement=engagement, by=engagement.owner, what_changed="CSV export", why="Finance"
+    )
+    good = {"what_changed": "CSV and PDF export", "why": "Finance asked twice"}
+    return change, "scope_change", good, good | {"why": ""}, "why", "required"
+
+
 KINDS = {
     "spend": _spend,
     "interaction": _interaction,
     "milestone": _milestone,
     "criterion": _criterion,
+    "risk": _risk,
+    "scope change": _scope_change,
 }
 MODELS = {
     "spend": SpendEntry,
     "interaction": Interaction,
     "milestone": Milestone,
     "exit_criterion": ExitCriterion,
+    "risk": Risk,
+    "scope_change": ScopeChange,
 }
 REGIONS = {
     "spend": "spend",
     "interaction": "interactions",
     "milestone": "delivery-timeline",
     "exit_criterion": "exit-criteria",
+    "risk": "risks",
+    "scope_change": "scope-changes",
 }
+NOT_WATCHED = {"risk"}  # the watcher does not read risks: a change costs no evaluation
 
 
 @pytest.fixture(params=list(KINDS))
@@ -190,7 +221,7 @@ def test_a_plain_post_saves_redirects_to_the_region_and_re_evaluates(
     response = manager.client().post(url(f"{kind}_update", obj.pk), good)
     assert response.status_code == 302
     assert response["Location"].endswith(f"/engagements/{engagement.pk}/#{REGIONS[kind]}")
-    assert reevaluated == [engagement.pk]
+    assert reevaluated == ([] if kind in NOT_WATCHED else [engagement.pk])
 
 
 def test_htmx_saves_and_swaps_the_whole_region(manager, record, engagement):
@@ -235,7 +266,7 @@ def test_removing_once_confirmed_removes_and_re_evaluates(manager, record, engag
     response = manager.client().post(url(f"{kind}_delete", obj.pk), {"confirm": "yes"})
     assert response.status_code == 302
     assert not MODELS[kind].objects.filter(pk=obj.pk).exists()
-    assert reevaluated == [engagement.pk]
+    assert reevaluated == ([] if kind in NOT_WATCHED else [engagement.pk])
 
 
 def test_htmx_removal_swaps_the_region(manager, record):
@@ -269,6 +300,14 @@ IN_WORDS = {
     "exit_criterion": (
         "Changed exit criterion “Silent for two weeks”",
         "Deleted exit criterion “Silent for two weeks”",
+    ),
+    "risk": (
+        "Changed risk “Lead developer may leave in spring”",
+        "Deleted risk “Lead developer may leave in spring”",
+    ),
+    "scope_change": (
+        "Changed scope change “CSV and PDF export”",
+        "Deleted scope change “CSV and PDF export”",
     ),
 }
 
@@ -401,7 +440,7 @@ def test_an_ended_engagements_page_costs_the_same_with_many_records(owner, manag
     assert _queries(client, url("engagement_detail", engagement.pk)) == one
 
 
-@pytest.mark.parametrize("kind", ["spend", "interaction", "milestone", "criterion"])
+@pytest.mark.parametrize("kind", list(KINDS))
 def test_an_edit_page_costs_the_same_however_many_records_there_are(manager, engagement, kind):
     obj, name, *_ = KINDS[kind](engagement)
     client = manager.client()
@@ -412,6 +451,42 @@ def test_an_edit_page_costs_the_same_however_many_records_there_are(manager, eng
             make(engagement)
     assert _queries(client, url(f"{name}_update", obj.pk)) == one
     assert _queries(client, url(f"{name}_update", obj.pk), headers=HX) <= one
+
+
+def test_a_scope_change_a_deliverable_edit_wrote_is_corrected_but_not_removed(manager, engagement):
+    deliverable = DeliverableFactory(milestone__engagement=engagement, title="Export")
+    services.update_deliverable(
+        deliverable=deliverable,
+        by=manager.user,
+        why="Finance wants PDF",
+        title="Export to PDF",
+    )
+    change = ScopeChange.objects.get(deliverable=deliverable)
+    client = manager.client()
+    page = client.get(url("scope_change_update", change.pk)).text
+    assert "It records a change made to the deliverable “Export to PDF”" in page
+    response = client.post(url("scope_change_delete", change.pk), {"confirm": "yes"})
+    assert ScopeChange.objects.filter(pk=change.pk).exists()
+    assert response.status_code in (200, 409)
+    saved = client.post(
+        url("scope_change_update", change.pk),
+        {"what_changed": change.what_changed, "why": "Finance wants PDF for the auditors"},
+    )
+    assert saved.status_code == 302
+    change.refresh_from_db()
+    assert change.why == "Finance wants PDF for the auditors"
+
+
+def test_a_scope_change_removed_by_mistake_no_longer_counts_for_blurry_scope(manager, engagement):
+    from engagements.watch import facts
+
+    change = services.record_scope_change(
+        engagement=engagement, by=manager.user, what_changed="Typo entry", why="Oops"
+    )
+    before = facts.collect(at=timezone.now(), engagement_ids=[engagement.pk])[engagement.pk]
+    manager.client().post(url("scope_change_delete", change.pk), {"confirm": "yes"})
+    after = facts.collect(at=timezone.now(), engagement_ids=[engagement.pk])[engagement.pk]
+    assert len(before.scope_changes) == len(after.scope_changes) + 1
 
 
 def test_a_vendor_check_in_says_why_it_stays_instead_of_offering_a_form(manager, engagement):
