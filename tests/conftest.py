@@ -12,8 +12,10 @@ from dataclasses import dataclass
 
 import pytest
 from django.conf import settings
+from django.core.servers.basehttp import WSGIServer
 from django.db import connection
 from django.test import Client
+from django.test.testcases import LiveServerThread
 
 from accounts.models import Organization, Role, User
 from tests.factories import MembershipFactory, OrganizationFactory, UserFactory
@@ -138,6 +140,26 @@ def browser_type_launch_args(browser_type_launch_args):
             "--disable-quic",
         ],
     }
+
+
+class SerialLiveServer(WSGIServer):
+    """The live server answering one request at a time (Django then closes each connection).
+
+    With an in-memory SQLite test database every request thread of Django's threaded live
+    server uses the test's one connection, and a page whose regions load at once made two
+    threads use it together ("bad parameter or other API misuse", a 500 mid-journey). On
+    PostgreSQL each thread has its own connection and the server stays threaded."""
+
+    def __init__(self, *args, connections_override=None, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.connections_override = connections_override
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _serial_live_server_on_sqlite():
+    if settings.DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
+        LiveServerThread.server_class = SerialLiveServer
+    yield
 
 
 @pytest.fixture(scope="session", autouse=True)
