@@ -628,13 +628,16 @@ def _json_integer(value: Any) -> int:
     return value
 
 
-_DIGITS = re.compile(r"-?(0|[1-9][0-9]{0,18})")
+# Plain ASCII digits, and a zero fraction: JSON Schema counts 7.0 as an integer, so a client
+# (or a generator) reading the schema may write "7.0" in a path. Not "+5", " 5", "05", "5_0",
+# "7.5", "1e5" or Arabic-Indic digits.
+_DIGITS = re.compile(r"(-?(?:0|[1-9][0-9]{0,18}))(?:\.0+)?")
 
 
 def _query_integer(value: Any) -> int:
-    # A query string spells an integer in plain digits: not "+5", " 5", "05", "5_0" or Arabic-Indic digits.
-    if isinstance(value, str) and _DIGITS.fullmatch(value):
-        return int(value)
+    # A query string or a path spells an integer in plain digits (see _DIGITS).
+    if isinstance(value, str) and (digits := _DIGITS.fullmatch(value)):
+        return int(digits.group(1))
     if isinstance(value, int) and not isinstance(value, bool):
         return value
     raise PydanticCustomError("int_parsing", "Use a whole number in plain digits.")

@@ -78,6 +78,7 @@ from engagements.models import (  # noqa: E402
     Milestone,
     OpenQuestion,
     Outcome,
+    Risk,
     Side,
     SpendEntry,
 )
@@ -136,6 +137,15 @@ class InteractionFactory(factory.django.DjangoModelFactory):
     direction = Direction.WE_TO_VENDOR
     outcome = Outcome.HELD
     comfort = 4
+
+
+class RiskFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Risk
+
+    engagement = factory.SubFactory(EngagementFactory)
+    org = factory.SelfAttribute("engagement.org")
+    description = "Lead developer leaves"
 
 
 class SpendEntryFactory(factory.django.DjangoModelFactory):

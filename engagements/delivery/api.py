@@ -813,6 +813,46 @@ INTERACTION_FIELDS = (
 )
 
 
+class RiskPatch(Input):
+    """Only the fields sent change; null leaves a field as it is, except ``owner_id``, where an
+    explicit null leaves the risk without an owner."""
+
+    description: Text(10_000, blank=False) | None = None
+    likelihood: Risk.Level | None = None
+    impact: Risk.Level | None = None
+    mitigation: Text() | None = None
+    owner_id: Id | None = Field(None, description="A member of this organization (409 if not).")
+    status: Risk.Status | None = None
+
+
+@engagements.patch(
+    "/{engagement_id}/risks/{risk_id}",
+    response={200: RiskOut, **WRITE_ERRORS},
+    summary="Correct a risk, or mark it mitigated, occurred or closed",
+)
+def risk_update(request, engagement_id: IdParam, risk_id: IdParam, payload: RiskPatch):
+    risk = _child(Risk, engagement_id, risk_id)
+    values = _merged(risk, payload, ("description", "likelihood", "impact", "mitigation"))
+    owner = risk.owner
+    if "owner_id" in payload.model_fields_set:
+        owner = _member(request.org, payload.owner_id, "owner_id") if payload.owner_id else None
+    with transaction.atomic():
+        services.update_risk(risk=risk, by=request.user, owner=owner, **values)
+        if payload.status is not None:
+            services.change_risk_status(risk=risk, status=payload.status)
+    return risk
+
+
+@engagements.delete(
+    "/{engagement_id}/risks/{risk_id}",
+    response={204: None, **WRITE_ERRORS},
+    summary="Remove a risk recorded by mistake",
+)
+def risk_delete(request, engagement_id: IdParam, risk_id: IdParam):
+    services.delete_risk(risk=_child(Risk, engagement_id, risk_id), by=request.user)
+    return Status(204, None)
+
+
 @engagements.patch(
     "/{engagement_id}/interactions/{interaction_id}",
     response={200: InteractionOut, **WRITE_ERRORS},

@@ -964,6 +964,7 @@ def _check_risk_owner(engagement: Engagement, owner: User | None) -> None:
 
 def change_risk_status(*, risk: Risk, status: str) -> Risk:
     """Mark a risk mitigated, occurred or closed (audited, like every change of a record)."""
+    _check_open(risk.engagement)
     if status not in Risk.Status.values:
         raise ValidationError({"status": "Unknown risk status."})
     _save(risk, {"status": status})

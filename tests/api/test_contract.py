@@ -29,6 +29,7 @@ from tests.factories import (
     EngagementFactory,
     InteractionFactory,
     MilestoneFactory,
+    RiskFactory,
     SpendEntryFactory,
     VendorFactory,
 )
@@ -71,6 +72,7 @@ def world(manager):
         "postmortem_id": 1,
         "channel_id": 1,
         "decision_id": 1,
+        "risk_id": RiskFactory(engagement=engagement).pk,
     }
 
 
@@ -331,3 +333,20 @@ def test_text_with_a_lone_surrogate_is_a_422_not_a_database_error(client, world,
     )
     assert response.status_code == 422
     assert "name" in response.json()["error"]["fields"]
+
+
+@pytest.mark.django_db
+def test_an_id_in_a_path_is_read_in_every_spelling_of_an_integer_the_schema_admits(
+    client, world, write_token
+):
+    """The schema says ``integer``, and JSON Schema counts 7.0 as one: a generated "7.0" in a
+    path reaches row 7. What is not an integer, or not in plain digits, is a 422."""
+    base = f"/api/v1/engagements/{world['engagement_id']}/milestones/"
+    milestone = world["milestone_id"]
+    for spelling in (f"{milestone}", f"{milestone}.0", f"{milestone}.00"):
+        patched = client.patch(f"{base}{spelling}", "{}", content_type=JSON, headers=write_token)
+        assert patched.status_code == 200, (spelling, patched.content)
+        assert patched.json()["id"] == milestone
+    for junk in (f"+{milestone}", f"0{milestone}", f"{milestone}.5", "1e5", f"{milestone}."):
+        refused = client.patch(f"{base}{junk}", "{}", content_type=JSON, headers=write_token)
+        assert refused.status_code == 422, junk

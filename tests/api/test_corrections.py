@@ -159,3 +159,48 @@ def test_a_patch_outside_the_schema_is_a_422(client, engagement, write_token):
     entry = SpendEntryFactory(engagement=engagement)
     response = patch(client, f"{base(engagement)}/spend/{entry.pk}", {"amount": "-5"}, write_token)
     assert response.status_code == 422
+
+
+def test_a_risk_is_corrected_marked_and_removed_by_the_api_and_audited(
+    client, engagement, manager, write_token
+):
+    from engagements.delivery import services
+    from engagements.models import Risk
+
+    risk = services.add_risk(
+        engagement=engagement, description="Lead leaves", likelihood="low", impact="high"
+    )
+    url = f"{base(engagement)}/risks/{risk.pk}"
+    response = patch(
+        client,
+        url,
+        {"likelihood": "high", "owner_id": manager.user.pk, "status": "occurred"},
+        write_token,
+    )
+    assert response.status_code == 200, response.content
+    body = response.json()
+    assert (body["likelihood"], body["owner_id"], body["status"]) == (
+        "high",
+        manager.user.pk,
+        "occurred",
+    )
+    assert body["description"] == "Lead leaves"  # unsent fields stay
+    changes = [e.changes for e in AuditEntry.objects.filter(object_pk=str(risk.pk), action=1)]
+    assert any("likelihood" in c for c in changes) and any("status" in c for c in changes)
+    # An explicit null takes the owner away; an unknown member is a 409 naming the field.
+    assert patch(client, url, {"owner_id": None}, write_token).json()["owner_id"] is None
+    refused = patch(client, url, {"owner_id": 999999}, write_token)
+    assert refused.status_code == 409 and "owner_id" in refused.json()["error"]["fields"]
+    assert client.delete(url, headers=write_token).status_code == 204
+    assert not Risk.objects.filter(pk=risk.pk).exists()
+
+
+def test_another_organizations_risk_is_a_404(client, engagement, outsider_token):
+    from engagements.delivery import services
+
+    risk = services.add_risk(
+        engagement=engagement, description="Lead leaves", likelihood="low", impact="high"
+    )
+    url = f"{base(engagement)}/risks/{risk.pk}"
+    assert patch(client, url, {"impact": "low"}, outsider_token).status_code == 404
+    assert client.delete(url, headers=outsider_token).status_code == 404

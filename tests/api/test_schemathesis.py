@@ -97,6 +97,7 @@ def world(transactional_db, rate_limit):
         "spend_id": spend.pk,
         "interaction_id": interaction.pk,
         "contract_id": contract.pk,
+        "risk_id": f.RiskFactory(engagement=engagement).pk,
     }
     return secret, ids
 
