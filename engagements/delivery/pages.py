@@ -45,6 +45,7 @@ from engagements.delivery.models import (
 PAGE = "engagements/engagement_detail.html"
 INTERACTIONS_PER_PAGE = 20
 SPEND_PER_PAGE = 20
+SCOPE_CHANGES_PER_PAGE = 20
 
 
 def engagement_metrics(engagement: Engagement) -> dict[str, float | None] | None:
@@ -219,7 +220,8 @@ def page_slice(queryset, number: str | None, per_page: int) -> Slice:
 
 def _spend(request, engagement: Engagement, today, overrides: dict) -> dict:
     return {
-        # Every entry can be reached (and corrected): twenty a page, older ones behind "Older".
+        # Every entry can be reached (and corrected): twenty a page, older ones behind "Older"
+        # (scope changes too).
         "spend_entries": page_slice(
             SpendEntry.objects.filter(engagement=engagement).select_related("milestone"),
             request.GET.get("spend_page"),
@@ -260,9 +262,11 @@ def _risks(request, engagement: Engagement, today, overrides: dict) -> dict:
 
 def _scope_changes(request, engagement: Engagement, today, overrides: dict) -> dict:
     return {
-        "scope_changes": ScopeChange.objects.filter(engagement=engagement).select_related(
-            "by", "deliverable"
-        )[:20],
+        "scope_changes": page_slice(
+            ScopeChange.objects.filter(engagement=engagement).select_related("by", "deliverable"),
+            request.GET.get("scope_page"),
+            SCOPE_CHANGES_PER_PAGE,
+        ),
         "scope_form": ScopeChangeForm(),
     }
 

@@ -10,6 +10,7 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 
+from engagements.delivery import services
 from engagements.models import (
     Deliverable,
     DeliverableStatus,
@@ -460,43 +461,57 @@ def test_the_engagement_page_query_count_is_flat(manager, engagement, n, django_
     assert response.text.count('id="deliverable-') == n
 
 
-def test_every_spend_entry_can_be_reached_and_corrected_older_ones_a_page_further(
-    manager, engagement, django_assert_num_queries
-):
-    for day in range(25):
-        SpendEntry.objects.create(
-            org=engagement.org,
-            engagement=engagement,
-            date=dt.date(2026, 1, 1) + dt.timedelta(days=day),
-            amount=1,
-            currency="EUR",
-            description=f"Invoice {day + 1}",
-        )
-    oldest = SpendEntry.objects.get(description="Invoice 1")
-    client = manager.client()
-    page = client.get(url("engagement_detail", engagement.pk)).text
-    assert "Invoice 25" in page and "Invoice 6<" in page and "Invoice 5<" not in page
-    assert "?spend_page=2#spend" in page
-    for headers in ({}, hx("spend")):  # a plain link without JavaScript, or htmx's swap
-        with CaptureQueriesContext(connection) as first:
-            client.get(url("engagement_detail", engagement.pk) + "?spend_page=1", headers=headers)
-        with django_assert_num_queries(len(first)):  # an older page costs what the first does
-            older = client.get(
-                url("engagement_detail", engagement.pk) + "?spend_page=2", headers=headers
-            )
-        assert older.status_code == 200
-        assert "Invoice 1<" in older.text and "Invoice 25" not in older.text
-        assert url("spend_update", oldest.pk) in older.text  # the oldest can be corrected
-        assert "?spend_page=1" in older.text and "?spend_page=3" not in older.text
-    for junk in ("0", "-3", "abc", "9" * 40):
-        assert (
-            client.get(url("engagement_detail", engagement.pk) + f"?spend_page={junk}").status_code
-            == 200
-        )
-    beyond = client.get(
-        url("engagement_detail", engagement.pk) + "?spend_page=7", headers=hx("spend")
+def _spend_on(engagement, n: int) -> SpendEntry:
+    return SpendEntry.objects.create(
+        org=engagement.org,
+        engagement=engagement,
+        date=dt.date(2026, 1, 1) + dt.timedelta(days=n),
+        amount=1,
+        currency="EUR",
+        description=f"Record {n}",
     )
-    assert "No older spend." in beyond.text and "?spend_page=6" in beyond.text
+
+
+def _scope_change_on(engagement, n: int):
+    return services.record_scope_change(
+        engagement=engagement,
+        by=engagement.owner,
+        what_changed=f"Record {n}",
+        why="Asked",
+        at=timezone.now() - dt.timedelta(days=30 - n),
+    )
+
+
+@pytest.mark.parametrize(
+    ("make", "param", "region", "edit"),
+    [
+        (_spend_on, "spend_page", "spend", "spend_update"),
+        (_scope_change_on, "scope_page", "scope-changes", "scope_change_update"),
+    ],
+    ids=["spend", "scope changes"],
+)
+def test_every_record_of_a_long_list_can_be_reached_and_corrected_a_page_further(
+    manager, engagement, django_assert_num_queries, make, param, region, edit
+):
+    records = [make(engagement, n) for n in range(1, 26)]  # Record 25 is the newest
+    page = url("engagement_detail", engagement.pk)
+    client = manager.client()
+    first = client.get(page).text
+    assert "Record 25" in first and "Record 6<" in first and "Record 5<" not in first
+    assert f"?{param}=2#{region}" in first
+    for headers in ({}, hx(region)):  # a plain link without JavaScript, or htmx's swap
+        with CaptureQueriesContext(connection) as one:
+            client.get(f"{page}?{param}=1", headers=headers)
+        with django_assert_num_queries(len(one)):  # an older page costs what the first does
+            older = client.get(f"{page}?{param}=2", headers=headers)
+        assert older.status_code == 200
+        assert "Record 1<" in older.text and "Record 25" not in older.text
+        assert url(edit, records[0].pk) in older.text  # the oldest can be corrected
+        assert f"?{param}=1" in older.text and f"?{param}=3" not in older.text
+    for junk in ("0", "-3", "abc", "9" * 40):
+        assert client.get(f"{page}?{param}={junk}").status_code == 200
+    beyond = client.get(f"{page}?{param}=7", headers=hx(region))
+    assert "No older" in beyond.text and f"?{param}=6" in beyond.text
 
 
 # --- in-place edits -------------------------------------------------------------------------
