@@ -79,6 +79,7 @@ from engagements.models import (  # noqa: E402
     OpenQuestion,
     Outcome,
     Risk,
+    ScopeChange,
     Side,
     SpendEntry,
 )
@@ -146,6 +147,16 @@ class RiskFactory(factory.django.DjangoModelFactory):
     engagement = factory.SubFactory(EngagementFactory)
     org = factory.SelfAttribute("engagement.org")
     description = "Lead developer leaves"
+
+
+class ScopeChangeFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = ScopeChange
+
+    engagement = factory.SubFactory(EngagementFactory)
+    org = factory.SelfAttribute("engagement.org")
+    what_changed = "CSV export added"
+    why = "Finance asked"
 
 
 class SpendEntryFactory(factory.django.DjangoModelFactory):

@@ -33,6 +33,7 @@ from engagements.delivery.models import (
     Outcome,
     ReadinessVerdict,
     Risk,
+    ScopeChange,
     Side,
     Source,
     SpendEntry,
@@ -702,6 +703,49 @@ def risk_create(request, engagement_id: IdParam, payload: RiskIn):
     return Status(201, services.add_risk(engagement=engagement, owner=owner, **data))
 
 
+# --- scope changes ---------------------------------------------------------------------------
+class ScopeChangeOut(Schema):
+    id: int
+    engagement_id: int
+    deliverable_id: int | None = Field(
+        description="Set when a change of this deliverable wrote the record (it cannot be removed)."
+    )
+    what_changed: str
+    why: str
+    by_id: int | None
+    at: datetime
+
+
+class ScopeChangePage(Page):
+    items: list[ScopeChangeOut]
+
+
+class ScopeChangeIn(Input):
+    what_changed: Text(10_000, blank=False)
+    why: Text(10_000, blank=False)
+
+
+@engagements.get(
+    "/{engagement_id}/scope-changes",
+    response={200: ScopeChangePage, **READ_ERRORS},
+    summary="An engagement's recorded scope changes (the watcher's 'blurry scope' reads them)",
+)
+def scope_change_list(request, engagement_id: IdParam, filters: Query[ListQuery]):
+    return list_page(_rows(ScopeChange, engagement_id), filters, updated_field="at")
+
+
+@engagements.post(
+    "/{engagement_id}/scope-changes",
+    response={201: ScopeChangeOut, **WRITE_ERRORS},
+    summary="Record that what we asked for changed: what, and why",
+)
+def scope_change_create(request, engagement_id: IdParam, payload: ScopeChangeIn):
+    change = services.record_scope_change(
+        engagement=_engagement(engagement_id), by=request.user, **payload.model_dump()
+    )
+    return Status(201, change)
+
+
 # --- corrections: PATCH and DELETE call the services the engagement page's corrections call ---
 #
 # A PATCH changes only the fields sent (null leaves a field as it is); the service checks the
@@ -850,6 +894,38 @@ def risk_update(request, engagement_id: IdParam, risk_id: IdParam, payload: Risk
 )
 def risk_delete(request, engagement_id: IdParam, risk_id: IdParam):
     services.delete_risk(risk=_child(Risk, engagement_id, risk_id), by=request.user)
+    return Status(204, None)
+
+
+class ScopeChangePatch(Input):
+    """Only the fields sent change; null leaves a field as it is."""
+
+    what_changed: Text(10_000, blank=False) | None = None
+    why: Text(10_000, blank=False) | None = None
+
+
+@engagements.patch(
+    "/{engagement_id}/scope-changes/{scope_change_id}",
+    response={200: ScopeChangeOut, **WRITE_ERRORS},
+    summary="Correct the words of a scope change",
+)
+def scope_change_update(
+    request, engagement_id: IdParam, scope_change_id: IdParam, payload: ScopeChangePatch
+):
+    change = _child(ScopeChange, engagement_id, scope_change_id)
+    values = _merged(change, payload, ("what_changed", "why"))
+    return services.update_scope_change(change=change, by=request.user, **values)
+
+
+@engagements.delete(
+    "/{engagement_id}/scope-changes/{scope_change_id}",
+    response={204: None, **WRITE_ERRORS},
+    summary="Remove a scope change recorded by mistake (not one a deliverable's change wrote: 409)",
+)
+def scope_change_delete(request, engagement_id: IdParam, scope_change_id: IdParam):
+    services.delete_scope_change(
+        change=_child(ScopeChange, engagement_id, scope_change_id), by=request.user
+    )
     return Status(204, None)
 
 

@@ -30,6 +30,7 @@ from tests.factories import (
     InteractionFactory,
     MilestoneFactory,
     RiskFactory,
+    ScopeChangeFactory,
     SpendEntryFactory,
     VendorFactory,
 )
@@ -73,6 +74,7 @@ def world(manager):
         "channel_id": 1,
         "decision_id": 1,
         "risk_id": RiskFactory(engagement=engagement).pk,
+        "scope_change_id": ScopeChangeFactory(engagement=engagement).pk,
     }
 
 

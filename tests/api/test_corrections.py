@@ -204,3 +204,42 @@ def test_another_organizations_risk_is_a_404(client, engagement, outsider_token)
     url = f"{base(engagement)}/risks/{risk.pk}"
     assert patch(client, url, {"impact": "low"}, outsider_token).status_code == 404
     assert client.delete(url, headers=outsider_token).status_code == 404
+
+
+def test_a_scope_change_is_recorded_listed_corrected_and_removed_by_the_api(
+    client, engagement, write_token
+):
+    url = f"{base(engagement)}/scope-changes"
+    created = client.post(
+        url,
+        json.dumps({"what_changed": "CSV export too", "why": "Finance asked"}),
+        content_type="application/json",
+        headers=write_token,
+    )
+    assert created.status_code == 201, created.content
+    change_id = created.json()["id"]
+    assert [c["id"] for c in client.get(url, headers=write_token).json()["items"]] == [change_id]
+    corrected = patch(client, f"{url}/{change_id}", {"why": "Finance asked twice"}, write_token)
+    assert corrected.status_code == 200
+    assert corrected.json()["what_changed"] == "CSV export too"  # unsent fields stay
+    assert corrected.json()["why"] == "Finance asked twice"
+    assert AuditEntry.objects.filter(object_pk=str(change_id), action=1).exists()
+    assert client.delete(f"{url}/{change_id}", headers=write_token).status_code == 204
+    assert client.get(url, headers=write_token).json()["items"] == []
+
+
+def test_a_scope_change_a_deliverable_wrote_stays_with_a_409_saying_why(
+    client, engagement, manager, write_token
+):
+    from engagements.delivery import services
+    from engagements.models import ScopeChange
+
+    deliverable = DeliverableFactory(milestone__engagement=engagement, title="Export")
+    services.update_deliverable(
+        deliverable=deliverable, by=manager.user, why="PDF too", title="Export to PDF"
+    )
+    change = ScopeChange.objects.get(deliverable=deliverable)
+    refused = client.delete(f"{base(engagement)}/scope-changes/{change.pk}", headers=write_token)
+    assert refused.status_code == 409
+    assert "Export to PDF" in refused.json()["error"]["message"]
+    assert ScopeChange.objects.filter(pk=change.pk).exists()

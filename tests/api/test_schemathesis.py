@@ -98,6 +98,7 @@ def world(transactional_db, rate_limit):
         "interaction_id": interaction.pk,
         "contract_id": contract.pk,
         "risk_id": f.RiskFactory(engagement=engagement).pk,
+        "scope_change_id": f.ScopeChangeFactory(engagement=engagement).pk,
     }
     return secret, ids
 
