@@ -953,7 +953,6 @@ def add_risk(
     )
 
 
-@transaction.atomic
 def _check_risk_owner(engagement: Engagement, owner: User | None) -> None:
     if (
         owner is not None
@@ -962,6 +961,7 @@ def _check_risk_owner(engagement: Engagement, owner: User | None) -> None:
         raise ValidationError({"owner": "The owner must be a member of this organization."})
 
 
+@transaction.atomic
 def change_risk_status(*, risk: Risk, status: str) -> Risk:
     """Mark a risk mitigated, occurred or closed (audited, like every change of a record)."""
     _check_open(risk.engagement)
