@@ -13,21 +13,22 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 from django.forms.renderers import DjangoTemplates
-from django.utils.formats import localize
-from django.utils.html import conditional_escape, escape
+from django.template import Context
+from django.template.base import render_value_in_context
+from django.utils.html import escape
 from django.utils.safestring import SafeData, SafeString, mark_safe
-from django.utils.timezone import template_localtime
 
 WIDGETS = "django/forms/widgets/"
 OPTION = WIDGETS + "select_option.html"
 
 
+# The context a widget template renders in: Django's defaults (autoescape, settings' l10n/tz).
+_CONTEXT = Context()
+
+
 def _value(value: Any) -> str:
-    """``{{ value }}`` in a template: local time, localized, escaped unless already safe."""
-    value = localize(template_localtime(value))
-    if not issubclass(type(value), str):
-        value = str(value)
-    return conditional_escape(value)
+    """``{{ value }}`` in a template: Django's own rendering of a variable."""
+    return render_value_in_context(value, _CONTEXT)
 
 
 def _formatted(value: Any) -> str:
